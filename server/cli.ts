@@ -1,0 +1,68 @@
+/**
+ * `webrtc-room` command line: `serve` runs the server, `peers` runs headless load-test peers.
+ */
+import { ConfigError, loadConfig, serveHelp } from "./config.ts";
+import { startServer } from "./server.ts";
+import { isNativeUws, shimWarning } from "./uws.ts";
+
+const USAGE = `Usage: webrtc-room <command> [options]
+
+Commands:
+  serve    run the signaling server, web client and join pages (webrtc-room serve --help)
+  peers    run headless WebRTC peers against a server (webrtc-room peers --help)
+`;
+
+/** Runs `webrtc-room serve`; resolves with the exit code once the server has stopped. */
+async function serve(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(serveHelp());
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig(argv, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError || (error instanceof TypeError && "code" in error)) {
+      console.error(`webrtc-room serve: ${error.message}\nRun "webrtc-room serve --help" for the options.`);
+      return 2;
+    }
+    throw error;
+  }
+  if (!isNativeUws) {
+    console.error(shimWarning());
+  }
+  const server = await startServer(config);
+  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  const scheme = config.tlsCertFile ? "https" : "http";
+  console.log(`webrtc-room listening on ${scheme}://${shownHost}:${server.port}/  (signaling ${server.wsUrl})`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      console.log(`webrtc-room: ${signal} received, closing connections with 1012 (reconnect)`);
+      void server.close().then(resolve);
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  return 0;
+}
+
+/** Entry point of the `webrtc-room` binary. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "serve":
+      return serve(rest);
+    case "peers": {
+      const { runPeersCommand } = await import("../client/headless/cli.ts");
+      return runPeersCommand(rest);
+    }
+    case undefined:
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`webrtc-room: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Server configuration: defaults, environment variables and `webrtc-room serve` flags, from one
+ * table so that `--help`, the docs and the parser cannot drift apart. Flags win over environment
+ * variables, which win over defaults.
+ */
+import { parseArgs } from "node:util";
+import type { IceServer } from "../shared/protocol/index.ts";
+
+/** Everything the server needs to run. */
+export interface ServerConfig {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** When both are set the server speaks `https`/`wss`. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** Largest JSON frame accepted; larger frames get `message_too_large`. */
+  maxMessageBytes: number;
+  /** Most participants per room (a full mesh is practical up to about 8). */
+  roomCapacity: number;
+  /** Sustained messages per second per connection. */
+  messagesPerSecond: number;
+  /** Messages a connection may send in a burst above the sustained rate (ICE trickle at join). */
+  messageBurst: number;
+  /** Refused messages a connection may accumulate (refilled 1 per second) before it is closed. */
+  maxErrorBurst: number;
+  /** Allowed `Origin` header values; empty means any origin. */
+  allowedOrigins: string[];
+  /** Seconds without traffic before a connection is dropped; pings are sent before that. */
+  idleTimeoutSeconds: number;
+  /** Bytes the server may queue for one slow reader before closing it (close code 4002). */
+  maxBackpressureBytes: number;
+  /** ICE servers handed to every joining client. */
+  iceServers: IceServer[];
+}
+
+/** Defaults used by `npm start` and by tests that do not override them. */
+export const DEFAULT_CONFIG: ServerConfig = {
+  host: "0.0.0.0",
+  port: 8080,
+  maxMessageBytes: 64 * 1024,
+  roomCapacity: 8,
+  messagesPerSecond: 50,
+  messageBurst: 200,
+  maxErrorBurst: 20,
+  allowedOrigins: [],
+  idleTimeoutSeconds: 32,
+  maxBackpressureBytes: 1024 * 1024,
+  iceServers: [{ urls: "stun:stun.l.google.com:19302" }],
+};
+
+type OptionKind = "string" | "integer" | "list";
+
+interface OptionSpec {
+  key: keyof ServerConfig | "stunUrls";
+  flag: string;
+  env: string;
+  kind: OptionKind;
+  help: string;
+}
+
+/** The option table behind flags, environment variables, `--help` and docs/configuration.md. */
+export const SERVER_OPTIONS: readonly OptionSpec[] = [
+  { key: "host", flag: "host", env: "HOST", kind: "string", help: "interface to listen on" },
+  { key: "port", flag: "port", env: "PORT", kind: "integer", help: "TCP port (0 = any free port)" },
+  { key: "tlsCertFile", flag: "tls-cert", env: "WEBRTC_ROOM_TLS_CERT", kind: "string", help: "PEM certificate file; with --tls-key serves https/wss" },
+  { key: "tlsKeyFile", flag: "tls-key", env: "WEBRTC_ROOM_TLS_KEY", kind: "string", help: "PEM private key file" },
+  { key: "maxMessageBytes", flag: "max-message-bytes", env: "WEBRTC_ROOM_MAX_MESSAGE_BYTES", kind: "integer", help: "largest accepted frame in bytes" },
+  { key: "roomCapacity", flag: "room-capacity", env: "WEBRTC_ROOM_ROOM_CAPACITY", kind: "integer", help: "most participants per room" },
+  { key: "messagesPerSecond", flag: "messages-per-second", env: "WEBRTC_ROOM_MESSAGES_PER_SECOND", kind: "integer", help: "sustained messages per second per connection" },
+  { key: "messageBurst", flag: "message-burst", env: "WEBRTC_ROOM_MESSAGE_BURST", kind: "integer", help: "burst of messages allowed above the sustained rate" },
+  { key: "maxErrorBurst", flag: "max-error-burst", env: "WEBRTC_ROOM_MAX_ERROR_BURST", kind: "integer", help: "refused messages (refilled 1/s) before the connection is closed with 4001" },
+  { key: "allowedOrigins", flag: "allowed-origins", env: "WEBRTC_ROOM_ALLOWED_ORIGINS", kind: "list", help: "comma-separated allowed Origin values; empty = any" },
+  { key: "idleTimeoutSeconds", flag: "idle-timeout", env: "WEBRTC_ROOM_IDLE_TIMEOUT", kind: "integer", help: "seconds of silence before a connection is dropped (multiple of 4, >= 8)" },
+  { key: "maxBackpressureBytes", flag: "max-backpressure-bytes", env: "WEBRTC_ROOM_MAX_BACKPRESSURE_BYTES", kind: "integer", help: "bytes queued for a slow reader before it is closed with 4002" },
+  { key: "stunUrls", flag: "stun", env: "WEBRTC_ROOM_STUN_URLS", kind: "list", help: "comma-separated STUN URLs handed to clients; empty = none" },
+];
+
+/** Thrown for a flag or variable that cannot be used; the CLI prints it and exits with 2. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads flags and environment variables over {@link DEFAULT_CONFIG}. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServerConfig {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: Object.fromEntries(SERVER_OPTIONS.map((option) => [option.flag, { type: "string" as const }])),
+    strict: true,
+    allowPositionals: false,
+  });
+  const config: ServerConfig = { ...DEFAULT_CONFIG, iceServers: [...DEFAULT_CONFIG.iceServers] };
+  for (const option of SERVER_OPTIONS) {
+    const raw = values[option.flag] ?? env[option.env];
+    if (typeof raw !== "string") {
+      continue;
+    }
+    const value = parseOptionValue(option, raw);
+    if (option.key === "stunUrls") {
+      config.iceServers = (value as string[]).map((urls) => ({ urls }));
+    } else {
+      Object.assign(config, { [option.key]: value });
+    }
+  }
+  return validateConfig(config);
+}
+
+function parseOptionValue(option: OptionSpec, raw: string): string | number | string[] {
+  switch (option.kind) {
+    case "string":
+      return raw;
+    case "list":
+      return raw.split(",").map((item) => item.trim()).filter((item) => item.length > 0);
+    case "integer": {
+      const value = Number(raw);
+      if (!Number.isInteger(value) || value < 0) {
+        throw new ConfigError(`--${option.flag} (${option.env}) must be a non-negative integer, got "${raw}"`);
+      }
+      return value;
+    }
+  }
+}
+
+/** Checks cross-field rules and the bounds uWebSockets.js imposes. */
+export function validateConfig(config: ServerConfig): ServerConfig {
+  if (Boolean(config.tlsCertFile) !== Boolean(config.tlsKeyFile)) {
+    throw new ConfigError("--tls-cert and --tls-key go together");
+  }
+  if (config.port > 65535) {
+    throw new ConfigError(`--port must be at most 65535, got ${config.port}`);
+  }
+  if (config.idleTimeoutSeconds < 8 || config.idleTimeoutSeconds % 4 !== 0 || config.idleTimeoutSeconds > 960) {
+    throw new ConfigError(`--idle-timeout must be a multiple of 4 between 8 and 960, got ${config.idleTimeoutSeconds}`);
+  }
+  for (const key of ["maxMessageBytes", "roomCapacity", "messagesPerSecond", "messageBurst", "maxErrorBurst", "maxBackpressureBytes"] as const) {
+    if (config[key] < 1) {
+      throw new ConfigError(`${key} must be at least 1`);
+    }
+  }
+  return config;
+}
+
+/** `webrtc-room serve --help` text, generated from {@link SERVER_OPTIONS}. */
+export function serveHelp(): string {
+  const lines = SERVER_OPTIONS.map((option) => {
+    const fallback = option.key === "stunUrls" ? DEFAULT_CONFIG.iceServers.map((server) => server.urls).join(",") : DEFAULT_CONFIG[option.key];
+    const shown = Array.isArray(fallback) ? fallback.join(",") : (fallback ?? "");
+    return `  --${option.flag.padEnd(24)} ${option.help}\n  ${"".padEnd(26)} env ${option.env}, default ${shown === "" ? "(none)" : shown}`;
+  });
+  return ["Usage: webrtc-room serve [options]", "", "Runs the signaling server, the web client and the join pages on one port.", "", "Options:", ...lines, "  --help                     show this help"].join("\n");
+}

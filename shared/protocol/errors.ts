@@ -1,0 +1,52 @@
+/**
+ * Stable error and close codes of the webrtc-room protocol.
+ *
+ * Clients act on `code`, never on the human-readable `message`, so these strings and numbers are
+ * part of the wire contract: add new ones, never rename or renumber existing ones.
+ */
+
+/** Codes carried by `error` messages. Each maps to a one-line explanation used in docs and logs. */
+export const ERROR_CODES = {
+  bad_message: "The frame is not a JSON object of a known shape (wrong or missing fields).",
+  unknown_type: "The message `type` is not part of the protocol.",
+  binary_not_supported: "Binary frames are not accepted; send JSON text frames.",
+  message_too_large: "The frame is larger than the server's maximum message size.",
+  rate_limited: "Too many messages per second from this connection; the message was dropped.",
+  unsupported_version: "The client's protocol version is not served by this server.",
+  room_full: "The room already holds its maximum number of participants.",
+  already_in_room: "This connection has already joined a room; leave it first.",
+  not_in_room: "The message needs a joined room and this connection has not joined one.",
+  unknown_target: "`targetId` is not a participant of the sender's room.",
+  self_target: "A message cannot be addressed to its own sender.",
+  not_logged_in: "The message needs `login` first.",
+  already_logged_in: "This connection has already logged in.",
+  unknown_user: "No online user has that user id.",
+  not_in_call: "The message needs a call in progress that involves this user.",
+  invalid_state: "The message does not fit the current state of the call.",
+} as const;
+
+/** A stable error code, as sent in `error.code`. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * WebSocket close codes the server uses. 1xxx are standard (RFC 6455 / IANA registry);
+ * 4xxx are webrtc-room's own.
+ */
+export const CLOSE_CODES = {
+  /** Server shutting down or restarting: reconnect with backoff. */
+  service_restart: 1012,
+  /** Repeated protocol errors or flooding: the client is misbehaving, do not reconnect blindly. */
+  too_many_errors: 4001,
+  /** The client did not read fast enough and the server's send buffer reached its bound. */
+  backpressure: 4002,
+  /** Another connection logged in with the same user id and took over. */
+  replaced: 4003,
+} as const;
+
+/** Name of a close code in {@link CLOSE_CODES}. */
+export type CloseReason = keyof typeof CLOSE_CODES;
+
+/** True when the close code means the client should reconnect by itself. */
+export function shouldReconnectAfterClose(code: number): boolean {
+  return code === CLOSE_CODES.service_restart || code === 1006 || code === 1001;
+}

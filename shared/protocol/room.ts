@@ -1,0 +1,121 @@
+/**
+ * Room family of the wire protocol: seed 004's many-to-many mesh messages.
+ *
+ * Names and fields are kept from the seed (`send_aswer` is spelled that way on purpose). A client
+ * joins with `new_user` (plus the `room` it wants), the server answers the joiner with `joined`
+ * and broadcasts `connection_list` to the whole room; negotiation messages carry `targetId` and
+ * are relayed only to that participant, stamped with the sender's `id` and `username`.
+ */
+import * as v from "valibot";
+
+/** Protocol version spoken by this build. A client may announce the one it speaks in `new_user`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Allowed room names: URL-safe, 1 to 64 characters, so that `/r/<room>` needs no escaping. */
+export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Longest display name accepted, in UTF-16 code units, after trimming. */
+export const USERNAME_MAX_LENGTH = 64;
+
+/** Server-assigned participant ids (nanoid alphabet). */
+const ParticipantIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/));
+
+const RoomNameSchema = v.pipe(v.string(), v.regex(ROOM_NAME_PATTERN, "room must match [A-Za-z0-9_-]{1,64}"));
+
+/** Display name: trimmed, 1 to 64 characters, no control characters. */
+export const UsernameSchema = v.pipe(
+  v.string(),
+  v.trim(),
+  v.minLength(1, "username must not be empty"),
+  v.maxLength(USERNAME_MAX_LENGTH, `username must be at most ${USERNAME_MAX_LENGTH} characters`),
+  // eslint-disable-next-line no-control-regex
+  v.regex(/^[^\u0000-\u001f\u007f]*$/, "username must not contain control characters"),
+);
+
+/** A session description as produced by `RTCPeerConnection.createOffer/createAnswer`. */
+function sessionDescriptionSchema<Kind extends "offer" | "answer">(kind: Kind) {
+  return v.object({ type: v.literal(kind), sdp: v.string() });
+}
+
+/** An ICE candidate as produced by `RTCPeerConnection.onicecandidate` (`RTCIceCandidateInit`). */
+export const IceCandidateSchema = v.object({
+  candidate: v.string(),
+  sdpMid: v.optional(v.nullable(v.string())),
+  sdpMLineIndex: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0)))),
+  usernameFragment: v.optional(v.nullable(v.string())),
+});
+
+/** `new_user`: join `room` under the display name `username`. */
+export const NewUserSchema = v.object({
+  type: v.literal("new_user"),
+  room: RoomNameSchema,
+  username: UsernameSchema,
+  protocolVersion: v.optional(v.pipe(v.number(), v.integer())),
+});
+
+/** `send_offer`: an SDP offer for `targetId`. */
+export const SendOfferSchema = v.object({
+  type: v.literal("send_offer"),
+  targetId: ParticipantIdSchema,
+  sdp: sessionDescriptionSchema("offer"),
+});
+
+/** `send_aswer` (sic): an SDP answer for `targetId`. */
+export const SendAnswerSchema = v.object({
+  type: v.literal("send_aswer"),
+  targetId: ParticipantIdSchema,
+  sdp: sessionDescriptionSchema("answer"),
+});
+
+/** `new_candidate`: one trickled ICE candidate for `targetId`. */
+export const NewCandidateSchema = v.object({
+  type: v.literal("new_candidate"),
+  targetId: ParticipantIdSchema,
+  ice: IceCandidateSchema,
+});
+
+/** `close_connection` from a client: leave the room it joined. */
+export const LeaveRoomSchema = v.object({ type: v.literal("close_connection") });
+
+
+
+
+/** Session description carried in `send_offer` / `send_aswer`. */
+export type SessionDescription = { type: "offer" | "answer"; sdp: string };
+
+/** ICE candidate carried in `new_candidate`. */
+export type IceCandidate = v.InferOutput<typeof IceCandidateSchema>;
+
+/** One participant in a room's `connectionList`. */
+export interface Participant {
+  id: string;
+  username: string;
+}
+
+/** One ICE server handed to clients, in `RTCIceServer` shape. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** Room messages the server sends. `id` is always the server-stamped sender. */
+export type RoomServerMessage =
+  | {
+      /** Acknowledges `new_user` to the joiner only. */
+      type: "joined";
+      id: string;
+      room: string;
+      username: string;
+      protocolVersion: number;
+      iceServers: IceServer[];
+      /** Largest frame the server accepts, in bytes. */
+      maxMessageBytes: number;
+      roomCapacity: number;
+    }
+  | { type: "connection_list"; newUserId: string; list: Participant[] }
+  | { type: "send_offer"; id: string; username: string; targetId: string; sdp: SessionDescription }
+  | { type: "send_aswer"; id: string; username: string; targetId: string; sdp: SessionDescription }
+  | { type: "new_candidate"; id: string; username: string; targetId: string; ice: IceCandidate }
+  | { type: "close_connection"; id: string }
+  | { type: "rest_connection_list"; list: Participant[] };

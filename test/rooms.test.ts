@@ -1,0 +1,109 @@
+/**
+ * Unit tests of the pure room registry: every transition, table-driven.
+ */
+import { describe, expect, it } from "vitest";
+import { RoomRegistry, type RoomResult, type TargetedMessage } from "../server/rooms.ts";
+
+const OFFER: TargetedMessage = { type: "send_offer", targetId: "b", sdp: { type: "offer", sdp: "v=0" } };
+
+/** A registry with capacity 3 where `a` and `b` are in room `r1` and `z` is in room `r2`. */
+function populated(): RoomRegistry {
+  const registry = new RoomRegistry({ roomCapacity: 3 });
+  registry.join("a", "r1", "Ada");
+  registry.join("b", "r1", "Bob");
+  registry.join("z", "r2", "Zoe");
+  return registry;
+}
+
+function errorCode(result: RoomResult): string | undefined {
+  return result.ok ? undefined : result.code;
+}
+
+describe("RoomRegistry transitions (happy path)", () => {
+  it("creates a room on first join and tells the newcomer it is alone", () => {
+    const registry = new RoomRegistry({ roomCapacity: 8 });
+    expect(registry.join("a", "r1", "Ada")).toEqual({
+      ok: true,
+      deliveries: [{ to: "a", message: { type: "connection_list", newUserId: "a", list: [{ id: "a", username: "Ada" }] } }],
+    });
+    expect(registry.stats()).toEqual({ rooms: 1, participants: 1 });
+  });
+
+  it("sends connection_list in join order to every member on a join", () => {
+    const registry = populated();
+    const result = registry.join("c", "r1", "Cy");
+    const list = [{ id: "a", username: "Ada" }, { id: "b", username: "Bob" }, { id: "c", username: "Cy" }];
+    expect(result).toEqual({
+      ok: true,
+      deliveries: ["a", "b", "c"].map((to) => ({ to, message: { type: "connection_list", newUserId: "c", list } })),
+    });
+  });
+
+  it("relays to the target only, stamped with the sender", () => {
+    expect(populated().relay("a", OFFER)).toEqual({
+      ok: true,
+      deliveries: [{ to: "b", message: { ...OFFER, id: "a", username: "Ada" } }],
+    });
+  });
+
+  it("sends close_connection and rest_connection_list to the remaining members on leave", () => {
+    const registry = populated();
+    registry.join("c", "r1", "Cy");
+    const rest = [{ id: "a", username: "Ada" }, { id: "c", username: "Cy" }];
+    expect(registry.leave("b")).toEqual({
+      ok: true,
+      deliveries: ["a", "c"].flatMap((to) => [
+        { to, message: { type: "close_connection", id: "b" } },
+        { to, message: { type: "rest_connection_list", list: rest } },
+      ]),
+    });
+    expect(registry.participants("r1")).toEqual(rest);
+  });
+
+  it("deletes a room with its last member and lets the id join again", () => {
+    const registry = populated();
+    expect(registry.leave("z")).toEqual({ ok: true, deliveries: [] });
+    expect(registry.stats()).toEqual({ rooms: 1, participants: 2 });
+    expect(registry.roomOf("z")).toBeUndefined();
+    expect(registry.join("z", "r3", "Zoe").ok).toBe(true);
+  });
+});
+
+describe("RoomRegistry refusals (failure cases)", () => {
+  interface RefusalCase {
+    name: string;
+    /** Steps that succeed before the refused one. */
+    setup?: (registry: RoomRegistry) => void;
+    act: (registry: RoomRegistry) => RoomResult;
+    code: string;
+  }
+
+  const cases: RefusalCase[] = [
+    { name: "joining a second room", act: (r) => r.join("a", "r2", "Ada"), code: "already_in_room" },
+    { name: "joining the same room twice", act: (r) => r.join("a", "r1", "Ada"), code: "already_in_room" },
+    { name: "joining a full room", setup: (r) => r.join("c", "r1", "Cy"), act: (r) => r.join("d", "r1", "Di"), code: "room_full" },
+    { name: "relaying before joining", act: (r) => r.relay("nobody", OFFER), code: "not_in_room" },
+    { name: "relaying to a member of another room", act: (r) => r.relay("a", { ...OFFER, targetId: "z" }), code: "unknown_target" },
+    { name: "relaying to an unknown id", act: (r) => r.relay("a", { ...OFFER, targetId: "ghost" }), code: "unknown_target" },
+    { name: "relaying to oneself", act: (r) => r.relay("a", { ...OFFER, targetId: "a" }), code: "self_target" },
+    { name: "leaving without a room", act: (r) => r.leave("nobody"), code: "not_in_room" },
+    { name: "leaving twice", setup: (r) => r.leave("a"), act: (r) => r.leave("a"), code: "not_in_room" },
+  ];
+
+  it.each(cases)("refuses $name with $code and changes nothing else", ({ setup, act, code }) => {
+    const registry = populated();
+    setup?.(registry);
+    const snapshot = () => ({ r1: registry.participants("r1"), r2: registry.participants("r2"), stats: registry.stats() });
+    const before = snapshot();
+    expect(errorCode(act(registry))).toBe(code);
+    expect(snapshot()).toEqual(before);
+  });
+
+  it("keeps a refused joiner out of every list", () => {
+    const registry = populated();
+    registry.join("c", "r1", "Cy");
+    registry.join("d", "r1", "Di");
+    expect(registry.roomOf("d")).toBeUndefined();
+    expect(registry.participants("r1").map((p) => p.id)).toEqual(["a", "b", "c"]);
+  });
+});
