@@ -32,6 +32,8 @@ export interface ServerConfig {
   maxBackpressureBytes: number;
   /** ICE servers handed to every joining client. */
   iceServers: IceServer[];
+  /** How long a call may ring before `NotResponse` / `incomingCallNotResponse`. */
+  ringTimeoutMs: number;
 }
 
 /** Defaults used by `npm start` and by tests that do not override them. */
@@ -47,6 +49,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   idleTimeoutSeconds: 32,
   maxBackpressureBytes: 1024 * 1024,
   iceServers: [{ urls: "stun:stun.l.google.com:19302" }],
+  ringTimeoutMs: 30_000,
 };
 
 type OptionKind = "string" | "integer" | "list";
@@ -73,6 +76,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: "allowedOrigins", flag: "allowed-origins", env: "WEBRTC_ROOM_ALLOWED_ORIGINS", kind: "list", help: "comma-separated allowed Origin values; empty = any" },
   { key: "idleTimeoutSeconds", flag: "idle-timeout", env: "WEBRTC_ROOM_IDLE_TIMEOUT", kind: "integer", help: "seconds of silence before a connection is dropped (multiple of 4, >= 8)" },
   { key: "maxBackpressureBytes", flag: "max-backpressure-bytes", env: "WEBRTC_ROOM_MAX_BACKPRESSURE_BYTES", kind: "integer", help: "bytes queued for a slow reader before it is closed with 4002" },
+  { key: "ringTimeoutMs", flag: "ring-timeout-ms", env: "WEBRTC_ROOM_RING_TIMEOUT_MS", kind: "integer", help: "milliseconds a call rings before it is given up as not answered" },
   { key: "stunUrls", flag: "stun", env: "WEBRTC_ROOM_STUN_URLS", kind: "list", help: "comma-separated STUN URLs handed to clients; empty = none" },
 ];
 
@@ -132,7 +136,7 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   if (config.idleTimeoutSeconds < 8 || config.idleTimeoutSeconds % 4 !== 0 || config.idleTimeoutSeconds > 960) {
     throw new ConfigError(`--idle-timeout must be a multiple of 4 between 8 and 960, got ${config.idleTimeoutSeconds}`);
   }
-  for (const key of ["maxMessageBytes", "roomCapacity", "messagesPerSecond", "messageBurst", "maxErrorBurst", "maxBackpressureBytes"] as const) {
+  for (const key of ["maxMessageBytes", "roomCapacity", "messagesPerSecond", "messageBurst", "maxErrorBurst", "maxBackpressureBytes", "ringTimeoutMs"] as const) {
     if (config[key] < 1) {
       throw new ConfigError(`${key} must be at least 1`);
     }

@@ -29,3 +29,36 @@ export function roomPage(room: string): string {
 </html>
 `;
 }
+
+/** The one-to-one calling page (`/call`). */
+export function callPage(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Call · webrtc-room</title>
+</head>
+<body>
+<h1>Call</h1>
+<p>Log in with <code>{"type":"login","userID":"…"}</code> on <code>/ws</code>.</p>
+</body>
+</html>
+`;
+}
+
+/** A plain page that embeds `<webrtc-room>` with one script tag (`/embed-example.html`). */
+export function embedExamplePage(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Embed example · webrtc-room</title>
+<script type="module" src="/assets/webrtc-room.js"></script>
+</head>
+<body>
+<webrtc-room room="embed-example"></webrtc-room>
+</body>
+</html>
+`;
+}

@@ -1,6 +1,6 @@
 /**
  * The uWebSockets.js layer: accepts WebSocket connections on `/ws`, decodes and validates each
- * frame, calls the pure room registry and sends what it returns. HTTP routes (`/healthz`,
+ * frame, calls the pure room and call registries and sends what they return. HTTP routes (`/healthz`,
  * `/metrics`, `/r/<room>`) share the port.
  */
 import { nanoid } from "nanoid";
@@ -13,10 +13,12 @@ import {
   type ErrorCode,
   type ServerMessage,
 } from "../shared/protocol/index.ts";
+import { CallRegistry, refusalMessage, type CallResult } from "./calls.ts";
 import { DEFAULT_CONFIG, validateConfig, type ServerConfig } from "./config.ts";
 import { ServerMetrics } from "./metrics.ts";
-import { isValidRoomName, roomPage } from "./pages.ts";
-import { RoomRegistry, type Delivery } from "./rooms.ts";
+import { loadStaticAssets, type StaticAsset } from "./assets.ts";
+import { callPage, embedExamplePage, isValidRoomName, roomPage } from "./pages.ts";
+import { RoomRegistry } from "./rooms.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { isNativeUws, uWS } from "./uws.ts";
 import type { HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from "uWebSockets.js";
@@ -62,6 +64,9 @@ export interface RunningServer {
 export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
   const config = validateConfig({ ...DEFAULT_CONFIG, ...overrides });
   const registry = new RoomRegistry({ roomCapacity: config.roomCapacity });
+  const calls = new CallRegistry({ ringTimeoutMs: config.ringTimeoutMs });
+  /** Ring and `ending` timers the call registry asked for, by timer id. */
+  const callTimers = new Map<string, NodeJS.Timeout>();
   const metrics = new ServerMetrics();
   const sockets = new Map<string, WebSocket<Connection>>();
   const startedAtMs = Date.now();
@@ -83,7 +88,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     }
   }
 
-  function deliver(deliveries: readonly Delivery[]): void {
+  function deliver(deliveries: readonly { to: string; message: ServerMessage }[]): void {
     for (const delivery of deliveries) {
       const target = sockets.get(delivery.to);
       if (target) {
@@ -101,7 +106,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     ws.end(code, reason);
   }
 
-  /** Answers a refused message; a connection that keeps sending bad input is closed with 4001. */
+  /**
+   * Answers a refused message (`loginResponse rejected` for a login, `error` otherwise); a
+   * connection that keeps sending bad input is closed with 4001.
+   */
   function refuse(ws: WebSocket<Connection>, code: ErrorCode, message: string, refType?: string): void {
     metrics.countError(code);
     const connection = ws.getUserData();
@@ -109,7 +117,34 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       closeConnection(ws, CLOSE_CODES.too_many_errors, "too many refused messages");
       return;
     }
-    send(ws, refType === undefined ? { type: "error", code, message } : { type: "error", code, message, refType });
+    send(ws, refusalMessage(refType, code, message));
+  }
+
+  /** Carries out what the call registry asked for: sends, then timers, then closes. */
+  function applyCallResult(result: CallResult, ws?: WebSocket<Connection>, refType?: string): void {
+    if (!result.ok) {
+      if (ws) {
+        refuse(ws, result.code, result.message, refType);
+      }
+      return;
+    }
+    deliver(result.deliveries);
+    for (const timer of result.timers) {
+      clearTimeout(callTimers.get(timer.timerId));
+      callTimers.delete(timer.timerId);
+      if (timer.op === "start") {
+        callTimers.set(timer.timerId, setTimeout(() => {
+          callTimers.delete(timer.timerId);
+          applyCallResult(calls.timerFired(timer.timerId));
+        }, timer.delayMs));
+      }
+    }
+    for (const close of result.closes) {
+      const target = sockets.get(close.connectionId);
+      if (target) {
+        closeConnection(target, close.code, close.reason);
+      }
+    }
   }
 
   function handle(ws: WebSocket<Connection>, message: ClientMessage): void {
@@ -161,6 +196,14 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         }
         return;
       }
+      case "login":
+      case "call":
+      case "incomingCallResponse":
+      case "stopCall":
+      case "stop":
+      case "onIceCandidate":
+        applyCallResult(calls.handle(connection.id, message), ws, message.type);
+        return;
       default:
         assertNever(message);
     }
@@ -236,6 +279,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       if (result.ok) {
         deliver(result.deliveries);
       }
+      applyCallResult(calls.disconnect(connection.id));
     },
   });
 
@@ -247,6 +291,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
 
   app.get("/healthz", (res) => {
     const { rooms, participants } = registry.stats();
+    const { users, ringingCalls, activeCalls } = calls.stats();
     text(res, "200 OK", "application/json", JSON.stringify({
       status: shuttingDown ? "shutting_down" : "ok",
       protocolVersion: PROTOCOL_VERSION,
@@ -255,15 +300,22 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       connections: sockets.size,
       rooms,
       participants,
+      onlineUsers: users,
+      ringingCalls,
+      activeCalls,
     }));
   });
 
   app.get("/metrics", (res) => {
     const { rooms, participants } = registry.stats();
+    const { users, ringingCalls, activeCalls } = calls.stats();
     text(res, "200 OK", "text/plain; version=0.0.4", metrics.render({
       webrtc_room_connections: sockets.size,
       webrtc_room_rooms: rooms,
       webrtc_room_participants: participants,
+      webrtc_room_online_users: users,
+      webrtc_room_ringing_calls: ringingCalls,
+      webrtc_room_active_calls: activeCalls,
     }));
   });
 
@@ -274,6 +326,31 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       return;
     }
     text(res, "200 OK", "text/html; charset=utf-8", roomPage(room));
+  });
+
+  app.get("/call", (res) => {
+    text(res, "200 OK", "text/html; charset=utf-8", callPage());
+  });
+
+  app.get("/embed-example.html", (res) => {
+    text(res, "200 OK", "text/html; charset=utf-8", embedExamplePage());
+  });
+
+  const assets = await loadStaticAssets();
+  app.get("/assets/:file", (res, req) => {
+    const asset: StaticAsset | undefined = assets.get(req.getParameter(0) ?? "");
+    if (!asset) {
+      text(res, "404 Not Found", "text/plain; charset=utf-8", "no such asset (did `npm run build` run?)\n");
+      return;
+    }
+    res.cork(() => {
+      res.writeStatus("200 OK")
+        .writeHeader("content-type", asset.contentType)
+        .writeHeader("cache-control", "no-cache")
+        .writeHeader("etag", asset.etag)
+        .writeHeader("access-control-allow-origin", "*")
+        .end(asset.body);
+    });
   });
 
   app.get("/", (res) => {
@@ -310,6 +387,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       closing ??= new Promise<void>((resolve) => {
         shuttingDown = true;
         uWS.us_listen_socket_close(listenSocket);
+        for (const timer of callTimers.values()) {
+          clearTimeout(timer);
+        }
+        callTimers.clear();
         for (const ws of [...sockets.values()]) {
           closeConnection(ws, CLOSE_CODES.service_restart, "server restarting");
         }

@@ -3,6 +3,7 @@
  * keyed on `type`. Client messages are decoded here, at the socket boundary, into a typed result.
  */
 import * as v from "valibot";
+import { CallSchema, IncomingCallResponseSchema, OnIceCandidateSchema, StopCallSchema, StopSchema, type CallServerMessage } from "./call.ts";
 import { PingSchema, type CommonServerMessage } from "./common.ts";
 import type { ErrorCode } from "./errors.ts";
 import {
@@ -13,9 +14,12 @@ import {
   SendOfferSchema,
   type RoomServerMessage,
 } from "./room.ts";
+import { LoginSchema, type PresenceServerMessage } from "./presence.ts";
 
+export * from "./call.ts";
 export * from "./common.ts";
 export * from "./errors.ts";
+export * from "./presence.ts";
 export * from "./room.ts";
 
 /** Every message a client may send, discriminated on `type`. */
@@ -26,6 +30,12 @@ const ClientMessageSchema = v.variant("type", [
   SendAnswerSchema,
   NewCandidateSchema,
   LeaveRoomSchema,
+  LoginSchema,
+  CallSchema,
+  IncomingCallResponseSchema,
+  StopCallSchema,
+  StopSchema,
+  OnIceCandidateSchema,
 ]);
 
 /** A validated message from a client. */
@@ -37,7 +47,7 @@ export type ClientMessageType = ClientMessage["type"];
 const CLIENT_MESSAGE_TYPES: ReadonlySet<string> = new Set(ClientMessageSchema.options.map((schema) => schema.entries.type.literal));
 
 /** Every message the server may send. */
-export type ServerMessage = CommonServerMessage | RoomServerMessage;
+export type ServerMessage = CommonServerMessage | RoomServerMessage | CallServerMessage | PresenceServerMessage;
 
 /** Outcome of decoding a frame: the message, or the error to answer with. */
 export type DecodeResult<Message> =

@@ -1,0 +1,574 @@
+/**
+ * Call registry: the pure state of who is logged in, their presence status and their one-to-one
+ * calls (seeds 000 and 002), with no sockets and no clock.
+ *
+ * Every operation returns what the socket layer must do as plain data: messages to send
+ * ({@link CallDelivery}), timers to start or cancel ({@link TimerCommand}) and connections to close
+ * ({@link CloseCommand}). Time enters only through {@link CallRegistry.timerFired}, called by the
+ * socket layer when a timer it was asked to start runs out; a timer that fires after its call has
+ * moved on is ignored, so cancelling is hygiene, not correctness.
+ *
+ * Like the room registry, each call here is atomic on uWebSockets.js's single thread: two users
+ * calling each other "at the same moment" are two calls in some order, and the second caller finds
+ * the first one ringing it.
+ */
+import type { CallClientMessage, CallServerMessage, StopReason } from "../shared/protocol/call.ts";
+import type { CommonServerMessage } from "../shared/protocol/common.ts";
+import { CLOSE_CODES, type CloseReason, type ErrorCode } from "../shared/protocol/errors.ts";
+import {
+  refusesIncomingCalls,
+  type LoginMessage,
+  type PresenceServerMessage,
+  type PresenceStatus,
+  type PresenceUser,
+} from "../shared/protocol/presence.ts";
+import { assertNever } from "../shared/protocol/index.ts";
+import type { IceCandidate } from "../shared/protocol/room.ts";
+
+/** How long a call rings before the caller gets `NotResponse` and the callee a missed call. */
+export const RING_TIMEOUT_MS = 30_000;
+
+/**
+ * How long both parties of an accepted call stay `ending` after it ends, the time their browsers
+ * take to close the peer connection. An `ending` user is not rung but may place a call itself.
+ */
+export const ENDING_MS = 1_000;
+
+/**
+ * ICE candidates the server holds per ringing call. The caller trickles candidates while the callee
+ * has no peer connection yet; they are delivered right after the acceptance instead of being lost.
+ */
+export const MAX_PENDING_CANDIDATES = 64;
+
+/** A client message this module handles. */
+export type CallsClientMessage = LoginMessage | CallClientMessage;
+
+/** A server message this module produces. */
+export type CallsServerMessage = CallServerMessage | PresenceServerMessage;
+
+/** One message for one connection, identified by its server-assigned id. */
+export interface CallDelivery {
+  to: string;
+  message: CallsServerMessage;
+}
+
+/**
+ * A timer the socket layer runs for the registry: on `start`, call {@link CallRegistry.timerFired}
+ * with `timerId` after `delayMs`; on `cancel`, drop that timer if it is still pending.
+ */
+export type TimerCommand = { op: "start"; timerId: string; delayMs: number } | { op: "cancel"; timerId: string };
+
+/** A connection the socket layer must close, after sending this result's deliveries. */
+export interface CloseCommand {
+  connectionId: string;
+  code: number;
+  reason: CloseReason;
+}
+
+/** Everything an accepted operation asks of the socket layer, to be applied in this order. */
+export interface CallEffects {
+  deliveries: CallDelivery[];
+  timers: TimerCommand[];
+  closes: CloseCommand[];
+}
+
+/**
+ * Result of an operation: its effects, or an error code for the sender alone. A refused operation
+ * changes nothing.
+ */
+export type CallResult = ({ ok: true } & CallEffects) | { ok: false; code: ErrorCode; message: string };
+
+/** Options of a {@link CallRegistry}. */
+export interface CallRegistryOptions {
+  /** Defaults to {@link RING_TIMEOUT_MS}; must be positive. */
+  ringTimeoutMs?: number;
+  /** Defaults to {@link ENDING_MS}; 0 skips the `ending` status (straight back to `online`). */
+  endingMs?: number;
+  /** Defaults to {@link MAX_PENDING_CANDIDATES}. */
+  maxPendingCandidates?: number;
+}
+
+/** Counts for health and metrics. */
+export interface CallStats {
+  users: number;
+  ringingCalls: number;
+  activeCalls: number;
+}
+
+/** A logged-in connection. Replaced by a new object when another connection takes the user id. */
+interface User {
+  readonly connectionId: string;
+  readonly userID: string;
+  readonly username: string;
+  readonly avatar: string | undefined;
+  status: PresenceStatus;
+  /** The call this user is ringing in or talking in; set exactly when status is connecting/in_call. */
+  call: Call | undefined;
+  /** The ended call whose `ending` timer will bring this user back online. */
+  endingCallId: string | undefined;
+}
+
+interface Call {
+  readonly id: string;
+  readonly caller: User;
+  readonly callee: User;
+  phase: "ringing" | "active";
+  /** Candidates received while ringing, delivered in order once the call is accepted. */
+  readonly pending: { to: User; candidate: IceCandidate }[];
+}
+
+const RING_TIMER = "ring:";
+const ENDING_TIMER = "ending:";
+
+/**
+ * Every logged-in user, their presence status and their calls. One server-wide lobby: every
+ * logged-in connection sees every user and receives every change, its own included.
+ */
+export class CallRegistry {
+  /** connection id → user, in login order. */
+  readonly #byConnection = new Map<string, User>();
+  /** user id → user; login order, a replacing login keeping the replaced user's place. */
+  readonly #byUserID = new Map<string, User>();
+  /** call id → call, ringing or active. */
+  readonly #calls = new Map<string, Call>();
+  /** ended call id → its parties, while their `ending` timer runs. */
+  readonly #endings = new Map<string, User[]>();
+  readonly #ringTimeoutMs: number;
+  readonly #endingMs: number;
+  readonly #maxPendingCandidates: number;
+  #lastCallNumber = 0;
+
+  constructor(options: CallRegistryOptions = {}) {
+    this.#ringTimeoutMs = options.ringTimeoutMs ?? RING_TIMEOUT_MS;
+    this.#endingMs = options.endingMs ?? ENDING_MS;
+    this.#maxPendingCandidates = options.maxPendingCandidates ?? MAX_PENDING_CANDIDATES;
+    if (!(this.#ringTimeoutMs > 0) || !(this.#endingMs >= 0) || !(this.#maxPendingCandidates >= 0)) {
+      throw new RangeError("ringTimeoutMs must be positive; endingMs and maxPendingCandidates non-negative");
+    }
+  }
+
+  /** Applies one decoded client message from `connectionId`. */
+  handle(connectionId: string, message: CallsClientMessage): CallResult {
+    switch (message.type) {
+      case "login":
+        return this.#login(connectionId, message);
+      case "call":
+        return this.#call(connectionId, message.calleeID, message.sdpOffer);
+      case "incomingCallResponse":
+        return this.#answer(connectionId, message);
+      case "stopCall":
+        return this.#stop(connectionId, message.type, "normal");
+      case "stop":
+        return this.#stop(connectionId, message.type, message.reason ?? "normal");
+      case "onIceCandidate":
+        return this.#iceCandidate(connectionId, message.candidate);
+      default:
+        return assertNever(message);
+    }
+  }
+
+  /**
+   * Forgets `connectionId` because its socket closed: its call ends for the other party (reason
+   * `disconnected`) and everyone else sees it leave. A no-op for a connection that never logged in
+   * or was already replaced.
+   */
+  disconnect(connectionId: string): CallResult {
+    const user = this.#byConnection.get(connectionId);
+    const out = new Outcome();
+    if (user) {
+      this.#hangUp(user, "disconnected", out);
+      this.#leaveEnding(user, out);
+      this.#byConnection.delete(connectionId);
+      this.#byUserID.delete(user.userID);
+      out.left(user.userID);
+    }
+    return this.#finish(out);
+  }
+
+  /**
+   * Runs the expiry of a timer this registry asked for: a ring that nobody answered (caller
+   * `NotResponse`, callee `incomingCallNotResponse`) or the end of an `ending` period. A timer whose
+   * call has moved on does nothing.
+   */
+  timerFired(timerId: string): CallResult {
+    const out = new Outcome();
+    if (timerId.startsWith(RING_TIMER)) {
+      const call = this.#calls.get(timerId.slice(RING_TIMER.length));
+      if (call?.phase === "ringing") {
+        out.deliver(call.caller.connectionId, { type: "callResponse", callResponse: "NotResponse", calleeID: call.callee.userID });
+        out.deliver(call.callee.connectionId, { type: "incomingCallNotResponse", callId: call.id, callerID: call.caller.userID });
+        this.#closeCall(call, "online", out);
+      }
+    } else if (timerId.startsWith(ENDING_TIMER)) {
+      const callId = timerId.slice(ENDING_TIMER.length);
+      for (const user of this.#endings.get(callId) ?? []) {
+        if (user.endingCallId === callId && user.status === "ending") {
+          user.endingCallId = undefined;
+          this.#setStatus(user, "online", out);
+        }
+      }
+      this.#endings.delete(callId);
+    }
+    return this.#finish(out);
+  }
+
+  /** The directory: every online user in login order. */
+  directory(): PresenceUser[] {
+    return [...this.#byUserID.values()].map(toPresenceUser);
+  }
+
+  /** Status of `userID`, or undefined when it is offline. */
+  statusOf(userID: string): PresenceStatus | undefined {
+    return this.#byUserID.get(userID)?.status;
+  }
+
+  /** The user id `connectionId` logged in with, if it did and was not replaced since. */
+  userIdOf(connectionId: string): string | undefined {
+    return this.#byConnection.get(connectionId)?.userID;
+  }
+
+  /** Ids of every logged-in connection, in login order: the audience of presence changes. */
+  connectionIds(): string[] {
+    return [...this.#byConnection.keys()];
+  }
+
+  /** Current number of users and calls. */
+  stats(): CallStats {
+    let ringingCalls = 0;
+    for (const call of this.#calls.values()) {
+      if (call.phase === "ringing") {
+        ringingCalls += 1;
+      }
+    }
+    return { users: this.#byUserID.size, ringingCalls, activeCalls: this.#calls.size - ringingCalls };
+  }
+
+  /** True while `user` is the one registered under its user id (not replaced, not gone). */
+  #isCurrent(user: User): boolean {
+    return this.#byUserID.get(user.userID) === user;
+  }
+
+  /**
+   * Appends presence to an operation's call messages, computed from the final state: one
+   * `presenceUpdate` per user whose entry changed, then one `presenceLeft` per user gone, to every
+   * logged-in connection except one that just logged in, which gets the whole `presence` instead.
+   */
+  #finish(out: Outcome): CallResult {
+    const audience = this.connectionIds().filter((id) => id !== out.snapshotTo);
+    if (out.snapshotTo !== undefined) {
+      out.deliver(out.snapshotTo, { type: "presence", users: this.directory() });
+    }
+    for (const user of out.changedUsers) {
+      if (this.#isCurrent(user)) {
+        const entry = toPresenceUser(user);
+        for (const to of audience) {
+          out.deliver(to, { type: "presenceUpdate", user: entry });
+        }
+      }
+    }
+    for (const userID of out.leftUserIDs) {
+      if (!this.#byUserID.has(userID)) {
+        for (const to of audience) {
+          out.deliver(to, { type: "presenceLeft", userID });
+        }
+      }
+    }
+    return { ok: true, deliveries: out.deliveries, timers: out.timers, closes: out.closes };
+  }
+
+  #login(connectionId: string, message: LoginMessage): CallResult {
+    const current = this.#byConnection.get(connectionId);
+    if (current) {
+      return refuse("already_logged_in", `this connection is already logged in as "${current.userID}"`);
+    }
+    const out = new Outcome();
+    const replaced = this.#byUserID.get(message.userID);
+    if (replaced) {
+      // The newer login wins: the older connection's call ends as if it had dropped, then it is
+      // told why and closed, so the user id is never online twice.
+      this.#hangUp(replaced, "replaced", out);
+      this.#leaveEnding(replaced, out);
+      this.#byConnection.delete(replaced.connectionId);
+      out.deliver(replaced.connectionId, { type: "loggedOut", reason: "replaced" });
+      out.close({ connectionId: replaced.connectionId, code: CLOSE_CODES.replaced, reason: "replaced" });
+    }
+    const user: User = {
+      connectionId,
+      userID: message.userID,
+      username: message.username ?? message.userID,
+      avatar: message.avatar,
+      status: "online",
+      call: undefined,
+      endingCallId: undefined,
+    };
+    this.#byConnection.set(connectionId, user);
+    this.#byUserID.set(user.userID, user);
+    const accepted: PresenceServerMessage = { type: "loginResponse", content: "accepted", userID: user.userID, username: user.username };
+    if (user.avatar !== undefined) {
+      accepted.avatar = user.avatar;
+    }
+    out.deliver(connectionId, accepted);
+    out.snapshotFor(connectionId);
+    out.changed(user);
+    return this.#finish(out);
+  }
+
+  #call(connectionId: string, calleeID: string, sdpOffer: string): CallResult {
+    const caller = this.#byConnection.get(connectionId);
+    if (!caller) {
+      return notLoggedIn("call");
+    }
+    if (calleeID === caller.userID) {
+      return refuse("self_target", "a user cannot call itself");
+    }
+    const out = new Outcome();
+    if (caller.call) {
+      if (caller.call.phase === "ringing" && caller.call.callee === caller) {
+        // Glare: the other side's call reached the server first and is ringing this caller.
+        out.deliver(connectionId, { type: "callResponse", callResponse: "inCalling", calleeID });
+        return this.#finish(out);
+      }
+      return refuse("invalid_state", "this user is already in a call; send stop first");
+    }
+    const callee = this.#byUserID.get(calleeID);
+    if (!callee) {
+      out.deliver(connectionId, { type: "callResponse", callResponse: "notOnline", calleeID });
+      return this.#finish(out);
+    }
+    if (refusesIncomingCalls(callee.status)) {
+      out.deliver(connectionId, { type: "callResponse", callResponse: "inCalling", calleeID });
+      return this.#finish(out);
+    }
+    this.#lastCallNumber += 1;
+    const call: Call = { id: `c${this.#lastCallNumber}`, caller, callee, phase: "ringing", pending: [] };
+    this.#calls.set(call.id, call);
+    this.#leaveEnding(caller, out);
+    caller.call = call;
+    callee.call = call;
+    out.deliver(callee.connectionId, {
+      type: "incomingCall",
+      callId: call.id,
+      callerID: caller.userID,
+      username: caller.username,
+      avatar: caller.avatar ?? "",
+      sdpOffer,
+    });
+    this.#setStatus(caller, "connecting", out);
+    this.#setStatus(callee, "connecting", out);
+    out.timer({ op: "start", timerId: RING_TIMER + call.id, delayMs: this.#ringTimeoutMs });
+    return this.#finish(out);
+  }
+
+  #answer(connectionId: string, message: Extract<CallClientMessage, { type: "incomingCallResponse" }>): CallResult {
+    const callee = this.#byConnection.get(connectionId);
+    if (!callee) {
+      return notLoggedIn("incomingCallResponse");
+    }
+    const call = callee.call;
+    const matches =
+      call !== undefined &&
+      call.callee === callee &&
+      call.caller.userID === message.callerID &&
+      (message.callId === undefined || message.callId === call.id);
+    if (!matches) {
+      // Typically the caller cancelled, timed out or dropped a moment before: the callee has been
+      // (or is being) sent incomingCallStopped / incomingCallNotResponse for that ring.
+      return refuse("not_in_call", `no call from "${message.callerID}" is ringing this user`);
+    }
+    if (call.phase === "active") {
+      return refuse("invalid_state", "this call was already accepted");
+    }
+    const out = new Outcome();
+    switch (message.callResponse) {
+      case "accepted": {
+        const sdpAnswer = message.sdpAnswer ?? message.sdpOffer;
+        if (sdpAnswer === undefined) {
+          return refuse("bad_message", "an accepted incomingCallResponse needs sdpAnswer");
+        }
+        call.phase = "active";
+        out.timer({ op: "cancel", timerId: RING_TIMER + call.id });
+        out.deliver(call.caller.connectionId, { type: "callResponse", callResponse: "accepted", calleeID: callee.userID, sdpAnswer });
+        out.deliver(callee.connectionId, { type: "startCommunication", callId: call.id, callerID: call.caller.userID });
+        for (const { to, candidate } of call.pending.splice(0)) {
+          out.deliver(to.connectionId, { type: "iceCandidate", candidate });
+        }
+        this.#setStatus(call.caller, "in_call", out);
+        this.#setStatus(callee, "in_call", out);
+        break;
+      }
+      case "rejected":
+        this.#hangUp(callee, "normal", out);
+        break;
+      case "exception":
+        this.#hangUp(callee, "exception", out);
+        break;
+      default:
+        return assertNever(message.callResponse);
+    }
+    return this.#finish(out);
+  }
+
+  /** `stop` and `stopCall`: hang up whatever call the sender is in; nothing to hang up is fine. */
+  #stop(connectionId: string, type: "stop" | "stopCall", reason: StopReason): CallResult {
+    const user = this.#byConnection.get(connectionId);
+    if (!user) {
+      return notLoggedIn(type);
+    }
+    const out = new Outcome();
+    this.#hangUp(user, reason, out);
+    return this.#finish(out);
+  }
+
+  #iceCandidate(connectionId: string, candidate: IceCandidate): CallResult {
+    const user = this.#byConnection.get(connectionId);
+    if (!user) {
+      return notLoggedIn("onIceCandidate");
+    }
+    const call = user.call;
+    if (!call) {
+      return refuse("not_in_call", "onIceCandidate needs a call in progress");
+    }
+    const other = call.caller === user ? call.callee : call.caller;
+    const out = new Outcome();
+    if (call.phase === "ringing") {
+      if (call.pending.length >= this.#maxPendingCandidates) {
+        return refuse("invalid_state", `more than ${this.#maxPendingCandidates} candidates before the call was accepted`);
+      }
+      call.pending.push({ to: other, candidate });
+    } else {
+      out.deliver(other.connectionId, { type: "iceCandidate", candidate });
+    }
+    return this.#finish(out);
+  }
+
+  /**
+   * Takes `user` out of its call, if any, telling the other party what seed 000 tells it:
+   * - ringing, `user` is the caller: callee `incomingCallStopped` (a missed call);
+   * - ringing, `user` is the callee: caller `callResponse` `rejected` (it said no), `exception`
+   *   (its media failed) or `notOnline` (its connection went away);
+   * - accepted: the other `stopCommunication {reason}`, and both become `ending`.
+   */
+  #hangUp(user: User, reason: StopReason, out: Outcome): void {
+    const call = user.call;
+    if (!call) {
+      return;
+    }
+    if (call.phase === "ringing") {
+      if (call.caller === user) {
+        out.deliver(call.callee.connectionId, { type: "incomingCallStopped", callId: call.id, callerID: user.userID });
+      } else {
+        const callResponse = reason === "normal" ? "rejected" : reason === "exception" ? "exception" : "notOnline";
+        out.deliver(call.caller.connectionId, { type: "callResponse", callResponse, calleeID: user.userID });
+      }
+      out.timer({ op: "cancel", timerId: RING_TIMER + call.id });
+      this.#closeCall(call, "online", out);
+      return;
+    }
+    const other = call.caller === user ? call.callee : call.caller;
+    out.deliver(other.connectionId, { type: "stopCommunication", reason });
+    this.#closeCall(call, this.#endingMs > 0 ? "ending" : "online", out);
+  }
+
+  /** Forgets `call` and moves both parties to `next`, starting the `ending` timer when needed. */
+  #closeCall(call: Call, next: "online" | "ending", out: Outcome): void {
+    this.#calls.delete(call.id);
+    for (const party of [call.caller, call.callee]) {
+      party.call = undefined;
+      if (next === "ending") {
+        party.endingCallId = call.id;
+      }
+      this.#setStatus(party, next, out);
+    }
+    if (next === "ending") {
+      this.#endings.set(call.id, [call.caller, call.callee]);
+      out.timer({ op: "start", timerId: ENDING_TIMER + call.id, delayMs: this.#endingMs });
+    }
+  }
+
+  /** Ends `user`'s `ending` period early (it places a call or goes away). */
+  #leaveEnding(user: User, out: Outcome): void {
+    const callId = user.endingCallId;
+    if (callId === undefined) {
+      return;
+    }
+    user.endingCallId = undefined;
+    const parties = this.#endings.get(callId) ?? [];
+    if (!parties.some((party) => party.endingCallId === callId && this.#isCurrent(party))) {
+      this.#endings.delete(callId);
+      out.timer({ op: "cancel", timerId: ENDING_TIMER + callId });
+    }
+  }
+
+  #setStatus(user: User, status: PresenceStatus, out: Outcome): void {
+    if (user.status !== status) {
+      user.status = status;
+      out.changed(user);
+    }
+  }
+}
+
+/**
+ * The message that tells a client its message was refused: `loginResponse rejected` for a `login`
+ * (seed 000's shape), `error` for anything else. Use it for decode failures too, with the
+ * `refType` the decoder reported.
+ */
+export function refusalMessage(refType: string | undefined, code: ErrorCode, message: string): PresenceServerMessage | CommonServerMessage {
+  if (refType === "login") {
+    return { type: "loginResponse", content: "rejected", error: message, code };
+  }
+  return refType === undefined ? { type: "error", code, message } : { type: "error", code, message, refType };
+}
+
+/** Collects one operation's effects; {@link CallRegistry} turns them into a {@link CallResult}. */
+class Outcome {
+  readonly deliveries: CallDelivery[] = [];
+  readonly timers: TimerCommand[] = [];
+  readonly closes: CloseCommand[] = [];
+  /** Users whose directory entry changed, each once, in order of first change. */
+  readonly changedUsers: User[] = [];
+  readonly leftUserIDs: string[] = [];
+  /** The connection that just logged in and gets the whole directory instead of deltas. */
+  snapshotTo: string | undefined;
+
+  deliver(to: string, message: CallsServerMessage): void {
+    this.deliveries.push({ to, message });
+  }
+
+  timer(command: TimerCommand): void {
+    this.timers.push(command);
+  }
+
+  close(command: CloseCommand): void {
+    this.closes.push(command);
+  }
+
+  changed(user: User): void {
+    if (!this.changedUsers.includes(user)) {
+      this.changedUsers.push(user);
+    }
+  }
+
+  left(userID: string): void {
+    this.leftUserIDs.push(userID);
+  }
+
+  snapshotFor(connectionId: string): void {
+    this.snapshotTo = connectionId;
+  }
+}
+
+function toPresenceUser(user: User): PresenceUser {
+  const entry: PresenceUser = { userID: user.userID, username: user.username, status: user.status };
+  if (user.avatar !== undefined) {
+    entry.avatar = user.avatar;
+  }
+  return entry;
+}
+
+function refuse(code: ErrorCode, message: string): CallResult {
+  return { ok: false, code, message };
+}
+
+function notLoggedIn(type: string): CallResult {
+  return refuse("not_logged_in", `${type} needs login first`);
+}

@@ -1,0 +1,144 @@
+/**
+ * Call family of the wire protocol: seed 000's one-to-one calls, adapted to peer-to-peer media.
+ *
+ * Names, fields and values are kept from the seed (`NotResponse` keeps its capital N). Seed 000 had
+ * a media server (Kurento) answer the caller's offer; here the callee's browser answers and the
+ * server only relays:
+ * - the caller creates the SDP offer and sends it in `call.sdpOffer`;
+ * - the callee receives it in `incomingCall.sdpOffer`, answers, and sends the answer in
+ *   `incomingCallResponse.sdpAnswer` (the seed's field name `sdpOffer` is accepted there as an alias);
+ * - the caller receives the answer in `callResponse {callResponse: "accepted", sdpAnswer}`; the callee
+ *   receives `startCommunication` without SDP (it produced the answer itself);
+ * - ICE candidates go up in `onIceCandidate` and come down to the other party in `iceCandidate`.
+ * SDP travels as the bare `sdp` string of an `RTCSessionDescription`, as in the seed.
+ * The caller's identity is stamped by the server from the login: a `callerID` in `call` is ignored.
+ */
+import * as v from "valibot";
+import { UserIdSchema } from "./presence.ts";
+import { IceCandidateSchema, type IceCandidate } from "./room.ts";
+
+/** The `sdp` text of an `RTCSessionDescription`. */
+const SdpSchema = v.pipe(v.string(), v.minLength(1, "SDP must not be empty"));
+
+/** Server-assigned call id (`c1`, `c2`…), echoed by the callee to answer one precise ring. */
+const CallIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/));
+
+/** `call`: ring `calleeID`, offering `sdpOffer`. Any `callerID` sent is dropped by the decoder. */
+export const CallSchema = v.object({
+  type: v.literal("call"),
+  calleeID: UserIdSchema,
+  sdpOffer: SdpSchema,
+});
+
+/** What a callee may answer to a ring. `exception`: it accepted but could not set up media. */
+export const INCOMING_CALL_ANSWERS = ["accepted", "rejected", "exception"] as const;
+
+/**
+ * `incomingCallResponse`: the callee's answer to the ring from `callerID`. `accepted` needs the SDP
+ * answer, in `sdpAnswer` or, as seed 000 named it, `sdpOffer` (checked by the call module, because
+ * a schema inside the `type` variant cannot relate two fields). `callId`, when given, must name the
+ * ringing call; it protects against answering an older ring from the same caller.
+ */
+export const IncomingCallResponseSchema = v.object({
+  type: v.literal("incomingCallResponse"),
+  callerID: UserIdSchema,
+  callResponse: v.picklist(INCOMING_CALL_ANSWERS),
+  callId: v.optional(CallIdSchema),
+  sdpAnswer: v.optional(SdpSchema),
+  /** Seed 000's name for the callee's SDP; read as `sdpAnswer` when that is absent. */
+  sdpOffer: v.optional(SdpSchema),
+});
+
+/** `stopCall`: the caller cancels before the answer. The server treats it exactly like `stop`. */
+export const StopCallSchema = v.object({ type: v.literal("stopCall") });
+
+/** Reasons a client may give when it ends a call. */
+export const CLIENT_STOP_REASONS = ["normal", "exception"] as const;
+
+/**
+ * `stop`: hang up whatever call this user is in (ringing as caller = cancel, ringing as callee =
+ * reject, accepted = end). `reason` defaults to `normal`; `exception` says the media failed.
+ */
+export const StopSchema = v.object({
+  type: v.literal("stop"),
+  reason: v.optional(v.picklist(CLIENT_STOP_REASONS)),
+});
+
+/** `onIceCandidate`: one trickled ICE candidate for the other party of the call. */
+export const OnIceCandidateSchema = v.object({
+  type: v.literal("onIceCandidate"),
+  candidate: IceCandidateSchema,
+});
+
+/** The call schemas, in the order to add them to the client `v.variant`. */
+export const CALL_CLIENT_SCHEMAS = [CallSchema, IncomingCallResponseSchema, StopCallSchema, StopSchema, OnIceCandidateSchema] as const;
+
+/** A validated client message of the call family. */
+export type CallClientMessage =
+  | v.InferOutput<typeof CallSchema>
+  | v.InferOutput<typeof IncomingCallResponseSchema>
+  | v.InferOutput<typeof StopCallSchema>
+  | v.InferOutput<typeof StopSchema>
+  | v.InferOutput<typeof OnIceCandidateSchema>;
+
+/** Every `callResponse` value (seed 000). */
+export const CALL_RESPONSES = ["notOnline", "inCalling", "rejected", "NotResponse", "accepted", "exception"] as const;
+
+/** The caller's outcome of a `call`. */
+export type CallResponseValue = (typeof CALL_RESPONSES)[number];
+
+/**
+ * Why the other party ended an accepted call: `normal` and `exception` come from its `stop`;
+ * `disconnected` (its connection closed) and `replaced` (it logged in from another connection) are
+ * set by the server.
+ */
+export type StopReason = (typeof CLIENT_STOP_REASONS)[number] | "disconnected" | "replaced";
+
+/** Call messages the server sends. */
+export type CallServerMessage =
+  | {
+      /** The caller's outcome. `sdpAnswer` is present with `accepted` only. */
+      type: "callResponse";
+      callResponse: CallResponseValue;
+      /** Whom the `call` was for, so that a late answer to a cancelled call cannot be mistaken. */
+      calleeID: string;
+      sdpAnswer?: string;
+    }
+  | {
+      /** Rings the callee: the caller's identity, stamped by the server, and its SDP offer. */
+      type: "incomingCall";
+      callId: string;
+      callerID: string;
+      username: string;
+      /** Empty string when the caller has none (seed 000 always sends the field). */
+      avatar: string;
+      sdpOffer: string;
+    }
+  | {
+      /** The caller cancelled or went away before the answer: a missed call. */
+      type: "incomingCallStopped";
+      callId: string;
+      callerID: string;
+    }
+  | {
+      /** The ring timed out: a missed call. The caller gets `callResponse NotResponse`. */
+      type: "incomingCallNotResponse";
+      callId: string;
+      callerID: string;
+    }
+  | {
+      /** To the callee once its acceptance is recorded: media may flow. No SDP (it made the answer). */
+      type: "startCommunication";
+      callId: string;
+      callerID: string;
+    }
+  | {
+      /** An ICE candidate from the other party. */
+      type: "iceCandidate";
+      candidate: IceCandidate;
+    }
+  | {
+      /** The other party ended the accepted call. */
+      type: "stopCommunication";
+      reason: StopReason;
+    };

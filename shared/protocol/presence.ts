@@ -1,0 +1,125 @@
+/**
+ * Presence family of the wire protocol: logging in (seed 000's `login` / `loginResponse`) and the
+ * directory of online users with their status (seed 002).
+ *
+ * Scope is one server-wide lobby: every logged-in connection sees every logged-in user and receives
+ * every change, its own included. A user is online exactly while the connection that logged in is
+ * open. Names are camelCase like the call family they serve (`loginResponse`, `incomingCall`),
+ * not snake_case like the room family (seed 004).
+ */
+import * as v from "valibot";
+import type { ErrorCode } from "./errors.ts";
+import { UsernameSchema } from "./room.ts";
+
+/** Longest user id accepted, in UTF-16 code units, after trimming. */
+export const USER_ID_MAX_LENGTH = 64;
+
+/** Longest avatar URL accepted. */
+export const AVATAR_MAX_LENGTH = 2048;
+
+/**
+ * A user id chosen by the client (seed 002 logs in with a typed name, so any printable text is
+ * allowed): trimmed, 1 to 64 characters, no control characters. Ids compare exactly after trimming.
+ */
+export const UserIdSchema = v.pipe(
+  v.string(),
+  v.trim(),
+  v.minLength(1, "userID must not be empty"),
+  v.maxLength(USER_ID_MAX_LENGTH, `userID must be at most ${USER_ID_MAX_LENGTH} characters`),
+  // eslint-disable-next-line no-control-regex
+  v.regex(/^[^\u0000-\u001f\u007f]*$/, "userID must not contain control characters"),
+);
+
+/**
+ * An avatar image: an absolute `http(s)` URL or a same-origin path. Other schemes (`javascript:`,
+ * `data:`) are refused so that every client can put it in an `<img src>` without a second check.
+ */
+export const AvatarSchema = v.pipe(
+  v.string(),
+  v.maxLength(AVATAR_MAX_LENGTH, `avatar must be at most ${AVATAR_MAX_LENGTH} characters`),
+  v.regex(/^(https?:\/\/|\/)\S*$/i, "avatar must be an http(s) URL or a path starting with /"),
+);
+
+/**
+ * `login`: claim `userID` for this connection (seed 000), with an optional display name (defaults to
+ * the id) and avatar. A second login with an id that is already online takes it over: see
+ * `loggedOut`.
+ */
+export const LoginSchema = v.object({
+  type: v.literal("login"),
+  userID: UserIdSchema,
+  username: v.optional(UsernameSchema),
+  avatar: v.optional(AvatarSchema),
+});
+
+/** A validated `login`. */
+export type LoginMessage = v.InferOutput<typeof LoginSchema>;
+
+/** Every status of an online user, in the order a call goes through them (seed 002). */
+export const PRESENCE_STATUSES = ["online", "connecting", "in_call", "ending"] as const;
+
+/**
+ * Status of an online user. `connecting`: a call is ringing (caller and callee alike); `in_call`:
+ * the call was accepted; `ending`: an accepted call just ended and its media is being torn down.
+ * Offline users are not listed at all.
+ */
+export type PresenceStatus = (typeof PRESENCE_STATUSES)[number];
+
+/** True when a user in `status` is rung by nobody: `incoming` calls get `callResponse inCalling`. */
+export function refusesIncomingCalls(status: PresenceStatus): boolean {
+  return status !== "online";
+}
+
+/** One online user as listed in the directory. */
+export interface PresenceUser {
+  userID: string;
+  username: string;
+  /** Present only when the user logged in with one. */
+  avatar?: string;
+  status: PresenceStatus;
+}
+
+/** Why a connection was logged out by the server. */
+export type LoggedOutReason = "replaced";
+
+/** Presence messages the server sends. */
+export type PresenceServerMessage =
+  | {
+      /** Acknowledges `login` (not in seed 000, which only reported failures; a client needs it). */
+      type: "loginResponse";
+      content: "accepted";
+      userID: string;
+      username: string;
+      avatar?: string;
+    }
+  | {
+      /** Refuses `login` (seed 000's shape, plus the stable `code`). */
+      type: "loginResponse";
+      content: "rejected";
+      /** Human-readable detail; do not match on it. */
+      error: string;
+      code: ErrorCode;
+    }
+  | {
+      /** The whole directory, the receiver included; sent once, right after `loginResponse accepted`. */
+      type: "presence";
+      users: PresenceUser[];
+    }
+  | {
+      /** A user came online, or its status, name or avatar changed. Replaces the previous entry. */
+      type: "presenceUpdate";
+      user: PresenceUser;
+    }
+  | {
+      /** A user went offline: its connection closed. */
+      type: "presenceLeft";
+      userID: string;
+    }
+  | {
+      /**
+       * Sent to a connection just before the server closes it with close code 4003 (`replaced`):
+       * another connection logged in with the same user id.
+       */
+      type: "loggedOut";
+      reason: LoggedOutReason;
+    };

@@ -1,0 +1,850 @@
+/**
+ * Unit tests of the pure call registry (seeds 000 and 002): every transition of the call state
+ * machine, table-driven, the races included; then presence, login takeover, timers and the schemas.
+ *
+ * Every client message goes through the real valibot schemas first, in a `v.variant` built like the
+ * one in shared/protocol/index.ts, so the schemas and the module are tested together.
+ */
+import * as v from "valibot";
+import { describe, expect, it } from "vitest";
+import {
+  CallRegistry,
+  ENDING_MS,
+  RING_TIMEOUT_MS,
+  refusalMessage,
+  type CallResult,
+  type CallsClientMessage,
+  type CallsServerMessage,
+  type CloseCommand,
+  type TimerCommand,
+} from "../server/calls.ts";
+import { CALL_CLIENT_SCHEMAS, CallSchema, IncomingCallResponseSchema, OnIceCandidateSchema, StopCallSchema, StopSchema } from "../shared/protocol/call.ts";
+import type { ErrorCode } from "../shared/protocol/errors.ts";
+import { LoginSchema, type PresenceStatus } from "../shared/protocol/presence.ts";
+
+const ClientSchema = v.variant("type", [LoginSchema, ...CALL_CLIENT_SCHEMAS]);
+
+/** Decodes `raw` with the real schemas, as the socket layer does; throws on a schema error. */
+function decode(raw: Record<string, unknown>): CallsClientMessage {
+  return v.parse(ClientSchema, raw);
+}
+
+const OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n(offer)";
+const ANSWER = "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\n(answer)";
+const CANDIDATE = { candidate: "candidate:1 1 udp 2122260223 10.0.0.1 50000 typ host", sdpMid: "0", sdpMLineIndex: 0 };
+const CANDIDATE_2 = { candidate: "candidate:2 1 udp 1686052607 203.0.113.7 50001 typ srflx", sdpMid: "0", sdpMLineIndex: 0 };
+const ALICE_AVATAR = "https://example.com/alice.png";
+
+const PRESENCE_TYPES: ReadonlySet<string> = new Set(["presence", "presenceUpdate", "presenceLeft"]);
+
+/**
+ * Stands in for the socket layer: applies every result the way server.ts must (deliveries into
+ * per-connection inboxes, timer commands into a pending set, closes recorded) and fires timers on
+ * demand. It drives the real registry; nothing is mocked.
+ */
+class Switchboard {
+  readonly registry: CallRegistry;
+  readonly inbox = new Map<string, CallsServerMessage[]>();
+  readonly pendingTimers = new Map<string, number>();
+  readonly closes: CloseCommand[] = [];
+  timerLog: TimerCommand[] = [];
+
+  constructor(registry = new CallRegistry()) {
+    this.registry = registry;
+  }
+
+  apply(result: CallResult): CallResult {
+    if (result.ok) {
+      for (const { to, message } of result.deliveries) {
+        this.inbox.set(to, [...(this.inbox.get(to) ?? []), message]);
+      }
+      for (const command of result.timers) {
+        this.timerLog.push(command);
+        if (command.op === "start") {
+          this.pendingTimers.set(command.timerId, command.delayMs);
+        } else {
+          this.pendingTimers.delete(command.timerId);
+        }
+      }
+      this.closes.push(...result.closes);
+    }
+    return result;
+  }
+
+  send(connectionId: string, raw: Record<string, unknown>): CallResult {
+    return this.apply(this.registry.handle(connectionId, decode(raw)));
+  }
+
+  drop(connectionId: string): CallResult {
+    return this.apply(this.registry.disconnect(connectionId));
+  }
+
+  /** Runs a timer out, whether or not it is still pending (a late timer must be harmless). */
+  fire(timerId: string): CallResult {
+    this.pendingTimers.delete(timerId);
+    return this.apply(this.registry.timerFired(timerId));
+  }
+
+  /** Everything `connectionId` received, in order. */
+  received(connectionId: string): CallsServerMessage[] {
+    return this.inbox.get(connectionId) ?? [];
+  }
+
+  /** What `connectionId` received, presence left out. */
+  callMessages(connectionId: string): CallsServerMessage[] {
+    return this.received(connectionId).filter((message) => !PRESENCE_TYPES.has(message.type));
+  }
+
+  /** Forgets what was delivered so far, to look at one step alone. */
+  clear(): void {
+    this.inbox.clear();
+    this.timerLog = [];
+    this.closes.length = 0;
+  }
+
+  statuses(): Statuses {
+    return [this.registry.statusOf("alice"), this.registry.statusOf("bob"), this.registry.statusOf("carol")];
+  }
+}
+
+/** Statuses of alice, bob and carol in that order; undefined is offline. */
+type Statuses = [PresenceStatus | undefined, PresenceStatus | undefined, PresenceStatus | undefined];
+
+/** alice on connection `a` (with name and avatar), bob on `b` (with name), carol on `c` (id only). */
+function everyoneOnline(board = new Switchboard()): Switchboard {
+  board.send("a", { type: "login", userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
+  board.send("b", { type: "login", userID: "bob", username: "Bob" });
+  board.send("c", { type: "login", userID: "carol" });
+  return board;
+}
+
+const call = (calleeID: string) => ({ type: "call", calleeID, sdpOffer: OFFER });
+const accept = (extra: Record<string, unknown> = {}) => ({ type: "incomingCallResponse", callerID: "alice", callResponse: "accepted", sdpAnswer: ANSWER, ...extra });
+const ice = (candidate = CANDIDATE) => ({ type: "onIceCandidate", candidate });
+
+/** Runs `steps` on a fresh board where everyone is online. */
+function givenSteps(...steps: ((board: Switchboard) => unknown)[]): () => Switchboard {
+  return () => {
+    const board = everyoneOnline();
+    for (const step of steps) {
+      step(board);
+    }
+    return board;
+  };
+}
+
+const aliceCallsBob = (board: Switchboard) => board.send("a", call("bob"));
+const bobAccepts = (board: Switchboard) => board.send("b", accept());
+const aliceStops = (board: Switchboard) => board.send("a", { type: "stop" });
+const aliceCancels = (board: Switchboard) => board.send("a", { type: "stopCall" });
+
+/** The situations the transition table starts from. Every one has alice, bob and carol logged in. */
+const GIVEN = {
+  "everyone is online": givenSteps(),
+  "alice rings bob": givenSteps(aliceCallsBob),
+  "alice and bob are in a call": givenSteps(aliceCallsBob, bobAccepts),
+  "alice and bob are ending their call": givenSteps(aliceCallsBob, bobAccepts, aliceStops),
+  "alice rang bob and cancelled": givenSteps(aliceCallsBob, aliceCancels),
+  "alice's ring to bob timed out": givenSteps(aliceCallsBob, (board) => board.fire("ring:c1")),
+  "alice rang bob, cancelled and rings him again": givenSteps(aliceCallsBob, aliceCancels, aliceCallsBob),
+} satisfies Record<string, () => Switchboard>;
+
+type Given = keyof typeof GIVEN;
+
+/** One step: a client message, a dropped connection or a timer running out. */
+type Action = { from: string; send: Record<string, unknown> } | { drop: string } | { fire: string };
+
+interface Transition {
+  spec: string;
+  given: Given;
+  when: Action;
+  /** For a refused step: its code; nothing may change. */
+  error?: ErrorCode;
+  /** Call messages (presence left out) each of `a`, `b`, `c` must receive; omitted means none. */
+  a?: CallsServerMessage[];
+  b?: CallsServerMessage[];
+  c?: CallsServerMessage[];
+  /** Statuses after the step; omitted for a refused step (unchanged). */
+  after?: Statuses;
+  /** Timer commands of the step; omitted means none. */
+  timers?: TimerCommand[];
+}
+
+function run(board: Switchboard, action: Action): CallResult {
+  if ("send" in action) {
+    return board.send(action.from, action.send);
+  }
+  if ("drop" in action) {
+    return board.drop(action.drop);
+  }
+  return board.fire(action.fire);
+}
+
+const incomingCallC1: CallsServerMessage = { type: "incomingCall", callId: "c1", callerID: "alice", username: "Alice", avatar: ALICE_AVATAR, sdpOffer: OFFER };
+const RING_START: TimerCommand = { op: "start", timerId: "ring:c1", delayMs: RING_TIMEOUT_MS };
+const RING_CANCEL: TimerCommand = { op: "cancel", timerId: "ring:c1" };
+const ENDING_START: TimerCommand = { op: "start", timerId: "ending:c1", delayMs: ENDING_MS };
+
+const HAPPY_PATH: Transition[] = [
+  {
+    spec: "call rings an online callee with the caller's stamped identity and SDP offer",
+    given: "everyone is online",
+    when: { from: "a", send: { ...call("bob"), callerID: "mallory" } },
+    b: [incomingCallC1],
+    after: ["connecting", "connecting", "online"],
+    timers: [RING_START],
+  },
+  {
+    spec: "incomingCallResponse accepted sends the answer to the caller and startCommunication to the callee",
+    given: "alice rings bob",
+    when: { from: "b", send: accept() },
+    a: [{ type: "callResponse", callResponse: "accepted", calleeID: "bob", sdpAnswer: ANSWER }],
+    b: [{ type: "startCommunication", callId: "c1", callerID: "alice" }],
+    after: ["in_call", "in_call", "online"],
+    timers: [RING_CANCEL],
+  },
+  {
+    spec: "incomingCallResponse accepted reads seed 000's sdpOffer field as the answer when sdpAnswer is absent",
+    given: "alice rings bob",
+    when: { from: "b", send: { type: "incomingCallResponse", callerID: "alice", callResponse: "accepted", sdpOffer: ANSWER } },
+    a: [{ type: "callResponse", callResponse: "accepted", calleeID: "bob", sdpAnswer: ANSWER }],
+    b: [{ type: "startCommunication", callId: "c1", callerID: "alice" }],
+    after: ["in_call", "in_call", "online"],
+    timers: [RING_CANCEL],
+  },
+  {
+    spec: "incomingCallResponse accepted with the ringing callId is accepted",
+    given: "alice rings bob",
+    when: { from: "b", send: accept({ callId: "c1" }) },
+    a: [{ type: "callResponse", callResponse: "accepted", calleeID: "bob", sdpAnswer: ANSWER }],
+    b: [{ type: "startCommunication", callId: "c1", callerID: "alice" }],
+    after: ["in_call", "in_call", "online"],
+    timers: [RING_CANCEL],
+  },
+  {
+    spec: "incomingCallResponse rejected tells the caller rejected and frees both",
+    given: "alice rings bob",
+    when: { from: "b", send: { type: "incomingCallResponse", callerID: "alice", callResponse: "rejected" } },
+    a: [{ type: "callResponse", callResponse: "rejected", calleeID: "bob" }],
+    after: ["online", "online", "online"],
+    timers: [RING_CANCEL],
+  },
+  {
+    spec: "incomingCallResponse exception tells the caller exception and frees both",
+    given: "alice rings bob",
+    when: { from: "b", send: { type: "incomingCallResponse", callerID: "alice", callResponse: "exception" } },
+    a: [{ type: "callResponse", callResponse: "exception", calleeID: "bob" }],
+    after: ["online", "online", "online"],
+    timers: [RING_CANCEL],
+  },
+  {
+    spec: "stopCall from the caller while ringing gives the callee incomingCallStopped (a missed call)",
+    given: "alice rings bob",
+    when: { from: "a", send: { type: "stopCall" } },
+    b: [{ type: "incomingCallStopped", callId: "c1", callerID: "alice" }],
+    after: ["online", "online", "online"],
+    timers: [RING_CANCEL],
+  },
+  {
+    spec: "stop from the caller while ringing cancels like stopCall",
+    given: "alice rings bob",
+    when: { from: "a", send: { type: "stop" } },
+    b: [{ type: "incomingCallStopped", callId: "c1", callerID: "alice" }],
+    after: ["online", "online", "online"],
+    timers: [RING_CANCEL],
+  },
+  {
+    spec: "stop from the callee while ringing rejects the call",
+    given: "alice rings bob",
+    when: { from: "b", send: { type: "stop" } },
+    a: [{ type: "callResponse", callResponse: "rejected", calleeID: "bob" }],
+    after: ["online", "online", "online"],
+    timers: [RING_CANCEL],
+  },
+  {
+    spec: "stopCall from the callee while ringing rejects the call (stopCall is an alias of stop)",
+    given: "alice rings bob",
+    when: { from: "b", send: { type: "stopCall" } },
+    a: [{ type: "callResponse", callResponse: "rejected", calleeID: "bob" }],
+    after: ["online", "online", "online"],
+    timers: [RING_CANCEL],
+  },
+  {
+    spec: "the ring timer running out gives the caller NotResponse and the callee incomingCallNotResponse",
+    given: "alice rings bob",
+    when: { fire: "ring:c1" },
+    a: [{ type: "callResponse", callResponse: "NotResponse", calleeID: "bob" }],
+    b: [{ type: "incomingCallNotResponse", callId: "c1", callerID: "alice" }],
+    after: ["online", "online", "online"],
+  },
+  {
+    spec: "onIceCandidate in a call is relayed to the other party as iceCandidate",
+    given: "alice and bob are in a call",
+    when: { from: "b", send: ice() },
+    a: [{ type: "iceCandidate", candidate: CANDIDATE }],
+    after: ["in_call", "in_call", "online"],
+  },
+  {
+    spec: "onIceCandidate while ringing is held by the server, not delivered yet",
+    given: "alice rings bob",
+    when: { from: "a", send: ice() },
+    after: ["connecting", "connecting", "online"],
+  },
+  {
+    spec: "stop in a call gives the other party stopCommunication normal and both become ending",
+    given: "alice and bob are in a call",
+    when: { from: "a", send: { type: "stop" } },
+    b: [{ type: "stopCommunication", reason: "normal" }],
+    after: ["ending", "ending", "online"],
+    timers: [ENDING_START],
+  },
+  {
+    spec: "stop with reason exception in a call passes the reason to the other party",
+    given: "alice and bob are in a call",
+    when: { from: "b", send: { type: "stop", reason: "exception" } },
+    a: [{ type: "stopCommunication", reason: "exception" }],
+    after: ["ending", "ending", "online"],
+    timers: [ENDING_START],
+  },
+  {
+    spec: "the ending timer running out brings both parties back online",
+    given: "alice and bob are ending their call",
+    when: { fire: "ending:c1" },
+    after: ["online", "online", "online"],
+  },
+  {
+    spec: "an ending user may place a call itself, which ends its ending period",
+    given: "alice and bob are ending their call",
+    when: { from: "a", send: call("carol") },
+    c: [{ type: "incomingCall", callId: "c2", callerID: "alice", username: "Alice", avatar: ALICE_AVATAR, sdpOffer: OFFER }],
+    after: ["connecting", "ending", "connecting"],
+    timers: [{ op: "start", timerId: "ring:c2", delayMs: RING_TIMEOUT_MS }],
+  },
+  {
+    spec: "stop with no call is a harmless no-op (both parties hung up at the same moment)",
+    given: "alice and bob are ending their call",
+    when: { from: "b", send: { type: "stop" } },
+    after: ["ending", "ending", "online"],
+  },
+  {
+    spec: "a ring timer that fires after the call was accepted does nothing",
+    given: "alice and bob are in a call",
+    when: { fire: "ring:c1" },
+    after: ["in_call", "in_call", "online"],
+  },
+  {
+    spec: "an unknown timer id does nothing",
+    given: "alice rings bob",
+    when: { fire: "bogus:c1" },
+    after: ["connecting", "connecting", "online"],
+  },
+];
+
+const DISCONNECTS: Transition[] = [
+  {
+    spec: "the caller's connection closing while ringing gives the callee incomingCallStopped",
+    given: "alice rings bob",
+    when: { drop: "a" },
+    b: [{ type: "incomingCallStopped", callId: "c1", callerID: "alice" }],
+    after: [undefined, "online", "online"],
+    timers: [RING_CANCEL],
+  },
+  {
+    spec: "the callee's connection closing while ringing gives the caller notOnline",
+    given: "alice rings bob",
+    when: { drop: "b" },
+    a: [{ type: "callResponse", callResponse: "notOnline", calleeID: "bob" }],
+    after: ["online", undefined, "online"],
+    timers: [RING_CANCEL],
+  },
+  {
+    spec: "the caller's connection closing in a call gives the callee stopCommunication disconnected",
+    given: "alice and bob are in a call",
+    when: { drop: "a" },
+    b: [{ type: "stopCommunication", reason: "disconnected" }],
+    after: [undefined, "ending", "online"],
+    timers: [ENDING_START],
+  },
+  {
+    spec: "the callee's connection closing in a call gives the caller stopCommunication disconnected",
+    given: "alice and bob are in a call",
+    when: { drop: "b" },
+    a: [{ type: "stopCommunication", reason: "disconnected" }],
+    after: ["ending", undefined, "online"],
+    timers: [ENDING_START],
+  },
+  {
+    spec: "a connection closing while ending keeps the other party's ending timer",
+    given: "alice and bob are ending their call",
+    when: { drop: "a" },
+    after: [undefined, "ending", "online"],
+  },
+  {
+    spec: "a user outside any call going offline affects no call",
+    given: "alice and bob are in a call",
+    when: { drop: "c" },
+    after: ["in_call", "in_call", undefined],
+  },
+  {
+    spec: "a connection that never logged in closing changes nothing",
+    given: "alice rings bob",
+    when: { drop: "x" },
+    after: ["connecting", "connecting", "online"],
+  },
+];
+
+const RACES_AND_BUSY: Transition[] = [
+  {
+    spec: "call from the second of two users calling each other at the same moment gets inCalling (the first ring stands)",
+    given: "alice rings bob",
+    when: { from: "b", send: call("alice") },
+    b: [{ type: "callResponse", callResponse: "inCalling", calleeID: "alice" }],
+    after: ["connecting", "connecting", "online"],
+  },
+  {
+    spec: "call to a user who is ringing gets inCalling",
+    given: "alice rings bob",
+    when: { from: "c", send: call("bob") },
+    c: [{ type: "callResponse", callResponse: "inCalling", calleeID: "bob" }],
+    after: ["connecting", "connecting", "online"],
+  },
+  {
+    spec: "call to a user who is placing a call gets inCalling",
+    given: "alice rings bob",
+    when: { from: "c", send: call("alice") },
+    c: [{ type: "callResponse", callResponse: "inCalling", calleeID: "alice" }],
+    after: ["connecting", "connecting", "online"],
+  },
+  {
+    spec: "call from a third user to someone in a call gets inCalling",
+    given: "alice and bob are in a call",
+    when: { from: "c", send: call("bob") },
+    c: [{ type: "callResponse", callResponse: "inCalling", calleeID: "bob" }],
+    after: ["in_call", "in_call", "online"],
+  },
+  {
+    spec: "call to a user who is ending gets inCalling",
+    given: "alice and bob are ending their call",
+    when: { from: "c", send: call("bob") },
+    c: [{ type: "callResponse", callResponse: "inCalling", calleeID: "bob" }],
+    after: ["ending", "ending", "online"],
+  },
+  {
+    spec: "call to an unknown or offline user gets notOnline",
+    given: "everyone is online",
+    when: { from: "a", send: call("dave") },
+    a: [{ type: "callResponse", callResponse: "notOnline", calleeID: "dave" }],
+    after: ["online", "online", "online"],
+  },
+  {
+    spec: "stopCall from the caller just after the callee accepted ends the call like stop",
+    given: "alice and bob are in a call",
+    when: { from: "a", send: { type: "stopCall" } },
+    b: [{ type: "stopCommunication", reason: "normal" }],
+    after: ["ending", "ending", "online"],
+    timers: [ENDING_START],
+  },
+  {
+    spec: "stopCall after the ring timed out is a harmless no-op",
+    given: "alice's ring to bob timed out",
+    when: { from: "a", send: { type: "stopCall" } },
+    after: ["online", "online", "online"],
+  },
+  {
+    spec: "incomingCallResponse accepted just after the caller cancelled is refused with not_in_call",
+    given: "alice rang bob and cancelled",
+    when: { from: "b", send: accept() },
+    error: "not_in_call",
+  },
+  {
+    spec: "incomingCallResponse rejected just after the caller cancelled is refused with not_in_call",
+    given: "alice rang bob and cancelled",
+    when: { from: "b", send: { type: "incomingCallResponse", callerID: "alice", callResponse: "rejected" } },
+    error: "not_in_call",
+  },
+  {
+    spec: "incomingCallResponse accepted just after the ring timed out is refused with not_in_call",
+    given: "alice's ring to bob timed out",
+    when: { from: "b", send: accept() },
+    error: "not_in_call",
+  },
+  {
+    spec: "incomingCallResponse naming an older ring of the same caller (stale callId) is refused with not_in_call",
+    given: "alice rang bob, cancelled and rings him again",
+    when: { from: "b", send: accept({ callId: "c1" }) },
+    error: "not_in_call",
+  },
+  {
+    spec: "incomingCallResponse naming the new ring after a cancelled one is accepted",
+    given: "alice rang bob, cancelled and rings him again",
+    when: { from: "b", send: accept({ callId: "c2" }) },
+    a: [{ type: "callResponse", callResponse: "accepted", calleeID: "bob", sdpAnswer: ANSWER }],
+    b: [{ type: "startCommunication", callId: "c2", callerID: "alice" }],
+    after: ["in_call", "in_call", "online"],
+    timers: [{ op: "cancel", timerId: "ring:c2" }],
+  },
+];
+
+const REFUSALS: Transition[] = [
+  { spec: "call to oneself is refused with self_target", given: "everyone is online", when: { from: "a", send: call("alice") }, error: "self_target" },
+  { spec: "call while already ringing someone is refused with invalid_state", given: "alice rings bob", when: { from: "a", send: call("carol") }, error: "invalid_state" },
+  { spec: "call while in a call is refused with invalid_state", given: "alice and bob are in a call", when: { from: "b", send: call("carol") }, error: "invalid_state" },
+  {
+    spec: "incomingCallResponse naming a caller who is not ringing is refused with not_in_call",
+    given: "alice rings bob",
+    when: { from: "b", send: { ...accept(), callerID: "carol" } },
+    error: "not_in_call",
+  },
+  { spec: "incomingCallResponse from the caller is refused with not_in_call", given: "alice rings bob", when: { from: "a", send: { ...accept(), callerID: "alice" } }, error: "not_in_call" },
+  { spec: "incomingCallResponse from a user nobody rings is refused with not_in_call", given: "alice rings bob", when: { from: "c", send: accept() }, error: "not_in_call" },
+  { spec: "incomingCallResponse accepted twice is refused with invalid_state", given: "alice and bob are in a call", when: { from: "b", send: accept() }, error: "invalid_state" },
+  {
+    spec: "incomingCallResponse accepted without an SDP answer is refused with bad_message",
+    given: "alice rings bob",
+    when: { from: "b", send: { type: "incomingCallResponse", callerID: "alice", callResponse: "accepted" } },
+    error: "bad_message",
+  },
+  { spec: "onIceCandidate outside a call is refused with not_in_call", given: "alice rings bob", when: { from: "c", send: ice() }, error: "not_in_call" },
+  { spec: "onIceCandidate after the call ended is refused with not_in_call", given: "alice and bob are ending their call", when: { from: "b", send: ice() }, error: "not_in_call" },
+  { spec: "login on a connection already logged in is refused with already_logged_in", given: "everyone is online", when: { from: "a", send: { type: "login", userID: "alice2" } }, error: "already_logged_in" },
+  ...(
+    [
+      ["call", call("bob")],
+      ["incomingCallResponse", accept()],
+      ["stopCall", { type: "stopCall" }],
+      ["stop", { type: "stop" }],
+      ["onIceCandidate", ice()],
+    ] as const
+  ).map(
+    ([type, send]): Transition => ({
+      spec: `${type} before login is refused with not_logged_in`,
+      given: "alice rings bob",
+      when: { from: "x", send },
+      error: "not_logged_in",
+    }),
+  ),
+];
+
+function checkTransition(row: Transition): void {
+  const board = GIVEN[row.given]();
+  const before = board.statuses();
+  const directoryBefore = board.registry.directory();
+  board.clear();
+  const result = run(board, row.when);
+  if (row.error) {
+    expect(result).toMatchObject({ ok: false, code: row.error });
+    expect(board.statuses()).toEqual(before);
+    expect(board.registry.directory()).toEqual(directoryBefore);
+    expect(board.inbox.size).toBe(0);
+    return;
+  }
+  expect(result.ok).toBe(true);
+  expect(board.callMessages("a")).toEqual(row.a ?? []);
+  expect(board.callMessages("b")).toEqual(row.b ?? []);
+  expect(board.callMessages("c")).toEqual(row.c ?? []);
+  expect(board.statuses()).toEqual(row.after);
+  expect(board.timerLog).toEqual(row.timers ?? []);
+}
+
+describe("CallRegistry transitions (happy path)", () => {
+  it.each(HAPPY_PATH)("$spec", checkTransition);
+});
+
+describe("CallRegistry transitions when a connection closes", () => {
+  it.each(DISCONNECTS)("$spec", checkTransition);
+});
+
+describe("CallRegistry races and busy users", () => {
+  it.each(RACES_AND_BUSY)("$spec", checkTransition);
+});
+
+describe("CallRegistry refusals (failure cases): nothing changes", () => {
+  it.each(REFUSALS)("$spec", checkTransition);
+});
+
+describe("CallRegistry ICE candidates while ringing", () => {
+  it("delivers held candidates in order right after the accept messages", () => {
+    const board = GIVEN["alice rings bob"]();
+    board.send("a", ice(CANDIDATE));
+    board.send("a", ice(CANDIDATE_2));
+    board.send("b", ice(CANDIDATE));
+    board.clear();
+    board.send("b", accept());
+    expect(board.callMessages("a")).toEqual([
+      { type: "callResponse", callResponse: "accepted", calleeID: "bob", sdpAnswer: ANSWER },
+      { type: "iceCandidate", candidate: CANDIDATE },
+    ]);
+    expect(board.callMessages("b")).toEqual([
+      { type: "startCommunication", callId: "c1", callerID: "alice" },
+      { type: "iceCandidate", candidate: CANDIDATE },
+      { type: "iceCandidate", candidate: CANDIDATE_2 },
+    ]);
+  });
+
+  it("drops held candidates when the ring ends without an answer", () => {
+    const board = GIVEN["alice rings bob"]();
+    board.send("a", ice());
+    board.send("b", { type: "incomingCallResponse", callerID: "alice", callResponse: "rejected" });
+    board.send("a", call("bob"));
+    board.clear();
+    board.send("b", accept({ callId: "c2" }));
+    expect(board.callMessages("b")).toEqual([{ type: "startCommunication", callId: "c2", callerID: "alice" }]);
+  });
+
+  it("refuses candidates beyond maxPendingCandidates with invalid_state", () => {
+    const board = everyoneOnline(new Switchboard(new CallRegistry({ maxPendingCandidates: 2 })));
+    board.send("a", call("bob"));
+    expect(board.send("a", ice()).ok).toBe(true);
+    expect(board.send("b", ice()).ok).toBe(true);
+    expect(board.send("a", ice())).toMatchObject({ ok: false, code: "invalid_state" });
+  });
+});
+
+describe("CallRegistry presence", () => {
+  it("answers login with loginResponse accepted, then the whole directory including the new user", () => {
+    const board = everyoneOnline();
+    expect(board.received("c")).toEqual([
+      { type: "loginResponse", content: "accepted", userID: "carol", username: "carol" },
+      {
+        type: "presence",
+        users: [
+          { userID: "alice", username: "Alice", avatar: ALICE_AVATAR, status: "online" },
+          { userID: "bob", username: "Bob", status: "online" },
+          { userID: "carol", username: "carol", status: "online" },
+        ],
+      },
+    ]);
+    expect(board.received("a")[0]).toEqual({ type: "loginResponse", content: "accepted", userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
+  });
+
+  it("pushes presenceUpdate for a new user to every other logged-in connection only", () => {
+    const board = GIVEN["everyone is online"]();
+    board.clear();
+    board.send("d", { type: "login", userID: "dave" });
+    const update = { type: "presenceUpdate", user: { userID: "dave", username: "dave", status: "online" } };
+    expect(board.received("a")).toEqual([update]);
+    expect(board.received("b")).toEqual([update]);
+    expect(board.received("c")).toEqual([update]);
+    expect(board.received("x")).toEqual([]);
+    expect(board.received("d").map((message) => message.type)).toEqual(["loginResponse", "presence"]);
+  });
+
+  it("pushes each status change once per user to everyone, the parties included, after the call messages", () => {
+    const board = GIVEN["everyone is online"]();
+    board.clear();
+    board.send("a", call("bob"));
+    const updates = [
+      { type: "presenceUpdate", user: { userID: "alice", username: "Alice", avatar: ALICE_AVATAR, status: "connecting" } },
+      { type: "presenceUpdate", user: { userID: "bob", username: "Bob", status: "connecting" } },
+    ];
+    expect(board.received("a")).toEqual(updates);
+    expect(board.received("b")).toEqual([incomingCallC1, ...updates]);
+    expect(board.received("c")).toEqual(updates);
+  });
+
+  it.each([
+    ["accepted", accept(), "in_call"],
+    ["rejected", { type: "incomingCallResponse", callerID: "alice", callResponse: "rejected" }, "online"],
+  ] as const)("shows both parties' new status to a bystander when the callee answers %s", (_answer, send, status) => {
+    const board = GIVEN["alice rings bob"]();
+    board.clear();
+    board.send("b", send);
+    expect(board.received("c")).toEqual([
+      { type: "presenceUpdate", user: { userID: "alice", username: "Alice", avatar: ALICE_AVATAR, status } },
+      { type: "presenceUpdate", user: { userID: "bob", username: "Bob", status } },
+    ]);
+  });
+
+  it("sends nothing to anyone for a message that changes no status", () => {
+    const board = GIVEN["alice and bob are in a call"]();
+    board.clear();
+    board.send("a", ice());
+    expect(board.received("c")).toEqual([]);
+    expect(board.received("a")).toEqual([]);
+  });
+
+  it("pushes the other party's update, then presenceLeft, when a connection in a call closes", () => {
+    const board = GIVEN["alice and bob are in a call"]();
+    board.clear();
+    board.drop("a");
+    expect(board.received("c")).toEqual([
+      { type: "presenceUpdate", user: { userID: "bob", username: "Bob", status: "ending" } },
+      { type: "presenceLeft", userID: "alice" },
+    ]);
+    expect(board.received("a")).toEqual([]);
+    expect(board.registry.directory().map((user) => user.userID)).toEqual(["bob", "carol"]);
+  });
+
+  it("lets a user log in again with the same id after its connection closed", () => {
+    const board = GIVEN["everyone is online"]();
+    board.drop("a");
+    board.clear();
+    expect(board.send("a2", { type: "login", userID: "alice" }).ok).toBe(true);
+    expect(board.received("b")).toEqual([{ type: "presenceUpdate", user: { userID: "alice", username: "alice", status: "online" } }]);
+  });
+});
+
+describe("CallRegistry login takeover: the newer connection wins", () => {
+  it("tells the older connection loggedOut and asks to close it with 4003 replaced", () => {
+    const board = GIVEN["everyone is online"]();
+    board.clear();
+    board.send("b2", { type: "login", userID: "bob", username: "Bobby" });
+    expect(board.received("b")).toEqual([{ type: "loggedOut", reason: "replaced" }]);
+    expect(board.closes).toEqual([{ connectionId: "b", code: 4003, reason: "replaced" }]);
+    expect(board.received("b2").map((message) => message.type)).toEqual(["loginResponse", "presence"]);
+    expect(board.registry.userIdOf("b")).toBeUndefined();
+    expect(board.registry.userIdOf("b2")).toBe("bob");
+  });
+
+  it("shows others a presenceUpdate in place, never presenceLeft", () => {
+    const board = GIVEN["everyone is online"]();
+    board.clear();
+    board.send("b2", { type: "login", userID: "bob", username: "Bobby" });
+    expect(board.received("a")).toEqual([{ type: "presenceUpdate", user: { userID: "bob", username: "Bobby", status: "online" } }]);
+    expect(board.registry.directory().map((user) => user.userID)).toEqual(["alice", "bob", "carol"]);
+  });
+
+  it("treats the older connection's later close as a no-op", () => {
+    const board = GIVEN["everyone is online"]();
+    board.send("b2", { type: "login", userID: "bob" });
+    board.clear();
+    expect(board.drop("b")).toEqual({ ok: true, deliveries: [], timers: [], closes: [] });
+    expect(board.registry.statusOf("bob")).toBe("online");
+  });
+
+  it.each([
+    {
+      spec: "ends an accepted call of the older connection with stopCommunication replaced",
+      given: "alice and bob are in a call",
+      a: [{ type: "stopCommunication", reason: "replaced" }],
+      alice: "ending",
+    },
+    {
+      spec: "answers a ring to the older connection with notOnline",
+      given: "alice rings bob",
+      a: [{ type: "callResponse", callResponse: "notOnline", calleeID: "bob" }],
+      alice: "online",
+    },
+  ] as const)("$spec", ({ given, a, alice }) => {
+    const board = GIVEN[given]();
+    board.clear();
+    board.send("b2", { type: "login", userID: "bob" });
+    expect(board.callMessages("a")).toEqual(a);
+    expect(board.statuses()).toEqual([alice, "online", "online"]);
+  });
+
+  it("stops the older connection's outgoing ring with incomingCallStopped", () => {
+    const board = GIVEN["alice rings bob"]();
+    board.clear();
+    board.send("a2", { type: "login", userID: "alice" });
+    expect(board.callMessages("b")).toEqual([{ type: "incomingCallStopped", callId: "c1", callerID: "alice" }]);
+    expect(board.statuses()).toEqual(["online", "online", "online"]);
+  });
+});
+
+describe("CallRegistry timers and options", () => {
+  it("uses ringTimeoutMs for the ring timer", () => {
+    const board = everyoneOnline(new Switchboard(new CallRegistry({ ringTimeoutMs: 250 })));
+    board.send("a", call("bob"));
+    expect(board.pendingTimers).toEqual(new Map([["ring:c1", 250]]));
+  });
+
+  it("skips ending and starts no timer when endingMs is 0", () => {
+    const board = everyoneOnline(new Switchboard(new CallRegistry({ endingMs: 0 })));
+    board.send("a", call("bob"));
+    board.send("b", accept());
+    board.clear();
+    board.send("a", { type: "stop" });
+    expect(board.statuses()).toEqual(["online", "online", "online"]);
+    expect(board.timerLog).toEqual([]);
+  });
+
+  it("keeps an earlier ending timer from ending a later ending period early", () => {
+    const board = GIVEN["alice and bob are ending their call"]();
+    board.send("a", call("carol"));
+    board.send("c", { ...accept(), callerID: "alice", callId: "c2" });
+    board.send("c", { type: "stop" });
+    board.fire("ending:c1");
+    expect(board.statuses()).toEqual(["ending", "online", "ending"]);
+    board.fire("ending:c2");
+    expect(board.statuses()).toEqual(["online", "online", "online"]);
+  });
+
+  it("cancels an ending timer once neither party is still ending", () => {
+    const board = GIVEN["alice and bob are ending their call"]();
+    board.drop("b");
+    board.clear();
+    board.send("a", call("carol"));
+    expect(board.timerLog).toContainEqual({ op: "cancel", timerId: "ending:c1" });
+    expect(board.pendingTimers.has("ending:c1")).toBe(false);
+  });
+
+  it("leaves no pending timer behind after every kind of ending", () => {
+    const board = GIVEN["alice rings bob"]();
+    board.send("b", accept());
+    board.send("b", { type: "stop" });
+    board.fire("ending:c1");
+    board.send("c", call("alice"));
+    board.drop("c");
+    expect(board.pendingTimers.size).toBe(0);
+    expect(board.registry.stats()).toEqual({ users: 2, ringingCalls: 0, activeCalls: 0 });
+  });
+
+  it("counts ringing and active calls in stats", () => {
+    const board = GIVEN["alice and bob are in a call"]();
+    board.send("d", { type: "login", userID: "dave" });
+    board.send("d", call("carol"));
+    expect(board.registry.stats()).toEqual({ users: 4, ringingCalls: 1, activeCalls: 1 });
+  });
+
+  it.each([{ ringTimeoutMs: 0 }, { endingMs: -1 }, { maxPendingCandidates: Number.NaN }])("refuses the options %o", (options) => {
+    expect(() => new CallRegistry(options)).toThrow(RangeError);
+  });
+});
+
+describe("refusalMessage", () => {
+  it("answers a refused login with seed 000's loginResponse rejected, carrying the code", () => {
+    expect(refusalMessage("login", "already_logged_in", "already logged in")).toEqual({
+      type: "loginResponse",
+      content: "rejected",
+      error: "already logged in",
+      code: "already_logged_in",
+    });
+  });
+
+  it("answers any other refusal with error and its refType", () => {
+    expect(refusalMessage("call", "not_logged_in", "login first")).toEqual({ type: "error", code: "not_logged_in", message: "login first", refType: "call" });
+    expect(refusalMessage(undefined, "bad_message", "not JSON")).toEqual({ type: "error", code: "bad_message", message: "not JSON" });
+  });
+});
+
+describe("call and presence schemas", () => {
+  const accepted: [string, v.GenericSchema, Record<string, unknown>, unknown][] = [
+    ["login trims the user id and keeps name and avatar", LoginSchema, { type: "login", userID: "  alice ", username: "Alice", avatar: "/a.png" }, { type: "login", userID: "alice", username: "Alice", avatar: "/a.png" }],
+    ["login accepts any printable user id (seed 002 logs in with a typed name)", LoginSchema, { type: "login", userID: "王 小明" }, { type: "login", userID: "王 小明" }],
+    ["call drops a client-sent callerID", CallSchema, { type: "call", callerID: "mallory", calleeID: "bob", sdpOffer: OFFER }, { type: "call", calleeID: "bob", sdpOffer: OFFER }],
+    ["stopCall ignores extra fields", StopCallSchema, { type: "stopCall", reason: "x" }, { type: "stopCall" }],
+    ["stop accepts reason exception", StopSchema, { type: "stop", reason: "exception" }, { type: "stop", reason: "exception" }],
+    ["onIceCandidate accepts an RTCIceCandidateInit", OnIceCandidateSchema, { type: "onIceCandidate", candidate: CANDIDATE }, { type: "onIceCandidate", candidate: CANDIDATE }],
+  ];
+  it.each(accepted)("%s", (_spec, schema, input, output) => {
+    expect(v.parse(schema, input)).toEqual(output);
+  });
+
+  const refused: [string, v.GenericSchema, Record<string, unknown>][] = [
+    ["login refuses an empty user id", LoginSchema, { type: "login", userID: "   " }],
+    ["login refuses a user id with control characters", LoginSchema, { type: "login", userID: "a\nb" }],
+    ["login refuses a user id longer than 64 characters", LoginSchema, { type: "login", userID: "x".repeat(65) }],
+    ["login refuses a javascript: avatar", LoginSchema, { type: "login", userID: "a", avatar: "javascript:alert(1)" }],
+    ["login refuses a data: avatar", LoginSchema, { type: "login", userID: "a", avatar: "data:image/png;base64,AAAA" }],
+    ["call refuses a missing sdpOffer", CallSchema, { type: "call", calleeID: "bob" }],
+    ["call refuses an empty sdpOffer", CallSchema, { type: "call", calleeID: "bob", sdpOffer: "" }],
+    ["incomingCallResponse refuses an unknown answer", IncomingCallResponseSchema, { type: "incomingCallResponse", callerID: "alice", callResponse: "maybe" }],
+    ["incomingCallResponse refuses a malformed callId", IncomingCallResponseSchema, { type: "incomingCallResponse", callerID: "alice", callResponse: "rejected", callId: "c 1" }],
+    ["stop refuses a server-only reason", StopSchema, { type: "stop", reason: "disconnected" }],
+    ["onIceCandidate refuses a bare string candidate", OnIceCandidateSchema, { type: "onIceCandidate", candidate: "candidate:1" }],
+  ];
+  it.each(refused)("%s", (_spec, schema, input) => {
+    expect(v.safeParse(schema, input).success).toBe(false);
+  });
+});
