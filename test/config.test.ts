@@ -1,0 +1,54 @@
+/**
+ * Configuration: precedence, validation, and the docs staying true to the option table.
+ */
+import { readFile } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import { ConfigError, DEFAULT_CONFIG, SERVER_OPTIONS, loadConfig } from "../server/config.ts";
+
+describe("loadConfig (happy path)", () => {
+  it("uses the defaults when nothing is given", () => {
+    expect(loadConfig([], {})).toEqual(DEFAULT_CONFIG);
+  });
+
+  it("reads environment variables and lets flags win over them", () => {
+    const config = loadConfig(["--port", "9000"], { PORT: "7000", WEBRTC_ROOM_ROOM_CAPACITY: "4" });
+    expect(config.port).toBe(9000);
+    expect(config.roomCapacity).toBe(4);
+  });
+
+  it("turns STUN URLs into ICE servers, and an empty list into none", () => {
+    expect(loadConfig(["--stun", "stun:a.test:3478, stun:b.test:3478"], {}).iceServers).toEqual([{ urls: "stun:a.test:3478" }, { urls: "stun:b.test:3478" }]);
+    expect(loadConfig(["--stun", ""], {}).iceServers).toEqual([]);
+  });
+
+  it("splits allowed origins on commas", () => {
+    expect(loadConfig([], { WEBRTC_ROOM_ALLOWED_ORIGINS: "https://a.test,https://b.test" }).allowedOrigins).toEqual(["https://a.test", "https://b.test"]);
+  });
+});
+
+describe("loadConfig (failure cases)", () => {
+  it.each([
+    [["--port", "eighty"], /--port/],
+    [["--port", "70000"], /65535/],
+    [["--idle-timeout", "10"], /multiple of 4/],
+    [["--room-capacity", "0"], /roomCapacity/],
+    [["--tls-cert", "cert.pem"], /go together/],
+  ])("refuses %j with a message naming the option", (argv, pattern) => {
+    expect(() => loadConfig(argv, {})).toThrow(ConfigError);
+    expect(() => loadConfig(argv, {})).toThrow(pattern);
+  });
+
+  it("refuses an unknown flag", () => {
+    expect(() => loadConfig(["--prot", "1"], {})).toThrow(/--prot/);
+  });
+});
+
+describe("docs/configuration.md", () => {
+  it("documents every flag and environment variable", async () => {
+    const docs = await readFile(new URL("../docs/configuration.md", import.meta.url), "utf8");
+    for (const option of SERVER_OPTIONS) {
+      expect(docs).toContain(`\`--${option.flag}\``);
+      expect(docs).toContain(`\`${option.env}\``);
+    }
+  });
+});
