@@ -1,0 +1,567 @@
+/**
+ * Headless peers: real WebRTC participants in Node (`@roamhq/wrtc` + `ws`) built on the same mesh
+ * core as the browser client. Used by `webrtc-room peers` to load-test a server, by the mesh
+ * tests and by the mesh benchmark.
+ */
+import wrtc from "@roamhq/wrtc";
+import { nanoid } from "nanoid";
+import WebSocket from "ws";
+import type { IceCandidate } from "../../shared/protocol/index.ts";
+import {
+  MeshError,
+  MeshSession,
+  PeerState,
+  type JoinInfo,
+  type MeshErrorCode,
+  type WebSocketConstructor,
+} from "../core/index.ts";
+
+type RTCVideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
+type RTCVideoSink = InstanceType<typeof wrtc.nonstandard.RTCVideoSink>;
+
+/** Synthetic video width in pixels: small, so that dozens of encoders fit on a laptop core. */
+export const SYNTHETIC_VIDEO_WIDTH = 160;
+/** Synthetic video height in pixels. */
+export const SYNTHETIC_VIDEO_HEIGHT = 120;
+/** Synthetic video frames per second. */
+export const SYNTHETIC_VIDEO_FPS = 15;
+
+/**
+ * A video track fed from a timer with I420 frames whose brightness changes every frame (so the
+ * encoder always has something to send). `stop()` ends the timer and the track.
+ */
+export class SyntheticVideo {
+  readonly stream: MediaStream;
+  readonly #source: RTCVideoSource;
+  readonly #track: MediaStreamTrack;
+  readonly #frame = new Uint8Array(SYNTHETIC_VIDEO_WIDTH * SYNTHETIC_VIDEO_HEIGHT * 1.5);
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #frameCount = 0;
+
+  constructor() {
+    this.#source = new wrtc.nonstandard.RTCVideoSource();
+    this.#track = this.#source.createTrack();
+    this.stream = new wrtc.MediaStream([this.#track]);
+    this.#timer = setInterval(() => this.#pushFrame(), 1000 / SYNTHETIC_VIDEO_FPS);
+  }
+
+  /** Stops feeding frames and ends the track. Safe to call twice. */
+  stop(): void {
+    if (this.#timer === undefined) {
+      return;
+    }
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#track.stop();
+  }
+
+  #pushFrame(): void {
+    const lumaBytes = SYNTHETIC_VIDEO_WIDTH * SYNTHETIC_VIDEO_HEIGHT;
+    this.#frame.fill((this.#frameCount++ * 8) % 256, 0, lumaBytes);
+    this.#source.onFrame({ width: SYNTHETIC_VIDEO_WIDTH, height: SYNTHETIC_VIDEO_HEIGHT, data: this.#frame });
+  }
+}
+
+/**
+ * True for UDP candidates. Headless peers signal only those: in one Node process every new
+ * `RTCPeerConnection` makes libwebrtc re-gather TCP host candidates on every existing one (a
+ * 6-peer room sent ~900 of them, enough to trip the server's rate limit), and on loopback a TCP
+ * candidate can never win over UDP anyway.
+ */
+export function isUdpCandidate(ice: IceCandidate): boolean {
+  // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> …
+  return ice.candidate.split(" ")[2]?.toLowerCase() === "udp";
+}
+
+/** Options of a {@link HeadlessPeer}. */
+export interface HeadlessPeerOptions {
+  /** Signaling URL, e.g. `ws://127.0.0.1:8080/ws`. */
+  url: string;
+  room: string;
+  username: string;
+  /** Send a synthetic video track to every peer. */
+  video?: boolean;
+  /**
+   * Number of remote peers that makes this peer "fully connected" (room size minus one); when
+   * set, {@link HeadlessPeer.joinToFullyConnectedMs} is recorded.
+   */
+  expectedRemotes?: number;
+  joinTimeoutMs?: number;
+  /** WebSocket class; defaults to `ws`. Tests pass a subclass to reach the raw socket. */
+  WebSocket?: WebSocketConstructor;
+}
+
+/**
+ * One headless participant: a {@link MeshSession} over `@roamhq/wrtc`, counting what a load test
+ * reports: when each remote connected, video frames received per remote, errors by code.
+ */
+export class HeadlessPeer {
+  readonly session: MeshSession;
+  readonly room: string;
+  readonly username: string;
+  /** Error counts by code, including a failed join. */
+  readonly errors = new Map<string, number>();
+  readonly #video: SyntheticVideo | undefined;
+  readonly #expectedRemotes: number | undefined;
+  readonly #frames = new Map<string, number>();
+  readonly #sinks = new Map<string, RTCVideoSink[]>();
+  #joinStartedAtMs: number | undefined;
+  #fullyConnectedAtMs: number | undefined;
+
+  constructor(options: HeadlessPeerOptions) {
+    this.room = options.room;
+    this.username = options.username;
+    this.#expectedRemotes = options.expectedRemotes;
+    this.#video = options.video ? new SyntheticVideo() : undefined;
+    this.session = new MeshSession({
+      url: options.url,
+      room: options.room,
+      username: options.username,
+      wrtc,
+      WebSocket: options.WebSocket ?? WebSocket,
+      candidateFilter: isUdpCandidate,
+      ...(this.#video ? { stream: this.#video.stream } : {}),
+      ...(options.joinTimeoutMs !== undefined ? { joinTimeoutMs: options.joinTimeoutMs } : {}),
+    });
+    this.session.on("peer-state", ({ state }) => {
+      if (state === PeerState.connected) {
+        this.#checkFullyConnected();
+      }
+    });
+    this.session.on("peer-stream", ({ peer, stream }) => {
+      const sinks = this.#sinks.get(peer.id) ?? [];
+      for (const track of stream.getVideoTracks()) {
+        const sink = new wrtc.nonstandard.RTCVideoSink(track);
+        sink.onframe = () => {
+          this.#frames.set(peer.id, (this.#frames.get(peer.id) ?? 0) + 1);
+        };
+        sinks.push(sink);
+      }
+      this.#sinks.set(peer.id, sinks);
+    });
+    this.session.on("peer-left", ({ peer }) => this.#stopSinks(peer.id));
+    this.session.on("error", ({ code }) => this.countError(code));
+  }
+
+  /** This peer's server-assigned id, once joined. */
+  get id(): string | undefined {
+    return this.session.id;
+  }
+
+  /** Milliseconds from `join()` to the moment `expectedRemotes` peers were connected, once reached. */
+  get joinToFullyConnectedMs(): number | undefined {
+    return this.#fullyConnectedAtMs !== undefined && this.#joinStartedAtMs !== undefined
+      ? this.#fullyConnectedAtMs - this.#joinStartedAtMs
+      : undefined;
+  }
+
+  /** Ids of the remote peers whose connection is currently up. */
+  connectedPeerIds(): string[] {
+    return [...this.session.peers.values()].filter((peer) => peer.isConnected).map((peer) => peer.id);
+  }
+
+  /** Video frames decoded from `peerId` so far. */
+  framesFrom(peerId: string): number {
+    return this.#frames.get(peerId) ?? 0;
+  }
+
+  /** Joins the room; on failure the error's code is counted and the error rethrown. */
+  async join(): Promise<JoinInfo> {
+    this.#joinStartedAtMs = performance.now();
+    try {
+      const info = await this.session.join();
+      this.#checkFullyConnected();
+      return info;
+    } catch (error) {
+      this.countError(error instanceof MeshError ? error.code : "join_failed");
+      this.leave();
+      throw error;
+    }
+  }
+
+  /** Adds one occurrence of `code` to {@link HeadlessPeer.errors}. */
+  countError(code: MeshErrorCode | "join_failed" | "ping_failed"): void {
+    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+  }
+
+  /** Leaves the room and stops the synthetic video and every sink. Safe to call twice. */
+  leave(): void {
+    // Sinks first, while the received tracks are still live.
+    for (const peerId of [...this.#sinks.keys()]) {
+      this.#stopSinks(peerId);
+    }
+    this.session.leave();
+    // simple-peer closes each RTCPeerConnection in a microtask; end the source track after that,
+    // so that libwebrtc never sees a track stop under senders that are still attached.
+    const video = this.#video;
+    if (video) {
+      queueMicrotask(() => video.stop());
+    }
+  }
+
+  #checkFullyConnected(): void {
+    if (this.#expectedRemotes === undefined || this.#fullyConnectedAtMs !== undefined || !this.session.isJoined) {
+      return;
+    }
+    if (this.connectedPeerIds().length >= this.#expectedRemotes) {
+      this.#fullyConnectedAtMs = performance.now();
+    }
+  }
+
+  #stopSinks(peerId: string): void {
+    for (const sink of this.#sinks.get(peerId) ?? []) {
+      sink.stop();
+    }
+    this.#sinks.delete(peerId);
+  }
+}
+
+/** Percentiles of a set of samples, in milliseconds rounded to 0.1. */
+export interface Distribution {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles of `samples`; `null` when there are none. */
+export function distribution(samples: readonly number[]): Distribution | null {
+  if (samples.length === 0) {
+    return null;
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (fraction: number): number => {
+    const value = sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))] ?? 0;
+    return Math.round(value * 10) / 10;
+  };
+  return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: at(1) };
+}
+
+/** Options of {@link runPeers}. */
+export interface PeersRunOptions {
+  /** Signaling URL of the server under test. */
+  url: string;
+  /** Total number of headless peers. */
+  peers: number;
+  /** Spread the peers over this many fresh rooms (as evenly as possible). Ignored with `room`. */
+  rooms?: number;
+  /** Put every peer in this room instead (e.g. one a browser is in). */
+  room?: string;
+  video?: boolean;
+  /** Measure data-channel round trips between every pair, in both directions. */
+  ping?: boolean;
+  /** How long to keep the mesh up once it is complete (pings and frames accumulate meanwhile). */
+  durationSeconds?: number;
+  /** Bound on joining and reaching a complete mesh; the run ends then either way. */
+  timeoutSeconds?: number;
+  /** Delay between consecutive joins; 0 joins everyone at once. */
+  joinIntervalMs?: number;
+  /** Called about four times a second and on every phase change. */
+  onProgress?: (progress: PeersProgress) => void;
+  /** Ends the run early (the report is still produced). */
+  signal?: AbortSignal;
+}
+
+/** Phases of a run, in order. */
+export const RunPhase = {
+  joining: "joining",
+  connecting: "connecting",
+  holding: "holding",
+  leaving: "leaving",
+} as const;
+
+/** A value of {@link RunPhase}. */
+export type RunPhase = (typeof RunPhase)[keyof typeof RunPhase];
+
+/** A progress snapshot. */
+export interface PeersProgress {
+  phase: RunPhase;
+  elapsedMs: number;
+  peers: number;
+  joined: number;
+  fullyConnected: number;
+  pairsConnected: number;
+  pairsExpected: number;
+}
+
+/** The parameters a run used, defaults filled in. */
+export interface PeersParameters {
+  peers: number;
+  rooms: number;
+  room: string | null;
+  video: boolean;
+  ping: boolean;
+  durationSeconds: number;
+  timeoutSeconds: number;
+  joinIntervalMs: number;
+}
+
+/** The JSON report of a run. */
+export interface PeersReport {
+  server: { url: string };
+  parameters: PeersParameters;
+  rooms: Array<{ name: string; peers: number; pairsConnected: number; pairsExpected: number }>;
+  peersJoined: number;
+  peersFullyConnected: number;
+  /** Per peer, from calling `join()` to having every other room member connected. */
+  joinToFullyConnectedMs: Distribution | null;
+  /** Unordered pairs whose connection was up on both sides at the end of the run. */
+  pairs: { connected: number; expected: number };
+  /** `null` unless `ping` was on. */
+  dataChannelRttMs: (Distribution & { failed: number }) | null;
+  /** `null` unless `video` was on. Pairs are directed: frames `to` decoded from `from`. */
+  video: {
+    directedPairs: number;
+    directedPairsWithFrames: number;
+    framesPerPair: Distribution | null;
+    perPair: Array<{ from: string; to: string; frames: number }>;
+  } | null;
+  errors: Record<string, number>;
+  /** CPU time of this process (all peers), and per peer. */
+  cpu: { userMs: number; systemMs: number; perPeerMs: number };
+  elapsedMs: number;
+  /** True when every expected pair connected. */
+  ok: boolean;
+}
+
+/** Default bound of {@link runPeers} on reaching a complete mesh. */
+export const DEFAULT_TIMEOUT_SECONDS = 30;
+/** Default time {@link runPeers} holds a complete mesh. */
+export const DEFAULT_DURATION_SECONDS = 3;
+const PROGRESS_INTERVAL_MS = 250;
+const PING_ROUND_INTERVAL_MS = 250;
+const PING_TIMEOUT_MS = 2_000;
+
+/** Room sizes for `peers` spread over `rooms`: the first rooms get one extra when it does not divide. */
+export function roomSizes(peers: number, rooms: number): number[] {
+  const count = Math.max(1, Math.min(rooms, peers));
+  return Array.from({ length: count }, (_, index) => Math.floor(peers / count) + (index < peers % count ? 1 : 0));
+}
+
+interface RoomPlan {
+  name: string;
+  members: HeadlessPeer[];
+}
+
+/**
+ * Runs a load test: joins `peers` headless peers into rooms, waits (bounded) for every pair to
+ * connect, holds the mesh for `durationSeconds` while pinging and counting frames, leaves, and
+ * returns the report. Everything it opened is closed when the promise settles.
+ */
+export async function runPeers(options: PeersRunOptions): Promise<PeersReport> {
+  const parameters: PeersParameters = {
+    peers: options.peers,
+    rooms: options.room === undefined ? (options.rooms ?? 1) : 1,
+    room: options.room ?? null,
+    video: options.video ?? false,
+    ping: options.ping ?? false,
+    durationSeconds: options.durationSeconds ?? DEFAULT_DURATION_SECONDS,
+    timeoutSeconds: options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    joinIntervalMs: options.joinIntervalMs ?? 0,
+  };
+  const startedAtMs = performance.now();
+  const cpuAtStart = process.cpuUsage();
+  const deadlineMs = startedAtMs + parameters.timeoutSeconds * 1000;
+  const runTag = nanoid(6).replace(/[^A-Za-z0-9]/g, "x");
+  const plans: RoomPlan[] = roomSizes(parameters.peers, parameters.rooms).map((size, roomIndex) => {
+    const name = options.room ?? `load-${runTag}-${roomIndex + 1}`;
+    const members = Array.from({ length: size }, (_, index) => new HeadlessPeer({
+      url: options.url,
+      room: name,
+      username: `r${roomIndex + 1}-p${index + 1}`,
+      video: parameters.video,
+      expectedRemotes: size - 1,
+      joinTimeoutMs: Math.min(10_000, parameters.timeoutSeconds * 1000),
+    }));
+    return { name, members };
+  });
+  const everyone = plans.flatMap((plan) => plan.members);
+  const rtts: number[] = [];
+  let pingFailures = 0;
+  let phase: RunPhase = RunPhase.joining;
+
+  const aborted = (): boolean => options.signal?.aborted ?? false;
+  const progress = (): PeersProgress => {
+    const pairs = countPairs(plans);
+    return {
+      phase,
+      elapsedMs: Math.round(performance.now() - startedAtMs),
+      peers: everyone.length,
+      joined: everyone.filter((peer) => peer.session.isJoined).length,
+      fullyConnected: everyone.filter((peer) => peer.joinToFullyConnectedMs !== undefined).length,
+      pairsConnected: pairs.connected,
+      pairsExpected: pairs.expected,
+    };
+  };
+  const report = (): void => options.onProgress?.(progress());
+  const ticker = setInterval(report, PROGRESS_INTERVAL_MS);
+
+  try {
+    report();
+    const joins: Array<Promise<unknown>> = [];
+    for (const peer of everyone) {
+      if (aborted()) {
+        break;
+      }
+      // A failed join is counted in the peer's errors and shows as missing pairs.
+      joins.push(peer.join().catch(() => undefined));
+      if (parameters.joinIntervalMs > 0) {
+        await sleep(parameters.joinIntervalMs);
+      }
+    }
+    await Promise.all(joins);
+
+    phase = RunPhase.connecting;
+    report();
+    while (!aborted() && performance.now() < deadlineMs) {
+      const pairs = countPairs(plans);
+      if (pairs.connected === pairs.expected) {
+        break;
+      }
+      await sleep(20);
+    }
+
+    phase = RunPhase.holding;
+    report();
+    const holdUntilMs = performance.now() + parameters.durationSeconds * 1000;
+    do {
+      if (parameters.ping) {
+        // One round: every peer probes every remote it is connected to, so each pair is
+        // measured in both directions.
+        await Promise.all(everyone.flatMap((peer) => peer.connectedPeerIds().map(async (remoteId) => {
+          try {
+            rtts.push(await peer.session.ping(remoteId, PING_TIMEOUT_MS));
+          } catch {
+            pingFailures += 1;
+            peer.countError("ping_failed");
+          }
+        })));
+      }
+      await sleep(Math.min(PING_ROUND_INTERVAL_MS, Math.max(0, holdUntilMs - performance.now())));
+    } while (!aborted() && performance.now() < holdUntilMs);
+
+    phase = RunPhase.leaving;
+    report();
+    const cpu = process.cpuUsage(cpuAtStart);
+    return buildReport({
+      url: options.url,
+      parameters,
+      plans,
+      rtts,
+      pingFailures,
+      cpu: {
+        userMs: Math.round(cpu.user / 1000),
+        systemMs: Math.round(cpu.system / 1000),
+        perPeerMs: Math.round((cpu.user + cpu.system) / 1000 / Math.max(1, everyone.length)),
+      },
+      elapsedMs: Math.round(performance.now() - startedAtMs),
+    });
+  } finally {
+    clearInterval(ticker);
+    for (const peer of everyone) {
+      peer.leave();
+    }
+    await settleWebRtc();
+  }
+}
+
+/**
+ * How long to wait after closing peer connections before the process may exit. @roamhq/wrtc
+ * delivers the last close events asynchronously, and a process that exits with them in flight
+ * can abort in a native finalizer ("Cannot create a handle without a HandleScope").
+ */
+export const WRTC_SETTLE_MS = 250;
+
+/** Waits {@link WRTC_SETTLE_MS}; call after leaving, before the process or test file ends. */
+export function settleWebRtc(): Promise<void> {
+  return sleep(WRTC_SETTLE_MS);
+}
+
+function countPairs(plans: readonly RoomPlan[]): { connected: number; expected: number } {
+  let connected = 0;
+  let expected = 0;
+  for (const plan of plans) {
+    expected += (plan.members.length * (plan.members.length - 1)) / 2;
+    connected += connectedPairsOf(plan.members);
+  }
+  return { connected, expected };
+}
+
+/** Unordered pairs of `members` whose connection is up on both sides. */
+function connectedPairsOf(members: readonly HeadlessPeer[]): number {
+  const up = new Map(members.map((peer) => [peer.id, new Set(peer.connectedPeerIds())]));
+  let count = 0;
+  for (const [id, remotes] of up) {
+    for (const remote of remotes) {
+      if (id !== undefined && id < remote && up.get(remote)?.has(id)) {
+        count += 1;
+      }
+    }
+  }
+  return count;
+}
+
+interface RunOutcome {
+  url: string;
+  parameters: PeersParameters;
+  plans: readonly RoomPlan[];
+  rtts: readonly number[];
+  pingFailures: number;
+  cpu: PeersReport["cpu"];
+  elapsedMs: number;
+}
+
+function buildReport({ url, parameters, plans, rtts, pingFailures, cpu, elapsedMs }: RunOutcome): PeersReport {
+  const everyone = plans.flatMap((plan) => plan.members);
+  const errors: Record<string, number> = {};
+  for (const peer of everyone) {
+    for (const [code, count] of peer.errors) {
+      errors[code] = (errors[code] ?? 0) + count;
+    }
+  }
+  const pairs = countPairs(plans);
+  const perPair: Array<{ from: string; to: string; frames: number }> = [];
+  for (const plan of plans) {
+    for (const receiver of plan.members) {
+      for (const sender of plan.members) {
+        if (receiver !== sender) {
+          perPair.push({ from: sender.username, to: receiver.username, frames: sender.id ? receiver.framesFrom(sender.id) : 0 });
+        }
+      }
+    }
+  }
+  const rtt = distribution(rtts);
+  const framesPerPair = distribution(perPair.map((pair) => pair.frames));
+  return {
+    server: { url },
+    parameters,
+    rooms: plans.map((plan) => {
+      const size = plan.members.length;
+      return { name: plan.name, peers: size, pairsConnected: connectedPairsOf(plan.members), pairsExpected: (size * (size - 1)) / 2 };
+    }),
+    peersJoined: everyone.filter((peer) => peer.id !== undefined).length,
+    peersFullyConnected: everyone.filter((peer) => peer.joinToFullyConnectedMs !== undefined).length,
+    joinToFullyConnectedMs: distribution(everyone.flatMap((peer) => peer.joinToFullyConnectedMs ?? [])),
+    pairs,
+    dataChannelRttMs: parameters.ping
+      ? { ...(rtt ?? { count: 0, p50: 0, p95: 0, p99: 0, max: 0 }), failed: pingFailures }
+      : null,
+    video: parameters.video
+      ? {
+          directedPairs: perPair.length,
+          directedPairsWithFrames: perPair.filter((pair) => pair.frames > 0).length,
+          framesPerPair,
+          perPair,
+        }
+      : null,
+    errors,
+    cpu,
+    elapsedMs,
+    ok: pairs.connected === pairs.expected,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
