@@ -1,0 +1,981 @@
+/**
+ * A phone session: one logged-in user of the server-wide lobby (seed 002) and its one-to-one calls
+ * (seed 000), over the same signaling connection as rooms.
+ *
+ * The session keeps the presence directory the server pushes and at most one call at a time, with
+ * one simple-peer instance for it. Media is peer to peer (see `docs/protocol-calls.md`): the caller's
+ * peer produces the offer, which travels in `call.sdpOffer`; the callee's peer is created only when
+ * the user accepts, answers that offer, and the answer travels in `incomingCallResponse.sdpAnswer`
+ * back to the caller's `callResponse accepted`. Candidates trickle through `onIceCandidate` /
+ * `iceCandidate` from the first moment: the server holds them while the call rings.
+ *
+ * The server is the authority on outcomes (busy, timeout, missed calls); this side only mirrors
+ * them in {@link CallState} and reports why each call ended as a {@link CallEnd}. Local streams
+ * belong to the application: the session sends them but never stops their tracks.
+ */
+import SimplePeer from "simple-peer";
+import {
+  assertNever,
+  type CallResponseValue,
+  type CallServerMessage,
+  type ErrorCode,
+  type IceCandidate,
+  type IceServer,
+  type PresenceServerMessage,
+  type PresenceUser,
+  type ServerMessage,
+  type StopReason,
+} from "../../shared/protocol/index.ts";
+import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
+import type { CandidateFilter, WebRtcImplementation } from "./peer.ts";
+import { SignalingClient, type SignalingCloseInfo, type WebSocketConstructor } from "./signaling-client.ts";
+
+/** How long `connect()` waits for `loginResponse` and the directory once the socket is open. */
+export const LOGIN_TIMEOUT_MS = 10_000;
+
+/**
+ * How long a call survives its peer connection closing or failing before this side gives up with
+ * `stop {reason: "exception"}`. When the other party hangs up, its data channel may close before
+ * the server's `stopCommunication` arrives; the grace period lets the server's reason win.
+ */
+export const PEER_LOSS_GRACE_MS = 3_000;
+
+/**
+ * ICE servers used when none are given. The `joined` acknowledgement of rooms carries the server's
+ * list, but `loginResponse` does not, so a phone needs them from its embedder.
+ */
+export const DEFAULT_PHONE_ICE_SERVERS: readonly IceServer[] = [{ urls: "stun:stun.l.google.com:19302" }];
+
+/** Lifecycle of a {@link PhoneSession}. Only moves forward; a session is one login. */
+export const PhoneSessionState = {
+  /** Created; `connect()` not called yet. */
+  idle: "idle",
+  /** Opening the socket, then waiting for `loginResponse` and the directory. */
+  connecting: "connecting",
+  /** Logged in: the directory is live, calls can be placed and received. */
+  ready: "ready",
+  /** Logged out, refused, replaced or cut off. Any call is over. */
+  closed: "closed",
+} as const;
+
+/** A value of {@link PhoneSessionState}. */
+export type PhoneSessionState = (typeof PhoneSessionState)[keyof typeof PhoneSessionState];
+
+/** Which side placed the call. */
+export type CallDirection = "outgoing" | "incoming";
+
+/** Lifecycle of one call, on this side. Only moves forward. */
+export const CallState = {
+  /** Outgoing: the peer is producing the SDP offer; nothing sent yet. */
+  dialing: "dialing",
+  /** Outgoing: `call` sent, waiting for the answer. Incoming: being rung, waiting for the user. */
+  ringing: "ringing",
+  /** Incoming: the user accepted; the answer is being produced and sent. */
+  answering: "answering",
+  /** Accepted on both sides; the peer connection is being established. */
+  connecting: "connecting",
+  /** The peer connection is up. */
+  active: "active",
+  /** Over; see {@link PhoneCall.end}. */
+  ended: "ended",
+} as const;
+
+/** A value of {@link CallState}. */
+export type CallState = (typeof CallState)[keyof typeof CallState];
+
+/** Why a call ended. Each maps to one wire outcome of seed 000 (see `docs/protocol-calls.md`). */
+export const CallEndReason = {
+  /** The caller gave up before the answer (`stopCall`); the callee's missed call. */
+  cancelled: "cancelled",
+  /** The callee said no (`callResponse rejected`). */
+  rejected: "rejected",
+  /** Nobody answered within the server's ring timeout (`NotResponse` / `incomingCallNotResponse`). */
+  noAnswer: "no_answer",
+  /** The callee is offline or unknown, or its connection closed while ringing (`notOnline`). */
+  notOnline: "not_online",
+  /** The callee is in another call or being rung (`inCalling`), or both called each other at once. */
+  busy: "busy",
+  /** The callee accepted but could not set up media (`callResponse exception`). */
+  exception: "exception",
+  /** An accepted call was hung up normally (`stop` / `stopCommunication normal`). */
+  hangUp: "hang_up",
+  /** The media failed: a peer connection error on this side, or `stopCommunication exception`. */
+  mediaFailed: "media_failed",
+  /** A signaling connection closed: the other party's (`stopCommunication disconnected`) or this one's. */
+  disconnected: "disconnected",
+  /** A user id was taken over by a newer login: the other party's (`replaced`) or this one's (`loggedOut`). */
+  replaced: "replaced",
+  /** The server refused a call message (`error`, see {@link CallEnd.code}). */
+  refused: "refused",
+} as const;
+
+/** A value of {@link CallEndReason}. */
+export type CallEndReason = (typeof CallEndReason)[keyof typeof CallEndReason];
+
+/** How a call ended. */
+export interface CallEnd {
+  reason: CallEndReason;
+  /** True when this side caused it: its user hung up, cancelled or rejected, or its media or connection failed. */
+  byLocal: boolean;
+  /** The server's error code, with `refused`. */
+  code?: ErrorCode;
+  /** Human-readable detail; do not match on it. */
+  message?: string;
+}
+
+/** The other party of a call. */
+export interface CallParty {
+  userID: string;
+  username: string;
+  avatar: string | undefined;
+}
+
+/** What the application may read about a call. The session mutates it; listeners get the same object. */
+export interface PhoneCall {
+  readonly direction: CallDirection;
+  readonly remote: CallParty;
+  /** The server's call id; known for incoming calls only (the caller is never told). */
+  readonly callId: string | undefined;
+  readonly state: CallState;
+  /** True while the peer connection is up. */
+  readonly isActive: boolean;
+  /** True once the call is over. */
+  readonly ended: boolean;
+  /** Why it ended, once it has. */
+  readonly end: CallEnd | undefined;
+  /** What this side sends, as passed to `call()` or `accept()`. */
+  readonly localStream: MediaStream | undefined;
+  /** The other party's media, once it arrived. */
+  readonly remoteStream: MediaStream | undefined;
+}
+
+/** A call this user did not pick up: the caller cancelled or the ring timed out. */
+export interface MissedCall {
+  callId: string;
+  callerID: string;
+  username: string;
+  avatar: string | undefined;
+  reason: "cancelled" | "no_answer";
+  /** `Date.now()` when the server reported it. */
+  atMs: number;
+}
+
+/** Who this session logged in as. */
+export interface PhoneLogin {
+  userID: string;
+  username: string;
+  avatar?: string;
+}
+
+/** Codes of a {@link PhoneError}. */
+export type PhoneErrorCode =
+  /** The server refused the login; `serverCode` says why (`bad_message`, `already_logged_in`). */
+  | "login_rejected"
+  /** No `loginResponse` and directory within `loginTimeoutMs`. */
+  | "login_timeout"
+  /** The signaling socket could not be opened, or closed during the login. */
+  | "signaling_unreachable"
+  /** The method needs a logged-in session. */
+  | "not_ready"
+  /** `call()` while another call is in progress. */
+  | "call_in_progress"
+  /** `call()` with one's own user id. */
+  | "self_call"
+  /** `accept()` with no incoming call ringing. */
+  | "no_incoming_call";
+
+/** An error with a stable code; `connect()` rejects with one and misuse of the API throws one. */
+export class PhoneError extends Error {
+  override name = "PhoneError";
+  readonly code: PhoneErrorCode;
+  /** The server's code, with `login_rejected`. */
+  readonly serverCode: ErrorCode | undefined;
+
+  constructor(code: PhoneErrorCode, message: string, serverCode?: ErrorCode) {
+    super(message);
+    this.code = code;
+    this.serverCode = serverCode;
+  }
+}
+
+/** Why a session closed. */
+export interface PhoneCloseInfo extends SignalingCloseInfo {
+  /** True when another connection logged in with this user id (close code 4003). */
+  replaced: boolean;
+}
+
+/** Events of a {@link PhoneSession}. */
+export type PhoneSessionEvents = {
+  state: { state: PhoneSessionState; previous: PhoneSessionState };
+  /** The whole directory, in login order, this user included: after the login and after every change. */
+  directory: { users: readonly PresenceUser[] };
+  /** A user came online (`previous` undefined) or its entry changed. This user's own entry included. */
+  "user-updated": { user: PresenceUser; previous: PresenceUser | undefined };
+  /** A user went offline. */
+  "user-left": { userID: string };
+  /** Someone is ringing: show accept / reject. The call is also `currentCall`. */
+  "incoming-call": PhoneCall;
+  /** A call moved to `state` (`previous` undefined for a new call). */
+  "call-state": { call: PhoneCall; state: CallState; previous: CallState | undefined };
+  /** The other party's media arrived. */
+  "remote-stream": { call: PhoneCall; stream: MediaStream };
+  /** A call is over; `end` says why. Emitted after its `call-state` `ended`. */
+  "call-ended": { call: PhoneCall; end: CallEnd };
+  /** A ring this user did not pick up. Emitted after the call's `call-ended`. */
+  "missed-call": MissedCall;
+  /** Another connection logged in with this user id; the session closes next. */
+  "logged-out": { reason: "replaced" };
+  /** Something went wrong that ends nothing by itself: an unexpected server error, a peer error. */
+  error: { code: ErrorCode | "peer_error" | "bad_server_message"; message: string };
+  /** Emitted once when the session is over; listeners are dropped after it. */
+  close: PhoneCloseInfo;
+};
+
+/** Options of a {@link PhoneSession}. */
+export interface PhoneSessionOptions {
+  /** `ws://` or `wss://` URL of the server's `/ws` endpoint. */
+  url: string;
+  /** The id to log in with (trimmed by the server; 1–64 printable characters). */
+  userID: string;
+  /** Display name; the server defaults it to the user id. */
+  username?: string;
+  /** `http(s)://` URL or `/path` of an avatar image. */
+  avatar?: string;
+  /** Defaults to {@link DEFAULT_PHONE_ICE_SERVERS}. */
+  iceServers?: readonly IceServer[];
+  /** WebSocket class; defaults to `globalThis.WebSocket` (pass `ws` in Node). */
+  WebSocket?: WebSocketConstructor;
+  /** WebRTC implementation; defaults to the browser's (pass `@roamhq/wrtc` in Node). */
+  wrtc?: WebRtcImplementation;
+  /** Local ICE candidates for which this returns false are not sent. */
+  candidateFilter?: CandidateFilter;
+  /** Defaults to {@link LOGIN_TIMEOUT_MS}. */
+  loginTimeoutMs?: number;
+  /** Defaults to {@link PEER_LOSS_GRACE_MS}. */
+  peerLossGraceMs?: number;
+  onListenerError?: ListenerErrorHandler;
+}
+
+/** The session's own record of a call: the public view plus what only the session touches. */
+class CallRecord implements PhoneCall {
+  readonly direction: CallDirection;
+  readonly remote: CallParty;
+  readonly callId: string | undefined;
+  state: CallState;
+  end: CallEnd | undefined;
+  localStream: MediaStream | undefined;
+  remoteStream: MediaStream | undefined;
+  /** Incoming only: the caller's SDP offer. */
+  readonly offerSdp: string | undefined;
+  peer: SimplePeer.Instance | undefined;
+  /** True once this side's SDP went out (`call` or the accepted `incomingCallResponse`). */
+  sdpSent = false;
+  /** Local candidates produced before the SDP went out; sent right after it. */
+  queuedCandidates: IceCandidate[] = [];
+  lossTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(direction: CallDirection, remote: CallParty, state: CallState, callId?: string, offerSdp?: string) {
+    this.direction = direction;
+    this.remote = remote;
+    this.state = state;
+    this.callId = callId;
+    this.offerSdp = offerSdp;
+  }
+
+  get isActive(): boolean {
+    return this.state === CallState.active;
+  }
+
+  get ended(): boolean {
+    return this.state === CallState.ended;
+  }
+}
+
+/** Error code the server uses for a message that needs a call the sender is not in. */
+const NOT_IN_CALL: ErrorCode = "not_in_call";
+
+/** One logged-in user: the live directory and at most one call at a time. */
+export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
+  readonly url: string;
+  readonly #options: PhoneSessionOptions;
+  readonly #iceServers: IceServer[];
+  #state: PhoneSessionState = PhoneSessionState.idle;
+  #signaling: SignalingClient | undefined;
+  #login: PhoneLogin | undefined;
+  /** user id → entry, in login order. */
+  readonly #directory = new Map<string, PresenceUser>();
+  #call: CallRecord | undefined;
+  readonly #missed: MissedCall[] = [];
+  #replaced = false;
+  /** Settles the promise of `connect()`; set only while logging in. */
+  #settleLogin: ((error?: PhoneError) => void) | undefined;
+
+  constructor(options: PhoneSessionOptions) {
+    super(options.onListenerError);
+    this.url = options.url;
+    this.#options = options;
+    this.#iceServers = [...(options.iceServers ?? DEFAULT_PHONE_ICE_SERVERS)];
+  }
+
+  /** Current lifecycle state. */
+  get state(): PhoneSessionState {
+    return this.#state;
+  }
+
+  /** True while logged in. */
+  get isReady(): boolean {
+    return this.#state === PhoneSessionState.ready;
+  }
+
+  /** True once the session is over for good. */
+  get closed(): boolean {
+    return this.#state === PhoneSessionState.closed;
+  }
+
+  /** Who this session logged in as, once it has. */
+  get login(): PhoneLogin | undefined {
+    return this.#login;
+  }
+
+  /** Every online user in login order, this user included. */
+  get users(): readonly PresenceUser[] {
+    return [...this.#directory.values()];
+  }
+
+  /** This user's own directory entry (its status as the server sees it), once logged in. */
+  get self(): PresenceUser | undefined {
+    return this.#login ? this.#directory.get(this.#login.userID) : undefined;
+  }
+
+  /** The call in progress, if any (ringing, being set up or active). */
+  get currentCall(): PhoneCall | undefined {
+    return this.#call;
+  }
+
+  /** Missed calls since the login, oldest first. */
+  get missedCalls(): readonly MissedCall[] {
+    return [...this.#missed];
+  }
+
+  /** The directory entry of `userID`, when it is online. */
+  user(userID: string): PresenceUser | undefined {
+    return this.#directory.get(userID);
+  }
+
+  /** True when `call(userID)` would ring: logged in, no call here, and `userID` is another user who is `online`. */
+  canCall(userID: string): boolean {
+    return this.isReady && this.#call === undefined && userID !== this.#login?.userID && this.#directory.get(userID)?.status === "online";
+  }
+
+  /**
+   * Opens the socket and logs in. Resolves once the server accepted the login and sent the
+   * directory; rejects with a {@link PhoneError} (and closes the session) otherwise. Call once.
+   */
+  async connect(): Promise<PhoneLogin> {
+    if (this.#state !== PhoneSessionState.idle) {
+      throw new PhoneError("not_ready", `connect() called in state "${this.#state}"`);
+    }
+    this.#setState(PhoneSessionState.connecting);
+    const signaling = new SignalingClient({
+      url: this.url,
+      ...(this.#options.WebSocket ? { WebSocket: this.#options.WebSocket } : {}),
+      ...(this.#options.onListenerError ? { onListenerError: this.#options.onListenerError } : {}),
+    });
+    this.#signaling = signaling;
+    signaling.on("message", (message) => this.#onMessage(message));
+    signaling.on("bad-message", ({ detail }) => this.emit("error", { code: "bad_server_message", message: detail }));
+    signaling.on("close", (info) => this.#onSignalingClose(info));
+
+    const loggedIn = new Promise<void>((resolve, reject) => {
+      this.#settleLogin = (error) => {
+        this.#settleLogin = undefined;
+        if (error) {
+          reject(error);
+        } else {
+          resolve();
+        }
+      };
+    });
+    // Observed here so that a failure before the await below is never reported as unhandled.
+    loggedIn.catch(() => undefined);
+    try {
+      await signaling.connect();
+    } catch (error) {
+      this.#settleLogin?.(new PhoneError("signaling_unreachable", error instanceof Error ? error.message : String(error)));
+    }
+    if (signaling.isOpen) {
+      signaling.send({
+        type: "login",
+        userID: this.#options.userID,
+        ...(this.#options.username !== undefined ? { username: this.#options.username } : {}),
+        ...(this.#options.avatar !== undefined ? { avatar: this.#options.avatar } : {}),
+      });
+    }
+    const timeoutMs = this.#options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS;
+    const timer = setTimeout(() => this.#settleLogin?.(new PhoneError("login_timeout", `no login answer within ${timeoutMs} ms`)), timeoutMs);
+    try {
+      await loggedIn;
+    } catch (error) {
+      this.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!this.#login) {
+      throw new PhoneError("signaling_unreachable", "the session closed during the login");
+    }
+    return this.#login;
+  }
+
+  /**
+   * Calls `userID`, sending `localStream` (none: receive only). Returns the call at once, in state
+   * `dialing`; follow it with `call-state` and `call-ended`. The server answers busy users and
+   * offline users with an ended call, not with an exception. Throws a {@link PhoneError} when not
+   * logged in, when a call is already in progress, or for one's own id.
+   */
+  call(userID: string, localStream?: MediaStream): PhoneCall {
+    if (!this.isReady || !this.#login) {
+      throw new PhoneError("not_ready", "call() needs a logged-in session");
+    }
+    if (this.#call) {
+      throw new PhoneError("call_in_progress", "a call is already in progress; hang up first");
+    }
+    const calleeID = userID.trim();
+    if (calleeID === this.#login.userID) {
+      throw new PhoneError("self_call", "a user cannot call itself");
+    }
+    const entry = this.#directory.get(calleeID);
+    const call = new CallRecord("outgoing", { userID: calleeID, username: entry?.username ?? calleeID, avatar: entry?.avatar }, CallState.dialing);
+    call.localStream = localStream;
+    this.#call = call;
+    this.emit("call-state", { call, state: call.state, previous: undefined });
+    // The offer is asked to receive audio and video whatever this side sends, so that the callee's
+    // tracks fit into it and no renegotiation (which seed 000's protocol has no message for) is needed.
+    this.#createPeer(call, true, { offerToReceiveAudio: true, offerToReceiveVideo: true });
+    return call;
+  }
+
+  /**
+   * Accepts the ringing call, sending `localStream` (none: receive only). The call moves to
+   * `answering`, then `connecting` once the server confirms, then `active`. Throws a
+   * {@link PhoneError} when no incoming call is ringing.
+   */
+  accept(localStream?: MediaStream): void {
+    const call = this.#call;
+    if (!call || call.direction !== "incoming" || call.state !== CallState.ringing) {
+      throw new PhoneError("no_incoming_call", "accept() needs an incoming call that is ringing");
+    }
+    call.localStream = localStream;
+    this.#setCallState(call, CallState.answering);
+    const peer = this.#createPeer(call, false);
+    peer.signal({ type: "offer", sdp: call.offerSdp ?? "" });
+  }
+
+  /** Turns the ringing incoming call down. Returns false when there is none. */
+  reject(): boolean {
+    const call = this.#call;
+    if (!call || call.direction !== "incoming" || (call.state !== CallState.ringing && call.state !== CallState.answering)) {
+      return false;
+    }
+    this.hangUp();
+    return true;
+  }
+
+  /** Gives up the outgoing call before it is answered. Returns false when there is none. */
+  cancel(): boolean {
+    const call = this.#call;
+    if (!call || call.direction !== "outgoing" || (call.state !== CallState.dialing && call.state !== CallState.ringing)) {
+      return false;
+    }
+    this.hangUp();
+    return true;
+  }
+
+  /**
+   * Ends the current call whatever its state: cancels an outgoing ring, rejects an incoming one,
+   * hangs up an accepted call. Does nothing without a call.
+   */
+  hangUp(): void {
+    const call = this.#call;
+    if (!call) {
+      return;
+    }
+    switch (call.state) {
+      case CallState.dialing:
+        this.#endCall(call, { reason: CallEndReason.cancelled, byLocal: true });
+        return;
+      case CallState.ringing:
+        if (call.direction === "outgoing") {
+          this.#send({ type: "stopCall" });
+          this.#endCall(call, { reason: CallEndReason.cancelled, byLocal: true });
+        } else {
+          this.#answerRing(call, "rejected");
+          this.#endCall(call, { reason: CallEndReason.rejected, byLocal: true });
+        }
+        return;
+      case CallState.answering:
+        if (call.sdpSent) {
+          // The acceptance may already be recorded: `stop` ends it either way (rejected while
+          // ringing, stopCommunication normal once accepted).
+          this.#send({ type: "stop" });
+          this.#endCall(call, { reason: CallEndReason.hangUp, byLocal: true });
+        } else {
+          this.#answerRing(call, "rejected");
+          this.#endCall(call, { reason: CallEndReason.rejected, byLocal: true });
+        }
+        return;
+      case CallState.connecting:
+      case CallState.active:
+        this.#send({ type: "stop", reason: "normal" });
+        this.#endCall(call, { reason: CallEndReason.hangUp, byLocal: true });
+        return;
+      case CallState.ended:
+        return;
+      default:
+        assertNever(call.state);
+    }
+  }
+
+  /**
+   * Hangs up any call (so that the other party sees a normal end, not a dropped connection) and
+   * closes the socket, which takes this user offline. Safe to call twice and in any state.
+   */
+  close(): void {
+    if (this.#state === PhoneSessionState.closed) {
+      return;
+    }
+    this.hangUp();
+    if (this.#signaling) {
+      // Emits `close`, which finishes the session in #onSignalingClose.
+      this.#signaling.close();
+    } else {
+      this.#finish({ code: 1000, reason: "client closed", byClient: true, opened: false, replaced: false });
+    }
+  }
+
+  #onMessage(message: ServerMessage): void {
+    switch (message.type) {
+      case "loginResponse":
+      case "presence":
+      case "presenceUpdate":
+      case "presenceLeft":
+      case "loggedOut":
+        this.#onPresenceMessage(message);
+        return;
+      case "callResponse":
+      case "incomingCall":
+      case "incomingCallStopped":
+      case "incomingCallNotResponse":
+      case "startCommunication":
+      case "iceCandidate":
+      case "stopCommunication":
+        this.#onCallMessage(message);
+        return;
+      case "error":
+        this.#onError(message.code, message.message, message.refType);
+        return;
+      case "pong":
+      case "joined":
+      case "connection_list":
+      case "send_offer":
+      case "send_aswer":
+      case "new_candidate":
+      case "close_connection":
+      case "rest_connection_list":
+        // Keep-alive and room traffic: not this session's business.
+        return;
+      default:
+        assertNever(message);
+    }
+  }
+
+  #onPresenceMessage(message: PresenceServerMessage): void {
+    switch (message.type) {
+      case "loginResponse":
+        if (message.content === "accepted") {
+          this.#login = { userID: message.userID, username: message.username, ...(message.avatar !== undefined ? { avatar: message.avatar } : {}) };
+        } else {
+          this.#settleLogin?.(new PhoneError("login_rejected", `login refused: ${message.error}`, message.code));
+        }
+        return;
+      case "presence":
+        this.#directory.clear();
+        for (const user of message.users) {
+          this.#directory.set(user.userID, user);
+        }
+        if (this.#state === PhoneSessionState.connecting && this.#login) {
+          this.#setState(PhoneSessionState.ready);
+          this.#settleLogin?.();
+        }
+        this.emit("directory", { users: this.users });
+        return;
+      case "presenceUpdate": {
+        const previous = this.#directory.get(message.user.userID);
+        this.#directory.set(message.user.userID, message.user);
+        this.emit("user-updated", { user: message.user, previous });
+        this.emit("directory", { users: this.users });
+        return;
+      }
+      case "presenceLeft":
+        if (this.#directory.delete(message.userID)) {
+          this.emit("user-left", { userID: message.userID });
+          this.emit("directory", { users: this.users });
+        }
+        return;
+      case "loggedOut":
+        this.#replaced = true;
+        if (this.#call) {
+          this.#endCall(this.#call, { reason: CallEndReason.replaced, byLocal: true });
+        }
+        this.emit("logged-out", { reason: message.reason });
+        return;
+      default:
+        assertNever(message);
+    }
+  }
+
+  #onCallMessage(message: CallServerMessage): void {
+    const call = this.#call;
+    switch (message.type) {
+      case "incomingCall":
+        this.#onIncomingCall(message);
+        return;
+      case "callResponse":
+        // Only the answer to the call in flight counts; `calleeID` tells a late answer to a call
+        // this side already gave up (cancel, glare) from the answer to the current one.
+        if (call?.direction === "outgoing" && call.state === CallState.ringing && call.remote.userID === message.calleeID) {
+          this.#onCallResponse(call, message.callResponse, message.sdpAnswer);
+        }
+        return;
+      case "startCommunication":
+        if (call?.direction === "incoming" && call.callId === message.callId && call.state === CallState.answering) {
+          this.#setCallState(call, CallState.connecting);
+        }
+        return;
+      case "incomingCallStopped":
+      case "incomingCallNotResponse": {
+        if (call?.direction !== "incoming" || call.callId !== message.callId || call.ended) {
+          return;
+        }
+        const reason = message.type === "incomingCallStopped" ? CallEndReason.cancelled : CallEndReason.noAnswer;
+        this.#endCall(call, { reason, byLocal: false });
+        const missed: MissedCall = {
+          callId: message.callId,
+          callerID: message.callerID,
+          username: call.remote.username,
+          avatar: call.remote.avatar,
+          reason,
+          atMs: Date.now(),
+        };
+        this.#missed.push(missed);
+        this.emit("missed-call", missed);
+        return;
+      }
+      case "iceCandidate":
+        // simple-peer hands this object to `new RTCIceCandidate(init)`; the typings ask for the
+        // class, but the init dictionary is what it needs.
+        call?.peer?.signal({ type: "candidate", candidate: message.candidate as RTCIceCandidate });
+        return;
+      case "stopCommunication":
+        if (call && (call.state === CallState.connecting || call.state === CallState.active || (call.state === CallState.answering && call.sdpSent))) {
+          this.#endCall(call, endOfStopReason(message.reason));
+        }
+        return;
+      default:
+        assertNever(message);
+    }
+  }
+
+  #onIncomingCall(message: Extract<CallServerMessage, { type: "incomingCall" }>): void {
+    const current = this.#call;
+    if (current?.direction === "outgoing" && (current.state === CallState.dialing || current.state === CallState.ringing)) {
+      // Glare: the other side's call reached the server first, so the server answers this side's
+      // call (if it was sent) with inCalling. Give it up here and show the ring instead; sending
+      // stopCall now would reject the ring, since this user is the callee on the server.
+      this.#endCall(current, { reason: CallEndReason.busy, byLocal: false, message: `${message.callerID} called at the same moment` });
+    } else if (current) {
+      // The server never rings a user in a call; if it did, this side cannot take the call.
+      this.#send({ type: "incomingCallResponse", callerID: message.callerID, callId: message.callId, callResponse: "rejected" });
+      return;
+    }
+    const call = new CallRecord(
+      "incoming",
+      { userID: message.callerID, username: message.username, avatar: message.avatar === "" ? undefined : message.avatar },
+      CallState.ringing,
+      message.callId,
+      message.sdpOffer,
+    );
+    this.#call = call;
+    this.emit("call-state", { call, state: call.state, previous: undefined });
+    this.emit("incoming-call", call);
+  }
+
+  #onCallResponse(call: CallRecord, response: CallResponseValue, sdpAnswer: string | undefined): void {
+    switch (response) {
+      case "accepted":
+        this.#setCallState(call, CallState.connecting);
+        call.peer?.signal({ type: "answer", sdp: sdpAnswer ?? "" });
+        return;
+      case "notOnline":
+        this.#endCall(call, { reason: CallEndReason.notOnline, byLocal: false });
+        return;
+      case "inCalling":
+        this.#endCall(call, { reason: CallEndReason.busy, byLocal: false });
+        return;
+      case "rejected":
+        this.#endCall(call, { reason: CallEndReason.rejected, byLocal: false });
+        return;
+      case "NotResponse":
+        this.#endCall(call, { reason: CallEndReason.noAnswer, byLocal: false });
+        return;
+      case "exception":
+        this.#endCall(call, { reason: CallEndReason.exception, byLocal: false });
+        return;
+      default:
+        assertNever(response);
+    }
+  }
+
+  #onError(code: ErrorCode, message: string, refType: string | undefined): void {
+    const call = this.#call;
+    if (refType === "call" && call?.direction === "outgoing" && call.state === CallState.ringing) {
+      this.#endCall(call, { reason: CallEndReason.refused, byLocal: false, code, message });
+      return;
+    }
+    if (refType === "incomingCallResponse" && call?.direction === "incoming" && call.state === CallState.answering) {
+      // `not_in_call`: the ring ended (cancelled, timed out) just before the acceptance arrived.
+      this.#endCall(call, { reason: CallEndReason.refused, byLocal: false, code, message });
+      return;
+    }
+    if ((refType === "onIceCandidate" || refType === "incomingCallResponse" || refType === "stop" || refType === "stopCall") && code === NOT_IN_CALL) {
+      // A message that crossed the end of its call on the wire: expected, nothing to do.
+      return;
+    }
+    this.emit("error", { code, message: refType ? `${refType}: ${message}` : message });
+  }
+
+  /** Creates the call's peer and wires its events; the caller's is the initiator. */
+  #createPeer(call: CallRecord, initiator: boolean, offerOptions?: RTCOfferOptions): SimplePeer.Instance {
+    const peer = new SimplePeer({
+      initiator,
+      trickle: true,
+      config: { iceServers: this.#iceServers },
+      ...(offerOptions ? { offerOptions } : {}),
+      ...(call.localStream ? { stream: call.localStream } : {}),
+      ...(this.#options.wrtc ? { wrtc: this.#options.wrtc } : {}),
+    });
+    call.peer = peer;
+    peer.on("signal", (data: SimplePeer.SignalData) => this.#onPeerSignal(call, data));
+    peer.on("connect", () => {
+      if (this.#call === call && (call.state === CallState.connecting || call.state === CallState.answering)) {
+        this.#setCallState(call, CallState.active);
+      }
+    });
+    peer.on("stream", (stream: MediaStream) => {
+      if (this.#call !== call) {
+        return;
+      }
+      call.remoteStream = stream;
+      this.emit("remote-stream", { call, stream });
+    });
+    peer.on("error", (error: Error & { code?: string }) => {
+      const detail = `${error.code ?? "ERR_UNKNOWN"}: ${error.message}`;
+      if (this.#call === call && !call.ended) {
+        this.emit("error", { code: "peer_error", message: detail });
+      }
+      this.#onPeerLost(call, detail);
+    });
+    peer.on("close", () => this.#onPeerLost(call, "the peer connection closed"));
+    return peer;
+  }
+
+  #onPeerSignal(call: CallRecord, data: SimplePeer.SignalData): void {
+    if (this.#call !== call) {
+      return;
+    }
+    switch (data.type) {
+      case "offer":
+        if (call.direction === "outgoing" && call.state === CallState.dialing) {
+          this.#send({ type: "call", calleeID: call.remote.userID, sdpOffer: data.sdp ?? "" });
+          this.#sdpWentOut(call);
+          this.#setCallState(call, CallState.ringing);
+        }
+        return;
+      case "answer":
+        if (call.direction === "incoming" && call.state === CallState.answering && !call.sdpSent) {
+          this.#send({
+            type: "incomingCallResponse",
+            callerID: call.remote.userID,
+            ...(call.callId !== undefined ? { callId: call.callId } : {}),
+            callResponse: "accepted",
+            sdpAnswer: data.sdp ?? "",
+          });
+          this.#sdpWentOut(call);
+        }
+        return;
+      case "candidate": {
+        const { candidate, sdpMid, sdpMLineIndex } = data.candidate;
+        const ice: IceCandidate = { candidate, sdpMid, sdpMLineIndex };
+        if (this.#options.candidateFilter && !this.#options.candidateFilter(ice)) {
+          return;
+        }
+        if (call.sdpSent) {
+          this.#send({ type: "onIceCandidate", candidate: ice });
+        } else {
+          call.queuedCandidates.push(ice);
+        }
+        return;
+      }
+      case "renegotiate":
+      case "transceiverRequest":
+        // The offer already receives audio and video, so the answering side never needs a new
+        // negotiation; a request would mean a local track was added mid-call, which is not supported.
+        this.emit("error", { code: "peer_error", message: `ignored a ${data.type} request: renegotiation is not supported in calls` });
+        return;
+      case "pranswer":
+      case "rollback":
+        // simple-peer never produces these.
+        return;
+    }
+  }
+
+  /** This side's SDP is on the wire: candidates held back until now may follow it. */
+  #sdpWentOut(call: CallRecord): void {
+    call.sdpSent = true;
+    for (const candidate of call.queuedCandidates.splice(0)) {
+      this.#send({ type: "onIceCandidate", candidate });
+    }
+  }
+
+  /**
+   * The peer failed or closed without this side asking. Before anything was accepted this is a
+   * local media failure, reported at once; once the call is accepted, the other party's hang-up
+   * may be what closed it, so the server gets {@link PEER_LOSS_GRACE_MS} to say so first.
+   */
+  #onPeerLost(call: CallRecord, detail: string): void {
+    if (this.#call !== call || call.ended) {
+      return;
+    }
+    switch (call.state) {
+      case CallState.dialing:
+        this.#endCall(call, { reason: CallEndReason.mediaFailed, byLocal: true, message: detail });
+        return;
+      case CallState.ringing:
+        // Only an outgoing call has a peer while ringing.
+        this.#send({ type: "stopCall" });
+        this.#endCall(call, { reason: CallEndReason.mediaFailed, byLocal: true, message: detail });
+        return;
+      case CallState.answering:
+        if (!call.sdpSent) {
+          this.#answerRing(call, "exception");
+          this.#endCall(call, { reason: CallEndReason.exception, byLocal: true, message: detail });
+          return;
+        }
+        break;
+      case CallState.connecting:
+      case CallState.active:
+        break;
+      case CallState.ended:
+        return;
+      default:
+        assertNever(call.state);
+    }
+    if (call.lossTimer === undefined) {
+      call.lossTimer = setTimeout(() => {
+        call.lossTimer = undefined;
+        if (this.#call === call && !call.ended) {
+          this.#send({ type: "stop", reason: "exception" });
+          this.#endCall(call, { reason: CallEndReason.mediaFailed, byLocal: true, message: detail });
+        }
+      }, this.#options.peerLossGraceMs ?? PEER_LOSS_GRACE_MS);
+    }
+  }
+
+  /** Answers the ring of `call` without accepting it. */
+  #answerRing(call: CallRecord, callResponse: "rejected" | "exception"): void {
+    this.#send({
+      type: "incomingCallResponse",
+      callerID: call.remote.userID,
+      ...(call.callId !== undefined ? { callId: call.callId } : {}),
+      callResponse,
+    });
+  }
+
+  /** Moves `call` to `ended`, closes its peer and forgets it. */
+  #endCall(call: CallRecord, end: CallEnd): void {
+    if (call.ended) {
+      return;
+    }
+    clearTimeout(call.lossTimer);
+    call.lossTimer = undefined;
+    call.queuedCandidates = [];
+    const peer = call.peer;
+    call.peer = undefined;
+    // The peer's listeners stay: each checks that its call is still current and not ended, and
+    // simple-peer may emit 'error' while tearing down, which must not find an emitter without one.
+    peer?.destroy();
+    call.end = end;
+    if (this.#call === call) {
+      this.#call = undefined;
+    }
+    this.#setCallState(call, CallState.ended);
+    this.emit("call-ended", { call, end });
+  }
+
+  #setCallState(call: CallRecord, state: CallState): void {
+    const previous = call.state;
+    if (previous === state) {
+      return;
+    }
+    call.state = state;
+    this.emit("call-state", { call, state, previous });
+  }
+
+  #send(message: Parameters<SignalingClient["send"]>[0]): void {
+    this.#signaling?.send(message);
+  }
+
+  #onSignalingClose(info: SignalingCloseInfo): void {
+    const replaced = this.#replaced || info.code === 4003;
+    this.#settleLogin?.(new PhoneError("signaling_unreachable", `the signaling connection closed during the login (code ${info.code})`));
+    if (this.#call) {
+      this.#endCall(this.#call, { reason: replaced ? CallEndReason.replaced : CallEndReason.disconnected, byLocal: true });
+    }
+    this.#finish({ ...info, replaced });
+  }
+
+  #finish(info: PhoneCloseInfo): void {
+    if (this.#state === PhoneSessionState.closed) {
+      return;
+    }
+    this.#setState(PhoneSessionState.closed);
+    this.#directory.clear();
+    this.emit("close", info);
+    this.removeAllListeners();
+  }
+
+  #setState(state: PhoneSessionState): void {
+    const previous = this.#state;
+    if (previous === state) {
+      return;
+    }
+    this.#state = state;
+    this.emit("state", { state, previous });
+  }
+}
+
+/** How an accepted call ended, from the other party's `stopCommunication` reason. */
+function endOfStopReason(reason: StopReason): CallEnd {
+  switch (reason) {
+    case "normal":
+      return { reason: CallEndReason.hangUp, byLocal: false };
+    case "exception":
+      return { reason: CallEndReason.mediaFailed, byLocal: false };
+    case "disconnected":
+      return { reason: CallEndReason.disconnected, byLocal: false };
+    case "replaced":
+      return { reason: CallEndReason.replaced, byLocal: false };
+    default:
+      return assertNever(reason);
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * One-to-one calls with presence (seeds 000 and 002), framework-free: runs unchanged in a browser
+ * and in Node (with `@roamhq/wrtc` and `ws` injected through the options). The phone's public
+ * surface, next to the mesh's in `index.ts`.
+ */
+export {
+  CallEndReason,
+  CallState,
+  DEFAULT_PHONE_ICE_SERVERS,
+  LOGIN_TIMEOUT_MS,
+  PEER_LOSS_GRACE_MS,
+  PhoneError,
+  PhoneSession,
+  PhoneSessionState,
+  type CallDirection,
+  type CallEnd,
+  type CallParty,
+  type MissedCall,
+  type PhoneCall,
+  type PhoneCloseInfo,
+  type PhoneErrorCode,
+  type PhoneLogin,
+  type PhoneSessionEvents,
+  type PhoneSessionOptions,
+} from "./phone-session.ts";
+export type { IceServer, PresenceStatus, PresenceUser } from "../../shared/protocol/index.ts";
