@@ -12,7 +12,15 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-/** The join page for `room` (a valid room name). */
+/** Key under which the join page remembers the display name in `localStorage`. */
+const NAME_STORAGE_KEY = "webrtc-room.name";
+
+/**
+ * The join page for `room` (a valid room name): asks for a display name (remembered in
+ * `localStorage`), then shows `<webrtc-room>` full-window, with a button that copies the room's
+ * link. The element is created on submit, so the camera prompt follows a click and remote audio
+ * may autoplay.
+ */
 export function roomPage(room: string): string {
   const safeRoom = escapeHtml(room);
   return `<!doctype html>
@@ -21,43 +29,212 @@ export function roomPage(room: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${safeRoom} · webrtc-room</title>
+<link rel="icon" href="data:,">
+<script type="module" src="/assets/webrtc-room.js"></script>
+<style>
+  :root { color-scheme: dark; }
+  * { box-sizing: border-box; }
+  html, body { height: 100%; margin: 0; }
+  body {
+    display: flex; flex-direction: column;
+    background: #0b0d12; color: #eef1f6;
+    font: 14px/1.45 Inter, ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  }
+  header {
+    display: flex; align-items: center; gap: 12px;
+    padding: 12px 20px; border-bottom: 1px solid rgb(255 255 255 / 0.06);
+  }
+  .brand, button { white-space: nowrap; }
+  @media (max-width: 480px) { .room span { display: none; } }
+  .brand { display: flex; align-items: center; gap: 8px; font-weight: 650; letter-spacing: 0.01em; }
+  .brand i { width: 10px; height: 10px; border-radius: 50%; background: #5b8cff; box-shadow: 0 0 12px #5b8cff; }
+  .room { color: #99a3b6; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  .room b { color: #eef1f6; font-weight: 600; }
+  header button { margin-left: auto; }
+  button {
+    border: 0; border-radius: 999px; padding: 9px 18px; cursor: pointer;
+    font: inherit; font-weight: 600; color: #eef1f6; background: #232938;
+  }
+  button:hover { background: #2e3548; }
+  button:focus-visible, input:focus-visible { outline: 2px solid #5b8cff; outline-offset: 2px; }
+  main { flex: 1; min-height: 0; display: grid; }
+  form {
+    place-self: center; width: min(400px, calc(100vw - 32px));
+    display: flex; flex-direction: column; gap: 14px;
+    padding: 32px; border-radius: 20px; background: #161a23;
+    box-shadow: 0 0 0 1px rgb(255 255 255 / 0.06), 0 24px 48px rgb(0 0 0 / 0.4);
+  }
+  form h1 { margin: 0; font-size: 24px; font-weight: 650; }
+  form p { margin: 0; color: #99a3b6; }
+  label { display: flex; flex-direction: column; gap: 6px; font-weight: 500; }
+  input {
+    padding: 11px 14px; border-radius: 12px; border: 1px solid #2e3548;
+    background: #0b0d12; color: inherit; font: inherit; font-size: 15px;
+  }
+  form button { padding: 12px 18px; background: #5b8cff; color: #fff; font-size: 15px; }
+  form button:hover { background: #7aa2ff; }
+  webrtc-room { height: 100%; }
+</style>
 </head>
-<body>
-<h1>Room ${safeRoom}</h1>
-<p>The signaling endpoint for this room is <code>/ws</code>; send <code>{"type":"new_user","room":"${safeRoom}","username":"…"}</code> to join.</p>
+<body data-room="${safeRoom}">
+<header>
+  <span class="brand"><i></i>webrtc-room</span>
+  <span class="room"><span>Room </span><b>${safeRoom}</b></span>
+  <button id="copy-link" type="button">Copy link</button>
+</header>
+<main>
+  <form id="join">
+    <h1>Ready to join?</h1>
+    <p>Anyone with the link to <b>${safeRoom}</b> can join. Your browser will ask for your camera and microphone.</p>
+    <label>Your name
+      <input id="name" name="name" autocomplete="nickname" maxlength="64" required placeholder="e.g. Ada">
+    </label>
+    <button type="submit">Join room</button>
+  </form>
+</main>
+<script type="module">
+  const storageKey = ${JSON.stringify(NAME_STORAGE_KEY)};
+  const form = document.getElementById("join");
+  const input = document.getElementById("name");
+  try { input.value = localStorage.getItem(storageKey) ?? ""; } catch {}
+  input.focus();
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = input.value.trim();
+    if (!name) return;
+    try { localStorage.setItem(storageKey, name); } catch {}
+    const room = document.createElement("webrtc-room");
+    room.setAttribute("room", document.body.dataset.room);
+    room.setAttribute("name", name);
+    form.replaceWith(room);
+  });
+  const copy = document.getElementById("copy-link");
+  copy.addEventListener("click", async () => {
+    const link = location.origin + location.pathname;
+    try {
+      await navigator.clipboard.writeText(link);
+      copy.textContent = "Link copied";
+      setTimeout(() => { copy.textContent = "Copy link"; }, 2000);
+    } catch {
+      prompt("Copy this link to invite others:", link);
+    }
+  });
+</script>
 </body>
 </html>
 `;
 }
 
-/** The one-to-one calling page (`/call`). */
+/**
+ * The one-to-one calling page (`/call`): `<webrtc-phone>` full-window under the same header as the
+ * room page. The name typed last is remembered in `localStorage` (the room page's key, so one name
+ * serves both) and offered the next time.
+ */
 export function callPage(): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Call · webrtc-room</title>
+<title>Calls · webrtc-room</title>
+<link rel="icon" href="data:,">
+<script type="module" src="/assets/webrtc-room.js"></script>
+<style>
+  :root { color-scheme: dark; }
+  * { box-sizing: border-box; }
+  html, body { height: 100%; margin: 0; }
+  body {
+    display: flex; flex-direction: column;
+    background: #0b0d12; color: #eef1f6;
+    font: 14px/1.45 Inter, ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  }
+  header {
+    display: flex; align-items: center; gap: 12px;
+    padding: 12px 20px; border-bottom: 1px solid rgb(255 255 255 / 0.06);
+  }
+  .brand, button { white-space: nowrap; }
+  @media (max-width: 480px) { .room span { display: none; } }
+  .brand { display: flex; align-items: center; gap: 8px; font-weight: 650; letter-spacing: 0.01em; }
+  .brand i { width: 10px; height: 10px; border-radius: 50%; background: #5b8cff; box-shadow: 0 0 12px #5b8cff; }
+  .page { color: #99a3b6; }
+  header a { margin-left: auto; color: #99a3b6; text-decoration: none; font-weight: 600; }
+  header a:hover { color: #eef1f6; }
+  main { flex: 1; min-height: 0; display: grid; }
+  webrtc-phone { height: 100%; }
+</style>
 </head>
 <body>
-<h1>Call</h1>
-<p>Log in with <code>{"type":"login","userID":"…"}</code> on <code>/ws</code>.</p>
+<header>
+  <span class="brand"><i></i>webrtc-room</span>
+  <span class="page">Calls</span>
+  <a href="/">Start a room instead</a>
+</header>
+<main>
+  <webrtc-phone></webrtc-phone>
+</main>
+<script type="module">
+  const storageKey = ${JSON.stringify(NAME_STORAGE_KEY)};
+  const phone = document.querySelector("webrtc-phone");
+  try { phone.setAttribute("name", localStorage.getItem(storageKey) ?? ""); } catch {}
+  phone.addEventListener("phone-state", (event) => {
+    const self = phone.self;
+    if (event.detail.state === "lobby" && self) {
+      try { localStorage.setItem(storageKey, self.username); } catch {}
+    }
+  });
+</script>
 </body>
 </html>
 `;
 }
 
-/** A plain page that embeds `<webrtc-room>` with one script tag (`/embed-example.html`). */
+/**
+ * A plain page that embeds `<webrtc-room>` with one script tag (`/embed-example.html`): the
+ * snippet to copy, the element themed through custom properties and `::part()`, and a log of
+ * its events.
+ */
 export function embedExamplePage(): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Embed example · webrtc-room</title>
+<link rel="icon" href="data:,">
 <script type="module" src="/assets/webrtc-room.js"></script>
+<style>
+  body { max-width: 880px; margin: 40px auto; padding: 0 20px; font: 16px/1.55 system-ui, sans-serif; color: #1d2330; background: #f6f7fb; }
+  pre { padding: 14px 16px; border-radius: 10px; background: #1d2330; color: #e8ecf5; overflow-x: auto; }
+  webrtc-room {
+    height: 480px;
+    border-radius: 18px;
+    --webrtc-room-accent: #7c5cff;
+  }
+  webrtc-room::part(label) { background: rgb(124 92 255 / 0.8); }
+  #events { font: 13px/1.5 ui-monospace, monospace; color: #4a5368; padding-left: 20px; }
+</style>
 </head>
 <body>
+<h1>A video room in one tag</h1>
+<p>Everyone who opens this page joins the room <code>embed-example</code>. To put the same room on any
+page, paste:</p>
+<pre><code>&lt;script type="module" src="<span class="origin">https://your-server</span>/assets/webrtc-room.js"&gt;&lt;/script&gt;
+&lt;webrtc-room server="<span class="origin">https://your-server</span>" room="embed-example" name="Ada"&gt;&lt;/webrtc-room&gt;</code></pre>
 <webrtc-room room="embed-example"></webrtc-room>
+<h2>Events</h2>
+<ul id="events"></ul>
+<script type="module">
+  for (const span of document.querySelectorAll(".origin")) span.textContent = location.origin;
+  const room = document.querySelector("webrtc-room");
+  const list = document.getElementById("events");
+  for (const type of ["peer-joined", "peer-left", "connection-state", "error"]) {
+    room.addEventListener(type, (event) => {
+      const item = document.createElement("li");
+      item.textContent = type + " " + JSON.stringify(event.detail);
+      list.prepend(item);
+    });
+  }
+</script>
 </body>
 </html>
 `;

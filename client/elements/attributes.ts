@@ -1,0 +1,15 @@
+/**
+ * Attribute converters shared by the elements.
+ */
+import type { ComplexAttributeConverter } from "lit";
+
+/**
+ * For attributes that default to on, such as `audio` and `video`: absent, empty or any other
+ * value means on; `off`, `false`, `no` or `0` (any case) means off. So `<webrtc-room video="off">`
+ * starts with the camera off, and removing the attribute turns the default back on.
+ */
+export const startOnConverter: ComplexAttributeConverter<boolean> = {
+  fromAttribute(value: string | null): boolean {
+    return value === null || !/^(off|false|no|0)$/i.test(value.trim());
+  },
+};

@@ -1,0 +1,135 @@
+/**
+ * Local camera and microphone: asks for both and falls back to what the browser grants, so that a
+ * participant whose camera is denied, missing or busy still joins (and receives) with whatever is
+ * left. Never rejects.
+ */
+
+/** Why a kind of local media is not available. */
+export const MediaProblem = {
+  /** The user or a policy refused the permission. */
+  denied: "denied",
+  /** No such device. */
+  missing: "missing",
+  /** The device exists but cannot be opened (another application holds it, hardware error). */
+  busy: "busy",
+  /** No `getUserMedia` here: an insecure (`http:` but not localhost) page or an old browser. */
+  unsupported: "unsupported",
+} as const;
+
+/** A value of {@link MediaProblem}. */
+export type MediaProblem = (typeof MediaProblem)[keyof typeof MediaProblem];
+
+/** What {@link acquireLocalMedia} obtained. */
+export interface LocalMedia {
+  /** The granted tracks, or `undefined` when nothing was granted (join to receive only). */
+  stream: MediaStream | undefined;
+  /** Set when the microphone is unavailable. */
+  audioProblem: MediaProblem | undefined;
+  /** Set when the camera is unavailable. */
+  videoProblem: MediaProblem | undefined;
+}
+
+/**
+ * Capture size for the camera. In a full mesh every participant encodes once per other
+ * participant, so a modest resolution keeps an 8-person room within a laptop's CPU.
+ */
+const VIDEO_CONSTRAINTS: MediaTrackConstraints = {
+  width: { ideal: 640 },
+  height: { ideal: 360 },
+  frameRate: { ideal: 24, max: 30 },
+  facingMode: "user",
+};
+
+/** Maps a `getUserMedia` rejection to a {@link MediaProblem}. */
+export function classifyMediaError(error: unknown): MediaProblem {
+  const name = error instanceof Error || error instanceof DOMException ? error.name : "";
+  switch (name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return MediaProblem.denied;
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return MediaProblem.missing;
+    case "TypeError":
+      return MediaProblem.unsupported;
+    default:
+      // NotReadableError, AbortError and anything browser-specific: the device did not open.
+      return MediaProblem.busy;
+  }
+}
+
+/** Which kinds of input device the browser lists (before permission, only kinds are visible). */
+async function availableKinds(devices: MediaDevices): Promise<{ audio: boolean; video: boolean }> {
+  try {
+    const list = await devices.enumerateDevices();
+    return {
+      audio: list.some((device) => device.kind === "audioinput"),
+      video: list.some((device) => device.kind === "videoinput"),
+    };
+  } catch {
+    // Cannot tell: ask for both and let getUserMedia say what is missing.
+    return { audio: true, video: true };
+  }
+}
+
+/**
+ * Asks for microphone and camera together (one permission prompt), then for the camera alone and
+ * the microphone alone, and returns the first stream granted together with why each missing kind
+ * is missing. Kinds the browser lists no device for are not asked for at all.
+ */
+export async function acquireLocalMedia(): Promise<LocalMedia> {
+  const devices = globalThis.navigator?.mediaDevices;
+  if (!devices?.getUserMedia) {
+    return { stream: undefined, audioProblem: MediaProblem.unsupported, videoProblem: MediaProblem.unsupported };
+  }
+  const kinds = await availableKinds(devices);
+  let audioProblem: MediaProblem | undefined = kinds.audio ? undefined : MediaProblem.missing;
+  let videoProblem: MediaProblem | undefined = kinds.video ? undefined : MediaProblem.missing;
+
+  const attempts: Array<{ audio: boolean; video: boolean }> = [];
+  if (kinds.audio && kinds.video) {
+    attempts.push({ audio: true, video: true });
+  }
+  if (kinds.video) {
+    attempts.push({ audio: false, video: true });
+  }
+  if (kinds.audio) {
+    attempts.push({ audio: true, video: false });
+  }
+  let combinedProblem: MediaProblem | undefined;
+  for (const attempt of attempts) {
+    try {
+      const stream = await devices.getUserMedia({
+        audio: attempt.audio,
+        video: attempt.video ? VIDEO_CONSTRAINTS : false,
+      });
+      return {
+        stream,
+        audioProblem: stream.getAudioTracks().length > 0 ? undefined : audioProblem ?? combinedProblem ?? MediaProblem.missing,
+        videoProblem: stream.getVideoTracks().length > 0 ? undefined : videoProblem ?? combinedProblem ?? MediaProblem.missing,
+      };
+    } catch (error) {
+      const problem = classifyMediaError(error);
+      if (attempt.audio && attempt.video) {
+        // Either kind may be the culprit; the single-kind attempts below tell which.
+        combinedProblem = problem;
+      } else if (attempt.video) {
+        videoProblem = problem;
+      } else {
+        audioProblem = problem;
+      }
+    }
+  }
+  return {
+    stream: undefined,
+    audioProblem: audioProblem ?? combinedProblem ?? MediaProblem.missing,
+    videoProblem: videoProblem ?? combinedProblem ?? MediaProblem.missing,
+  };
+}
+
+/** Stops every track of `stream` (turns the camera light off). */
+export function stopStream(stream: MediaStream | undefined): void {
+  for (const track of stream?.getTracks() ?? []) {
+    track.stop();
+  }
+}

@@ -1,0 +1,501 @@
+/**
+ * The logic behind `<webrtc-phone>`: a Lit `ReactiveController` that owns one {@link PhoneSession}
+ * per sign-in and the camera and microphone of the current call. The element reads its getters
+ * to render and calls its actions from buttons; everything asynchronous happens here.
+ *
+ * Media is opened per call, when the user places or accepts it (so the camera light is on only
+ * during calls), and stopped when the call ends. Opening it takes a moment and may show a
+ * permission prompt; meanwhile the call can be cancelled, or ended by the other side, and every
+ * asynchronous step checks that its call is still wanted before it goes on.
+ */
+import type { ReactiveController, ReactiveControllerHost } from "lit";
+import {
+  CallState,
+  PhoneError,
+  PhoneSession,
+  type CallEnd,
+  type CallParty,
+  type IceServer,
+  type MissedCall,
+  type PhoneCall,
+  type PresenceUser,
+} from "../core/phone.ts";
+import { acquireLocalMedia, stopStream, type LocalMedia } from "./local-media.ts";
+import { PhonePhase, phoneEvent, type PhoneElementErrorCode, type WebRtcPhoneEventDetail, type WebRtcPhoneEventMap } from "./phone-events.ts";
+import { endNotice } from "./phone-text.ts";
+import { displayName } from "./room-controller.ts";
+import { signalingUrl } from "./signaling-url.ts";
+
+/** What the controller reads from its host when signing in. */
+export interface PhoneSettings {
+  /** The `server` attribute; empty for the page's origin. */
+  server: string;
+  /** ICE servers for calls; undefined for the core's default. */
+  iceServers: readonly IceServer[] | undefined;
+}
+
+/** The host: a Lit element (updates on request) that events are dispatched on. */
+export type PhoneHost = ReactiveControllerHost & EventTarget;
+
+/** Why the session failed (phase `failed`). */
+export interface PhoneFailure {
+  code: PhoneElementErrorCode;
+  message: string;
+}
+
+/** How long a call's outcome stays on screen unless dismissed. */
+export const NOTICE_MS = 8_000;
+
+const NO_MEDIA: LocalMedia = { stream: undefined, audioProblem: undefined, videoProblem: undefined };
+
+/** An outgoing call whose media is still being opened: nothing has been sent yet. */
+interface PendingCall {
+  remote: CallParty;
+}
+
+/** Sign-in, presence and one call at a time for one `<webrtc-phone>`. */
+export class PhoneController implements ReactiveController {
+  readonly #host: PhoneHost;
+  readonly #readSettings: () => PhoneSettings;
+  #session: PhoneSession | undefined;
+  #failure: PhoneFailure | undefined;
+  #media: LocalMedia = NO_MEDIA;
+  #audioEnabled = true;
+  #videoEnabled = true;
+  #pending: PendingCall | undefined;
+  /** True while media is being opened to accept the ringing call. */
+  #accepting = false;
+  #notice: string | undefined;
+  #noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  #missed: MissedCall[] = [];
+  #soundBlocked = false;
+  /** Set while this side closes its own session, so that the session's `close` is not a failure. */
+  #signingOut = false;
+  /** Incremented by every sign-in, sign-out and call attempt; a stale async step gives up. */
+  #epoch = 0;
+  #lastPhase: PhonePhase = PhonePhase.signedOut;
+
+  constructor(host: PhoneHost, readSettings: () => PhoneSettings) {
+    this.#host = host;
+    this.#readSettings = readSettings;
+    host.addController(this);
+  }
+
+  /** What the element shows, derived from the session, its call and the media being opened. */
+  get phase(): PhonePhase {
+    const session = this.#session;
+    if (this.#failure) {
+      return PhonePhase.failed;
+    }
+    if (!session || session.closed) {
+      return PhonePhase.signedOut;
+    }
+    if (!session.isReady) {
+      return PhonePhase.signingIn;
+    }
+    const call = session.currentCall;
+    if (this.#pending || (call?.direction === "outgoing" && (call.state === CallState.dialing || call.state === CallState.ringing))) {
+      return PhonePhase.calling;
+    }
+    if (call?.direction === "incoming" && call.state === CallState.ringing && !this.#accepting) {
+      return PhonePhase.ringing;
+    }
+    return call ? PhonePhase.inCall : PhonePhase.lobby;
+  }
+
+  /** The signed-in user's own directory entry. */
+  get self(): PresenceUser | undefined {
+    return this.#session?.self;
+  }
+
+  /** Everyone else online, in the order they signed in. */
+  get others(): PresenceUser[] {
+    const selfID = this.#session?.login?.userID;
+    return (this.#session?.users ?? []).filter((user) => user.userID !== selfID);
+  }
+
+  /** The call in progress (not one whose media is still being opened). */
+  get currentCall(): PhoneCall | undefined {
+    return this.#session?.currentCall;
+  }
+
+  /** The other party of the call being placed, ringing or in progress. */
+  get remote(): CallParty | undefined {
+    return this.#pending?.remote ?? this.currentCall?.remote;
+  }
+
+  /** The state of the call in progress, if any. */
+  get callState(): CallState | undefined {
+    return this.currentCall?.state;
+  }
+
+  get localStream(): MediaStream | undefined {
+    return this.#media.stream;
+  }
+
+  get remoteStream(): MediaStream | undefined {
+    return this.currentCall?.remoteStream;
+  }
+
+  get hasAudio(): boolean {
+    return (this.#media.stream?.getAudioTracks().length ?? 0) > 0;
+  }
+
+  get hasVideo(): boolean {
+    return (this.#media.stream?.getVideoTracks().length ?? 0) > 0;
+  }
+
+  get audioOn(): boolean {
+    return this.hasAudio && this.#audioEnabled;
+  }
+
+  get videoOn(): boolean {
+    return this.hasVideo && this.#videoEnabled;
+  }
+
+  /** The outcome of the last call, while it is shown. */
+  get notice(): string | undefined {
+    return this.#notice;
+  }
+
+  /** Missed calls not yet dismissed, oldest first. */
+  get missedCalls(): readonly MissedCall[] {
+    return this.#missed;
+  }
+
+  /** Why the session failed (phase `failed`). */
+  get failure(): PhoneFailure | undefined {
+    return this.#failure;
+  }
+
+  /** True when the browser refused to play the remote sound without a user gesture. */
+  get soundBlocked(): boolean {
+    return this.#soundBlocked;
+  }
+
+  /**
+   * True when a call to `userID` may be placed now: signed in, no call here, and `userID` is someone
+   * else who is online. A busy user may be called: the server answers busy, as a phone line would,
+   * and the directory may be a moment behind anyway.
+   */
+  canCall(userID: string): boolean {
+    const session = this.#session;
+    return (
+      this.#pending === undefined &&
+      session !== undefined &&
+      session.isReady &&
+      session.currentCall === undefined &&
+      userID !== session.login?.userID &&
+      session.user(userID) !== undefined
+    );
+  }
+
+  hostConnected(): void {
+    // Nothing to open: the user signs in from the form.
+  }
+
+  hostDisconnected(): void {
+    this.signOut();
+  }
+
+  /** Signs in as `name` (the user id and the display name). Ignored unless signed out or failed. */
+  signIn(name: string): void {
+    const phase = this.phase;
+    if (phase !== PhonePhase.signedOut && phase !== PhonePhase.failed) {
+      return;
+    }
+    const userID = displayName(name);
+    let url: string;
+    try {
+      url = signalingUrl(this.#readSettings().server, globalThis.location?.href ?? "http://localhost/");
+    } catch (error) {
+      this.#fail("bad_server_url", error instanceof Error ? error.message : String(error));
+      return;
+    }
+    const epoch = ++this.#epoch;
+    this.#failure = undefined;
+    this.#missed = [];
+    this.#setNotice(undefined);
+    const iceServers = this.#readSettings().iceServers;
+    const session = new PhoneSession({ url, userID, username: userID, ...(iceServers ? { iceServers } : {}) });
+    this.#session = session;
+    this.#subscribe(session);
+    session.connect().then(
+      () => this.#refresh(),
+      (error: unknown) => {
+        if (epoch === this.#epoch && session === this.#session) {
+          this.#fail(error instanceof PhoneError ? error.code : "signaling_unreachable", error instanceof Error ? error.message : String(error));
+        }
+      },
+    );
+    this.#refresh();
+  }
+
+  /** Hangs up any call, signs out and goes back to the form. Safe in any phase. */
+  signOut(): void {
+    this.#epoch += 1;
+    this.#pending = undefined;
+    this.#accepting = false;
+    const session = this.#session;
+    this.#session = undefined;
+    if (session) {
+      this.#signingOut = true;
+      try {
+        session.close();
+      } finally {
+        this.#signingOut = false;
+      }
+    }
+    this.#releaseMedia();
+    this.#failure = undefined;
+    this.#setNotice(undefined);
+    this.#refresh();
+  }
+
+  /** Calls `userID`: opens camera and microphone, then rings. Ignored when `userID` cannot be called. */
+  call(userID: string): void {
+    const session = this.#session;
+    const entry = session?.user(userID);
+    if (!session || !entry || !this.canCall(userID)) {
+      return;
+    }
+    const pending: PendingCall = { remote: { userID, username: entry.username, avatar: entry.avatar } };
+    this.#pending = pending;
+    this.#setNotice(undefined);
+    const epoch = ++this.#epoch;
+    this.#refresh();
+    void this.#openMedia().then((media) => {
+      if (epoch !== this.#epoch || this.#pending !== pending || this.#session !== session) {
+        // Cancelled, signed out, or an incoming call took over while the camera was opening.
+        stopStream(media.stream);
+        return;
+      }
+      this.#pending = undefined;
+      this.#useMedia(media);
+      try {
+        session.call(userID, media.stream);
+      } catch (error) {
+        this.#releaseMedia();
+        this.#setNotice(error instanceof Error ? `The call could not be placed (${error.message}).` : "The call could not be placed.");
+      }
+      this.#refresh();
+    });
+  }
+
+  /** Accepts the ringing call: opens camera and microphone, then answers. */
+  accept(): void {
+    const session = this.#session;
+    const call = session?.currentCall;
+    if (!session || !call || call.direction !== "incoming" || call.state !== CallState.ringing || this.#accepting) {
+      return;
+    }
+    this.#accepting = true;
+    const epoch = this.#epoch;
+    this.#refresh();
+    void this.#openMedia().then((media) => {
+      this.#accepting = false;
+      if (epoch !== this.#epoch || session.currentCall !== call || call.state !== CallState.ringing) {
+        // The caller gave up (or this user signed out) while the camera was opening.
+        stopStream(media.stream);
+        this.#refresh();
+        return;
+      }
+      this.#useMedia(media);
+      session.accept(media.stream);
+      this.#refresh();
+    });
+  }
+
+  /** Declines the ringing call. */
+  reject(): void {
+    this.#accepting = false;
+    this.#session?.reject();
+    this.#refresh();
+  }
+
+  /** Gives up the outgoing call, whether or not it is ringing yet. */
+  cancel(): void {
+    if (this.#pending) {
+      this.#pending = undefined;
+      this.#epoch += 1;
+      this.#refresh();
+      return;
+    }
+    this.#session?.cancel();
+    this.#refresh();
+  }
+
+  /** Ends the call in any state. */
+  hangUp(): void {
+    if (this.#pending) {
+      this.cancel();
+      return;
+    }
+    this.#accepting = false;
+    this.#session?.hangUp();
+    this.#refresh();
+  }
+
+  /** Mutes or unmutes the microphone (`track.enabled`: no renegotiation). */
+  toggleAudio(): void {
+    if (this.hasAudio) {
+      this.#audioEnabled = !this.#audioEnabled;
+      this.#applyToggles();
+    }
+  }
+
+  /** Turns the camera off or on (`track.enabled`). */
+  toggleVideo(): void {
+    if (this.hasVideo) {
+      this.#videoEnabled = !this.#videoEnabled;
+      this.#applyToggles();
+    }
+  }
+
+  /** Hides the outcome of the last call. */
+  dismissNotice(): void {
+    this.#setNotice(undefined);
+  }
+
+  /** Forgets the missed calls shown. */
+  dismissMissed(): void {
+    this.#missed = [];
+    this.#refresh();
+  }
+
+  /** Called by the view when the remote video could not start with sound (autoplay policy). */
+  reportSoundBlocked(): void {
+    if (!this.#soundBlocked) {
+      this.#soundBlocked = true;
+      this.#refresh();
+    }
+  }
+
+  /** Called from a click (a user gesture): the remote sound may now play. */
+  unblockSound(): void {
+    this.#soundBlocked = false;
+    this.#refresh();
+  }
+
+  #subscribe(session: PhoneSession): void {
+    // The session drops every listener when it closes, so none of these outlive it.
+    session.on("directory", () => this.#refresh());
+    session.on("call-state", () => this.#refresh());
+    session.on("remote-stream", () => this.#refresh());
+    session.on("incoming-call", (call) => {
+      // Media being opened for an outgoing call is abandoned: the server rang this user first.
+      this.#pending = undefined;
+      this.#dispatch("incoming-call", { caller: { userID: call.remote.userID, username: call.remote.username } });
+      this.#refresh();
+    });
+    session.on("call-ended", ({ call, end }) => this.#onCallEnded(call, end));
+    session.on("missed-call", (missed) => {
+      this.#missed = [...this.#missed, missed];
+      this.#dispatch("missed-call", { caller: { userID: missed.callerID, username: missed.username }, reason: missed.reason });
+      this.#refresh();
+    });
+    session.on("error", ({ code, message }) => this.#dispatch("error", { code, message }));
+    session.on("close", (info) => {
+      if (this.#signingOut || session !== this.#session) {
+        return;
+      }
+      if (info.replaced) {
+        this.#fail("replaced", "another connection signed in with this name");
+      } else if (info.opened) {
+        this.#fail("signaling_closed", `the connection to the server closed (code ${info.code})`);
+      }
+      // A socket that never opened is reported by connect()'s rejection.
+    });
+  }
+
+  #onCallEnded(call: PhoneCall, end: CallEnd): void {
+    this.#accepting = false;
+    this.#releaseMedia();
+    this.#setNotice(endNotice(call, end));
+    this.#dispatch("call-ended", {
+      remote: { userID: call.remote.userID, username: call.remote.username },
+      direction: call.direction,
+      reason: end.reason,
+      byLocal: end.byLocal,
+    });
+    this.#refresh();
+  }
+
+  /** Opens camera and microphone, reporting what is missing; never rejects. */
+  async #openMedia(): Promise<LocalMedia> {
+    const media = await acquireLocalMedia();
+    const missing = [media.videoProblem && `camera: ${media.videoProblem}`, media.audioProblem && `microphone: ${media.audioProblem}`].filter(Boolean);
+    if (missing.length > 0) {
+      this.#dispatch("error", { code: "media_unavailable", message: `calling without ${missing.join(", ")}` });
+    }
+    return media;
+  }
+
+  #useMedia(media: LocalMedia): void {
+    this.#releaseMedia();
+    this.#media = media;
+    this.#audioEnabled = true;
+    this.#videoEnabled = true;
+  }
+
+  #releaseMedia(): void {
+    stopStream(this.#media.stream);
+    this.#media = NO_MEDIA;
+    this.#soundBlocked = false;
+  }
+
+  #applyToggles(): void {
+    for (const track of this.#media.stream?.getAudioTracks() ?? []) {
+      track.enabled = this.#audioEnabled;
+    }
+    for (const track of this.#media.stream?.getVideoTracks() ?? []) {
+      track.enabled = this.#videoEnabled;
+    }
+    this.#refresh();
+  }
+
+  #setNotice(notice: string | undefined): void {
+    clearTimeout(this.#noticeTimer);
+    this.#noticeTimer = undefined;
+    this.#notice = notice;
+    if (notice !== undefined) {
+      this.#noticeTimer = setTimeout(() => this.#setNotice(undefined), NOTICE_MS);
+    }
+    this.#refresh();
+  }
+
+  #fail(code: PhoneElementErrorCode, message: string): void {
+    const session = this.#session;
+    this.#session = undefined;
+    this.#epoch += 1;
+    this.#pending = undefined;
+    this.#accepting = false;
+    if (session && !session.closed) {
+      this.#signingOut = true;
+      try {
+        session.close();
+      } finally {
+        this.#signingOut = false;
+      }
+    }
+    this.#releaseMedia();
+    this.#failure = { code, message };
+    this.#dispatch("error", { code, message });
+    this.#refresh();
+  }
+
+  /** Re-renders, and reports a phase change. */
+  #refresh(): void {
+    const phase = this.phase;
+    if (phase !== this.#lastPhase) {
+      const previous = this.#lastPhase;
+      this.#lastPhase = phase;
+      this.#dispatch("phone-state", { state: phase, previous });
+    }
+    this.#host.requestUpdate();
+  }
+
+  #dispatch<Name extends keyof WebRtcPhoneEventMap>(name: Name, detail: WebRtcPhoneEventDetail<Name>): void {
+    this.#host.dispatchEvent(phoneEvent(name, detail));
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The phases of `<webrtc-phone>` and the events it dispatches, as a typed map from event name to
+ * `CustomEvent`.
+ */
+import type { CallDirection, CallEndReason, PhoneErrorCode } from "../core/phone.ts";
+import type { ErrorCode } from "../../shared/protocol/index.ts";
+
+/** What `<webrtc-phone>` shows. Derived from the session and its call; see `PhoneController.phase`. */
+export const PhonePhase = {
+  /** The sign-in form: nobody logged in (initially, and after signing out). */
+  signedOut: "signed_out",
+  /** Connecting and logging in. */
+  signingIn: "signing_in",
+  /** Logged in, no call: the list of people online. */
+  lobby: "lobby",
+  /** An outgoing call before the answer: "Calling…" with cancel. */
+  calling: "calling",
+  /** An incoming call waiting for the user: accept or decline. */
+  ringing: "ringing",
+  /** A call accepted on this side: being connected, or connected. */
+  inCall: "in_call",
+  /** Signing in failed, or the session was lost (connection closed, signed in elsewhere). */
+  failed: "failed",
+} as const;
+
+/** A value of {@link PhonePhase}. */
+export type PhonePhase = (typeof PhonePhase)[keyof typeof PhonePhase];
+
+/** Another user, as reported in events. */
+export interface PhoneUserInfo {
+  userID: string;
+  username: string;
+}
+
+/** Codes of the `error` event. */
+export type PhoneElementErrorCode =
+  | PhoneErrorCode
+  | ErrorCode
+  | "peer_error"
+  | "bad_server_message"
+  /** The `server` attribute is not a usable URL. */
+  | "bad_server_url"
+  /** The connection to the server closed while logged in. */
+  | "signaling_closed"
+  /** Another connection signed in with this name and took over. */
+  | "replaced"
+  /** Camera or microphone could not be used; the call goes on with what works. */
+  | "media_unavailable";
+
+/** Payload of the `error` event. */
+export interface PhoneErrorDetail {
+  code: PhoneElementErrorCode;
+  message: string;
+}
+
+/** Every event of `<webrtc-phone>`, by name. All but `error` bubble; all are composed. */
+export interface WebRtcPhoneEventMap {
+  /** The element's {@link PhonePhase} changed. */
+  "phone-state": CustomEvent<{ state: PhonePhase; previous: PhonePhase }>;
+  /** Someone is calling this user. */
+  "incoming-call": CustomEvent<{ caller: PhoneUserInfo }>;
+  /** A call ended, placed or received; `reason` is the core's `CallEndReason`. */
+  "call-ended": CustomEvent<{ remote: PhoneUserInfo; direction: CallDirection; reason: CallEndReason; byLocal: boolean }>;
+  /** A call this user did not pick up (the caller gave up or nobody answered). */
+  "missed-call": CustomEvent<{ caller: PhoneUserInfo; reason: "cancelled" | "no_answer" }>;
+  /** Something went wrong. Not bubbling, for the same reason as `<webrtc-room>`'s. */
+  error: CustomEvent<PhoneErrorDetail>;
+}
+
+/** The `detail` of event `Name`. */
+export type WebRtcPhoneEventDetail<Name extends keyof WebRtcPhoneEventMap> =
+  WebRtcPhoneEventMap[Name] extends CustomEvent<infer Detail> ? Detail : never;
+
+/** Creates one of the element's events with the bubbling described in {@link WebRtcPhoneEventMap}. */
+export function phoneEvent<Name extends keyof WebRtcPhoneEventMap>(
+  name: Name,
+  detail: WebRtcPhoneEventDetail<Name>,
+): CustomEvent<WebRtcPhoneEventDetail<Name>> {
+  return new CustomEvent(name, { detail, bubbles: name !== "error", composed: true });
+}

@@ -1,0 +1,68 @@
+/**
+ * The sentences `<webrtc-phone>` shows: presence statuses, why a call ended, why signing in
+ * failed. Kept apart from the markup.
+ */
+import type { CallEnd, CallParty, PhoneCall, PresenceStatus } from "../core/phone.ts";
+import type { PhoneFailure } from "./phone-controller.ts";
+
+/** Label of each presence status in the list of people. */
+export const STATUS_LABELS: Record<PresenceStatus, string> = {
+  online: "Available",
+  connecting: "On the phone",
+  in_call: "In a call",
+  ending: "Ending a call",
+};
+
+/** How the outcome of `call` reads, for a notice in the lobby; `undefined` when nothing needs saying. */
+export function endNotice(call: Pick<PhoneCall, "direction" | "remote">, end: CallEnd): string | undefined {
+  const name = nameOf(call.remote);
+  switch (end.reason) {
+    case "cancelled":
+      // The caller knows it cancelled; the callee gets the missed-call notice instead.
+      return undefined;
+    case "rejected":
+      return end.byLocal ? undefined : `${name} declined the call.`;
+    case "no_answer":
+      return call.direction === "outgoing" ? `${name} did not answer.` : undefined;
+    case "not_online":
+      return `${name} is not online any more.`;
+    case "busy":
+      return `${name} is busy on another call.`;
+    case "exception":
+      return end.byLocal ? "The call could not start: your camera or microphone failed." : `${name} could not start the call.`;
+    case "hang_up":
+      return end.byLocal ? "Call ended." : `${name} ended the call.`;
+    case "media_failed":
+      return end.byLocal ? "The call dropped: the connection failed." : `The call with ${name} dropped.`;
+    case "disconnected":
+      return end.byLocal ? "The call ended: you lost the connection." : `The call ended: ${name} lost the connection.`;
+    case "replaced":
+      return end.byLocal ? "The call ended: you signed in elsewhere." : `The call ended: ${name} signed in elsewhere.`;
+    case "refused":
+      return `The call could not be placed${end.message ? ` (${end.message})` : ""}.`;
+  }
+}
+
+/** Title and explanation for a failed session. */
+export function failureText(failure: PhoneFailure | undefined): { title: string; detail: string } {
+  switch (failure?.code) {
+    case "login_rejected":
+      return { title: "That name cannot be used", detail: failure.message };
+    case "signaling_unreachable":
+      return { title: "Cannot reach the server", detail: "Check your connection, then try again." };
+    case "login_timeout":
+      return { title: "The server did not answer", detail: "Signing in took too long. Try again in a moment." };
+    case "signaling_closed":
+      return { title: "Connection lost", detail: "The connection to the server closed." };
+    case "replaced":
+      return { title: "Signed in elsewhere", detail: "Someone signed in with this name in another tab or device." };
+    case "bad_server_url":
+      return { title: "Wrong server address", detail: failure.message };
+    default:
+      return { title: "Something went wrong", detail: failure?.message ?? "Try signing in again." };
+  }
+}
+
+function nameOf(party: CallParty): string {
+  return party.username || party.userID;
+}

@@ -1,0 +1,381 @@
+/**
+ * The logic behind `<webrtc-room>`: a Lit `ReactiveController` that owns the local media and one
+ * {@link MeshSession} per stay in the room. The element reads its getters to render and calls its
+ * actions from buttons; everything asynchronous happens here.
+ *
+ * A stay runs: ask for media (falling back to whatever is granted) → join → joined, and ends
+ * with `leave()` (phase `left`), a refused join or lost server (`failed`), or the element leaving
+ * the document (`idle`). `rejoin()` starts a new stay with a new session, since a session is
+ * single-use. Every asynchronous step checks that its stay is still the current one, so a stay
+ * abandoned halfway (the element removed while the camera prompt is open) never joins late.
+ */
+import type { ReactiveController, ReactiveControllerHost } from "lit";
+import { MeshError, MeshSession, type MediaState, type RemotePeer } from "../core/index.ts";
+import { USERNAME_MAX_LENGTH } from "../../shared/protocol/index.ts";
+import { acquireLocalMedia, stopStream, type LocalMedia } from "./local-media.ts";
+import {
+  RoomPhase,
+  roomEvent,
+  type RoomErrorCode,
+  type WebRtcRoomEventDetail,
+  type WebRtcRoomEventMap,
+} from "./room-events.ts";
+import { signalingUrl } from "./signaling-url.ts";
+
+/** What the controller reads from its host when a stay starts. */
+export interface RoomSettings {
+  /** The `server` attribute; empty for the page's origin. */
+  server: string;
+  room: string;
+  /** Display name; sanitized with {@link displayName}. */
+  name: string;
+  /** Start with the microphone on. */
+  audio: boolean;
+  /** Start with the camera on. */
+  video: boolean;
+}
+
+/** The host: a Lit element (updates on request) that events are dispatched on. */
+export type RoomHost = ReactiveControllerHost & EventTarget;
+
+/** Why the current stay is not in the room, when it failed. */
+export interface RoomFailure {
+  code: RoomErrorCode;
+  message: string;
+}
+
+/** Name used when the `name` attribute is empty. */
+export const DEFAULT_DISPLAY_NAME = "Guest";
+
+/** `name` made acceptable to the server: no control characters, trimmed, at most 64 characters. */
+export function displayName(name: string): string {
+  const cleaned = name.replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, USERNAME_MAX_LENGTH).trim();
+  return cleaned || DEFAULT_DISPLAY_NAME;
+}
+
+const NO_MEDIA: LocalMedia = { stream: undefined, audioProblem: undefined, videoProblem: undefined };
+
+/** Room membership, local media and their controls for one `<webrtc-room>`. */
+export class RoomController implements ReactiveController {
+  readonly #host: RoomHost;
+  readonly #readSettings: () => RoomSettings;
+  #phase: RoomPhase = RoomPhase.idle;
+  #session: MeshSession | undefined;
+  #media: LocalMedia = NO_MEDIA;
+  #audioEnabled = true;
+  #videoEnabled = true;
+  #failure: RoomFailure | undefined;
+  #soundBlocked = false;
+  #noticeDismissed = false;
+  #connected = false;
+  /** Settings of the current stay, to notice when the host's attributes change. */
+  #settingsKey = "";
+  /** Incremented by every start and stop; an async step whose number is stale gives up. */
+  #stay = 0;
+  /** Set while this side ends its own session, so that the session's `closed` is not a failure. */
+  #leaving = false;
+  /** Aborted when the stay ends: removes the listeners added to remote streams. */
+  #stayListeners = new AbortController();
+
+  constructor(host: RoomHost, readSettings: () => RoomSettings) {
+    this.#host = host;
+    this.#readSettings = readSettings;
+    host.addController(this);
+  }
+
+  /** Where the element is in its stay. */
+  get phase(): RoomPhase {
+    return this.#phase;
+  }
+
+  /** This participant's sanitized display name. */
+  get name(): string {
+    return displayName(this.#readSettings().name);
+  }
+
+  /** The other participants, in the order they appeared. Empty unless in a room. */
+  get remotes(): RemotePeer[] {
+    return this.#session ? [...this.#session.peers.values()] : [];
+  }
+
+  /** The local camera/microphone stream, if any was granted. */
+  get localStream(): MediaStream | undefined {
+    return this.#media.stream;
+  }
+
+  /** Local media and why a kind is missing. */
+  get media(): LocalMedia {
+    return this.#media;
+  }
+
+  /** True when a microphone track exists (the toggle can do something). */
+  get hasAudio(): boolean {
+    return (this.#media.stream?.getAudioTracks().length ?? 0) > 0;
+  }
+
+  /** True when a camera track exists. */
+  get hasVideo(): boolean {
+    return (this.#media.stream?.getVideoTracks().length ?? 0) > 0;
+  }
+
+  /** True when the microphone is sending (exists and not muted). */
+  get audioOn(): boolean {
+    return this.hasAudio && this.#audioEnabled;
+  }
+
+  /** True when the camera is sending. */
+  get videoOn(): boolean {
+    return this.hasVideo && this.#videoEnabled;
+  }
+
+  /** Why the stay failed (phase `failed`), or why it ended. */
+  get failure(): RoomFailure | undefined {
+    return this.#failure;
+  }
+
+  /** True when the browser refused to play remote audio without a user gesture; see {@link unblockSound}. */
+  get soundBlocked(): boolean {
+    return this.#soundBlocked;
+  }
+
+  /** True once the user closed the missing-media notice of this stay. */
+  get noticeDismissed(): boolean {
+    return this.#noticeDismissed;
+  }
+
+  hostConnected(): void {
+    this.#connected = true;
+    this.#start();
+  }
+
+  hostDisconnected(): void {
+    this.#connected = false;
+    this.#stop(RoomPhase.idle);
+  }
+
+  /** Restarts the stay when `server`, `room` or `name` changed (not after the user left). */
+  hostUpdate(): void {
+    if (this.#connected && this.#phase !== RoomPhase.left && this.#keyOf(this.#readSettings()) !== this.#settingsKey) {
+      this.#stop(RoomPhase.idle);
+      this.#start();
+    }
+  }
+
+  /** Leaves the room and turns camera and microphone off. Safe to call in any phase. */
+  leave(): void {
+    if (this.#phase !== RoomPhase.idle && this.#phase !== RoomPhase.left) {
+      this.#stop(RoomPhase.left);
+    }
+  }
+
+  /** Starts a new stay after `leave()` or a failure. */
+  rejoin(): void {
+    if (this.#connected && (this.#phase === RoomPhase.left || this.#phase === RoomPhase.failed)) {
+      this.#stop(RoomPhase.idle);
+      this.#start();
+    }
+  }
+
+  /** Mutes or unmutes the microphone (`track.enabled`) and tells the others. */
+  toggleAudio(): void {
+    if (this.hasAudio) {
+      this.#audioEnabled = !this.#audioEnabled;
+      this.#applyMediaState();
+    }
+  }
+
+  /** Turns the camera off or on (`track.enabled`, so no renegotiation) and tells the others. */
+  toggleVideo(): void {
+    if (this.hasVideo) {
+      this.#videoEnabled = !this.#videoEnabled;
+      this.#applyMediaState();
+    }
+  }
+
+  /** Called by the view when a remote video could not start with sound (autoplay policy). */
+  reportSoundBlocked(): void {
+    if (!this.#soundBlocked) {
+      this.#soundBlocked = true;
+      this.#host.requestUpdate();
+    }
+  }
+
+  /** Called from a click (a user gesture): remote media may now play with sound. */
+  unblockSound(): void {
+    this.#soundBlocked = false;
+    this.#host.requestUpdate();
+  }
+
+  /** Hides the missing-media notice until the next stay. */
+  dismissNotice(): void {
+    this.#noticeDismissed = true;
+    this.#host.requestUpdate();
+  }
+
+  #keyOf(settings: RoomSettings): string {
+    return JSON.stringify([settings.server, settings.room, displayName(settings.name)]);
+  }
+
+  /** Starts a stay; never rejects (every failure lands in phase `failed`). */
+  #start(): void {
+    const stay = ++this.#stay;
+    const settings = this.#readSettings();
+    this.#settingsKey = this.#keyOf(settings);
+    this.#failure = undefined;
+    if (!settings.room) {
+      this.#setPhase(RoomPhase.idle);
+      return;
+    }
+    this.#run(stay, settings).catch((error: unknown) => {
+      if (stay === this.#stay) {
+        this.#fail("internal_error", error instanceof Error ? error.message : String(error));
+      }
+    });
+  }
+
+  async #run(stay: number, settings: RoomSettings): Promise<void> {
+    let url: string;
+    try {
+      url = signalingUrl(settings.server, globalThis.location?.href ?? "http://localhost/");
+    } catch (error) {
+      this.#fail("bad_server_url", error instanceof Error ? error.message : String(error));
+      return;
+    }
+    this.#setPhase(RoomPhase.starting);
+    const media = await acquireLocalMedia();
+    if (stay !== this.#stay) {
+      stopStream(media.stream);
+      return;
+    }
+    this.#media = media;
+    this.#noticeDismissed = false;
+    this.#audioEnabled = settings.audio;
+    this.#videoEnabled = settings.video;
+    this.#reportMediaProblems();
+
+    const session = new MeshSession({
+      url,
+      room: settings.room,
+      username: displayName(settings.name),
+      ...(media.stream ? { stream: media.stream } : {}),
+    });
+    this.#session = session;
+    this.#subscribe(session);
+    this.#applyMediaState();
+    this.#setPhase(RoomPhase.joining);
+    try {
+      await session.join();
+    } catch (error) {
+      if (stay === this.#stay) {
+        const code = error instanceof MeshError ? error.code : "signaling_unreachable";
+        this.#fail(code, error instanceof Error ? error.message : String(error));
+      }
+      return;
+    }
+    if (stay === this.#stay) {
+      this.#setPhase(RoomPhase.joined);
+    }
+  }
+
+  #subscribe(session: MeshSession): void {
+    // The session drops every listener when it closes, so none of these outlive it.
+    session.on("peer-joined", ({ peer }) => {
+      this.#dispatch("peer-joined", { peer: { id: peer.id, username: peer.username } });
+      this.#host.requestUpdate();
+    });
+    session.on("peer-left", ({ peer, reason }) => {
+      this.#dispatch("peer-left", { peer: { id: peer.id, username: peer.username }, reason });
+      this.#host.requestUpdate();
+    });
+    session.on("peer-state", () => this.#host.requestUpdate());
+    session.on("peer-stream", ({ stream }) => {
+      // A track negotiated later (the remote's camera, when this side joined without one and the
+      // remote asked for a video transceiver) joins the same stream without a new `peer-stream`.
+      const update = (): void => this.#host.requestUpdate();
+      stream.addEventListener("addtrack", update, { signal: this.#stayListeners.signal });
+      stream.addEventListener("removetrack", update, { signal: this.#stayListeners.signal });
+      update();
+    });
+    session.on("peer-media", () => this.#host.requestUpdate());
+    session.on("error", ({ code, message, peerId }) => {
+      if (code === "signaling_closed") {
+        // Reported as the failure of the stay when the session closes right after.
+        this.#failure = { code, message };
+      }
+      this.#dispatch("error", peerId === undefined ? { code, message } : { code, message, peerId });
+    });
+    session.on("state", ({ state }) => {
+      if (state === "closed" && !this.#leaving && session === this.#session && this.#phase === RoomPhase.joined) {
+        this.#failure ??= { code: "signaling_closed", message: "the connection to the server closed" };
+        this.#stop(RoomPhase.failed);
+      }
+    });
+  }
+
+  /** Ends the current stay (session, then media) and moves to `phase`. */
+  #stop(phase: RoomPhase): void {
+    this.#stay += 1;
+    this.#stayListeners.abort();
+    this.#stayListeners = new AbortController();
+    const session = this.#session;
+    if (session) {
+      this.#leaving = true;
+      try {
+        session.leave();
+      } finally {
+        this.#leaving = false;
+        this.#session = undefined;
+      }
+    }
+    stopStream(this.#media.stream);
+    this.#media = NO_MEDIA;
+    this.#soundBlocked = false;
+    this.#setPhase(phase);
+  }
+
+  #fail(code: RoomErrorCode, message: string): void {
+    this.#failure = { code, message };
+    this.#dispatch("error", { code, message });
+    this.#stop(RoomPhase.failed);
+  }
+
+  #reportMediaProblems(): void {
+    const { audioProblem, videoProblem } = this.#media;
+    if (!audioProblem && !videoProblem) {
+      return;
+    }
+    const kinds = [videoProblem && `camera: ${videoProblem}`, audioProblem && `microphone: ${audioProblem}`];
+    this.#dispatch("error", {
+      code: "media_unavailable",
+      message: `joining without ${kinds.filter(Boolean).join(", ")}`,
+      media: { ...(audioProblem ? { audio: audioProblem } : {}), ...(videoProblem ? { video: videoProblem } : {}) },
+    });
+  }
+
+  /** Applies the toggles to the tracks and announces them. */
+  #applyMediaState(): void {
+    for (const track of this.#media.stream?.getAudioTracks() ?? []) {
+      track.enabled = this.#audioEnabled;
+    }
+    for (const track of this.#media.stream?.getVideoTracks() ?? []) {
+      track.enabled = this.#videoEnabled;
+    }
+    const state: MediaState = { audio: this.audioOn, video: this.videoOn };
+    this.#session?.setMediaState(state);
+    this.#host.requestUpdate();
+  }
+
+  #setPhase(phase: RoomPhase): void {
+    const previous = this.#phase;
+    if (previous === phase) {
+      return;
+    }
+    this.#phase = phase;
+    this.#dispatch("connection-state", { state: phase, previous });
+    this.#host.requestUpdate();
+  }
+
+  #dispatch<Name extends keyof WebRtcRoomEventMap>(name: Name, detail: WebRtcRoomEventDetail<Name>): void {
+    this.#host.dispatchEvent(roomEvent(name, detail));
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The events `<webrtc-room>` dispatches, as a typed map from event name to `CustomEvent`.
+ */
+import type { MeshErrorCode, PeerLeftReason } from "../core/index.ts";
+import type { MediaProblem } from "./local-media.ts";
+
+/** Where the element is in its stay in a room. Only the element's own actions move it backwards. */
+export const RoomPhase = {
+  /** Not started: no `room` set, or the element is not in the document. */
+  idle: "idle",
+  /** Asking for camera and microphone. */
+  starting: "starting",
+  /** Connecting to the signaling server and joining. */
+  joining: "joining",
+  /** In the room. */
+  joined: "joined",
+  /** The user left (leave button or `leave()`); `rejoin()` starts again. */
+  left: "left",
+  /** Joining was refused or the server connection was lost; `rejoin()` tries again. */
+  failed: "failed",
+} as const;
+
+/** A value of {@link RoomPhase}. */
+export type RoomPhase = (typeof RoomPhase)[keyof typeof RoomPhase];
+
+/** Another participant, as reported in events. */
+export interface ParticipantInfo {
+  /** Server-assigned participant id, unique within the room. */
+  id: string;
+  /** Display name the participant chose. */
+  username: string;
+}
+
+/** Codes of the `error` event: the mesh core's codes plus the element's own. */
+export type RoomErrorCode =
+  | MeshErrorCode
+  /** The `server` attribute is not a usable URL. */
+  | "bad_server_url"
+  /** Camera or microphone could not be used; `media` says which and why. The room is joined anyway. */
+  | "media_unavailable"
+  /** An unexpected exception while joining; `message` has the details. */
+  | "internal_error";
+
+/** Payload of the `error` event. */
+export interface RoomErrorDetail {
+  code: RoomErrorCode;
+  message: string;
+  /** The remote participant involved, if any. */
+  peerId?: string;
+  /** For `media_unavailable`: why each kind is missing (absent = that kind works). */
+  media?: { audio?: MediaProblem; video?: MediaProblem };
+}
+
+/** Every event of `<webrtc-room>`, by name. */
+export interface WebRtcRoomEventMap {
+  /** A participant entered the room (bubbles, composed). */
+  "peer-joined": CustomEvent<{ peer: ParticipantInfo }>;
+  /** A participant left, or this element left the room (`reason: "session_closed"`) (bubbles, composed). */
+  "peer-left": CustomEvent<{ peer: ParticipantInfo; reason: PeerLeftReason }>;
+  /** The element's {@link RoomPhase} changed (bubbles, composed). */
+  "connection-state": CustomEvent<{ state: RoomPhase; previous: RoomPhase }>;
+  /**
+   * Something went wrong. Composed but deliberately not bubbling: a bubbling `error` event reaches
+   * `window`, where `window.onerror` (and the error trackers hooked to it) would take it for an
+   * uncaught script error.
+   */
+  error: CustomEvent<RoomErrorDetail>;
+}
+
+/** The `detail` of event `Name`. */
+export type WebRtcRoomEventDetail<Name extends keyof WebRtcRoomEventMap> =
+  WebRtcRoomEventMap[Name] extends CustomEvent<infer Detail> ? Detail : never;
+
+/** Creates one of the element's events with the bubbling described in {@link WebRtcRoomEventMap}. */
+export function roomEvent<Name extends keyof WebRtcRoomEventMap>(
+  name: Name,
+  detail: WebRtcRoomEventDetail<Name>,
+): CustomEvent<WebRtcRoomEventDetail<Name>> {
+  return new CustomEvent(name, { detail, bubbles: name !== "error", composed: true });
+}

@@ -1,0 +1,97 @@
+/**
+ * One participant's tile in the grid: video (or an avatar when there is none), name label, muted
+ * microphone and connection state.
+ */
+import { html, nothing, type TemplateResult } from "lit";
+import type { PeerState } from "../core/index.ts";
+import { micOffIcon } from "./icons.ts";
+import { attachStream } from "./stream-directive.ts";
+
+/** Everything a tile shows. */
+export interface TileView {
+  /** Participant id (`"local"` for this participant's own tile). */
+  id: string;
+  name: string;
+  local: boolean;
+  /** Connection to this participant (for the local tile: to the room). */
+  state: PeerState;
+  stream: MediaStream | undefined;
+  /** The participant's camera is on (and a video track exists). */
+  videoOn: boolean;
+  /** The participant's microphone is on. */
+  audioOn: boolean;
+  /** Play the remote's sound muted (the browser refused autoplay with sound). */
+  soundBlocked: boolean;
+  onSoundBlocked: () => void;
+}
+
+const STATE_LABELS: Record<PeerState, string> = {
+  connecting: "Connecting…",
+  connected: "Connected",
+  failed: "Connection failed",
+  closed: "Disconnected",
+};
+
+/** Up to two initials of `name` (letters of its first and last words). */
+export function initials(name: string): string {
+  const words = name.trim().split(/\s+/).filter(Boolean);
+  const first = [...(words[0] ?? "?")][0] ?? "?";
+  const last = words.length > 1 ? [...(words[words.length - 1] ?? "")][0] ?? "" : "";
+  return (first + last).toUpperCase();
+}
+
+/** A stable hue (0–359) for `name`, so that each person keeps their avatar colour. */
+export function hueOf(name: string): number {
+  let hash = 0;
+  for (const char of name) {
+    hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
+  }
+  return hash % 360;
+}
+
+/** Columns and rows for `count` tiles: as square as possible, 1×1 up to 3×3 for eight people. */
+export function gridShape(count: number): { cols: number; rows: number } {
+  const cols = Math.max(1, Math.ceil(Math.sqrt(count)));
+  return { cols, rows: Math.max(1, Math.ceil(count / cols)) };
+}
+
+/** Renders one tile. */
+export function renderTile(view: TileView): TemplateResult {
+  const showVideo = view.videoOn && view.stream !== undefined;
+  return html`
+    <figure
+      class="tile ${view.local ? "local" : "remote"}"
+      part="tile ${view.local ? "tile-local" : "tile-remote"}"
+      data-peer-id=${view.id}
+      data-state=${view.state}
+      data-audio=${view.audioOn ? "on" : "off"}
+      data-video=${view.videoOn ? "on" : "off"}
+      style="--hue: ${hueOf(view.name)}"
+    >
+      ${view.stream
+        ? html`<video
+            part="video"
+            class=${showVideo ? "" : "hidden"}
+            autoplay
+            playsinline
+            ?muted=${view.local}
+            ${attachStream(view.stream, {
+              muted: view.local || view.soundBlocked,
+              onSoundBlocked: view.onSoundBlocked,
+            })}
+          ></video>`
+        : nothing}
+      ${showVideo ? nothing : html`<div class="avatar" part="avatar" aria-hidden="true">${initials(view.name)}</div>`}
+      ${view.state === "connected"
+        ? nothing
+        : html`<div class="state-chip ${view.state}" part="state">
+            ${view.state === "connecting" ? html`<span class="spinner"></span>` : nothing}${STATE_LABELS[view.state]}
+          </div>`}
+      <figcaption class="label" part="label">
+        <span class="dot ${view.state}" title=${STATE_LABELS[view.state]}></span>
+        <span class="name">${view.name}</span>${view.local ? html`<span class="you">You</span>` : nothing}
+        ${view.audioOn ? nothing : html`<span class="muted" part="muted-icon" title="Microphone off">${micOffIcon}</span>`}
+      </figcaption>
+    </figure>
+  `;
+}

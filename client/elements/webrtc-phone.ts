@@ -1,0 +1,348 @@
+/**
+ * `<webrtc-phone>`: see who is online and call one person, in one tag.
+ *
+ * ```html
+ * <script type="module" src="https://rooms.example.org/assets/webrtc-room.js"></script>
+ * <webrtc-phone server="https://rooms.example.org"></webrtc-phone>
+ * ```
+ *
+ * The element only renders; signing in, presence, calls and media live in {@link PhoneController}.
+ */
+import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
+import type { CallState, IceServer, MissedCall, PresenceUser } from "../core/phone.ts";
+import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "./icons.ts";
+import { PhoneController } from "./phone-controller.ts";
+import { PhonePhase, type WebRtcPhoneEventMap } from "./phone-events.ts";
+import { closeIcon, phoneIcon, phoneMissedIcon } from "./phone-icons.ts";
+import { phoneStyles } from "./phone-styles.ts";
+import { STATUS_LABELS, failureText } from "./phone-text.ts";
+import { attachStream } from "./stream-directive.ts";
+import { hueOf, initials } from "./tile.ts";
+
+/**
+ * One-to-one video calls with presence.
+ *
+ * Attributes and properties:
+ * - `server`: the webrtc-room server, an `http(s)` or `ws(s)` URL. Default: the page's origin.
+ * - `name`: the name the sign-in form starts with. Signing in with a name that is already online
+ *   takes it over (the other tab or device is signed out).
+ * - `iceServers` (property only): STUN/TURN servers for calls, `RTCIceServer` shape. Default: a
+ *   public STUN server.
+ *
+ * Methods: `signIn(name?)`, `signOut()`, `call(userID)`, `hangUp()`. Read-only properties:
+ * `state` (the current {@link PhonePhase}), `callState` (the core's `CallState` of the call in
+ * progress) and `self` (the signed-in user's directory entry).
+ *
+ * @fires phone-state - `{ state, previous }`: `signed_out` → `signing_in` → `lobby` ⇄ `calling` / `ringing` / `in_call`, or `failed`
+ * @fires incoming-call - `{ caller: { userID, username } }`
+ * @fires call-ended - `{ remote, direction, reason, byLocal }`
+ * @fires missed-call - `{ caller, reason }`: `cancelled` or `no_answer`
+ * @fires error - `{ code, message }` (does not bubble)
+ *
+ * @cssprop --webrtc-room-* - The same theme properties as `<webrtc-room>`.
+ *
+ * @csspart lobby - The signed-in view: bar, notices and the list of people.
+ * @csspart person - One person online; `call-button` in it.
+ * @csspart dialog - The "Calling…" and incoming-call dialogs.
+ * @csspart call - The call view: `remote-video`, `local-video`, `toolbar`.
+ * @csspart panel - The sign-in form and the failure message.
+ */
+export class WebRtcPhone extends LitElement {
+  static override properties: PropertyDeclarations = {
+    server: { type: String },
+    name: { type: String },
+    iceServers: { attribute: false },
+  };
+
+  static override styles = phoneStyles;
+
+  /** Server URL; empty for the page's origin. */
+  declare server: string;
+  /** Initial value of the sign-in form's name. */
+  declare name: string;
+  /** ICE servers for calls; undefined for the default. */
+  declare iceServers: IceServer[] | undefined;
+
+  readonly #phone = new PhoneController(this, () => ({ server: this.server, iceServers: this.iceServers }));
+  /** The name typed last, kept across re-renders and failures. */
+  #typedName: string | undefined;
+
+  constructor() {
+    super();
+    this.server = "";
+    this.name = "";
+    this.iceServers = undefined;
+  }
+
+  /** What the element shows. */
+  get state(): PhonePhase {
+    return this.#phone.phase;
+  }
+
+  /** State of the call in progress, if any. */
+  get callState(): CallState | undefined {
+    return this.#phone.callState;
+  }
+
+  /** The signed-in user's own entry (id, name, status), once signed in. */
+  get self(): PresenceUser | undefined {
+    return this.#phone.self;
+  }
+
+  /** Signs in with `name` (default: what the form holds). */
+  signIn(name: string = this.#typedName ?? this.name): void {
+    this.#typedName = name;
+    this.#phone.signIn(name);
+  }
+
+  /** Hangs up any call and signs out. */
+  signOut(): void {
+    this.#phone.signOut();
+  }
+
+  /** Calls the online user `userID`. */
+  call(userID: string): void {
+    this.#phone.call(userID);
+  }
+
+  /** Ends the call in progress: cancels, declines or hangs up. */
+  hangUp(): void {
+    this.#phone.hangUp();
+  }
+
+  override render(): TemplateResult {
+    const phase = this.#phone.phase;
+    switch (phase) {
+      case PhonePhase.signedOut:
+      case PhonePhase.signingIn:
+      case PhonePhase.failed:
+        return this.#renderSignIn(phase);
+      case PhonePhase.lobby:
+        return this.#renderLobby();
+      case PhonePhase.calling:
+        return html`${this.#renderLobby()}${this.#renderCalling()}`;
+      case PhonePhase.ringing:
+        return html`${this.#renderLobby()}${this.#renderRinging()}`;
+      case PhonePhase.inCall:
+        return this.#renderCall();
+    }
+  }
+
+  #renderSignIn(phase: PhonePhase): TemplateResult {
+    const busy = phase === PhonePhase.signingIn;
+    const failure = phase === PhonePhase.failed ? failureText(this.#phone.failure) : undefined;
+    const onSubmit = (event: SubmitEvent): void => {
+      event.preventDefault();
+      const input = this.renderRoot.querySelector<HTMLInputElement>("input[name=name]");
+      const name = input?.value.trim() ?? "";
+      if (name) {
+        this.signIn(name);
+      }
+    };
+    return html`<div class="panel" part="panel">
+      <form class="card" @submit=${onSubmit}>
+        ${failure
+          ? html`<h2>${failure.title}</h2><p role="alert">${failure.detail}</p>`
+          : html`<h2>Sign in to call</h2><p>Pick a name. Everyone online sees it and can call you.</p>`}
+        <label>Your name
+          <input name="name" autocomplete="nickname" maxlength="64" required placeholder="e.g. Ada"
+            .value=${this.#typedName ?? this.name} ?disabled=${busy}
+            @input=${(event: Event) => { this.#typedName = (event.target as HTMLInputElement).value; }}>
+        </label>
+        <button class="primary" type="submit" ?disabled=${busy}>${busy ? "Signing in…" : failure ? "Sign in again" : "Sign in"}</button>
+      </form>
+    </div>`;
+  }
+
+  #renderLobby(): TemplateResult {
+    const phone = this.#phone;
+    const self = phone.self;
+    const others = phone.others;
+    return html`<div class="lobby" part="lobby">
+      <div class="bar">
+        ${self ? renderAvatar(self.username, self.avatar, "small") : nothing}
+        <div class="who">
+          <span class="name">${self?.username ?? ""}</span>
+          <span class="status"><span class="dot ${self?.status ?? "online"}"></span>${self ? STATUS_LABELS[self.status] : ""}</span>
+        </div>
+        <button class="ghost" @click=${() => this.signOut()}>Sign out</button>
+      </div>
+      <div class="content">
+        ${phone.missedCalls.length > 0 ? this.#renderMissed(phone.missedCalls) : nothing}
+        ${phone.notice
+          ? html`<div class="banner notice" role="status">
+              <span>${phone.notice}</span>
+              <button @click=${() => phone.dismissNotice()} aria-label="Dismiss">${closeIcon}</button>
+            </div>`
+          : nothing}
+        <h3>Online now · ${others.length}</h3>
+        ${others.length === 0
+          ? html`<div class="empty">Nobody else is online yet. Open this page in another tab or send its link to someone.</div>`
+          : html`<ul class="people">${others.map((user) => this.#renderPerson(user))}</ul>`}
+      </div>
+    </div>`;
+  }
+
+  #renderMissed(missed: readonly MissedCall[]): TemplateResult {
+    const phone = this.#phone;
+    const latest = missed.slice(-3).reverse();
+    return html`${latest.map((call, index) => html`<div class="banner missed" role="status" data-missed-from=${call.callerID}>
+      ${phoneMissedIcon}
+      <span>Missed call from <b>${call.username}</b> <span class="time">${formatTime(call.atMs)}</span></span>
+      ${phone.canCall(call.callerID)
+        ? html`<button @click=${() => { phone.dismissMissed(); phone.call(call.callerID); }}>${phoneIcon}Call back</button>`
+        : nothing}
+      ${index === 0 ? html`<button @click=${() => phone.dismissMissed()} aria-label="Dismiss missed calls">${closeIcon}</button>` : nothing}
+    </div>`)}`;
+  }
+
+  #renderPerson(user: PresenceUser): TemplateResult {
+    const phone = this.#phone;
+    const callable = phone.canCall(user.userID);
+    return html`<li class="person" part="person" data-user-id=${user.userID} data-status=${user.status}>
+      ${renderAvatar(user.username, user.avatar)}
+      <div class="who">
+        <span class="name">${user.username}</span>
+        <span class="status"><span class="dot ${user.status}"></span>${STATUS_LABELS[user.status]}</span>
+      </div>
+      <button class="call-button ${user.status === "online" ? "" : "busy"}" part="call-button" ?disabled=${!callable}
+        title=${user.status === "online" ? `Call ${user.username}` : `${user.username} is ${STATUS_LABELS[user.status].toLowerCase()}`}
+        aria-label=${`Call ${user.username}`}
+        @click=${() => phone.call(user.userID)}>${phoneIcon}<span>Call</span></button>
+    </li>`;
+  }
+
+  #renderCalling(): TemplateResult {
+    const remote = this.#phone.remote;
+    const name = remote?.username ?? "";
+    const ringing = this.#phone.callState === "ringing";
+    return html`<div class="overlay">
+      <div class="dialog" part="dialog" role="dialog" aria-label=${`Calling ${name}`} data-dialog="calling">
+        ${renderAvatar(name, remote?.avatar, "big pulse")}
+        <h2>Calling ${name}…</h2>
+        <p>${ringing ? "Ringing" : "Starting your camera"}</p>
+        <div class="actions">
+          <button class="action decline" @click=${() => this.#phone.cancel()}>
+            <span class="disc">${phoneIcon}</span>Cancel
+          </button>
+        </div>
+      </div>
+    </div>`;
+  }
+
+  #renderRinging(): TemplateResult {
+    const remote = this.#phone.remote;
+    const name = remote?.username ?? "";
+    return html`<div class="overlay">
+      <div class="dialog" part="dialog" role="alertdialog" aria-label=${`${name} is calling`} data-dialog="ringing">
+        ${renderAvatar(name, remote?.avatar, "big pulse")}
+        <h2>${name}</h2>
+        <p>Incoming video call</p>
+        <div class="actions">
+          <button class="action decline" @click=${() => this.#phone.reject()}>
+            <span class="disc">${phoneIcon}</span>Decline
+          </button>
+          <button class="action accept" @click=${() => this.#phone.accept()}>
+            <span class="disc">${phoneIcon}</span>Accept
+          </button>
+        </div>
+      </div>
+    </div>`;
+  }
+
+  #renderCall(): TemplateResult {
+    const phone = this.#phone;
+    const remote = phone.remote;
+    const name = remote?.username ?? "";
+    const connected = phone.callState === "active";
+    const remoteStream = phone.remoteStream;
+    const remoteVideo = (remoteStream?.getVideoTracks().length ?? 0) > 0;
+    return html`<div class="call" part="call">
+      <div class="stage" style="--hue: ${hueOf(name)}">
+        ${remoteStream
+          ? html`<video part="remote-video" class=${remoteVideo ? "" : "hidden"} autoplay playsinline
+              ${attachStream(remoteStream, { muted: phone.soundBlocked, onSoundBlocked: () => phone.reportSoundBlocked() })}></video>`
+          : nothing}
+        ${remoteVideo ? nothing : renderAvatar(name, remote?.avatar, "big")}
+        ${connected ? nothing : html`<div class="chip"><span class="spinner"></span>Connecting…</div>`}
+        ${phone.soundBlocked
+          ? html`<button class="sound" @click=${() => phone.unblockSound()}>${soundOffIcon} Click to enable sound</button>`
+          : nothing}
+        <div class="self">
+          ${phone.localStream
+            ? html`<video part="local-video" class=${phone.videoOn ? "" : "hidden"} autoplay playsinline muted
+                ${attachStream(phone.localStream, { muted: true })}></video>`
+            : nothing}
+          ${phone.videoOn ? nothing : html`<div class="off">${phone.hasVideo ? "Camera off" : html`${warningIcon} No camera`}</div>`}
+        </div>
+      </div>
+      <div class="toolbar" part="toolbar">
+        <div class="who">
+          <span class="name">${name}</span>
+          <span class="status">${connected ? "Connected" : "Connecting…"}</span>
+        </div>
+        <div class="controls">
+          <button class="control ${phone.audioOn ? "" : "off"}" data-control="audio"
+            aria-pressed=${phone.audioOn ? "false" : "true"}
+            title=${phone.hasAudio ? (phone.audioOn ? "Mute microphone" : "Unmute microphone") : "No microphone"}
+            ?disabled=${!phone.hasAudio} @click=${() => phone.toggleAudio()}>${phone.audioOn ? micIcon : micOffIcon}</button>
+          <button class="control ${phone.videoOn ? "" : "off"}" data-control="video"
+            aria-pressed=${phone.videoOn ? "false" : "true"}
+            title=${phone.hasVideo ? (phone.videoOn ? "Turn camera off" : "Turn camera on") : "No camera"}
+            ?disabled=${!phone.hasVideo} @click=${() => phone.toggleVideo()}>${phone.videoOn ? cameraIcon : cameraOffIcon}</button>
+          <button class="control hang-up" data-control="hang-up" title="Hang up"
+            @click=${() => phone.hangUp()}>${leaveIcon}<span>Hang up</span></button>
+        </div>
+        <div class="spacer"></div>
+      </div>
+    </div>`;
+  }
+}
+
+/** A round avatar: the picture when there is one, else initials on a colour derived from the name. */
+function renderAvatar(name: string, avatar: string | undefined, size = ""): TemplateResult {
+  return html`<div class="avatar ${size}" style="--hue: ${hueOf(name)}" aria-hidden="true">
+    ${avatar ? html`<img src=${avatar} alt="">` : initials(name)}
+  </div>`;
+}
+
+/** `14:05`, in the user's locale. */
+function formatTime(atMs: number): string {
+  return new Date(atMs).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+/** Typed listeners for the element's own events (see {@link WebRtcPhoneEventMap}). */
+export interface WebRtcPhone {
+  addEventListener<Name extends keyof WebRtcPhoneEventMap>(
+    type: Name,
+    listener: (this: WebRtcPhone, event: WebRtcPhoneEventMap[Name]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener<Name extends keyof HTMLElementEventMap>(
+    type: Name,
+    listener: (this: WebRtcPhone, event: HTMLElementEventMap[Name]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<Name extends keyof WebRtcPhoneEventMap>(
+    type: Name,
+    listener: (this: WebRtcPhone, event: WebRtcPhoneEventMap[Name]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener<Name extends keyof HTMLElementEventMap>(
+    type: Name,
+    listener: (this: WebRtcPhone, event: HTMLElementEventMap[Name]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "webrtc-phone": WebRtcPhone;
+  }
+}
+
+if (!customElements.get("webrtc-phone")) {
+  customElements.define("webrtc-phone", WebRtcPhone);
+}

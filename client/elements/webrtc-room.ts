@@ -1,0 +1,259 @@
+/**
+ * `<webrtc-room>`: a many-to-many video room in one tag.
+ *
+ * ```html
+ * <script type="module" src="https://rooms.example.org/assets/webrtc-room.js"></script>
+ * <webrtc-room server="https://rooms.example.org" room="standup" name="Ada"></webrtc-room>
+ * ```
+ *
+ * The element only renders; joining, media and controls live in {@link RoomController}.
+ */
+import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
+import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "./icons.ts";
+import { startOnConverter } from "./attributes.ts";
+import { RoomController } from "./room-controller.ts";
+import { RoomPhase, type WebRtcRoomEventMap } from "./room-events.ts";
+import { roomStyles } from "./room-styles.ts";
+import { failureText, mediaNotice } from "./room-text.ts";
+import { gridShape, renderTile, type TileView } from "./tile.ts";
+
+/**
+ * A video room over a full WebRTC mesh.
+ *
+ * Attributes and properties (read when a stay in a room starts; changing `server`, `room` or
+ * `name` while in a room rejoins):
+ * - `server`: the webrtc-room server, an `http(s)` or `ws(s)` URL. Default: the page's origin.
+ * - `room`: the room to join (`A-Z a-z 0-9 _ -`, 1–64 characters). Nothing happens until it is set.
+ * - `name`: display name shown to the others. Default: `Guest`.
+ * - `token`: reserved for signed joins; accepted and currently ignored.
+ * - `audio`, `video`: start with the microphone / camera on (default). `audio="off"` or
+ *   `video="off"` joins muted; the device is still opened so that it can be turned on later.
+ *
+ * Methods: `leave()`, `rejoin()`. Property `state`: the current {@link RoomPhase}.
+ *
+ * @fires peer-joined - `{ peer: { id, username } }`
+ * @fires peer-left - `{ peer: { id, username }, reason }`
+ * @fires connection-state - `{ state, previous }`: `idle` → `starting` → `joining` → `joined`, then `left` or `failed`
+ * @fires error - `{ code, message, peerId?, media? }` (does not bubble)
+ *
+ * @cssprop --webrtc-room-background - Background behind the tiles (`#0b0d12`).
+ * @cssprop --webrtc-room-surface - Tile background without video.
+ * @cssprop --webrtc-room-raised - Toolbar buttons; `--webrtc-room-raised-hover` on hover.
+ * @cssprop --webrtc-room-text - Text colour; `--webrtc-room-text-dim` for secondary text.
+ * @cssprop --webrtc-room-accent - Primary buttons and focus rings.
+ * @cssprop --webrtc-room-danger - Leave button and muted icons.
+ * @cssprop --webrtc-room-ok - Connected dot; `--webrtc-room-warn` for connecting and notices.
+ * @cssprop --webrtc-room-radius - Tile corner radius (`16px`).
+ * @cssprop --webrtc-room-gap - Space between tiles (`12px`).
+ * @cssprop --webrtc-room-font - Font family.
+ *
+ * @csspart room - The whole layout (stage and toolbar).
+ * @csspart stage - The area holding the tiles.
+ * @csspart tile - Every participant tile; also `tile-local` or `tile-remote`.
+ * @csspart video - The `<video>` of a tile.
+ * @csspart avatar - The initials shown when a participant's camera is off.
+ * @csspart label - The name label of a tile; `muted-icon` inside it.
+ * @csspart state - The connection-state chip of a tile that is not connected.
+ * @csspart toolbar - The bottom bar; `control`, `control-audio`, `control-video`, `control-leave` in it.
+ * @csspart notice - The banner shown when the camera or microphone is unavailable.
+ * @csspart panel - The message shown after leaving, on failure, or without a room.
+ */
+export class WebRtcRoom extends LitElement {
+  static override properties: PropertyDeclarations = {
+    server: { type: String },
+    room: { type: String },
+    name: { type: String },
+    token: { type: String },
+    audio: { converter: startOnConverter },
+    video: { converter: startOnConverter },
+  };
+
+  static override styles = roomStyles;
+
+  /** Server URL; empty for the page's origin. */
+  declare server: string;
+  /** Room to join. */
+  declare room: string;
+  /** Display name. */
+  declare name: string;
+  /** Reserved for signed joins; currently ignored. */
+  declare token: string;
+  /** Start with the microphone on. */
+  declare audio: boolean;
+  /** Start with the camera on. */
+  declare video: boolean;
+
+  readonly #room = new RoomController(this, () => ({
+    server: this.server,
+    room: this.room,
+    name: this.name,
+    audio: this.audio,
+    video: this.video,
+  }));
+
+  constructor() {
+    super();
+    this.server = "";
+    this.room = "";
+    this.name = "";
+    this.token = "";
+    this.audio = true;
+    this.video = true;
+  }
+
+  /** Where the element is in its stay in the room. */
+  get state(): RoomPhase {
+    return this.#room.phase;
+  }
+
+  /** Leaves the room and releases camera and microphone. */
+  leave(): void {
+    this.#room.leave();
+  }
+
+  /** Joins again after `leave()` or a failure. */
+  rejoin(): void {
+    this.#room.rejoin();
+  }
+
+  override render(): TemplateResult {
+    switch (this.#room.phase) {
+      case RoomPhase.idle:
+        return this.room ? html`` : this.#renderPanel("No room", "Set the room attribute to join a room.");
+      case RoomPhase.left:
+        return this.#renderPanel("You left the room", "Your camera and microphone are off.", "Rejoin");
+      case RoomPhase.failed: {
+        const { title, detail } = failureText(this.#room.failure);
+        return this.#renderPanel(title, detail, "Try again");
+      }
+      case RoomPhase.starting:
+      case RoomPhase.joining:
+      case RoomPhase.joined:
+        return this.#renderRoom();
+    }
+  }
+
+  #renderPanel(title: string, detail: string, action?: string): TemplateResult {
+    return html`<div class="panel" part="panel">
+      <div class="card">
+        <h2>${title}</h2>
+        <p>${detail}</p>
+        ${action ? html`<button class="primary" @click=${() => this.#room.rejoin()}>${action}</button>` : nothing}
+      </div>
+    </div>`;
+  }
+
+  #renderRoom(): TemplateResult {
+    const room = this.#room;
+    const joined = room.phase === RoomPhase.joined;
+    const onSoundBlocked = (): void => room.reportSoundBlocked();
+    const tiles: TileView[] = [
+      {
+        id: "local",
+        name: room.name,
+        local: true,
+        state: joined ? "connected" : "connecting",
+        stream: room.localStream,
+        videoOn: room.videoOn,
+        audioOn: room.audioOn,
+        soundBlocked: false,
+        onSoundBlocked,
+      },
+      ...room.remotes.map((peer): TileView => ({
+        id: peer.id,
+        name: peer.username,
+        local: false,
+        state: peer.state,
+        stream: peer.stream,
+        videoOn: (peer.mediaState?.video ?? true) && (peer.stream?.getVideoTracks().length ?? 0) > 0,
+        audioOn: peer.mediaState?.audio ?? true,
+        soundBlocked: room.soundBlocked,
+        onSoundBlocked,
+      })),
+    ];
+    const { cols, rows } = gridShape(tiles.length);
+    const notice = room.noticeDismissed ? undefined : mediaNotice(room.media);
+    const people = tiles.length === 1 ? "Waiting for others to join" : `${tiles.length} people in the room`;
+    return html`<div class="room" part="room">
+      <div class="stage" part="stage">
+        <div class="banners">
+          ${notice
+            ? html`<div class="notice" part="notice" role="status">
+                ${warningIcon}<span>${notice}</span>
+                <button @click=${() => room.dismissNotice()} aria-label="Dismiss">OK</button>
+              </div>`
+            : nothing}
+          ${room.soundBlocked
+            ? html`<button class="sound" @click=${() => room.unblockSound()}>${soundOffIcon}Click to enable sound</button>`
+            : nothing}
+        </div>
+        <div class="grid" style="--cols: ${cols}; --rows: ${rows}">${tiles.map(renderTile)}</div>
+      </div>
+      <div class="toolbar" part="toolbar">
+        <div class="info">
+          <span class="room-name">${this.room}</span>
+          <span class="status">${joined ? people : "Joining…"}</span>
+        </div>
+        <div class="controls">
+          <button
+            class="control ${room.audioOn ? "" : "off"}"
+            part="control control-audio"
+            data-control="audio"
+            aria-pressed=${room.audioOn ? "false" : "true"}
+            title=${room.hasAudio ? (room.audioOn ? "Mute microphone" : "Unmute microphone") : "No microphone"}
+            ?disabled=${!room.hasAudio}
+            @click=${() => room.toggleAudio()}
+          >${room.audioOn ? micIcon : micOffIcon}</button>
+          <button
+            class="control ${room.videoOn ? "" : "off"}"
+            part="control control-video"
+            data-control="video"
+            aria-pressed=${room.videoOn ? "false" : "true"}
+            title=${room.hasVideo ? (room.videoOn ? "Turn camera off" : "Turn camera on") : "No camera"}
+            ?disabled=${!room.hasVideo}
+            @click=${() => room.toggleVideo()}
+          >${room.videoOn ? cameraIcon : cameraOffIcon}</button>
+          <button class="control leave" part="control control-leave" data-control="leave" title="Leave the room"
+            @click=${() => room.leave()}>${leaveIcon}<span>Leave</span></button>
+        </div>
+        <div class="spacer"></div>
+      </div>
+    </div>`;
+  }
+}
+
+/** Typed listeners for the element's own events (see {@link WebRtcRoomEventMap}). */
+export interface WebRtcRoom {
+  addEventListener<Name extends keyof WebRtcRoomEventMap>(
+    type: Name,
+    listener: (this: WebRtcRoom, event: WebRtcRoomEventMap[Name]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener<Name extends keyof HTMLElementEventMap>(
+    type: Name,
+    listener: (this: WebRtcRoom, event: HTMLElementEventMap[Name]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<Name extends keyof WebRtcRoomEventMap>(
+    type: Name,
+    listener: (this: WebRtcRoom, event: WebRtcRoomEventMap[Name]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener<Name extends keyof HTMLElementEventMap>(
+    type: Name,
+    listener: (this: WebRtcRoom, event: HTMLElementEventMap[Name]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "webrtc-room": WebRtcRoom;
+  }
+}
+
+if (!customElements.get("webrtc-room")) {
+  customElements.define("webrtc-room", WebRtcRoom);
+}

@@ -1,0 +1,212 @@
+/**
+ * `<webrtc-room>` in real Chromium against the real server: the join page, the embed example,
+ * media toggles seen by the others, leave and rejoin, a denied camera and an unreachable server.
+ * Video is Chromium's fake camera; "decodes video" means `inbound-rtp` `framesDecoded > 0`.
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { buildBundle } from "../../scripts/build.ts";
+import { startServer, type RunningServer } from "../../server/server.ts";
+import {
+  CHROMIUM_INSTALL,
+  CHROMIUM_PATH,
+  connectionsDecodingVideo,
+  joinRoomPage,
+  launchChromium,
+  openPage,
+  waitForRoomState,
+  type OpenPageOptions,
+} from "../support/chromium.ts";
+import { requireBinary } from "../support/system-binary.ts";
+
+const hasChromium = requireBinary("chromium", CHROMIUM_PATH, CHROMIUM_INSTALL);
+
+/** Generous bounds: three Chromium pages encoding and decoding video share two CPU cores. */
+const DEADLINE_MS = 90_000;
+const TEST_TIMEOUT_MS = 240_000;
+const POLL = { timeout: DEADLINE_MS, interval: 250 };
+
+const remoteTiles = (page: Page) => page.locator('[part~="tile-remote"]');
+const remoteTile = (page: Page, name: string) => remoteTiles(page).filter({ hasText: name });
+const control = (page: Page, name: "audio" | "video" | "leave") => page.locator(`[data-control="${name}"]`);
+
+describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let baseUrl: string;
+  const pages: Page[] = [];
+  const pageErrors: string[] = [];
+
+  /** A page in its own context; its uncaught errors and unhandled rejections fail the test. */
+  async function newPage(options: OpenPageOptions = {}): Promise<Page> {
+    const page = await openPage(browser, options);
+    page.on("pageerror", (error) => pageErrors.push(`${error.name}: ${error.message}`));
+    pages.push(page);
+    return page;
+  }
+
+  beforeAll(async () => {
+    await buildBundle();
+    server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [] });
+    browser = await launchChromium();
+    // `localhost`, not 127.0.0.1: only a secure context may call getUserMedia.
+    baseUrl = `http://localhost:${server.port}`;
+  }, TEST_TIMEOUT_MS);
+
+  afterEach(async () => {
+    for (const page of pages.splice(0)) {
+      await page.close();
+    }
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  describe("happy path", () => {
+    test("three pages in one room each decode video from both others and show two remote tiles; when one closes the other two show one", async () => {
+      const names = ["Ada", "Grace", "Linus"];
+      const [ada, grace, linus] = await Promise.all(names.map(() => newPage()));
+      if (!ada || !grace || !linus) {
+        throw new Error("pages not opened");
+      }
+      for (const [index, page] of [ada, grace, linus].entries()) {
+        await joinRoomPage(page, baseUrl, "three", names[index] ?? "");
+      }
+
+      for (const [index, page] of [ada, grace, linus].entries()) {
+        await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(2);
+        await expect.poll(() => remoteTiles(page).count(), POLL).toBe(2);
+        for (const other of names.filter((_, otherIndex) => otherIndex !== index)) {
+          await expect.poll(() => remoteTile(page, other).getAttribute("data-state"), POLL).toBe("connected");
+          await expect.poll(() => remoteTile(page, other).getAttribute("data-video"), POLL).toBe("on");
+        }
+      }
+
+      await linus.close();
+      for (const page of [ada, grace]) {
+        await expect.poll(() => remoteTiles(page).count(), POLL).toBe(1);
+      }
+      await expect(remoteTiles(ada).textContent()).resolves.toContain("Grace");
+      await expect(remoteTiles(grace).textContent()).resolves.toContain("Ada");
+    }, TEST_TIMEOUT_MS);
+
+    test("turning the camera and microphone off on one page shows both states on the other's tile", async () => {
+      const ada = await newPage();
+      const grace = await newPage();
+      await joinRoomPage(ada, baseUrl, "mute", "Ada");
+      await joinRoomPage(grace, baseUrl, "mute", "Grace");
+      const adaOnGrace = remoteTile(grace, "Ada");
+      await expect.poll(() => adaOnGrace.getAttribute("data-video"), POLL).toBe("on");
+
+      await control(ada, "video").click();
+      await expect.poll(() => adaOnGrace.getAttribute("data-video"), POLL).toBe("off");
+      await expect(adaOnGrace.locator('[part="avatar"]').isVisible()).resolves.toBe(true);
+      await expect(control(ada, "video").getAttribute("aria-pressed")).resolves.toBe("true");
+
+      await control(ada, "audio").click();
+      await expect.poll(() => adaOnGrace.getAttribute("data-audio"), POLL).toBe("off");
+      await expect(adaOnGrace.locator('[part="muted-icon"]').isVisible()).resolves.toBe(true);
+
+      await control(ada, "video").click();
+      await control(ada, "audio").click();
+      await expect.poll(() => adaOnGrace.getAttribute("data-video"), POLL).toBe("on");
+      await expect.poll(() => adaOnGrace.getAttribute("data-audio"), POLL).toBe("on");
+    }, TEST_TIMEOUT_MS);
+
+    test("a page that leaves disappears from the other and, after rejoin, both decode each other's video again", async () => {
+      const ada = await newPage();
+      const grace = await newPage();
+      await joinRoomPage(ada, baseUrl, "rejoin", "Ada");
+      await joinRoomPage(grace, baseUrl, "rejoin", "Grace");
+      await expect.poll(() => connectionsDecodingVideo(grace), POLL).toBe(1);
+
+      await control(ada, "leave").click();
+      await waitForRoomState(ada, "left");
+      await expect(ada.getByRole("heading", { name: "You left the room" }).isVisible()).resolves.toBe(true);
+      await expect.poll(() => remoteTiles(grace).count(), POLL).toBe(0);
+
+      await ada.getByRole("button", { name: "Rejoin" }).click();
+      await waitForRoomState(ada, "joined");
+      for (const page of [ada, grace]) {
+        await expect.poll(() => remoteTiles(page).count(), POLL).toBe(1);
+        await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(1);
+      }
+    }, TEST_TIMEOUT_MS);
+
+    test("the join page remembers the name typed last and copies the room's link", async () => {
+      const page = await newPage();
+      await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseUrl });
+      await joinRoomPage(page, baseUrl, "remember", "Ada");
+
+      await page.goto(`${baseUrl}/r/remember`);
+      await expect(page.locator("#name").inputValue()).resolves.toBe("Ada");
+      await page.getByRole("button", { name: "Copy link" }).click();
+      await expect.poll(() => page.locator("#copy-link").textContent(), POLL).toBe("Link copied");
+      await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(`${baseUrl}/r/remember`);
+    }, TEST_TIMEOUT_MS);
+
+    test("two pages on the embed example join each other, decode video and log the element's events", async () => {
+      const first = await newPage();
+      const second = await newPage();
+      for (const page of [first, second]) {
+        await page.goto(`${baseUrl}/embed-example.html`);
+        await waitForRoomState(page, "joined");
+      }
+      for (const page of [first, second]) {
+        await expect.poll(() => remoteTiles(page).count(), POLL).toBe(1);
+        await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(1);
+      }
+      await expect(first.locator("#events").textContent()).resolves.toContain("peer-joined");
+    }, TEST_TIMEOUT_MS);
+  });
+
+  describe("failure cases", () => {
+    test("a page whose camera is denied joins anyway, says so, and decodes the others' video", async () => {
+      const ada = await newPage();
+      const grace = await newPage();
+      const blocked = await newPage({ denyCamera: true });
+      await joinRoomPage(ada, baseUrl, "denied", "Ada");
+      await joinRoomPage(grace, baseUrl, "denied", "Grace");
+      await joinRoomPage(blocked, baseUrl, "denied", "Blocked");
+
+      await expect(blocked.locator('[part="notice"]').textContent()).resolves.toContain("Camera unavailable (access blocked)");
+      await expect(control(blocked, "video").isDisabled()).resolves.toBe(true);
+      await expect.poll(() => connectionsDecodingVideo(blocked), POLL).toBe(2);
+      await expect.poll(() => remoteTiles(blocked).count(), POLL).toBe(2);
+      for (const name of ["Ada", "Grace"]) {
+        // Their cameras reach the page that joined without one through a later renegotiation.
+        await expect.poll(() => remoteTile(blocked, name).getAttribute("data-video"), POLL).toBe("on");
+      }
+      for (const page of [ada, grace]) {
+        await expect.poll(() => remoteTile(page, "Blocked").getAttribute("data-state"), POLL).toBe("connected");
+        await expect.poll(() => remoteTile(page, "Blocked").getAttribute("data-video"), POLL).toBe("off");
+      }
+    }, TEST_TIMEOUT_MS);
+
+    test("an unreachable server ends in a 'Cannot reach the server' panel and a signaling_unreachable error event", async () => {
+      const page = await newPage();
+      await page.goto(`${baseUrl}/embed-example.html`);
+      await waitForRoomState(page, "joined");
+      const code = await page.evaluate(() => new Promise<string>((resolve) => {
+        const room = document.querySelector("webrtc-room");
+        if (!room) {
+          throw new Error("no <webrtc-room> on the page");
+        }
+        room.addEventListener("error", (event) => {
+          if (event.detail.code !== "media_unavailable") {
+            resolve(event.detail.code);
+          }
+        });
+        // Port 1 on loopback refuses connections at once.
+        room.server = "http://localhost:1";
+      }));
+      expect(code).toBe("signaling_unreachable");
+      await waitForRoomState(page, "failed");
+      await expect(page.getByRole("heading", { name: "Cannot reach the server" }).isVisible()).resolves.toBe(true);
+      await expect(page.getByRole("button", { name: "Try again" }).isVisible()).resolves.toBe(true);
+    }, TEST_TIMEOUT_MS);
+  });
+});

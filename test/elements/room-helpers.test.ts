@@ -1,0 +1,142 @@
+/**
+ * The pure parts of `<webrtc-room>`: attribute parsing, signaling URL, display names, grid shape,
+ * media-error classification and the notices shown to the user. The element itself runs in
+ * Chromium (test/browser).
+ */
+import { describe, expect, test } from "vitest";
+import { startOnConverter } from "../../client/elements/attributes.ts";
+import { MediaProblem, acquireLocalMedia, classifyMediaError } from "../../client/elements/local-media.ts";
+import { DEFAULT_DISPLAY_NAME, displayName } from "../../client/elements/room-controller.ts";
+import { failureText, mediaNotice } from "../../client/elements/room-text.ts";
+import { signalingUrl } from "../../client/elements/signaling-url.ts";
+import { gridShape, hueOf, initials } from "../../client/elements/tile.ts";
+
+const PAGE = "https://rooms.example.org/r/standup?x=1";
+
+describe("signalingUrl", () => {
+  test.each([
+    ["", "wss://rooms.example.org/ws"],
+    ["https://video.example.com", "wss://video.example.com/ws"],
+    ["http://localhost:8080/", "ws://localhost:8080/ws"],
+    ["https://example.com/video/", "wss://example.com/video/ws"],
+    ["https://example.com/video?debug#x", "wss://example.com/video/ws"],
+    ["wss://signal.example.com/custom", "wss://signal.example.com/custom"],
+    ["/", "wss://rooms.example.org/ws"],
+  ])("server %j on %s resolves to %s", (server, expected) => {
+    expect(signalingUrl(server, PAGE)).toBe(expected);
+  });
+
+  test("refuses a scheme that is neither http(s) nor ws(s)", () => {
+    expect(() => signalingUrl("ftp://example.com", PAGE)).toThrow(TypeError);
+  });
+});
+
+describe("startOnConverter (audio / video attributes)", () => {
+  test.each([
+    [null, true],
+    ["", true],
+    ["on", true],
+    ["true", true],
+    ["off", false],
+    ["OFF", false],
+    [" false ", false],
+    ["no", false],
+    ["0", false],
+  ])("attribute %j reads as %j", (value, expected) => {
+    expect(startOnConverter.fromAttribute?.(value, Boolean)).toBe(expected);
+  });
+});
+
+describe("displayName", () => {
+  test.each([
+    ["Ada", "Ada"],
+    ["  Grace Hopper  ", "Grace Hopper"],
+    ["", DEFAULT_DISPLAY_NAME],
+    ["   ", DEFAULT_DISPLAY_NAME],
+    ["Li\u0000nus\n", "Linus"],
+    ["x".repeat(80), "x".repeat(64)],
+  ])("%j becomes %j", (name, expected) => {
+    expect(displayName(name)).toBe(expected);
+  });
+});
+
+describe("gridShape", () => {
+  test.each([
+    [1, 1, 1],
+    [2, 2, 1],
+    [3, 2, 2],
+    [4, 2, 2],
+    [5, 3, 2],
+    [6, 3, 2],
+    [7, 3, 3],
+    [8, 3, 3],
+  ])("%i participants fill %i columns × %i rows", (count, cols, rows) => {
+    expect(gridShape(count)).toEqual({ cols, rows });
+  });
+});
+
+describe("tile avatars", () => {
+  test.each([
+    ["Ada Lovelace", "AL"],
+    ["grace", "G"],
+    ["Jean-Luc van Picard", "JP"],
+    ["  ", "?"],
+    ["Émile Zola", "ÉZ"],
+  ])("initials of %j are %j", (name, expected) => {
+    expect(initials(name)).toBe(expected);
+  });
+
+  test("a name always gets the same hue, within 0–359", () => {
+    expect(hueOf("Ada")).toBe(hueOf("Ada"));
+    expect(hueOf("Ada")).toBeGreaterThanOrEqual(0);
+    expect(hueOf("Ada")).toBeLessThan(360);
+  });
+});
+
+describe("local media problems", () => {
+  test.each([
+    ["NotAllowedError", MediaProblem.denied],
+    ["SecurityError", MediaProblem.denied],
+    ["NotFoundError", MediaProblem.missing],
+    ["OverconstrainedError", MediaProblem.missing],
+    ["NotReadableError", MediaProblem.busy],
+    ["AbortError", MediaProblem.busy],
+  ])("a getUserMedia %s means %s", (name, expected) => {
+    expect(classifyMediaError(new DOMException("refused", name))).toBe(expected);
+  });
+
+  test("acquireLocalMedia resolves without a stream where there is no getUserMedia (Node)", async () => {
+    await expect(acquireLocalMedia()).resolves.toEqual({
+      stream: undefined,
+      audioProblem: MediaProblem.unsupported,
+      videoProblem: MediaProblem.unsupported,
+    });
+  });
+
+  test.each([
+    [{ videoProblem: MediaProblem.denied }, "Camera unavailable (access blocked). Others can hear you, and you can see them."],
+    [{ audioProblem: MediaProblem.missing }, "Microphone unavailable (not found). Others can see you, and you can hear them."],
+    [
+      { audioProblem: MediaProblem.denied, videoProblem: MediaProblem.denied },
+      "No camera or microphone (camera and microphone: access blocked). You can still see and hear everyone.",
+    ],
+    [
+      { audioProblem: MediaProblem.missing, videoProblem: MediaProblem.busy },
+      "No camera or microphone (camera: in use by another app; microphone: not found). You can still see and hear everyone.",
+    ],
+    [{}, undefined],
+  ])("notice for %j", (problems, expected) => {
+    expect(mediaNotice({ stream: undefined, audioProblem: undefined, videoProblem: undefined, ...problems })).toBe(expected);
+  });
+});
+
+describe("failureText", () => {
+  test("names a full room and a lost connection plainly", () => {
+    expect(failureText({ code: "room_full", message: "room is full" }).title).toBe("This room is full");
+    expect(failureText({ code: "signaling_closed", message: "closed" }).title).toBe("Connection lost");
+  });
+
+  test("falls back to the error's message for codes without their own sentence", () => {
+    expect(failureText({ code: "bad_message", message: "details" })).toEqual({ title: "Could not join", detail: "details" });
+  });
+});
