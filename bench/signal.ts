@@ -4,7 +4,8 @@
  *
  * - relay: server CPU microseconds per relayed `send_offer` (~4 KB SDP) and `new_candidate`
  *   (~250 B), message rate, and p50/p99 relay latency, floor and server alternating per round;
- * - memory: resident memory per idle joined connection at 5 000 connections.
+ * - memory: resident memory per idle joined connection at 5 000 connections, against a settled
+ *   baseline (see {@link idleMemoryRound}).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -17,6 +18,16 @@ const WINDOW_PER_PAIR = 16;
 const OFFERS_PER_ROUND = Number(process.env.BENCH_OFFERS ?? 20_000);
 const CANDIDATES_PER_ROUND = Number(process.env.BENCH_CANDIDATES ?? 60_000);
 const IDLE_CONNECTIONS = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 5_000);
+/**
+ * Quiet time before the baseline resident size is read: a freshly started process holds start-up
+ * garbage (module loading, compilation) that V8's memory reducer frees some 8 to 17 s later, and a
+ * baseline taken before that is several MB too high.
+ */
+const BASELINE_SETTLE_MS = Number(process.env.BENCH_BASELINE_SETTLE_MS ?? 20_000);
+/** Quiet time after the last join before the resident size with every connection is read. */
+const IDLE_SETTLE_MS = Number(process.env.BENCH_IDLE_SETTLE_MS ?? 5_000);
+/** Resident size readings per measurement, a second apart; their median is used. */
+const MEMORY_SAMPLES = 5;
 const ROOM_SIZE = 8;
 
 type Target = "floor" | "server";
@@ -176,8 +187,10 @@ async function relayRound(target: Target): Promise<{ offer: RelayFigures; candid
   const child = await startChild(target);
   try {
     const pairs = await openPairs(target, child);
-    // Warm-up: JIT and buffers, outside the measured window.
+    // Warm-up: JIT and buffers, outside the measured window, for both message kinds (optimizing the
+    // candidate path would otherwise be charged to the candidate figures).
     await measureRelay(child, pairs, 2_000, offerFrame, offerSentAt);
+    await measureRelay(child, pairs, 2_000, candidateFrame, candidateSentAt);
     const offer = await measureRelay(child, pairs, OFFERS_PER_ROUND, offerFrame, offerSentAt);
     const candidate = await measureRelay(child, pairs, CANDIDATES_PER_ROUND, candidateFrame, candidateSentAt);
     for (const pair of pairs) {
@@ -190,13 +203,28 @@ async function relayRound(target: Target): Promise<{ offer: RelayFigures; candid
   }
 }
 
-/** Resident memory per idle connection; on the server every connection has joined a room. */
+/** Median resident size over `MEMORY_SAMPLES` samples a second apart, after `settleMs` of quiet. */
+async function settledRssBytes(child: Child, settleMs: number): Promise<number> {
+  await sleep(settleMs);
+  const samples: number[] = [];
+  for (let index = 0; index < MEMORY_SAMPLES; index += 1) {
+    samples.push((await readProcessStats(child)).rssBytes);
+    await sleep(1_000);
+  }
+  return median(samples);
+}
+
+/**
+ * Resident memory per idle connection; on the server every connection has joined a room. Both
+ * readings are medians of several samples taken after a quiet period: the baseline once start-up
+ * garbage has been collected (otherwise it inflates the baseline and flatters the result), the
+ * final one once the joins are over. Floor and server are measured the same way.
+ */
 async function idleMemoryRound(target: Target): Promise<{ bytesPerConnection: number; connections: number }> {
   const child = await startChild(target);
   const sockets: WebSocket[] = [];
   try {
-    await sleep(500);
-    const before = await readProcessStats(child);
+    const before = await settledRssBytes(child, BASELINE_SETTLE_MS);
     const BATCH = 250;
     for (let start = 0; start < IDLE_CONNECTIONS; start += BATCH) {
       const batch = await Promise.all(Array.from({ length: Math.min(BATCH, IDLE_CONNECTIONS - start) }, () => openSocket(child.wsUrl)));
@@ -213,9 +241,8 @@ async function idleMemoryRound(target: Target): Promise<{ bytesPerConnection: nu
       }
       sockets.push(...batch);
     }
-    await sleep(1_000);
-    const after = await readProcessStats(child);
-    return { bytesPerConnection: (after.rssBytes - before.rssBytes) / sockets.length, connections: sockets.length };
+    const after = await settledRssBytes(child, IDLE_SETTLE_MS);
+    return { bytesPerConnection: (after - before) / sockets.length, connections: sockets.length };
   } finally {
     for (const socket of sockets) {
       socket.terminate();

@@ -5,6 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import type { IceServer } from "../shared/protocol/index.ts";
+import { DEFAULT_RESUME_GRACE_MS } from "./resume.ts";
+import type { TurnSettings } from "./turn.ts";
 
 /** Everything the server needs to run. */
 export interface ServerConfig {
@@ -34,6 +36,17 @@ export interface ServerConfig {
   iceServers: IceServer[];
   /** How long a call may ring before `NotResponse` / `incomingCallNotResponse`. */
   ringTimeoutMs: number;
+  /**
+   * How long a participant whose socket was lost abruptly stays in its room, suspended, waiting for
+   * its client to `resume`. 0 turns resumption off: an abrupt close is a leave.
+   */
+  resumeGraceMs: number;
+  /** `turn:` / `turns:` URLs handed to clients with short-lived credentials; needs {@link turnSecret}. */
+  turnUrls: string[];
+  /** coturn's `static-auth-secret` (TURN REST API). Never sent to clients, never logged. */
+  turnSecret?: string;
+  /** Lifetime of issued TURN credentials, in seconds. */
+  turnCredentialTtlSeconds: number;
 }
 
 /** Defaults used by `npm start` and by tests that do not override them. */
@@ -50,6 +63,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxBackpressureBytes: 1024 * 1024,
   iceServers: [{ urls: "stun:stun.l.google.com:19302" }],
   ringTimeoutMs: 30_000,
+  resumeGraceMs: DEFAULT_RESUME_GRACE_MS,
+  turnUrls: [],
+  turnCredentialTtlSeconds: 3600,
 };
 
 type OptionKind = "string" | "integer" | "list";
@@ -78,6 +94,10 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: "maxBackpressureBytes", flag: "max-backpressure-bytes", env: "WEBRTC_ROOM_MAX_BACKPRESSURE_BYTES", kind: "integer", help: "bytes queued for a slow reader before it is closed with 4002" },
   { key: "ringTimeoutMs", flag: "ring-timeout-ms", env: "WEBRTC_ROOM_RING_TIMEOUT_MS", kind: "integer", help: "milliseconds a call rings before it is given up as not answered" },
   { key: "stunUrls", flag: "stun", env: "WEBRTC_ROOM_STUN_URLS", kind: "list", help: "comma-separated STUN URLs handed to clients; empty = none" },
+  { key: "resumeGraceMs", flag: "resume-grace-ms", env: "WEBRTC_ROOM_RESUME_GRACE_MS", kind: "integer", help: "milliseconds a participant whose connection dropped may resume; 0 = off" },
+  { key: "turnUrls", flag: "turn-urls", env: "WEBRTC_ROOM_TURN_URLS", kind: "list", help: "comma-separated turn:/turns: URLs handed out with short-lived credentials (needs --turn-secret)" },
+  { key: "turnSecret", flag: "turn-secret", env: "WEBRTC_ROOM_TURN_SECRET", kind: "string", help: "coturn static-auth-secret (prefer the environment variable: flags show in ps)" },
+  { key: "turnCredentialTtlSeconds", flag: "turn-credential-ttl-seconds", env: "WEBRTC_ROOM_TURN_CREDENTIAL_TTL_SECONDS", kind: "integer", help: "lifetime of issued TURN credentials in seconds" },
 ];
 
 /** Thrown for a flag or variable that cannot be used; the CLI prints it and exits with 2. */
@@ -136,12 +156,31 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   if (config.idleTimeoutSeconds < 8 || config.idleTimeoutSeconds % 4 !== 0 || config.idleTimeoutSeconds > 960) {
     throw new ConfigError(`--idle-timeout must be a multiple of 4 between 8 and 960, got ${config.idleTimeoutSeconds}`);
   }
-  for (const key of ["maxMessageBytes", "roomCapacity", "messagesPerSecond", "messageBurst", "maxErrorBurst", "maxBackpressureBytes", "ringTimeoutMs"] as const) {
+  for (const key of ["maxMessageBytes", "roomCapacity", "messagesPerSecond", "messageBurst", "maxErrorBurst", "maxBackpressureBytes", "ringTimeoutMs", "turnCredentialTtlSeconds"] as const) {
     if (config[key] < 1) {
       throw new ConfigError(`${key} must be at least 1`);
     }
   }
+  if (config.resumeGraceMs < 0) {
+    throw new ConfigError(`--resume-grace-ms must not be negative, got ${config.resumeGraceMs}`);
+  }
+  if ((config.turnUrls.length > 0) !== Boolean(config.turnSecret)) {
+    throw new ConfigError("--turn-urls and --turn-secret go together");
+  }
+  for (const url of config.turnUrls) {
+    if (!/^turns?:/.test(url)) {
+      throw new ConfigError(`--turn-urls takes turn: or turns: URLs, got "${url}"`);
+    }
+  }
   return config;
+}
+
+/** The TURN settings of `config`, or undefined when TURN is not configured. */
+export function turnSettings(config: ServerConfig): TurnSettings | undefined {
+  if (config.turnUrls.length === 0 || !config.turnSecret) {
+    return undefined;
+  }
+  return { urls: config.turnUrls, secret: config.turnSecret, credentialTtlSeconds: config.turnCredentialTtlSeconds };
 }
 
 /** `webrtc-room serve --help` text, generated from {@link SERVER_OPTIONS}. */

@@ -22,10 +22,14 @@ export type TargetedMessage =
   | { type: "send_aswer"; targetId: string; sdp: SessionDescription }
   | { type: "new_candidate"; targetId: string; ice: IceCandidate };
 
-interface Membership {
-  room: string;
-  username: string;
+/** One room: its name and its members (participant id → display name) in join order. */
+interface Room {
+  readonly name: string;
+  readonly members: Map<string, string>;
 }
+
+/** Where a negotiation message goes, and the sender's name to stamp on it. */
+export type RouteResult = { ok: true; to: string; username: string } | { ok: false; code: ErrorCode; message: string };
 
 /** Options of a {@link RoomRegistry}. */
 export interface RoomRegistryOptions {
@@ -44,10 +48,13 @@ export interface RoomStats {
  * by the first join and disappears with the last leave.
  */
 export class RoomRegistry {
-  /** room name → participant id → display name, in join order. */
-  readonly #rooms = new Map<string, Map<string, string>>();
-  /** participant id → the room it joined. */
-  readonly #memberships = new Map<string, Membership>();
+  /** room name → room. */
+  readonly #rooms = new Map<string, Room>();
+  /**
+   * participant id → the room it joined. Members of one room share its {@link Room}, so a
+   * membership costs one map entry and no object of its own.
+   */
+  readonly #memberships = new Map<string, Room>();
   readonly #roomCapacity: number;
 
   constructor(options: RoomRegistryOptions) {
@@ -61,20 +68,21 @@ export class RoomRegistry {
   join(id: string, room: string, username: string): RoomResult {
     const current = this.#memberships.get(id);
     if (current) {
-      return { ok: false, code: "already_in_room", message: `already joined room "${current.room}"` };
+      return { ok: false, code: "already_in_room", message: `already joined room "${current.name}"` };
     }
-    const members = this.#rooms.get(room) ?? new Map<string, string>();
-    if (members.size >= this.#roomCapacity) {
+    let joined = this.#rooms.get(room);
+    if (joined && joined.members.size >= this.#roomCapacity) {
       return { ok: false, code: "room_full", message: `room "${room}" is full (${this.#roomCapacity} participants)` };
     }
-    members.set(id, username);
-    this.#rooms.set(room, members);
-    this.#memberships.set(id, { room, username });
-    const list = toParticipants(members);
-    return {
-      ok: true,
-      deliveries: [...members.keys()].map((to) => ({ to, message: { type: "connection_list", newUserId: id, list } })),
-    };
+    if (!joined) {
+      joined = { name: room, members: new Map() };
+      this.#rooms.set(room, joined);
+    }
+    joined.members.set(id, username);
+    this.#memberships.set(id, joined);
+    // One message object for every recipient, so the socket layer can serialize it once.
+    const message: RoomServerMessage = { type: "connection_list", newUserId: id, list: toParticipants(joined.members) };
+    return { ok: true, deliveries: [...joined.members.keys()].map((to) => ({ to, message })) };
   }
 
   /**
@@ -82,18 +90,32 @@ export class RoomRegistry {
    * name. The target must be another participant of the sender's room.
    */
   relay(senderId: string, message: TargetedMessage): RoomResult {
-    const sender = this.#memberships.get(senderId);
-    if (!sender) {
-      return { ok: false, code: "not_in_room", message: `${message.type} needs a joined room` };
+    const route = this.route(senderId, message.type, message.targetId);
+    if (!route.ok) {
+      return route;
     }
-    if (message.targetId === senderId) {
+    const stamped = { ...message, id: senderId, username: route.username };
+    return { ok: true, deliveries: [{ to: route.to, message: stamped }] };
+  }
+
+  /**
+   * The checks of {@link relay} without building the stamped message: where a `type` message from
+   * `senderId` to `targetId` goes and the sender's name, or why it may not. The socket layer uses
+   * this on its hot path, where it builds the relayed frame itself.
+   */
+  route(senderId: string, type: TargetedMessage["type"], targetId: string): RouteResult {
+    const room = this.#memberships.get(senderId);
+    if (!room) {
+      return { ok: false, code: "not_in_room", message: `${type} needs a joined room` };
+    }
+    if (targetId === senderId) {
       return { ok: false, code: "self_target", message: "targetId is the sender itself" };
     }
-    if (this.#memberships.get(message.targetId)?.room !== sender.room) {
-      return { ok: false, code: "unknown_target", message: `no participant "${message.targetId}" in this room` };
+    if (!room.members.has(targetId)) {
+      return { ok: false, code: "unknown_target", message: `no participant "${targetId}" in this room` };
     }
-    const stamped = { ...message, id: senderId, username: sender.username };
-    return { ok: true, deliveries: [{ to: message.targetId, message: stamped }] };
+    // The sender is a member of its own room, so its name is there.
+    return { ok: true, to: targetId, username: room.members.get(senderId) ?? "" };
   }
 
   /**
@@ -101,38 +123,36 @@ export class RoomRegistry {
    * leaver, then `rest_connection_list`. An emptied room is deleted.
    */
   leave(id: string): RoomResult {
-    const membership = this.#memberships.get(id);
-    if (!membership) {
+    const room = this.#memberships.get(id);
+    if (!room) {
       return { ok: false, code: "not_in_room", message: "not in a room" };
     }
     this.#memberships.delete(id);
-    const members = this.#rooms.get(membership.room);
-    if (!members) {
+    room.members.delete(id);
+    if (room.members.size === 0) {
+      this.#rooms.delete(room.name);
       return { ok: true, deliveries: [] };
     }
-    members.delete(id);
-    if (members.size === 0) {
-      this.#rooms.delete(membership.room);
-      return { ok: true, deliveries: [] };
-    }
-    const list = toParticipants(members);
+    // Two message objects shared by every recipient, so the socket layer can serialize each once.
+    const closed: RoomServerMessage = { type: "close_connection", id };
+    const rest: RoomServerMessage = { type: "rest_connection_list", list: toParticipants(room.members) };
     const deliveries: Delivery[] = [];
-    for (const to of members.keys()) {
-      deliveries.push({ to, message: { type: "close_connection", id } });
-      deliveries.push({ to, message: { type: "rest_connection_list", list } });
+    for (const to of room.members.keys()) {
+      deliveries.push({ to, message: closed });
+      deliveries.push({ to, message: rest });
     }
     return { ok: true, deliveries };
   }
 
   /** The room `id` has joined, if any. */
   roomOf(id: string): string | undefined {
-    return this.#memberships.get(id)?.room;
+    return this.#memberships.get(id)?.name;
   }
 
   /** The participants of `room` in join order; empty when the room does not exist. */
   participants(room: string): Participant[] {
-    const members = this.#rooms.get(room);
-    return members ? toParticipants(members) : [];
+    const found = this.#rooms.get(room);
+    return found ? toParticipants(found.members) : [];
   }
 
   /** Current number of rooms and participants. */

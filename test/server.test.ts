@@ -50,7 +50,8 @@ async function expectNothingMore(...clients: TestClient[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [{ urls: "stun:stun.example.test:3478" }], maxMessageBytes: 64 * 1024 });
+  // A short resume window: an abrupt disconnect becomes a leave once it is over (test/resume.test.ts).
+  server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [{ urls: "stun:stun.example.test:3478" }], maxMessageBytes: 64 * 1024, resumeGraceMs: 300 });
 });
 
 afterEach(async () => {
@@ -102,7 +103,7 @@ describe("joining and leaving (happy path)", () => {
     await expectNothingMore(b!.client);
   });
 
-  it("treats an abrupt disconnect like a leave", async () => {
+  it("treats an abrupt disconnect like a leave once the resume window is over", async () => {
     const room = freshRoom();
     const [a, b] = await joinRoom(room, 2);
     b!.client.socket.terminate();

@@ -4,9 +4,21 @@
  */
 export { TypedEmitter, type EventMap, type Listener, type ListenerErrorHandler } from "./emitter.ts";
 export {
+  DEFAULT_RECONNECT_POLICY,
+  RECONNECT_BASE_DELAY_MS,
+  RECONNECT_FACTOR,
+  RECONNECT_MAX_ATTEMPTS,
+  RECONNECT_MAX_DELAY_MS,
+  exponentialBackoff,
+  type BackoffOptions,
+  type ReconnectPolicy,
+} from "./reconnect.ts";
+export {
+  MAX_QUEUED_MESSAGES,
   SignalingClient,
   SignalingState,
-  type ReconnectPolicy,
+  defaultShouldReconnect,
+  type DroppedReason,
   type SignalingClientOptions,
   type SignalingCloseInfo,
   type SignalingEvents,
@@ -14,10 +26,15 @@ export {
   type WebSocketLike,
 } from "./signaling-client.ts";
 export {
+  ICE_DISCONNECTED_TIMEOUT_MS,
   MeshPeer,
+  PEER_CONNECT_TIMEOUT_MS,
   PING_TIMEOUT_MS,
   PeerState,
+  sdpSessionId,
   type CandidateFilter,
+  type OfferKind,
+  type RtcConfigurationExtras,
   type IncomingSignal,
   type MeshPeerOptions,
   type OutgoingSignal,
@@ -27,8 +44,13 @@ export {
   type WebRtcImplementation,
 } from "./peer.ts";
 export {
+  ICE_REFRESH_AT_FRACTION,
   JOIN_TIMEOUT_MS,
+  MIN_ICE_REFRESH_DELAY_MS,
+  PEER_REBUILD_BASE_DELAY_MS,
+  PEER_REBUILD_MAX_DELAY_MS,
   MeshError,
+  peerRebuildDelayMs,
   MeshSession,
   MeshSessionState,
   type JoinInfo,

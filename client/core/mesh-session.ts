@@ -6,7 +6,14 @@
  * is the `connection_list`'s `newUserId`) offers to every member already present, and those
  * members only answer, so two peers never offer to each other at the same time. A member leaves
  * the map when the server says so (`close_connection`), whether it left on purpose or its socket
- * died; the server's idle timeout bounds how long a vanished member can linger.
+ * died; the server's idle timeout and resume grace window bound how long a vanished member can
+ * linger.
+ *
+ * The session survives the loss of its signaling socket: media and data channels are peer to
+ * peer and keep flowing, the signaling client reconnects with backoff, and the session `resume`s
+ * as the same participant within the server's grace window (the others notice nothing), or joins
+ * again as a new one after it. A pair whose connection fails is rebuilt alone, with the same rule
+ * about who offers. TURN credentials are renewed before they expire.
  */
 import {
   PROTOCOL_VERSION,
@@ -23,15 +30,21 @@ import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import {
   MeshPeer,
   PING_TIMEOUT_MS,
+  PeerState,
   type CandidateFilter,
+  type IncomingSignal,
   type PeerErrorCode,
-  type PeerState,
   type RemotePeer,
+  type RtcConfigurationExtras,
   type WebRtcImplementation,
 } from "./peer.ts";
-import { SignalingClient, type SignalingCloseInfo, type WebSocketConstructor } from "./signaling-client.ts";
+import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from "./reconnect.ts";
+import { SignalingClient, type DroppedReason, type SignalingCloseInfo, type WebSocketConstructor } from "./signaling-client.ts";
 
-/** Lifecycle of a {@link MeshSession}. Only moves forward; a session is used for one stay in one room. */
+/**
+ * Lifecycle of a {@link MeshSession}: `idle → joining → joined ⇄ reconnecting → closed`. A session
+ * is used for one stay in one room; `reconnecting` is part of the stay (the peers stay up).
+ */
 export const MeshSessionState = {
   /** Created; `join()` not called yet. */
   idle: "idle",
@@ -39,7 +52,13 @@ export const MeshSessionState = {
   joining: "joining",
   /** In the room: peers come and go. */
   joined: "joined",
-  /** Left, refused, or cut off from the server. Every peer is closed. */
+  /**
+   * Still in the room, but the signaling socket was lost: reconnecting, then resuming (or joining
+   * again as new). Peer connections and data channels keep working; signaling sent meanwhile is
+   * queued. Back to `joined` once the server took the session back.
+   */
+  reconnecting: "reconnecting",
+  /** Left, refused, or cut off from the server for good. Every peer is closed. */
   closed: "closed",
 } as const;
 
@@ -54,8 +73,19 @@ export type MeshErrorCode =
   | "join_timeout"
   /** The signaling socket could not be opened. */
   | "signaling_unreachable"
-  /** The signaling socket closed while in the room (server restart, network loss, idle timeout). */
+  /**
+   * The signaling connection is gone for good while in the room: reconnecting is off, the close
+   * code forbids it (4001, 4003, 4004), or the reconnect policy gave up.
+   */
   | "signaling_closed"
+  /**
+   * Signaling messages sent while reconnecting were dropped: the queue was full, or the session
+   * had to join again as new (they were addressed under its old id). Peers they concerned are
+   * rebuilt or gone anyway; the error says that nothing vanished silently.
+   */
+  | "signaling_messages_dropped"
+  /** The server did not answer `resume` within `joinTimeoutMs`; the session joins again as new. */
+  | "resume_timeout"
   /** The server sent a frame that is not a protocol message. */
   | "bad_server_message";
 
@@ -74,6 +104,11 @@ export class MeshError extends Error {
 export type PeerLeftReason =
   /** The server announced that the remote left the room (or its connection was dropped). */
   | "left"
+  /**
+   * This session lost its place in the room (its resume was refused, e.g. after the grace window
+   * or a server restart) and joins again under a new id; the remote comes back as a new peer.
+   */
+  | "rejoined"
   /** This session closed. */
   | "session_closed";
 
@@ -92,9 +127,22 @@ export type MeshSessionEvents = {
   "peer-media": { peer: RemotePeer; media: MediaState };
   /** Something went wrong; `peerId` names the remote when one is involved. */
   error: { code: MeshErrorCode; message: string; peerId?: string };
+  /**
+   * The signaling socket was lost and attempt `attempt` starts in `delayMs` (once per attempt).
+   * The session is `reconnecting`; peers keep working.
+   */
+  reconnecting: { attempt: number; delayMs: number };
+  /**
+   * The session is back in the room: `resumed` as the same participant (`id === previousId`,
+   * nobody noticed), or joined again as a new one (`resumed: false`, new `id`; every old peer was
+   * dropped with reason `rejoined` and the mesh forms again).
+   */
+  reconnected: { id: string; previousId: string; resumed: boolean };
+  /** New ICE servers (fresh TURN credentials) were applied to every peer. */
+  "ice-servers": { iceServers: IceServer[]; expiresAtMs: number | undefined };
 };
 
-/** What the server told this session when it joined. */
+/** What the server told this session when it joined (updated on resume, rejoin and ICE refresh). */
 export interface JoinInfo {
   /** This participant's server-assigned id. */
   id: string;
@@ -102,6 +150,10 @@ export interface JoinInfo {
   username: string;
   iceServers: IceServer[];
   roomCapacity: number;
+  /** When the TURN credentials in `iceServers` expire (epoch ms); absent when they do not. */
+  iceServersExpireAtMs?: number;
+  /** How long the server keeps this participant after its socket is lost, in ms. */
+  resumeGraceMs?: number;
 }
 
 /** Options of a {@link MeshSession}. */
@@ -118,8 +170,19 @@ export interface MeshSessionOptions {
   WebSocket?: WebSocketConstructor;
   /** Local ICE candidates for which this returns false are not signaled (all are by default). */
   candidateFilter?: CandidateFilter;
-  /** Bound on `join()`, from opening the socket to the `joined` acknowledgement. */
+  /** Bound on `join()`, from opening the socket to the `joined` acknowledgement; also bounds `resume`. */
   joinTimeoutMs?: number;
+  /**
+   * Signaling reconnect policy; `false` makes the first loss of the socket final (the session
+   * closes with `signaling_closed`). Defaults to {@link DEFAULT_RECONNECT_POLICY}.
+   */
+  reconnect?: ReconnectPolicy | false;
+  /** Delay before the offering side rebuilds failed pair number `attempt` (1-based); defaults to {@link peerRebuildDelayMs}. */
+  peerRebuildDelayMs?: (attempt: number) => number;
+  /** `RTCConfiguration` fields besides `iceServers` for every peer, e.g. `{ iceTransportPolicy: "relay" }`. */
+  rtcConfiguration?: RtcConfigurationExtras;
+  /** How long ICE may stay `disconnected` before a pair counts as failed and is rebuilt. */
+  iceDisconnectedTimeoutMs?: number;
   onListenerError?: ListenerErrorHandler;
 }
 
@@ -129,6 +192,8 @@ type MeshServerMessage = RoomServerMessage | CommonServerMessage;
 /** Every {@link MeshServerMessage} type; a `Record` so that a new room message cannot be forgotten here. */
 const MESH_SERVER_MESSAGE_TYPES: Record<MeshServerMessage["type"], true> = {
   joined: true,
+  resumed: true,
+  ice_servers: true,
   connection_list: true,
   send_offer: true,
   send_aswer: true,
@@ -146,10 +211,45 @@ function isMeshServerMessage(message: ServerMessage): message is MeshServerMessa
 /** Default bound on `join()`. */
 export const JOIN_TIMEOUT_MS = 10_000;
 
+/**
+ * Share of the remaining credential lifetime after which fresh ICE servers are asked for: at 75 %
+ * a refresh that takes a while (or a reconnect in between) still lands before expiry.
+ */
+export const ICE_REFRESH_AT_FRACTION = 0.75;
+
+/** Floor of the delay before an ICE server refresh, so that a clock skew cannot make it spin. */
+export const MIN_ICE_REFRESH_DELAY_MS = 500;
+
+/** First delay before a failed pair is rebuilt; doubles per consecutive failure of the pair. */
+export const PEER_REBUILD_BASE_DELAY_MS = 1_000;
+
+/** Largest delay before a failed pair is rebuilt. */
+export const PEER_REBUILD_MAX_DELAY_MS = 15_000;
+
+/**
+ * The default delay before the offering side rebuilds a failed pair: 0.5–1 s the first time,
+ * doubling up to 15 s. Never immediate: when a remote leaves, its connections close a moment
+ * before the server's `close_connection` arrives, and that remote must not be offered to again.
+ */
+export function peerRebuildDelayMs(attempt: number): number {
+  const boundMs = Math.min(PEER_REBUILD_MAX_DELAY_MS, PEER_REBUILD_BASE_DELAY_MS * 2 ** (Math.max(1, attempt) - 1));
+  return Math.round(boundMs * (0.5 + Math.random() / 2));
+}
+
 /** Everything the session holds for one remote: its peer and the unsubscribers of our listeners. */
 interface PeerEntry {
   peer: MeshPeer;
   unsubscribe: Array<() => void>;
+  /** Consecutive failures since the pair was last connected. */
+  failures: number;
+  rebuildTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** Re-identification in progress on a new socket: `resume`, or `new_user` after a refused resume. */
+interface PendingReentry {
+  kind: "resume" | "rejoin";
+  previousId: string;
+  timer: ReturnType<typeof setTimeout>;
 }
 
 interface PendingJoin {
@@ -165,21 +265,30 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
   readonly #entries = new Map<string, PeerEntry>();
   #state: MeshSessionState = MeshSessionState.idle;
   #info: JoinInfo | undefined;
+  /** Secret for the next `resume`; `undefined` once refused (the next reconnect joins as new). */
+  #resumeToken: string | undefined;
   #pendingJoin: PendingJoin | undefined;
+  #reentry: PendingReentry | undefined;
+  #iceRefreshTimer: ReturnType<typeof setTimeout> | undefined;
   #mediaState: MediaState | undefined;
   readonly #unsubscribeSignaling: Array<() => void>;
 
   constructor(options: MeshSessionOptions) {
     super(options.onListenerError);
     this.#options = options;
+    const reconnect = options.reconnect === false ? undefined : (options.reconnect ?? DEFAULT_RECONNECT_POLICY);
     this.#signaling = new SignalingClient({
       url: options.url,
       ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+      ...(reconnect ? { reconnect } : {}),
       ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
     });
     this.#unsubscribeSignaling = [
       this.#signaling.on("message", (message) => this.#onServerMessage(message)),
       this.#signaling.on("bad-message", ({ detail }) => this.#report("bad_server_message", detail)),
+      this.#signaling.on("reconnecting", ({ attempt, delayMs }) => this.#onReconnecting(attempt, delayMs)),
+      this.#signaling.on("reconnected", () => this.#onReconnected()),
+      this.#signaling.on("dropped", ({ messages, reason }) => this.#onDropped(messages.length, reason)),
       this.#signaling.on("close", (info) => this.#onSignalingClose(info)),
     ];
   }
@@ -189,9 +298,18 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
     return this.#state;
   }
 
-  /** True while in the room. */
+  /**
+   * True while in the room: `joined`, and also `reconnecting`, because the server keeps the
+   * participant through its grace window and the peers stay connected. Use
+   * {@link MeshSession.isReconnecting} to tell the two apart.
+   */
   get isJoined(): boolean {
-    return this.#state === MeshSessionState.joined;
+    return this.#state === MeshSessionState.joined || this.#state === MeshSessionState.reconnecting;
+  }
+
+  /** True while the signaling connection is being re-established. */
+  get isReconnecting(): boolean {
+    return this.#state === MeshSessionState.reconnecting;
   }
 
   /** True once the session has ended; it cannot be joined again. */
@@ -204,7 +322,7 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
     return this.#info;
   }
 
-  /** This participant's id, once joined. */
+  /** This participant's id, once joined. It changes when the session has to join again as new. */
   get id(): string | undefined {
     return this.#info?.id;
   }
@@ -226,7 +344,7 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
     }
     this.#setState(MeshSessionState.joining);
     const joined = new Promise<JoinInfo>((resolve, reject) => {
-      const timeoutMs = this.#options.joinTimeoutMs ?? JOIN_TIMEOUT_MS;
+      const timeoutMs = this.#joinTimeoutMs;
       const timer = setTimeout(() => {
         this.#close(new MeshError("join_timeout", `no "joined" from ${this.#options.url} within ${timeoutMs} ms`));
       }, timeoutMs);
@@ -238,12 +356,7 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
       // The socket's close event has already closed the session and rejected `joined`.
       return joined;
     }
-    this.#signaling.send({
-      type: "new_user",
-      room: this.#options.room,
-      username: this.#options.username,
-      protocolVersion: PROTOCOL_VERSION,
-    });
+    this.#sendNewUser();
     return joined;
   }
 
@@ -287,16 +400,58 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
   }
 
   /**
+   * Restarts ICE on the pairs this side offers to (all of them, or only `peerId`), e.g. after a
+   * network change: new candidates and TURN allocations with the current ICE servers, same
+   * connections. Returns how many restarts began; pairs where the remote offers are skipped.
+   */
+  restartIce(peerId?: string): number {
+    let restarted = 0;
+    for (const [id, { peer }] of this.#entries) {
+      if ((peerId === undefined || id === peerId) && peer.restartIce()) {
+        restarted += 1;
+      }
+    }
+    return restarted;
+  }
+
+  /**
+   * Fails the connection to `peerId` as a real failure would (closes its `RTCPeerConnection`),
+   * so that the pair is rebuilt. For tests and diagnostics; returns false for an unknown peer.
+   */
+  debugFailPeer(peerId: string, reason = "forced by debugFailPeer()"): boolean {
+    const entry = this.#entries.get(peerId);
+    if (!entry || entry.peer.closed) {
+      return false;
+    }
+    entry.peer.fail(reason);
+    return true;
+  }
+
+  /**
    * Leaves the room: tells the server, closes every peer connection and the socket, and drops
-   * every listener. Safe to call twice and in any state.
+   * every listener. Safe to call twice and in any state. While reconnecting the server cannot be
+   * told; it lets the participant go when the grace window ends.
    */
   leave(): void {
     if (this.#state === MeshSessionState.closed) {
       return;
     }
     // The explicit leave makes the server tell the others at once, before the socket close lands.
-    this.#signaling.send({ type: "close_connection" });
+    this.#signaling.sendNow({ type: "close_connection" });
     this.#close();
+  }
+
+  get #joinTimeoutMs(): number {
+    return this.#options.joinTimeoutMs ?? JOIN_TIMEOUT_MS;
+  }
+
+  #sendNewUser(): void {
+    this.#signaling.sendNow({
+      type: "new_user",
+      room: this.#options.room,
+      username: this.#options.username,
+      protocolVersion: PROTOCOL_VERSION,
+    });
   }
 
   /**
@@ -313,6 +468,9 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
       clearTimeout(pending.timer);
       pending.reject(joinError);
     }
+    this.#clearReentry();
+    clearTimeout(this.#iceRefreshTimer);
+    this.#iceRefreshTimer = undefined;
     for (const unsubscribe of this.#unsubscribeSignaling) {
       unsubscribe();
     }
@@ -330,11 +488,139 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
       this.#close(new MeshError("signaling_unreachable", `cannot open ${this.#options.url} (${detail})`));
       return;
     }
-    if (this.#state === MeshSessionState.joined) {
-      this.#report("signaling_closed", `signaling socket closed (${detail})`);
+    if (this.isJoined) {
+      this.#report("signaling_closed", `signaling connection closed for good (${detail})`);
     }
     this.#close(new MeshError("signaling_closed", `signaling socket closed before joining (${detail})`));
   }
+
+  // ---- reconnect and resume ----
+
+  #onReconnecting(attempt: number, delayMs: number): void {
+    // A lost `resume` or rejoin is simply tried again on the next socket.
+    this.#clearReentry();
+    if (this.#state === MeshSessionState.joined) {
+      this.#setState(MeshSessionState.reconnecting);
+    }
+    this.emit("reconnecting", { attempt, delayMs });
+  }
+
+  /** A new socket is open; the queue is held until this session has its place in the room back. */
+  #onReconnected(): void {
+    const info = this.#info;
+    if (!info) {
+      // Lost before `joined`: `join()` is still pending (its timeout runs); just ask again.
+      this.#signaling.discardQueue();
+      this.#sendNewUser();
+      return;
+    }
+    if (this.#resumeToken === undefined) {
+      this.#rejoinAsNew(info.id);
+      return;
+    }
+    this.#signaling.sendNow({ type: "resume", id: info.id, resumeToken: this.#resumeToken });
+    this.#startReentry("resume", info.id, () => {
+      this.#report("resume_timeout", `no answer to "resume" within ${this.#joinTimeoutMs} ms`);
+      this.#rejoinAsNew(info.id);
+    });
+  }
+
+  #startReentry(kind: PendingReentry["kind"], previousId: string, onTimeout: () => void): void {
+    this.#clearReentry();
+    this.#reentry = { kind, previousId, timer: setTimeout(onTimeout, this.#joinTimeoutMs) };
+  }
+
+  #clearReentry(): void {
+    if (this.#reentry) {
+      clearTimeout(this.#reentry.timer);
+      this.#reentry = undefined;
+    }
+  }
+
+  /**
+   * The server took the participant back: keep every peer that is still in the room (their
+   * connections never depended on the server), drop the others, then let the queued signaling go.
+   */
+  #onResumed(message: Extract<RoomServerMessage, { type: "resumed" }>): void {
+    const reentry = this.#reentry;
+    const info = this.#info;
+    if (reentry?.kind !== "resume" || !info) {
+      return;
+    }
+    this.#clearReentry();
+    this.#resumeToken = message.resumeToken;
+    this.#info = {
+      ...info,
+      id: message.id,
+      room: message.room,
+      username: message.username,
+      iceServers: message.iceServers,
+      ...(message.iceServersExpireAtMs !== undefined ? { iceServersExpireAtMs: message.iceServersExpireAtMs } : {}),
+    };
+    if (message.iceServersExpireAtMs === undefined) {
+      delete this.#info.iceServersExpireAtMs;
+    }
+    const present = new Set(message.list.map((participant) => participant.id));
+    for (const id of [...this.#entries.keys()]) {
+      if (!present.has(id)) {
+        this.#removePeer(id, "left");
+      }
+    }
+    // Someone who joined meanwhile is not added here: its `connection_list` and offer were kept
+    // for this participant and follow `resumed`.
+    this.#applyIceServers(message.iceServers, message.iceServersExpireAtMs);
+    this.#signaling.flushQueue();
+    this.#setState(MeshSessionState.joined);
+    this.emit("reconnected", { id: message.id, previousId: reentry.previousId, resumed: true });
+  }
+
+  /**
+   * The old participant is lost: drop every peer and everything queued under the old id, and
+   * join again as a newcomer, who offers to everyone present.
+   */
+  #rejoinAsNew(previousId: string): void {
+    this.#resumeToken = undefined;
+    for (const id of [...this.#entries.keys()]) {
+      this.#removePeer(id, "rejoined");
+    }
+    this.#signaling.discardQueue();
+    this.#sendNewUser();
+    this.#startReentry("rejoin", previousId, () => {
+      this.#close(new MeshError("join_timeout", `no "joined" within ${this.#joinTimeoutMs} ms after reconnecting`));
+    });
+  }
+
+  #onDropped(count: number, reason: DroppedReason): void {
+    const why = reason === "queue_full" ? "the reconnect queue was full" : reason === "discarded" ? "the session joined again as new" : "the connection closed";
+    this.#report("signaling_messages_dropped", `${count} signaling message(s) not sent: ${why}`);
+  }
+
+  // ---- ICE servers ----
+
+  /** Applies fresh ICE servers to every peer and schedules the next refresh. */
+  #applyIceServers(iceServers: IceServer[], expiresAtMs: number | undefined): void {
+    for (const { peer } of this.#entries.values()) {
+      peer.setIceServers(iceServers);
+    }
+    this.#scheduleIceRefresh(expiresAtMs);
+    this.emit("ice-servers", { iceServers, expiresAtMs });
+  }
+
+  #scheduleIceRefresh(expiresAtMs: number | undefined): void {
+    clearTimeout(this.#iceRefreshTimer);
+    this.#iceRefreshTimer = undefined;
+    if (expiresAtMs === undefined) {
+      return;
+    }
+    const delayMs = Math.max(MIN_ICE_REFRESH_DELAY_MS, (expiresAtMs - Date.now()) * ICE_REFRESH_AT_FRACTION);
+    this.#iceRefreshTimer = setTimeout(() => {
+      this.#iceRefreshTimer = undefined;
+      // While reconnecting it waits in the queue; `resumed` brings fresh servers anyway.
+      this.#signaling.send({ type: "refresh_ice_servers" });
+    }, delayMs);
+  }
+
+  // ---- server messages ----
 
   #onServerMessage(message: ServerMessage): void {
     if (!isMeshServerMessage(message)) {
@@ -343,35 +629,59 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
     }
     switch (message.type) {
       case "joined": {
-        const pending = this.#pendingJoin;
-        if (!pending) {
-          return;
-        }
-        this.#pendingJoin = undefined;
-        clearTimeout(pending.timer);
-        this.#info = {
+        const info: JoinInfo = {
           id: message.id,
           room: message.room,
           username: message.username,
           iceServers: message.iceServers,
           roomCapacity: message.roomCapacity,
+          resumeGraceMs: message.resumeGraceMs,
+          ...(message.iceServersExpireAtMs !== undefined ? { iceServersExpireAtMs: message.iceServersExpireAtMs } : {}),
         };
+        const pending = this.#pendingJoin;
+        const reentry = this.#reentry;
+        if (pending) {
+          this.#pendingJoin = undefined;
+          clearTimeout(pending.timer);
+        } else if (reentry?.kind === "rejoin") {
+          this.#clearReentry();
+        } else {
+          return;
+        }
+        this.#info = info;
+        this.#resumeToken = message.resumeToken;
+        this.#scheduleIceRefresh(message.iceServersExpireAtMs);
+        this.#signaling.flushQueue();
         this.#setState(MeshSessionState.joined);
-        pending.resolve(this.#info);
+        if (pending) {
+          pending.resolve(info);
+        } else if (reentry) {
+          this.emit("reconnected", { id: info.id, previousId: reentry.previousId, resumed: false });
+        }
         return;
       }
+      case "resumed":
+        this.#onResumed(message);
+        return;
+      case "ice_servers":
+        if (this.#info) {
+          this.#info = { ...this.#info, iceServers: message.iceServers };
+          if (message.iceServersExpireAtMs === undefined) {
+            delete this.#info.iceServersExpireAtMs;
+          } else {
+            this.#info.iceServersExpireAtMs = message.iceServersExpireAtMs;
+          }
+          this.#applyIceServers(message.iceServers, message.iceServersExpireAtMs);
+        }
+        return;
       case "connection_list":
         this.#onConnectionList(message.newUserId, message.list);
         return;
       case "send_offer":
       case "send_aswer":
-      case "new_candidate": {
-        // An offer may come from someone whose connection_list entry we never saw; answer it.
-        const peer = this.#entries.get(message.id)?.peer ??
-          (message.type === "send_offer" ? this.#addPeer({ id: message.id, username: message.username }, false) : undefined);
-        peer?.signal(message);
+      case "new_candidate":
+        this.#onSignal(message);
         return;
-      }
       case "close_connection":
         this.#removePeer(message.id, "left");
         return;
@@ -386,17 +696,65 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
         return;
       }
       case "error":
-        if (this.#pendingJoin && message.refType === "new_user") {
-          this.#close(new MeshError(message.code, message.message));
-        } else {
-          this.#report(message.code, message.message);
-        }
+        this.#onError(message);
         return;
       case "pong":
         return;
       default:
         assertNever(message);
     }
+  }
+
+  #onError(message: Extract<CommonServerMessage, { type: "error" }>): void {
+    if (this.#pendingJoin && message.refType === "new_user") {
+      this.#close(new MeshError(message.code, message.message));
+      return;
+    }
+    const reentry = this.#reentry;
+    if (reentry?.kind === "resume" && message.code === "resume_failed") {
+      this.#rejoinAsNew(reentry.previousId);
+      return;
+    }
+    if (reentry?.kind === "rejoin" && message.refType === "new_user") {
+      // The room filled up (or the server refuses this client) while it was away: the stay is over.
+      this.#report(message.code, message.message);
+      this.#close(new MeshError(message.code, message.message));
+      return;
+    }
+    this.#report(message.code, message.message);
+  }
+
+  /** An offer, answer or candidate from a remote. */
+  #onSignal(message: IncomingSignal): void {
+    let entry = this.#entries.get(message.id);
+    if (message.type === "send_offer") {
+      if (!entry) {
+        // An offer may come from someone whose connection_list entry we never saw; answer it.
+        entry = this.#addPeer({ id: message.id, username: message.username }, false);
+      } else if (!entry.peer.initiator) {
+        const failed = entry.peer.state === PeerState.failed;
+        switch (entry.peer.classifyOffer(message.sdp.sdp)) {
+          case "stale":
+            return;
+          case "renegotiation":
+            if (failed) {
+              // From the connection that just failed here; its owner will notice and rebuild.
+              return;
+            }
+            break;
+          case "first":
+            if (failed) {
+              entry.peer.rebuild();
+            }
+            break;
+          case "new":
+            // The offering side rebuilt the pair (whatever this side thought of the old one).
+            entry.peer.rebuild();
+            break;
+        }
+      }
+    }
+    entry?.peer.signal(message);
   }
 
   /**
@@ -422,39 +780,69 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
     }
   }
 
-  #addPeer(participant: Participant, initiator: boolean): MeshPeer | undefined {
+  // ---- peers ----
+
+  #addPeer(participant: Participant, initiator: boolean): PeerEntry | undefined {
     const info = this.#info;
     if (!info) {
       return undefined;
     }
+    const options = this.#options;
     const peer = new MeshPeer({
       id: participant.id,
       username: participant.username,
       initiator,
       iceServers: info.iceServers,
-      ...(this.#options.stream ? { stream: this.#options.stream } : {}),
-      ...(this.#options.wrtc ? { wrtc: this.#options.wrtc } : {}),
-      ...(this.#options.candidateFilter ? { candidateFilter: this.#options.candidateFilter } : {}),
-      ...(this.#options.onListenerError ? { onListenerError: this.#options.onListenerError } : {}),
+      ...(options.stream ? { stream: options.stream } : {}),
+      ...(options.wrtc ? { wrtc: options.wrtc } : {}),
+      ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
+      ...(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
+      ...(options.iceDisconnectedTimeoutMs !== undefined ? { disconnectedTimeoutMs: options.iceDisconnectedTimeoutMs } : {}),
+      ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
     });
-    const unsubscribe = [
+    const entry: PeerEntry = { peer, unsubscribe: [], failures: 0, rebuildTimer: undefined };
+    entry.unsubscribe = [
       peer.on("signal", (signal) => {
         this.#signaling.send({ ...signal, targetId: peer.id });
       }),
       peer.on("state", ({ state, previous }) => {
-        if (state === "connected" && this.#mediaState) {
-          peer.sendMediaState(this.#mediaState);
+        if (state === PeerState.connected) {
+          entry.failures = 0;
+          if (this.#mediaState) {
+            peer.sendMediaState(this.#mediaState);
+          }
         }
         this.emit("peer-state", { peer, state, previous });
+        if (state === PeerState.failed) {
+          this.#onPeerFailed(entry);
+        }
       }),
       peer.on("stream", (stream) => this.emit("peer-stream", { peer, stream })),
       peer.on("data", (data) => this.emit("peer-data", { peer, data })),
       peer.on("media", (media) => this.emit("peer-media", { peer, media })),
       peer.on("error", ({ code, message }) => this.#report(code, message, peer.id)),
     ];
-    this.#entries.set(participant.id, { peer, unsubscribe });
+    this.#entries.set(participant.id, entry);
     this.emit("peer-joined", { peer });
-    return peer;
+    return entry;
+  }
+
+  /**
+   * One pair is down. The side that offered rebuilds it after a delay (growing with repeated
+   * failures); the other side waits for that offer. Nothing else in the room is touched.
+   */
+  #onPeerFailed(entry: PeerEntry): void {
+    if (!entry.peer.initiator || entry.rebuildTimer !== undefined) {
+      return;
+    }
+    entry.failures += 1;
+    const delayMs = (this.#options.peerRebuildDelayMs ?? peerRebuildDelayMs)(entry.failures);
+    entry.rebuildTimer = setTimeout(() => {
+      entry.rebuildTimer = undefined;
+      if (this.#entries.get(entry.peer.id) === entry && entry.peer.state === PeerState.failed) {
+        entry.peer.rebuild();
+      }
+    }, delayMs);
   }
 
   #removePeer(id: string, reason: PeerLeftReason): void {
@@ -463,6 +851,8 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
       return;
     }
     this.#entries.delete(id);
+    clearTimeout(entry.rebuildTimer);
+    entry.rebuildTimer = undefined;
     entry.peer.destroy();
     for (const unsubscribe of entry.unsubscribe) {
       unsubscribe();

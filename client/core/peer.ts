@@ -6,6 +6,10 @@
  * the session addresses and sends through the server) and multiplexes the pair's data channel:
  * application payloads, media state, round-trip probes, and the renegotiation requests of the
  * answering side, which the signaling protocol has no message for.
+ *
+ * A `MeshPeer` outlives its connections: when the pair fails, {@link MeshPeer.rebuild} puts a new
+ * simple-peer (a new `RTCPeerConnection`) behind the same object, so that whoever holds the
+ * {@link RemotePeer} keeps a valid handle. Events of a replaced connection are ignored.
  */
 import SimplePeer from "simple-peer";
 import type { IceCandidate, IceServer, RoomServerMessage } from "../../shared/protocol/index.ts";
@@ -20,15 +24,22 @@ import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 /** A WebRTC implementation to use instead of the browser's, e.g. `@roamhq/wrtc` in Node. */
 export type WebRtcImplementation = NonNullable<SimplePeer.Options["wrtc"]>;
 
-/** Lifecycle of one peer connection. `failed` and `closed` are final. */
+/**
+ * Lifecycle of the connection to one remote: `connecting → connected → failed → connecting …`
+ * (each rebuild starts a new connection), and `closed`, which is final.
+ */
 export const PeerState = {
-  /** Offer, answer and ICE checks in progress. */
+  /** Offer, answer and ICE checks in progress (first connection or a rebuild). */
   connecting: "connecting",
   /** ICE connected and the data channel open. */
   connected: "connected",
-  /** The connection broke (ICE failure, data-channel error); the remote may still be in the room. */
+  /**
+   * The connection is down: ICE failed, ICE stayed disconnected past the bound, the data channel
+   * broke, or the remote closed its side. The remote may still be in the room; the session
+   * rebuilds the pair or drops the remote when the server says it left.
+   */
   failed: "failed",
-  /** Closed by this side, or by the remote closing its connection. */
+  /** Closed by this side (`destroy()`); final. */
   closed: "closed",
 } as const;
 
@@ -46,7 +57,10 @@ export type IncomingSignal = Extract<RoomServerMessage, { type: "send_offer" | "
 
 /** Codes of the errors a peer reports. */
 export type PeerErrorCode =
-  /** The connection failed; `message` carries simple-peer's code (`ERR_ICE_CONNECTION_FAILURE`…). */
+  /**
+   * The connection failed; `message` starts with simple-peer's code (`ERR_ICE_CONNECTION_FAILURE`…),
+   * or `ERR_ICE_DISCONNECTED` (disconnected past the bound), `ERR_CONNECT_TIMEOUT`, `ERR_FORCED`.
+   */
   | "peer_failed"
   /** The remote sent something this build does not understand, or out of its role. */
   | "bad_peer_message";
@@ -77,6 +91,13 @@ export interface RemotePeer {
   readonly stream: MediaStream | undefined;
   /** The remote's last announced media state, if it announced one. */
   readonly mediaState: MediaState | undefined;
+  /**
+   * The current `RTCPeerConnection` (for `getStats()`; negotiation belongs to the peer). A rebuild
+   * replaces it; `undefined` once closed.
+   */
+  readonly peerConnection: RTCPeerConnection | undefined;
+  /** How many times the pair was rebuilt with a new connection (0 for the first one). */
+  readonly rebuilds: number;
 }
 
 /** Options of a {@link MeshPeer}. */
@@ -90,8 +111,27 @@ export interface MeshPeerOptions {
   wrtc?: WebRtcImplementation;
   /** Local ICE candidates for which this returns false are not sent to the remote. */
   candidateFilter?: CandidateFilter;
+  /** `RTCConfiguration` fields other than `iceServers`, e.g. `iceTransportPolicy: "relay"`. */
+  rtcConfiguration?: RtcConfigurationExtras;
+  /** How long ICE may stay `disconnected` before the connection counts as failed. */
+  disconnectedTimeoutMs?: number;
+  /** How long the offering side's connection may stay `connecting` before it counts as failed; 0 for no bound. */
+  connectTimeoutMs?: number;
   onListenerError?: ListenerErrorHandler;
 }
+
+/** `RTCConfiguration` without `iceServers`, which come from the server. */
+export type RtcConfigurationExtras = Omit<RTCConfiguration, "iceServers">;
+
+/**
+ * How long ICE may stay `disconnected` before the pair is given up and rebuilt. Short network
+ * blips (a Wi-Fi roam) recover by themselves within a few seconds; consent freshness would only
+ * declare `failed` after about 30 s.
+ */
+export const ICE_DISCONNECTED_TIMEOUT_MS = 5_000;
+
+/** How long a connection may take to come up before it counts as failed. */
+export const PEER_CONNECT_TIMEOUT_MS = 30_000;
 
 /** Decides whether a local ICE candidate is worth sending to the remote. */
 export type CandidateFilter = (ice: IceCandidate) => boolean;
@@ -108,13 +148,42 @@ interface PendingPing {
 
 const utf8 = new TextEncoder();
 
+/** The session id of an SDP's `o=` line: a new `RTCPeerConnection` picks a new one, renegotiations keep it. */
+export function sdpSessionId(sdp: string): string | undefined {
+  return /^o=\S+ (\S+) /m.exec(sdp)?.[1];
+}
+
+/** Every `a=ice-ufrag:` value of an SDP. */
+function sdpIceUfrags(sdp: string): string[] {
+  return [...sdp.matchAll(/^a=ice-ufrag:(\S+)/gm)].map((match) => match[1] ?? "");
+}
+
+/** The ICE username fragment a candidate belongs to, when it says. */
+function candidateUfrag(ice: IceCandidate): string | undefined {
+  return ice.usernameFragment ?? / ufrag (\S+)/.exec(ice.candidate)?.[1];
+}
+
+/** How an incoming offer relates to the current connection; see {@link MeshPeer.classifyOffer}. */
+export type OfferKind = "first" | "renegotiation" | "new" | "stale";
+
+/** simple-peer's instance, with the connection it keeps in a private field. */
+type SimplePeerInstance = SimplePeer.Instance & {
+  _pc?: RTCPeerConnection | null;
+  /** Untyped in @types/simple-peer: starts a negotiation (an offer on the offering side). */
+  negotiate(): void;
+};
+
 /** One remote participant: its `RTCPeerConnection` (through simple-peer) and data channel. */
 export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
   readonly id: string;
   readonly username: string;
   readonly initiator: boolean;
-  readonly #peer: SimplePeer.Instance;
+  readonly #options: MeshPeerOptions;
   readonly #candidateFilter: CandidateFilter | undefined;
+  #iceServers: IceServer[];
+  /** The current connection; events of earlier ones are ignored. */
+  #peer: SimplePeerInstance;
+  #rebuilds = 0;
   #state: PeerState = PeerState.connecting;
   #stream: MediaStream | undefined;
   #mediaState: MediaState | undefined;
@@ -122,28 +191,25 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
   #queued: MeshChannelMessage[] = [];
   readonly #pings = new Map<number, PendingPing>();
   #nextPingSeq = 0;
+  /** `o=` session id of the remote's description on the current connection. */
+  #remoteSessionId: string | undefined;
+  /** ICE ufrags of the remote's current description, and of descriptions that no longer apply. */
+  #remoteUfrags = new Set<string>();
+  readonly #staleUfrags = new Set<string>();
+  /** `o=` session ids of remote connections this peer replaced. */
+  readonly #staleSessionIds = new Set<string>();
+  #disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: MeshPeerOptions) {
     super(options.onListenerError);
     this.id = options.id;
     this.username = options.username;
     this.initiator = options.initiator;
+    this.#options = options;
     this.#candidateFilter = options.candidateFilter;
-    this.#peer = new SimplePeer({
-      initiator: options.initiator,
-      trickle: true,
-      config: { iceServers: options.iceServers },
-      // Strings stay strings: every data-channel message is JSON text.
-      objectMode: true,
-      ...(options.stream ? { stream: options.stream } : {}),
-      ...(options.wrtc ? { wrtc: options.wrtc } : {}),
-    });
-    this.#peer.on("signal", this.#onSignal);
-    this.#peer.on("connect", this.#onConnect);
-    this.#peer.on("data", this.#onData);
-    this.#peer.on("stream", this.#onStream);
-    this.#peer.on("error", this.#onError);
-    this.#peer.on("close", this.#onClose);
+    this.#iceServers = options.iceServers;
+    this.#peer = this.#createConnection();
   }
 
   /** Lifecycle state of the connection. */
@@ -156,12 +222,12 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
     return this.#state === PeerState.connected;
   }
 
-  /** True once the peer is `failed` or `closed`. */
+  /** True while the pair is down: `failed` (until rebuilt) or `closed`. */
   get closed(): boolean {
     return this.#state === PeerState.failed || this.#state === PeerState.closed;
   }
 
-  /** The remote's media stream, once one arrived. */
+  /** The remote's media stream on the current connection, once one arrived. */
   get stream(): MediaStream | undefined {
     return this.#stream;
   }
@@ -169,6 +235,35 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
   /** The remote's last announced media state, if it announced one. */
   get mediaState(): MediaState | undefined {
     return this.#mediaState;
+  }
+
+  /** The current `RTCPeerConnection`; `undefined` once closed. */
+  get peerConnection(): RTCPeerConnection | undefined {
+    return this.#peer._pc ?? undefined;
+  }
+
+  /** How many times the pair was rebuilt. */
+  get rebuilds(): number {
+    return this.#rebuilds;
+  }
+
+  /**
+   * What an offer from the remote means for this (answering) side. A new `RTCPeerConnection` on the
+   * offering side has a new `o=` session id, a renegotiation keeps it:
+   * - `first`: no offer applied on the current connection yet;
+   * - `renegotiation`: same session as the current connection;
+   * - `new`: the offering side rebuilt the pair; this side must rebuild before applying it;
+   * - `stale`: from a connection this side already replaced; to be ignored.
+   */
+  classifyOffer(offer: string): OfferKind {
+    const sessionId = sdpSessionId(offer);
+    if (sessionId !== undefined && this.#staleSessionIds.has(sessionId)) {
+      return "stale";
+    }
+    if (this.#remoteSessionId === undefined) {
+      return "first";
+    }
+    return sessionId === undefined || sessionId === this.#remoteSessionId ? "renegotiation" : "new";
   }
 
   /** Feeds a negotiation message relayed from the remote. Out-of-role messages are reported, not applied. */
@@ -186,14 +281,30 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
           this.#report("bad_peer_message", `unexpected ${message.type} from ${this.id} (initiator: ${this.initiator})`);
           return;
         }
+        this.#remoteSessionId = sdpSessionId(message.sdp.sdp) ?? this.#remoteSessionId;
+        // An ICE restart replaces the ufrags; candidates of the old ones may still be in flight.
+        const ufrags = new Set(sdpIceUfrags(message.sdp.sdp));
+        for (const ufrag of this.#remoteUfrags) {
+          if (!ufrags.has(ufrag)) {
+            this.#staleUfrags.add(ufrag);
+          }
+        }
+        this.#remoteUfrags = ufrags;
         this.#peer.signal({ type: message.sdp.type, sdp: message.sdp.sdp });
         return;
       }
-      case "new_candidate":
+      case "new_candidate": {
+        // A candidate of a connection the remote has replaced would make libwebrtc refuse it and
+        // simple-peer destroy the new connection; drop it.
+        const ufrag = candidateUfrag(message.ice);
+        if (ufrag !== undefined && this.#staleUfrags.has(ufrag)) {
+          return;
+        }
         // simple-peer hands this object to `new RTCIceCandidate(init)`; the typings ask for the
         // class, but the init dictionary is what it needs.
         this.#peer.signal({ type: "candidate", candidate: message.ice as RTCIceCandidate });
         return;
+      }
     }
   }
 
@@ -226,14 +337,165 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
     });
   }
 
-  /** Closes the connection. Safe to call twice; emits `state` → `closed` unless already final. */
+  /**
+   * Replaces the ICE servers (fresh TURN credentials): applied to the current connection at once,
+   * so that an ICE restart allocates with them, and used by every rebuilt connection.
+   */
+  setIceServers(iceServers: IceServer[]): void {
+    this.#iceServers = iceServers;
+    const pc = this.peerConnection;
+    if (!pc || this.#state === PeerState.closed) {
+      return;
+    }
+    try {
+      pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+    } catch (error) {
+      // A connection that is closing refuses; the next rebuild uses the new servers anyway.
+      this.#report("peer_failed", `ERR_SET_CONFIGURATION: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /**
+   * Restarts ICE on the current connection (new candidates, new TURN allocations with the current
+   * ICE servers). Only the offering side can; returns false on the answering side or when not
+   * connected.
+   */
+  restartIce(): boolean {
+    const pc = this.peerConnection;
+    if (!this.initiator || !pc || this.closed) {
+      return false;
+    }
+    pc.restartIce();
+    this.#peer.negotiate();
+    return true;
+  }
+
+  /**
+   * Puts a new connection behind this peer, with the same role: the offering side offers again at
+   * once, the answering side waits for the remote's new offer. The old connection is closed.
+   * Does nothing once `closed`.
+   */
+  rebuild(): void {
+    if (this.#state === PeerState.closed) {
+      return;
+    }
+    const old = this.#peer;
+    this.#teardown("the connection is being rebuilt");
+    for (const ufrag of this.#remoteUfrags) {
+      this.#staleUfrags.add(ufrag);
+    }
+    this.#remoteUfrags = new Set();
+    if (this.#remoteSessionId !== undefined) {
+      this.#staleSessionIds.add(this.#remoteSessionId);
+    }
+    this.#remoteSessionId = undefined;
+    this.#stream = undefined;
+    this.#rebuilds += 1;
+    this.#peer = this.#createConnection();
+    old.destroy();
+    this.#setState(PeerState.connecting);
+  }
+
+  /**
+   * Fails the connection on purpose, as a real failure would (for tests and for a user's "this
+   * connection is stuck" button): closes the `RTCPeerConnection`, reports `peer_failed` and moves
+   * to `failed`, after which the session rebuilds the pair.
+   */
+  fail(reason = "forced failure"): void {
+    this.#fail("ERR_FORCED", reason);
+  }
+
+  /** Closes the connection. Safe to call twice; emits `state` → `closed` unless already closed. */
   destroy(): void {
-    if (this.closed) {
+    if (this.#state === PeerState.closed) {
       return;
     }
     this.#setState(PeerState.closed);
     this.#teardown("peer closed");
     this.#peer.destroy();
+    this.removeAllListeners();
+  }
+
+  #createConnection(): SimplePeerInstance {
+    const peer = new SimplePeer({
+      initiator: this.initiator,
+      trickle: true,
+      config: { ...this.#options.rtcConfiguration, iceServers: this.#iceServers },
+      // Strings stay strings: every data-channel message is JSON text.
+      objectMode: true,
+      ...(this.#options.stream ? { stream: this.#options.stream } : {}),
+      ...(this.#options.wrtc ? { wrtc: this.#options.wrtc } : {}),
+    }) as SimplePeerInstance;
+    // Every handler checks that its connection is still the current one: a replaced connection
+    // keeps emitting while simple-peer tears it down.
+    const current = (): boolean => peer === this.#peer && this.#state !== PeerState.closed;
+    const onSignal = (data: SimplePeer.SignalData): void => {
+      if (current()) {
+        this.#onSignal(data);
+      }
+    };
+    const onConnect = (): void => {
+      if (current()) {
+        this.#onConnect();
+      }
+    };
+    const onData = (chunk: unknown): void => {
+      if (current()) {
+        this.#onData(chunk);
+      }
+    };
+    const onStream = (stream: MediaStream): void => {
+      if (current()) {
+        this.#stream = stream;
+        this.emit("stream", stream);
+      }
+    };
+    const onIceState = (iceConnectionState: string): void => {
+      if (current()) {
+        this.#onIceState(iceConnectionState);
+      }
+    };
+    const onError = (error: Error & { code?: string }): void => {
+      if (current() && this.#state !== PeerState.failed) {
+        this.#fail(error.code ?? "ERR_UNKNOWN", error.message);
+      }
+    };
+    /** simple-peer's last event: its `RTCPeerConnection` is closed. */
+    const onClose = (): void => {
+      peer.off("signal", onSignal);
+      peer.off("connect", onConnect);
+      peer.off("data", onData);
+      peer.off("stream", onStream);
+      peer.off("iceStateChange", onIceState);
+      peer.off("error", onError);
+      peer.off("close", onClose);
+      if (current() && this.#state !== PeerState.failed) {
+        // The remote closed its side (its data channel closed first): it left, or it gave up on
+        // this connection. Either the server removes it or the pair is rebuilt.
+        this.#clearTimers();
+        this.#setState(PeerState.failed);
+        this.#teardown("remote closed the connection");
+      }
+    };
+    peer.on("signal", onSignal);
+    peer.on("connect", onConnect);
+    peer.on("data", onData);
+    peer.on("stream", onStream);
+    peer.on("iceStateChange", onIceState);
+    peer.on("error", onError);
+    peer.on("close", onClose);
+    // Only the offering side bounds the attempt: it is the one that can start a new one; the
+    // answering side just waits for the next offer.
+    const connectTimeoutMs = this.#options.connectTimeoutMs ?? PEER_CONNECT_TIMEOUT_MS;
+    if (this.initiator && connectTimeoutMs > 0) {
+      clearTimeout(this.#connectTimer);
+      this.#connectTimer = setTimeout(() => {
+        if (peer === this.#peer && this.#state === PeerState.connecting) {
+          this.#fail("ERR_CONNECT_TIMEOUT", `not connected within ${connectTimeoutMs} ms`);
+        }
+      }, connectTimeoutMs);
+    }
+    return peer;
   }
 
   #sendOnChannel(message: MeshChannelMessage): boolean {
@@ -256,7 +518,7 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
     }
   }
 
-  readonly #onSignal = (data: SimplePeer.SignalData): void => {
+  #onSignal(data: SimplePeer.SignalData): void {
     switch (data.type) {
       case "offer":
         this.emit("signal", { type: "send_offer", sdp: { type: "offer", sdp: data.sdp ?? "" } });
@@ -265,8 +527,8 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
         this.emit("signal", { type: "send_aswer", sdp: { type: "answer", sdp: data.sdp ?? "" } });
         return;
       case "candidate": {
-        const { candidate, sdpMid, sdpMLineIndex } = data.candidate;
-        const ice: IceCandidate = { candidate, sdpMid, sdpMLineIndex };
+        const { candidate, sdpMid, sdpMLineIndex, usernameFragment } = data.candidate;
+        const ice: IceCandidate = { candidate, sdpMid, sdpMLineIndex, ...(usernameFragment ? { usernameFragment } : {}) };
         if (!this.#candidateFilter || this.#candidateFilter(ice)) {
           this.emit("signal", { type: "new_candidate", ice });
         }
@@ -289,21 +551,38 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
         // simple-peer never produces these.
         return;
     }
-  };
+  }
 
-  readonly #onConnect = (): void => {
-    if (this.closed) {
-      return;
-    }
+  #onConnect(): void {
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
     this.#setState(PeerState.connected);
     const queued = this.#queued;
     this.#queued = [];
     for (const message of queued) {
       this.#sendOnChannel(message);
     }
-  };
+  }
 
-  readonly #onData = (chunk: unknown): void => {
+  #onIceState(iceConnectionState: string): void {
+    if (iceConnectionState !== "disconnected") {
+      clearTimeout(this.#disconnectedTimer);
+      this.#disconnectedTimer = undefined;
+      return;
+    }
+    if (this.#disconnectedTimer !== undefined) {
+      return;
+    }
+    const timeoutMs = this.#options.disconnectedTimeoutMs ?? ICE_DISCONNECTED_TIMEOUT_MS;
+    this.#disconnectedTimer = setTimeout(() => {
+      this.#disconnectedTimer = undefined;
+      if (this.peerConnection?.iceConnectionState === "disconnected" && !this.closed) {
+        this.#fail("ERR_ICE_DISCONNECTED", `ICE disconnected for more than ${timeoutMs} ms`);
+      }
+    }, timeoutMs);
+  }
+
+  #onData(chunk: unknown): void {
     const message = typeof chunk === "string" ? decodeMeshChannelMessage(chunk) : undefined;
     if (!message) {
       this.#report("bad_peer_message", `unreadable data-channel message from ${this.id}`);
@@ -342,40 +621,30 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
         );
         return;
     }
-  };
+  }
 
-  readonly #onStream = (stream: MediaStream): void => {
-    this.#stream = stream;
-    this.emit("stream", stream);
-  };
-
-  readonly #onError = (error: Error & { code?: string }): void => {
+  /** The current connection failed: report, move to `failed`, close it. */
+  #fail(code: string, message: string): void {
     if (this.closed) {
       return;
     }
-    this.#report("peer_failed", `${error.code ?? "ERR_UNKNOWN"}: ${error.message}`);
+    this.#report("peer_failed", `${code}: ${message}`);
     this.#setState(PeerState.failed);
-    this.#teardown(`peer failed: ${error.message}`);
-  };
+    this.#teardown(`peer failed: ${message}`);
+    // simple-peer closes the RTCPeerConnection (it already has, after its own errors).
+    this.#peer.destroy();
+  }
 
-  /** simple-peer's last event: its `RTCPeerConnection` is closed. */
-  readonly #onClose = (): void => {
-    this.#peer.off("signal", this.#onSignal);
-    this.#peer.off("connect", this.#onConnect);
-    this.#peer.off("data", this.#onData);
-    this.#peer.off("stream", this.#onStream);
-    this.#peer.off("error", this.#onError);
-    this.#peer.off("close", this.#onClose);
-    if (!this.closed) {
-      // The remote closed its side (its data channel closed first).
-      this.#setState(PeerState.closed);
-      this.#teardown("remote closed the connection");
-    }
-    this.removeAllListeners();
-  };
+  #clearTimers(): void {
+    clearTimeout(this.#disconnectedTimer);
+    this.#disconnectedTimer = undefined;
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+  }
 
-  /** Settles everything in flight; the caller has already moved to a final state. */
+  /** Settles everything in flight on the current connection. */
   #teardown(reason: string): void {
+    this.#clearTimers();
     this.#queued = [];
     for (const pending of this.#pings.values()) {
       clearTimeout(pending.timer);

@@ -582,6 +582,8 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       case "new_candidate":
       case "close_connection":
       case "rest_connection_list":
+      case "resumed":
+      case "ice_servers":
         // Keep-alive and room traffic: not this session's business.
         return;
       default:

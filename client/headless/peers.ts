@@ -13,6 +13,7 @@ import {
   PeerState,
   type JoinInfo,
   type MeshErrorCode,
+  type MeshSessionOptions,
   type WebSocketConstructor,
 } from "../core/index.ts";
 
@@ -89,6 +90,12 @@ export interface HeadlessPeerOptions {
   joinTimeoutMs?: number;
   /** WebSocket class; defaults to `ws`. Tests pass a subclass to reach the raw socket. */
   WebSocket?: WebSocketConstructor;
+  /** Signaling reconnect policy, or `false` for none; the session's default otherwise. */
+  reconnect?: MeshSessionOptions["reconnect"];
+  /** `RTCConfiguration` extras for every peer, e.g. `{ iceTransportPolicy: "relay" }`. */
+  rtcConfiguration?: MeshSessionOptions["rtcConfiguration"];
+  /** Delay before a failed pair is rebuilt; the session's default otherwise. */
+  peerRebuildDelayMs?: MeshSessionOptions["peerRebuildDelayMs"];
 }
 
 /**
@@ -122,6 +129,9 @@ export class HeadlessPeer {
       candidateFilter: isUdpCandidate,
       ...(this.#video ? { stream: this.#video.stream } : {}),
       ...(options.joinTimeoutMs !== undefined ? { joinTimeoutMs: options.joinTimeoutMs } : {}),
+      ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
+      ...(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
+      ...(options.peerRebuildDelayMs ? { peerRebuildDelayMs: options.peerRebuildDelayMs } : {}),
     });
     this.session.on("peer-state", ({ state }) => {
       if (state === PeerState.connected) {
@@ -129,7 +139,9 @@ export class HeadlessPeer {
       }
     });
     this.session.on("peer-stream", ({ peer, stream }) => {
-      const sinks = this.#sinks.get(peer.id) ?? [];
+      // A rebuilt pair brings a new stream; the old one's tracks have ended.
+      this.#stopSinks(peer.id);
+      const sinks: RTCVideoSink[] = [];
       for (const track of stream.getVideoTracks()) {
         const sink = new wrtc.nonstandard.RTCVideoSink(track);
         sink.onframe = () => {

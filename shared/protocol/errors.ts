@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   unknown_user: "No online user has that user id.",
   not_in_call: "The message needs a call in progress that involves this user.",
   invalid_state: "The message does not fit the current state of the call.",
+  resume_failed: "The participant cannot be resumed (unknown id, wrong token, grace window over, or this connection already joined); join as new.",
 } as const;
 
 /** A stable error code, as sent in `error.code`. */
@@ -41,6 +42,11 @@ export const CLOSE_CODES = {
   backpressure: 4002,
   /** Another connection logged in with the same user id and took over. */
   replaced: 4003,
+  /**
+   * A new connection resumed this connection's participant with its resume token (the client
+   * reconnected while the server still thought this socket alive). Nobody is listening any more.
+   */
+  resumed_elsewhere: 4004,
 } as const;
 
 /** Name of a close code in {@link CLOSE_CODES}. */

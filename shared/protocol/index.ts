@@ -10,6 +10,8 @@ import {
   LeaveRoomSchema,
   NewCandidateSchema,
   NewUserSchema,
+  RefreshIceServersSchema,
+  ResumeSchema,
   SendAnswerSchema,
   SendOfferSchema,
   type RoomServerMessage,
@@ -30,6 +32,8 @@ const ClientMessageSchema = v.variant("type", [
   SendAnswerSchema,
   NewCandidateSchema,
   LeaveRoomSchema,
+  ResumeSchema,
+  RefreshIceServersSchema,
   LoginSchema,
   CallSchema,
   IncomingCallResponseSchema,
@@ -44,7 +48,14 @@ export type ClientMessage = v.InferOutput<typeof ClientMessageSchema>;
 /** Every message `type` a client may send. */
 export type ClientMessageType = ClientMessage["type"];
 
-const CLIENT_MESSAGE_TYPES: ReadonlySet<string> = new Set(ClientMessageSchema.options.map((schema) => schema.entries.type.literal));
+/**
+ * The object schema of each client message `type`. Decoding looks the schema up by `type` and runs
+ * that one: `v.variant` would find the same option but pays for its generic search on every frame
+ * (closures, `Set`s, a `~run` per discriminator tried), about 2 µs of a relayed candidate's budget.
+ */
+const SCHEMA_BY_TYPE: ReadonlyMap<string, v.GenericSchema<unknown, ClientMessage>> = new Map(
+  ClientMessageSchema.options.map((schema): [string, v.GenericSchema<unknown, ClientMessage>] => [schema.entries.type.literal, schema]),
+);
 
 /** Every message the server may send. */
 export type ServerMessage = CommonServerMessage | RoomServerMessage | CallServerMessage | PresenceServerMessage;
@@ -83,10 +94,11 @@ export function decodeClientMessage(text: string): DecodeResult<ClientMessage> {
   if (typeof type !== "string") {
     return { ok: false, code: "bad_message", message: "`type` must be a string" };
   }
-  if (!CLIENT_MESSAGE_TYPES.has(type)) {
+  const schema = SCHEMA_BY_TYPE.get(type);
+  if (!schema) {
     return { ok: false, code: "unknown_type", message: `unknown message type "${type.slice(0, 64)}"`, refType: type.slice(0, 64) };
   }
-  const parsed = v.safeParse(ClientMessageSchema, data);
+  const parsed = v.safeParse(schema, data);
   if (!parsed.success) {
     return { ok: false, code: "bad_message", message: describeIssues(parsed.issues), refType: type };
   }

@@ -9,7 +9,7 @@
  */
 import * as v from "valibot";
 import type { ErrorCode } from "./errors.ts";
-import { UsernameSchema } from "./room.ts";
+import { UsernameSchema, type IceServer } from "./room.ts";
 
 /** Longest user id accepted, in UTF-16 code units, after trimming. */
 export const USER_ID_MAX_LENGTH = 64;
@@ -91,6 +91,13 @@ export type PresenceServerMessage =
       userID: string;
       username: string;
       avatar?: string;
+      /**
+       * ICE servers for this user's calls, with TURN credentials when the server has TURN
+       * configured. Filled in by the socket layer (the call registry does not know about TURN).
+       */
+      iceServers?: IceServer[];
+      /** When the TURN credentials expire (Unix epoch ms); refresh with `refresh_ice_servers`. */
+      iceServersExpireAtMs?: number;
     }
   | {
       /** Refuses `login` (seed 000's shape, plus the stable `code`). */

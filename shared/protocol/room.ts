@@ -77,8 +77,25 @@ export const NewCandidateSchema = v.object({
 /** `close_connection` from a client: leave the room it joined. */
 export const LeaveRoomSchema = v.object({ type: v.literal("close_connection") });
 
+/** Longest resume token accepted (issued ones are 32 characters; the bound only caps the input). */
+export const RESUME_TOKEN_MAX_LENGTH = 128;
 
+/**
+ * `resume`: after a signaling reconnect, take over participant `id` on this new connection. Only
+ * within the grace window after the old connection was lost, and only with the secret
+ * `resumeToken` that `joined` (or the last `resumed`) gave that participant.
+ */
+export const ResumeSchema = v.object({
+  type: v.literal("resume"),
+  id: ParticipantIdSchema,
+  resumeToken: v.pipe(v.string(), v.minLength(1), v.maxLength(RESUME_TOKEN_MAX_LENGTH)),
+});
 
+/**
+ * `refresh_ice_servers`: ask for ICE servers with fresh TURN credentials before the current ones
+ * expire (`iceServersExpireAtMs`). Answered with `ice_servers`.
+ */
+export const RefreshIceServersSchema = v.object({ type: v.literal("refresh_ice_servers") });
 
 /** Session description carried in `send_offer` / `send_aswer`. */
 export type SessionDescription = { type: "offer" | "answer"; sdp: string };
@@ -112,6 +129,36 @@ export type RoomServerMessage =
       /** Largest frame the server accepts, in bytes. */
       maxMessageBytes: number;
       roomCapacity: number;
+      /** Secret for `resume` after a signaling reconnect; never share it. Replaced by each `resumed`. */
+      resumeToken: string;
+      /** How long after losing the connection the participant may still `resume`, in milliseconds. */
+      resumeGraceMs: number;
+      /**
+       * When the TURN credentials in `iceServers` stop being accepted (Unix epoch milliseconds);
+       * absent when they do not expire. Ask for new ones with `refresh_ice_servers` before then.
+       */
+      iceServersExpireAtMs?: number;
+    }
+  | {
+      /**
+       * Acknowledges `resume` on the new connection. `list` is the room as it is now; the messages
+       * that were addressed to the participant while it was away follow, in order.
+       */
+      type: "resumed";
+      id: string;
+      room: string;
+      username: string;
+      list: Participant[];
+      iceServers: IceServer[];
+      iceServersExpireAtMs?: number;
+      /** The token for the next `resume`; the previous one is no longer accepted. */
+      resumeToken: string;
+    }
+  | {
+      /** Answers `refresh_ice_servers`: fresh TURN credentials and their expiry. */
+      type: "ice_servers";
+      iceServers: IceServer[];
+      iceServersExpireAtMs?: number;
     }
   | { type: "connection_list"; newUserId: string; list: Participant[] }
   | { type: "send_offer"; id: string; username: string; targetId: string; sdp: SessionDescription }

@@ -172,9 +172,10 @@ describe("membership, failure cases", () => {
     }
   });
 
-  test("a server shutdown closes every session with signaling_closed and closes its peers", async () => {
+  test("a server shutdown closes every session that does not reconnect with signaling_closed and closes its peers", async () => {
     const doomed = await startTestServer();
-    const peers = await joinPeers(doomed.wsUrl, "shutdown", 2);
+    // Sessions reconnect by default (test/resilience/server-restart.test.ts); these must not.
+    const peers = await joinPeers(doomed.wsUrl, "shutdown", 2, { reconnect: false });
     opened.push(...peers);
     await waitFor("pair connected", () => isFullMesh(peers));
     const codes: string[] = [];

@@ -16,6 +16,12 @@ import { idOf, isFullMesh, joinPeers, leaveAll, startTestServer, waitFor } from 
 /** Shortest idle timeout the server accepts; a silent connection is dropped within about this long. */
 const IDLE_TIMEOUT_SECONDS = 8;
 
+/**
+ * An abrupt disconnect suspends the participant for the resume grace window before the others are
+ * told; a short window keeps these tests quick (the default is 15 s).
+ */
+const RESUME_GRACE_MS = 2_000;
+
 let server: RunningServer;
 const opened: HeadlessPeer[] = [];
 const rawSockets: Socket[] = [];
@@ -29,7 +35,7 @@ class TappedWebSocket extends WebSocket {
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ idleTimeoutSeconds: IDLE_TIMEOUT_SECONDS });
+  server = await startTestServer({ idleTimeoutSeconds: IDLE_TIMEOUT_SECONDS, resumeGraceMs: RESUME_GRACE_MS });
 });
 
 afterEach(async () => {
@@ -46,7 +52,8 @@ afterAll(async () => {
 /** Joins three witnesses plus one peer that will vanish, and waits for the full mesh of four. */
 async function meshWithVictim(room: string): Promise<{ witnesses: HeadlessPeer[]; victim: HeadlessPeer }> {
   const witnesses = await joinPeers(server.wsUrl, room, 3);
-  const [victim] = await joinPeers(server.wsUrl, room, 1, { WebSocket: TappedWebSocket }, "victim");
+  // The victim must stay gone: without reconnecting it cannot resume (test/resilience covers that).
+  const [victim] = await joinPeers(server.wsUrl, room, 1, { WebSocket: TappedWebSocket, reconnect: false }, "victim");
   if (!victim) {
     throw new Error("join failed");
   }
