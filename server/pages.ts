@@ -12,6 +12,24 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
+/** Page chrome shared by the join page and the calling page: dark theme, header and brand. */
+const SHARED_PAGE_CSS = `  :root { color-scheme: dark; }
+  * { box-sizing: border-box; }
+  html, body { height: 100%; margin: 0; }
+  body {
+    display: flex; flex-direction: column;
+    background: #0b0d12; color: #eef1f6;
+    font: 14px/1.45 Inter, ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  }
+  header {
+    display: flex; align-items: center; gap: 12px;
+    padding: 12px 20px; border-bottom: 1px solid rgb(255 255 255 / 0.06);
+  }
+  .brand, button { white-space: nowrap; }
+  @media (max-width: 480px) { .room span { display: none; } }
+  .brand { display: flex; align-items: center; gap: 8px; font-weight: 650; letter-spacing: 0.01em; }
+  .brand i { width: 10px; height: 10px; border-radius: 50%; background: #5b8cff; box-shadow: 0 0 12px #5b8cff; }`;
+
 /** Key under which the join page remembers the display name in `localStorage`. */
 const NAME_STORAGE_KEY = "webrtc-room.name";
 
@@ -32,22 +50,7 @@ export function roomPage(room: string): string {
 <link rel="icon" href="data:,">
 <script type="module" src="/assets/webrtc-room.js"></script>
 <style>
-  :root { color-scheme: dark; }
-  * { box-sizing: border-box; }
-  html, body { height: 100%; margin: 0; }
-  body {
-    display: flex; flex-direction: column;
-    background: #0b0d12; color: #eef1f6;
-    font: 14px/1.45 Inter, ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-  }
-  header {
-    display: flex; align-items: center; gap: 12px;
-    padding: 12px 20px; border-bottom: 1px solid rgb(255 255 255 / 0.06);
-  }
-  .brand, button { white-space: nowrap; }
-  @media (max-width: 480px) { .room span { display: none; } }
-  .brand { display: flex; align-items: center; gap: 8px; font-weight: 650; letter-spacing: 0.01em; }
-  .brand i { width: 10px; height: 10px; border-radius: 50%; background: #5b8cff; box-shadow: 0 0 12px #5b8cff; }
+${SHARED_PAGE_CSS}
   .room { color: #99a3b6; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   .room b { color: #eef1f6; font-weight: 600; }
   header button { margin-left: auto; }
@@ -140,22 +143,7 @@ export function callPage(): string {
 <link rel="icon" href="data:,">
 <script type="module" src="/assets/webrtc-room.js"></script>
 <style>
-  :root { color-scheme: dark; }
-  * { box-sizing: border-box; }
-  html, body { height: 100%; margin: 0; }
-  body {
-    display: flex; flex-direction: column;
-    background: #0b0d12; color: #eef1f6;
-    font: 14px/1.45 Inter, ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-  }
-  header {
-    display: flex; align-items: center; gap: 12px;
-    padding: 12px 20px; border-bottom: 1px solid rgb(255 255 255 / 0.06);
-  }
-  .brand, button { white-space: nowrap; }
-  @media (max-width: 480px) { .room span { display: none; } }
-  .brand { display: flex; align-items: center; gap: 8px; font-weight: 650; letter-spacing: 0.01em; }
-  .brand i { width: 10px; height: 10px; border-radius: 50%; background: #5b8cff; box-shadow: 0 0 12px #5b8cff; }
+${SHARED_PAGE_CSS}
   .page { color: #99a3b6; }
   header a { margin-left: auto; color: #99a3b6; text-decoration: none; font-weight: 600; }
   header a:hover { color: #eef1f6; }
