@@ -37,12 +37,15 @@ async function serve(argv: string[]): Promise<number> {
   console.log(`webrtc-room listening on ${scheme}://${shownHost}:${server.port}/  (signaling ${server.wsUrl})`);
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
-      console.log(`webrtc-room: ${signal} received, closing connections with 1012 (reconnect)`);
+      console.log(`webrtc-room: ${signal} received, closing connections with 1012 (reconnect), at most ${config.shutdownTimeoutMs} ms`);
       void server.close().then(resolve);
     };
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
+  // Everything the server opened is closed by now; a handle something else left open (a library's
+  // socket, a forgotten timer) must not keep a stopped server's process alive past its deadline.
+  setTimeout(() => process.exit(0), 250).unref();
   return 0;
 }
 

@@ -3,10 +3,12 @@
  * table so that `--help`, the docs and the parser cannot drift apart. Flags win over environment
  * variables, which win over defaults.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { IceServer } from "../shared/protocol/index.ts";
 import { DEFAULT_RESUME_GRACE_MS } from "./resume.ts";
 import type { TurnSettings } from "./turn.ts";
+import { TrustedProxies } from "./client-address.ts";
 
 /** Everything the server needs to run. */
 export interface ServerConfig {
@@ -47,6 +49,39 @@ export interface ServerConfig {
   turnSecret?: string;
   /** Lifetime of issued TURN credentials, in seconds. */
   turnCredentialTtlSeconds: number;
+  /**
+   * Most WebSockets open at once, all clients together; past it upgrades get HTTP 503. 0 derives it
+   * from the process's open-file limit at start-up ({@link defaultMaxConnections}).
+   */
+  maxConnections: number;
+  /** Most WebSockets one client address (an IPv6 /64) holds at once; past it upgrades get HTTP 429. */
+  maxConnectionsPerAddress: number;
+  /** Sustained WebSocket upgrades per second per client address. */
+  upgradesPerSecondPerAddress: number;
+  /** Upgrades one client address may make at once above that rate. */
+  upgradeBurstPerAddress: number;
+  /** Sustained `login` attempts per second per client address, whatever connection they come on. */
+  loginsPerSecondPerAddress: number;
+  /** `login` attempts one client address may make at once above that rate. */
+  loginBurstPerAddress: number;
+  /** Sustained `call` attempts per second per client address. */
+  callsPerSecondPerAddress: number;
+  /** `call` attempts one client address may make at once above that rate. */
+  callBurstPerAddress: number;
+  /** Refused `resume` attempts one client address may make per second, sustained. */
+  resumeFailuresPerSecondPerAddress: number;
+  /** Refused `resume` attempts one client address may make at once. */
+  resumeFailureBurstPerAddress: number;
+  /**
+   * Addresses or CIDR subnets of reverse proxies whose `X-Forwarded-For` names the client. Empty:
+   * the TCP peer is the client and `X-Forwarded-For` is ignored.
+   */
+  trustedProxies: string[];
+  /**
+   * On SIGTERM/SIGINT (or `close()`), how long open connections get to close after the 1012 close
+   * frame before whatever remains is closed by force.
+   */
+  shutdownTimeoutMs: number;
 }
 
 /** Defaults used by `npm start` and by tests that do not override them. */
@@ -66,6 +101,18 @@ export const DEFAULT_CONFIG: ServerConfig = {
   resumeGraceMs: DEFAULT_RESUME_GRACE_MS,
   turnUrls: [],
   turnCredentialTtlSeconds: 3600,
+  maxConnections: 0,
+  maxConnectionsPerAddress: 1000,
+  upgradesPerSecondPerAddress: 20,
+  upgradeBurstPerAddress: 200,
+  loginsPerSecondPerAddress: 5,
+  loginBurstPerAddress: 50,
+  callsPerSecondPerAddress: 5,
+  callBurstPerAddress: 50,
+  resumeFailuresPerSecondPerAddress: 2,
+  resumeFailureBurstPerAddress: 20,
+  trustedProxies: [],
+  shutdownTimeoutMs: 2000,
 };
 
 type OptionKind = "string" | "integer" | "list";
@@ -98,6 +145,18 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: "turnUrls", flag: "turn-urls", env: "WEBRTC_ROOM_TURN_URLS", kind: "list", help: "comma-separated turn:/turns: URLs handed out with short-lived credentials (needs --turn-secret)" },
   { key: "turnSecret", flag: "turn-secret", env: "WEBRTC_ROOM_TURN_SECRET", kind: "string", help: "coturn static-auth-secret (prefer the environment variable: flags show in ps)" },
   { key: "turnCredentialTtlSeconds", flag: "turn-credential-ttl-seconds", env: "WEBRTC_ROOM_TURN_CREDENTIAL_TTL_SECONDS", kind: "integer", help: "lifetime of issued TURN credentials in seconds" },
+  { key: "maxConnections", flag: "max-connections", env: "WEBRTC_ROOM_MAX_CONNECTIONS", kind: "integer", help: "most WebSockets open at once (503 past it); 0 = 3/4 of the open-file limit, at most 50000" },
+  { key: "maxConnectionsPerAddress", flag: "max-connections-per-address", env: "WEBRTC_ROOM_MAX_CONNECTIONS_PER_ADDRESS", kind: "integer", help: "most WebSockets per client address or IPv6 /64 (429 past it)" },
+  { key: "upgradesPerSecondPerAddress", flag: "upgrades-per-second-per-address", env: "WEBRTC_ROOM_UPGRADES_PER_SECOND_PER_ADDRESS", kind: "integer", help: "sustained WebSocket upgrades per second per client address" },
+  { key: "upgradeBurstPerAddress", flag: "upgrade-burst-per-address", env: "WEBRTC_ROOM_UPGRADE_BURST_PER_ADDRESS", kind: "integer", help: "upgrades per client address allowed at once above that rate" },
+  { key: "loginsPerSecondPerAddress", flag: "logins-per-second-per-address", env: "WEBRTC_ROOM_LOGINS_PER_SECOND_PER_ADDRESS", kind: "integer", help: "sustained login attempts per second per client address" },
+  { key: "loginBurstPerAddress", flag: "login-burst-per-address", env: "WEBRTC_ROOM_LOGIN_BURST_PER_ADDRESS", kind: "integer", help: "login attempts per client address allowed at once above that rate" },
+  { key: "callsPerSecondPerAddress", flag: "calls-per-second-per-address", env: "WEBRTC_ROOM_CALLS_PER_SECOND_PER_ADDRESS", kind: "integer", help: "sustained call attempts per second per client address" },
+  { key: "callBurstPerAddress", flag: "call-burst-per-address", env: "WEBRTC_ROOM_CALL_BURST_PER_ADDRESS", kind: "integer", help: "call attempts per client address allowed at once above that rate" },
+  { key: "resumeFailuresPerSecondPerAddress", flag: "resume-failures-per-second-per-address", env: "WEBRTC_ROOM_RESUME_FAILURES_PER_SECOND_PER_ADDRESS", kind: "integer", help: "refused resume attempts per second per client address before resumes from it are throttled" },
+  { key: "resumeFailureBurstPerAddress", flag: "resume-failure-burst-per-address", env: "WEBRTC_ROOM_RESUME_FAILURE_BURST_PER_ADDRESS", kind: "integer", help: "refused resume attempts per client address allowed at once" },
+  { key: "trustedProxies", flag: "trusted-proxies", env: "WEBRTC_ROOM_TRUSTED_PROXIES", kind: "list", help: "comma-separated proxy addresses or CIDR subnets whose X-Forwarded-For names the client; empty = none" },
+  { key: "shutdownTimeoutMs", flag: "shutdown-timeout-ms", env: "WEBRTC_ROOM_SHUTDOWN_TIMEOUT_MS", kind: "integer", help: "milliseconds connections get to close on shutdown before they are closed by force" },
 ];
 
 /** Thrown for a flag or variable that cannot be used; the CLI prints it and exits with 2. */
@@ -156,7 +215,13 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   if (config.idleTimeoutSeconds < 8 || config.idleTimeoutSeconds % 4 !== 0 || config.idleTimeoutSeconds > 960) {
     throw new ConfigError(`--idle-timeout must be a multiple of 4 between 8 and 960, got ${config.idleTimeoutSeconds}`);
   }
-  for (const key of ["maxMessageBytes", "roomCapacity", "messagesPerSecond", "messageBurst", "maxErrorBurst", "maxBackpressureBytes", "ringTimeoutMs", "turnCredentialTtlSeconds"] as const) {
+  const positive = [
+    "maxMessageBytes", "roomCapacity", "messagesPerSecond", "messageBurst", "maxErrorBurst", "maxBackpressureBytes", "ringTimeoutMs",
+    "turnCredentialTtlSeconds", "maxConnectionsPerAddress", "upgradesPerSecondPerAddress", "upgradeBurstPerAddress",
+    "loginsPerSecondPerAddress", "loginBurstPerAddress", "callsPerSecondPerAddress", "callBurstPerAddress",
+    "resumeFailuresPerSecondPerAddress", "resumeFailureBurstPerAddress", "shutdownTimeoutMs",
+  ] as const;
+  for (const key of positive) {
     if (config[key] < 1) {
       throw new ConfigError(`${key} must be at least 1`);
     }
@@ -166,6 +231,14 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   }
   if ((config.turnUrls.length > 0) !== Boolean(config.turnSecret)) {
     throw new ConfigError("--turn-urls and --turn-secret go together");
+  }
+  if (config.maxConnections < 0) {
+    throw new ConfigError(`--max-connections must not be negative, got ${config.maxConnections}`);
+  }
+  try {
+    new TrustedProxies(config.trustedProxies);
+  } catch (error) {
+    throw new ConfigError(`--trusted-proxies: ${(error as Error).message}`);
   }
   for (const url of config.turnUrls) {
     if (!/^turns?:/.test(url)) {
@@ -181,6 +254,38 @@ export function turnSettings(config: ServerConfig): TurnSettings | undefined {
     return undefined;
   }
   return { urls: config.turnUrls, secret: config.turnSecret, credentialTtlSeconds: config.turnCredentialTtlSeconds };
+}
+
+/** Largest connection ceiling {@link defaultMaxConnections} picks, whatever the open-file limit. */
+export const MAX_DEFAULT_CONNECTIONS = 50_000;
+
+/**
+ * The soft limit on open files of this process (`ulimit -n`), read from `/proc/self/limits`;
+ * undefined where that file does not exist (not Linux) or says "unlimited".
+ */
+export function openFileLimit(limitsText?: string): number | undefined {
+  let text = limitsText;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/self/limits", "utf8");
+    } catch {
+      return undefined;
+    }
+  }
+  const match = /^Max open files\s+(\d+)/m.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The connection ceiling when `--max-connections` is 0: three quarters of the open-file limit, so
+ * that the listening socket, HTTP requests (`/healthz` among them), upgrades in progress, log and
+ * asset files always find a descriptor; at most {@link MAX_DEFAULT_CONNECTIONS}.
+ */
+export function defaultMaxConnections(fileLimit = openFileLimit()): number {
+  if (fileLimit === undefined) {
+    return MAX_DEFAULT_CONNECTIONS;
+  }
+  return Math.max(16, Math.min(MAX_DEFAULT_CONNECTIONS, Math.floor(fileLimit * 0.75)));
 }
 
 /** `webrtc-room serve --help` text, generated from {@link SERVER_OPTIONS}. */

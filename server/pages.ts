@@ -8,6 +8,27 @@ export function isValidRoomName(room: string): boolean {
   return ROOM_NAME_PATTERN.test(room);
 }
 
+/**
+ * `decodeURIComponent` that cannot throw: undefined for a malformed escape (`%`, `%ZZ`, a truncated
+ * or overlong UTF-8 sequence, an encoded lone surrogate) instead of a `URIError`.
+ */
+export function safeDecodeURIComponent(encoded: string): string | undefined {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The room named by the raw (still percent-encoded) `<room>` segment of `/r/<room>`, or undefined
+ * when it does not decode or is not a valid room name.
+ */
+export function roomFromPath(rawSegment: string): string | undefined {
+  const room = safeDecodeURIComponent(rawSegment);
+  return room !== undefined && isValidRoomName(room) ? room : undefined;
+}
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }

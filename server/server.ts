@@ -14,19 +14,21 @@ import {
   type ErrorCode,
   type ServerMessage,
 } from "../shared/protocol/index.ts";
+import { AddressRateLimiter, ConnectionsPerAddress } from "./address-limits.ts";
 import { CallRegistry, refusalMessage, type CallResult } from "./calls.ts";
-import { DEFAULT_CONFIG, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
+import { addressLimitKey, clientAddress, TrustedProxies } from "./client-address.ts";
+import { DEFAULT_CONFIG, defaultMaxConnections, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { loadStaticAssets, type StaticAsset } from "./assets.ts";
-import { callPage, embedExamplePage, isValidRoomName, roomPage } from "./pages.ts";
+import { callPage, embedExamplePage, roomFromPath, roomPage } from "./pages.ts";
 import { Outbox } from "./outbox.ts";
 import { RelayStamps, isVerbatim, objectBodyLength } from "./relay-frame.ts";
-import { RESUME_BUFFER_MAX_BYTES, SessionResumption, suspendsOnClose, type ResumeRefusal } from "./resume.ts";
+import { RESUME_BUFFER_MAX_BYTES, SessionResumption, suspendsOnClose } from "./resume.ts";
 import { RoomRegistry, type TargetedMessage } from "./rooms.ts";
 import { iceServersFor, type IssuedIceServers } from "./turn.ts";
 import { FULL_BUCKET, TokenBucket, type BucketState } from "./token-bucket.ts";
 import { isNativeUws, uWS } from "./uws.ts";
-import type { HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from "uWebSockets.js";
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from "uWebSockets.js";
 
 /** Path of the signaling WebSocket endpoint. */
 export const WEBSOCKET_PATH = "/ws";
@@ -61,6 +63,8 @@ interface Connection {
   rate: BucketState;
   /** Refused-message budget; when empty, the connection is closed with 4001. */
   errorBudget: BucketState;
+  /** The client address's limit key ({@link addressLimitKey}), shared with the per-address counters. */
+  address: string;
 }
 
 /**
@@ -77,13 +81,17 @@ function newResumeToken(): string {
   return Buffer.from(nanoid(32), "latin1").toString("latin1");
 }
 
-/** The `error.message` of each refused `resume` (all share the code `resume_failed`). */
-const RESUME_REFUSALS: Record<ResumeRefusal | "already_joined", string> = {
-  unknown_id: "no participant to resume under that id (it left, its grace window ended, or the server restarted)",
-  wrong_token: "wrong resume token",
-  expired: "the grace window to resume is over",
-  already_joined: "this connection has already joined a room or logged in",
-};
+/**
+ * The `error.message` of every refused `resume`, whatever the reason: telling an unknown id from a
+ * wrong token would tell a stranger which participant ids are alive.
+ */
+const RESUME_REFUSED = "cannot resume that participant: join as a new one";
+
+/** Seconds a refused upgrade is told to wait (`Retry-After`). */
+const UPGRADE_RETRY_AFTER_SECONDS = 5;
+
+/** Most distinct internal failures logged with their stack; later ones are only counted. */
+const MAX_LOGGED_FAILURES = 100;
 
 /** Decodes text frames; uWebSockets.js has already closed any connection that sent invalid UTF-8. */
 const UTF8 = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -105,6 +113,12 @@ export interface RunningServer {
    */
   close(): Promise<void>;
 }
+
+/**
+ * Answers an HTTP request once: a handler boundary that catches an exception after the answer was
+ * written must not write a second one.
+ */
+const answered = new WeakSet<HttpResponse>();
 
 /** Starts a server with {@link DEFAULT_CONFIG} overridden by `overrides`. */
 export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
@@ -160,6 +174,52 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   });
   const startedAtMs = Date.now();
   let shuttingDown = false;
+  /** Called when the last WebSocket closed during a shutdown. */
+  let onDrained: (() => void) | undefined;
+  /** Open uWebSockets.js sockets, taken-over ones included (`sockets` holds one per participant). */
+  let openSocketCount = 0;
+  const maxConnections = config.maxConnections > 0 ? config.maxConnections : defaultMaxConnections();
+  const trustedProxies = new TrustedProxies(config.trustedProxies);
+  const connectionsPerAddress = new ConnectionsPerAddress(config.maxConnectionsPerAddress);
+  const upgradeAttempts = new AddressRateLimiter({ perSecond: config.upgradesPerSecondPerAddress, burst: config.upgradeBurstPerAddress });
+  const loginAttempts = new AddressRateLimiter({ perSecond: config.loginsPerSecondPerAddress, burst: config.loginBurstPerAddress });
+  const callAttempts = new AddressRateLimiter({ perSecond: config.callsPerSecondPerAddress, burst: config.callBurstPerAddress });
+  const resumeFailures = new AddressRateLimiter({ perSecond: config.resumeFailuresPerSecondPerAddress, burst: config.resumeFailureBurstPerAddress });
+  /** Drops the state of addresses whose buckets are full again, so idle addresses cost nothing. */
+  const sweepTimer = setInterval(() => guarded("sweep", () => {
+    const nowMs = performance.now();
+    for (const limiter of [upgradeAttempts, loginAttempts, callAttempts, resumeFailures]) {
+      limiter.sweep(nowMs);
+    }
+  }), 10_000);
+  sweepTimer.unref();
+  /** Signatures of the internal failures logged so far (each is logged once, then only counted). */
+  const loggedFailures = new Set<string>();
+
+  /**
+   * Reports an exception caught by a handler boundary: counted in `/metrics` by `place`, logged
+   * with its stack the first time its place and top frame are seen (a client that can trigger a
+   * failure at will must not be able to fill the disk with it).
+   */
+  function reportInternal(place: string, error: unknown): void {
+    metrics.countInternalError(place);
+    const stack = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+    const signature = `${place}\n${stack.split("\n").slice(0, 2).join("\n")}`;
+    if (loggedFailures.has(signature) || loggedFailures.size >= MAX_LOGGED_FAILURES) {
+      return;
+    }
+    loggedFailures.add(signature);
+    console.error(`webrtc-room: internal error in ${place} (logged once, counted in /metrics):\n${stack}`);
+  }
+
+  /** Runs `body` inside a boundary: an exception is reported, never thrown into the event loop. */
+  function guarded(place: string, body: () => void): void {
+    try {
+      body();
+    } catch (error) {
+      reportInternal(place, error);
+    }
+  }
 
   const app: TemplatedApp = config.tlsCertFile && config.tlsKeyFile
     ? uWS.SSLApp({ cert_file_name: config.tlsCertFile, key_file_name: config.tlsKeyFile })
@@ -305,10 +365,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       clearTimeout(callTimers.get(timer.timerId));
       callTimers.delete(timer.timerId);
       if (timer.op === "start") {
-        callTimers.set(timer.timerId, setTimeout(() => {
+        callTimers.set(timer.timerId, setTimeout(() => guarded("call timer", () => {
           callTimers.delete(timer.timerId);
           applyCallResult(calls.timerFired(timer.timerId));
-        }, timer.delayMs));
+        }), timer.delayMs));
       }
     }
     for (const close of result.closes) {
@@ -324,17 +384,25 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
    * and replays what was buffered for it. The connection must be fresh: a room or a login of its own
    * would be orphaned by the change of id.
    */
-  function resume(ws: WebSocket<Connection>, id: string, token: string): void {
+  function resume(ws: WebSocket<Connection>, id: string, token: string, nowMs: number): void {
     const connection = ws.getUserData();
+    // Past its budget of refused resumes an address gets the same refusal without a token check,
+    // so guessing tokens from it costs the guesser time and tells it nothing.
+    if (!resumeFailures.allows(connection.address, nowMs)) {
+      refuse(ws, "resume_failed", RESUME_REFUSED, "resume", nowMs);
+      return;
+    }
     if (registry.roomOf(connection.id) !== undefined || calls.userIdOf(connection.id) !== undefined) {
-      refuse(ws, "resume_failed", RESUME_REFUSALS.already_joined, "resume");
+      resumeFailures.take(connection.address, nowMs);
+      refuse(ws, "resume_failed", RESUME_REFUSED, "resume", nowMs);
       return;
     }
     const nextToken = newResumeToken();
     const outcome = resumption.resume(id, token, nextToken, performance.now());
     const room = registry.roomOf(id);
     if (!outcome.ok || room === undefined) {
-      refuse(ws, "resume_failed", RESUME_REFUSALS[outcome.ok ? "unknown_id" : outcome.reason], "resume");
+      resumeFailures.take(connection.address, nowMs);
+      refuse(ws, "resume_failed", RESUME_REFUSED, "resume", nowMs);
       return;
     }
     clearTimeout(graceTimers.get(id));
@@ -415,7 +483,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         return;
       }
       case "resume":
-        resume(ws, message.id, message.resumeToken);
+        resume(ws, message.id, message.resumeToken, nowMs);
         return;
       case "refresh_ice_servers":
         if (registry.roomOf(connection.id) === undefined && calls.userIdOf(connection.id) === undefined) {
@@ -440,11 +508,21 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         return;
       }
       case "login": {
+        if (!loginAttempts.take(connection.address, nowMs)) {
+          refuse(ws, "rate_limited", "too many login attempts from this address; try again in a few seconds", message.type, nowMs);
+          return;
+        }
         const result = calls.handle(connection.id, message);
         applyCallResult(result.ok ? withIceServers(result, connection.id) : result, ws, message.type);
         return;
       }
       case "call":
+        if (!callAttempts.take(connection.address, nowMs)) {
+          refuse(ws, "rate_limited", "too many calls from this address; try again in a few seconds", message.type, nowMs);
+          return;
+        }
+        applyCallResult(calls.handle(connection.id, message), ws, message.type);
+        return;
       case "incomingCallResponse":
       case "stopCall":
       case "stop":
@@ -456,6 +534,146 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     }
   }
 
+  /**
+   * Refuses an upgrade with an HTTP error and closes the TCP connection, so that a refused client
+   * holds no descriptor; `retryAfterSeconds` tells a well-behaved client when to come back.
+   */
+  function refuseUpgrade(res: HttpResponse, status: string, reason: string, body: string, retryAfterSeconds?: number): void {
+    metrics.countUpgradeRefused(reason);
+    answered.add(res);
+    res.cork(() => {
+      res.writeStatus(status).writeHeader("content-type", "text/plain; charset=utf-8").writeHeader("connection", "close");
+      if (retryAfterSeconds !== undefined) {
+        res.writeHeader("retry-after", String(retryAfterSeconds));
+      }
+      if (reason === "version") {
+        res.writeHeader("sec-websocket-version", "13");
+      }
+      res.end(`${body}\n`, true);
+    });
+  }
+
+  /** Admits or refuses one upgrade: shutdown, protocol, origin, then the connection limits. */
+  function upgrade(res: HttpResponse, req: HttpRequest, context: Parameters<HttpResponse["upgrade"]>[4]): void {
+    if (shuttingDown) {
+      refuseUpgrade(res, "503 Service Unavailable", "shutting_down", "server is restarting", 1);
+      return;
+    }
+    const key = req.getHeader("sec-websocket-key");
+    if (key.length === 0) {
+      refuseUpgrade(res, "400 Bad Request", "handshake", "not a WebSocket handshake (no Sec-WebSocket-Key)");
+      return;
+    }
+    if (req.getHeader("sec-websocket-version") !== "13") {
+      refuseUpgrade(res, "426 Upgrade Required", "version", "only WebSocket version 13 (RFC 6455) is served");
+      return;
+    }
+    const origin = req.getHeader("origin");
+    if (config.allowedOrigins.length > 0 && !config.allowedOrigins.includes(origin)) {
+      refuseUpgrade(res, "403 Forbidden", "origin", "origin not allowed");
+      return;
+    }
+    if (openSocketCount >= maxConnections) {
+      refuseUpgrade(res, "503 Service Unavailable", "server_full", "the server holds its maximum number of connections", UPGRADE_RETRY_AFTER_SECONDS);
+      return;
+    }
+    const peer = Buffer.from(res.getRemoteAddressAsText()).toString("latin1");
+    const address = addressLimitKey(clientAddress(peer, req.getHeader("x-forwarded-for"), trustedProxies));
+    if (!upgradeAttempts.take(address, performance.now())) {
+      refuseUpgrade(res, "429 Too Many Requests", "address_rate", "too many connections opened from this address", UPGRADE_RETRY_AFTER_SECONDS);
+      return;
+    }
+    if (!connectionsPerAddress.acquire(address)) {
+      refuseUpgrade(res, "429 Too Many Requests", "address_connections", "too many open connections from this address", UPGRADE_RETRY_AFTER_SECONDS);
+      return;
+    }
+    const connection: Connection = { id: newConnectionId(), state: CONNECTION_STATES.open, rate: FULL_BUCKET, errorBudget: FULL_BUCKET, address };
+    answered.add(res);
+    try {
+      res.upgrade(connection, key, req.getHeader("sec-websocket-protocol"), req.getHeader("sec-websocket-extensions"), context);
+    } catch (error) {
+      connectionsPerAddress.release(address);
+      throw error;
+    }
+  }
+
+  /** Handles one frame: rate, size and shape checks, then {@link handle}. */
+  function receive(ws: WebSocket<Connection>, data: ArrayBuffer, isBinary: boolean): void {
+    metrics.messagesReceived += 1;
+    const connection = ws.getUserData();
+    if (connection.state !== CONNECTION_STATES.open) {
+      return;
+    }
+    // One clock reading per message; monotonic, so a wall-clock step neither refills nor drains.
+    const nowMs = performance.now();
+    // Rate first, so that a flood costs no parsing.
+    const rate = messageRate.take(connection.rate, nowMs);
+    if (rate === undefined) {
+      refuse(ws, "rate_limited", `more than ${config.messagesPerSecond} messages per second`, undefined, nowMs);
+      return;
+    }
+    connection.rate = rate;
+    if (isBinary) {
+      refuse(ws, "binary_not_supported", "binary frames are not accepted", undefined, nowMs);
+      return;
+    }
+    if (data.byteLength > config.maxMessageBytes) {
+      refuse(ws, "message_too_large", `frame of ${data.byteLength} bytes exceeds ${config.maxMessageBytes}`, undefined, nowMs);
+      return;
+    }
+    const bytes = new Uint8Array(data);
+    const text = UTF8.decode(bytes);
+    const decoded = decodeClientMessage(text);
+    if (!decoded.ok) {
+      refuse(ws, decoded.code, decoded.message, decoded.refType, nowMs);
+      return;
+    }
+    try {
+      handle(ws, decoded.message, text, bytes, nowMs);
+    } catch (error) {
+      reportInternal(`message ${decoded.message.type}`, error);
+      refuse(ws, "internal", "the server failed to handle this message; it has been logged", decoded.message.type, nowMs);
+    }
+  }
+
+  /** A socket closed: its participant is suspended or leaves, its login ends. */
+  function socketClosed(ws: WebSocket<Connection>, code: number, closeMessage: ArrayBuffer): void {
+    const connection = ws.getUserData();
+    // A close the server queued itself (4001, 4002, 4003, 1012) is no network loss.
+    const closedByServer = connection.state === CONNECTION_STATES.closing;
+    connection.state = CONNECTION_STATES.gone;
+    metrics.countClose(code);
+    if (takenOver.has(connection)) {
+      // Its participant lives on, on the socket that resumed it.
+      return;
+    }
+    const id = connection.id;
+    sockets.delete(id);
+    if (registry.roomOf(id) !== undefined) {
+      // For a 1006, uWebSockets.js says why: nothing (network loss), a timeout, or a protocol violation.
+      const reason = code === 1006 && closeMessage.byteLength > 0 ? UTF8.decode(closeMessage) : "";
+      const deadlineMs = config.resumeGraceMs > 0 && !shuttingDown && suspendsOnClose(code, closedByServer, reason)
+        ? resumption.suspend(id, performance.now())
+        : undefined;
+      if (deadlineMs === undefined) {
+        resumption.forget(id);
+        const result = registry.leave(id);
+        if (result.ok) {
+          deliver(result.deliveries);
+        }
+      } else {
+        // Nobody hears of it: the participant keeps its seat until it resumes or the window ends.
+        graceTimers.set(id, setTimeout(() => guarded("grace timer", () => {
+          graceTimers.delete(id);
+          if (resumption.expire(id, Math.max(performance.now(), deadlineMs))) {
+            removeSuspended(id);
+          }
+        }), config.resumeGraceMs));
+      }
+    }
+    applyCallResult(calls.disconnect(id));
+  }
+
   app.ws<Connection>(WEBSOCKET_PATH, {
     maxPayloadLength: config.maxMessageBytes * HARD_FRAME_CAP_FACTOR,
     idleTimeout: config.idleTimeoutSeconds,
@@ -464,105 +682,81 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     // guards against runaway.
     maxBackpressure: config.maxBackpressureBytes + config.maxMessageBytes * HARD_FRAME_CAP_FACTOR,
     upgrade(res, req, context) {
-      const origin = req.getHeader("origin");
-      if (shuttingDown) {
-        res.writeStatus("503 Service Unavailable").end("server is restarting");
-        return;
+      try {
+        upgrade(res, req, context);
+      } catch (error) {
+        reportInternal("upgrade", error);
+        answerFailure(res);
       }
-      if (config.allowedOrigins.length > 0 && !config.allowedOrigins.includes(origin)) {
-        res.writeStatus("403 Forbidden").end("origin not allowed");
-        return;
-      }
-      const connection: Connection = { id: newConnectionId(), state: CONNECTION_STATES.open, rate: FULL_BUCKET, errorBudget: FULL_BUCKET };
-      res.upgrade(
-        connection,
-        req.getHeader("sec-websocket-key"),
-        req.getHeader("sec-websocket-protocol"),
-        req.getHeader("sec-websocket-extensions"),
-        context,
-      );
     },
     open(ws) {
       metrics.connectionsOpened += 1;
+      openSocketCount += 1;
       sockets.set(ws.getUserData().id, ws);
     },
     message(ws, data, isBinary) {
-      metrics.messagesReceived += 1;
-      const connection = ws.getUserData();
-      if (connection.state !== CONNECTION_STATES.open) {
-        return;
-      }
-      // One clock reading per message; monotonic, so a wall-clock step neither refills nor drains.
-      const nowMs = performance.now();
-      // Rate first, so that a flood costs no parsing.
-      const rate = messageRate.take(connection.rate, nowMs);
-      if (rate === undefined) {
-        refuse(ws, "rate_limited", `more than ${config.messagesPerSecond} messages per second`, undefined, nowMs);
-        return;
-      }
-      connection.rate = rate;
-      if (isBinary) {
-        refuse(ws, "binary_not_supported", "binary frames are not accepted", undefined, nowMs);
-        return;
-      }
-      if (data.byteLength > config.maxMessageBytes) {
-        refuse(ws, "message_too_large", `frame of ${data.byteLength} bytes exceeds ${config.maxMessageBytes}`, undefined, nowMs);
-        return;
-      }
-      const bytes = new Uint8Array(data);
-      const text = UTF8.decode(bytes);
-      const decoded = decodeClientMessage(text);
-      if (!decoded.ok) {
-        refuse(ws, decoded.code, decoded.message, decoded.refType, nowMs);
-        return;
-      }
-      handle(ws, decoded.message, text, bytes, nowMs);
+      guarded("message", () => receive(ws, data, isBinary));
     },
     close(ws, code, closeMessage) {
-      const connection = ws.getUserData();
-      // A close the server queued itself (4001, 4002, 4003, 1012) is no network loss.
-      const closedByServer = connection.state === CONNECTION_STATES.closing;
-      connection.state = CONNECTION_STATES.gone;
-      metrics.countClose(code);
-      if (takenOver.has(connection)) {
-        // Its participant lives on, on the socket that resumed it.
-        return;
+      openSocketCount -= 1;
+      connectionsPerAddress.release(ws.getUserData().address);
+      guarded("close", () => socketClosed(ws, code, closeMessage));
+      if (shuttingDown && openSocketCount === 0) {
+        onDrained?.();
       }
-      const id = connection.id;
-      sockets.delete(id);
-      if (registry.roomOf(id) !== undefined) {
-        // For a 1006, uWebSockets.js says why: nothing (network loss), a timeout, or a protocol violation.
-        const reason = code === 1006 && closeMessage.byteLength > 0 ? UTF8.decode(closeMessage) : "";
-        const deadlineMs = config.resumeGraceMs > 0 && !shuttingDown && suspendsOnClose(code, closedByServer, reason)
-          ? resumption.suspend(id, performance.now())
-          : undefined;
-        if (deadlineMs === undefined) {
-          resumption.forget(id);
-          const result = registry.leave(id);
-          if (result.ok) {
-            deliver(result.deliveries);
-          }
-        } else {
-          // Nobody hears of it: the participant keeps its seat until it resumes or the window ends.
-          graceTimers.set(id, setTimeout(() => {
-            graceTimers.delete(id);
-            if (resumption.expire(id, Math.max(performance.now(), deadlineMs))) {
-              removeSuspended(id);
-            }
-          }, config.resumeGraceMs));
-        }
-      }
-      applyCallResult(calls.disconnect(id));
     },
   });
 
-  const text = (res: HttpResponse, status: string, contentType: string, body: string): void => {
+  /**
+   * Writes a whole answer. While shutting down it says `Connection: close` and closes the
+   * keep-alive connection after the answer, so no HTTP client keeps the process alive.
+   */
+  function respond(res: HttpResponse, status: string, headers: Readonly<Record<string, string>>, body: string | Buffer): void {
+    answered.add(res);
     res.cork(() => {
-      res.writeStatus(status).writeHeader("content-type", contentType).writeHeader("cache-control", "no-store").end(body);
+      res.writeStatus(status);
+      for (const [name, value] of Object.entries(headers)) {
+        res.writeHeader(name, value);
+      }
+      if (shuttingDown) {
+        res.writeHeader("connection", "close");
+      }
+      res.end(body, shuttingDown);
     });
+  }
+
+  const text = (res: HttpResponse, status: string, contentType: string, body: string): void => {
+    respond(res, status, { "content-type": contentType, "cache-control": "no-store" }, body);
   };
 
-  app.get("/healthz", (res) => {
+  /** The 500 answer of a handler that threw before answering; nothing when it had answered. */
+  function answerFailure(res: HttpResponse): void {
+    if (answered.has(res)) {
+      return;
+    }
+    try {
+      text(res, "500 Internal Server Error", "text/plain; charset=utf-8", "internal error (logged)\n");
+    } catch (error) {
+      reportInternal("http answer", error);
+    }
+  }
+
+  /**
+   * Registers a GET route inside a boundary: an exception answers that one request with 500, is
+   * reported once and counted; the process and every other connection carry on.
+   */
+  function route(pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void): void {
+    app.get(pattern, (res, req) => {
+      try {
+        handler(res, req);
+      } catch (error) {
+        reportInternal(`http ${pattern}`, error);
+        answerFailure(res);
+      }
+    });
+  }
+
+  route("/healthz", (res) => {
     const { rooms, participants } = registry.stats();
     const { users, ringingCalls, activeCalls } = calls.stats();
     text(res, "200 OK", "application/json", JSON.stringify({
@@ -570,7 +764,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       protocolVersion: PROTOCOL_VERSION,
       nativeTransport: isNativeUws,
       uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000),
-      connections: sockets.size,
+      connections: openSocketCount,
+      maxConnections,
       rooms,
       participants,
       onlineUsers: users,
@@ -580,11 +775,13 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     }));
   });
 
-  app.get("/metrics", (res) => {
+  route("/metrics", (res) => {
     const { rooms, participants } = registry.stats();
     const { users, ringingCalls, activeCalls } = calls.stats();
     text(res, "200 OK", "text/plain; version=0.0.4", metrics.render({
-      webrtc_room_connections: sockets.size,
+      webrtc_room_connections: openSocketCount,
+      webrtc_room_max_connections: maxConnections,
+      webrtc_room_client_addresses: connectionsPerAddress.addressCount,
       webrtc_room_rooms: rooms,
       webrtc_room_participants: participants,
       webrtc_room_online_users: users,
@@ -594,48 +791,49 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     }));
   });
 
-  app.get("/r/:room", (res, req) => {
-    const room = decodeURIComponent(req.getParameter(0) ?? "");
-    if (!isValidRoomName(room)) {
-      text(res, "400 Bad Request", "text/plain; charset=utf-8", "room names are 1 to 64 characters of A-Z a-z 0-9 _ -\n");
+  route("/r/:room", (res, req) => {
+    const room = roomFromPath(req.getParameter(0) ?? "");
+    if (room === undefined) {
+      text(res, "400 Bad Request", "text/plain; charset=utf-8", "room names are 1 to 64 letters, digits, _ or -\n");
       return;
     }
     text(res, "200 OK", "text/html; charset=utf-8", roomPage(room));
   });
 
-  app.get("/call", (res) => {
+  route("/call", (res) => {
     text(res, "200 OK", "text/html; charset=utf-8", callPage());
   });
 
-  app.get("/embed-example.html", (res) => {
+  route("/embed-example.html", (res) => {
     text(res, "200 OK", "text/html; charset=utf-8", embedExamplePage());
   });
 
   const assets = await loadStaticAssets();
-  app.get("/assets/:file", (res, req) => {
+  route("/assets/:file", (res, req) => {
     const asset: StaticAsset | undefined = assets.get(req.getParameter(0) ?? "");
     if (!asset) {
       text(res, "404 Not Found", "text/plain; charset=utf-8", "no such asset (did `npm run build` run?)\n");
       return;
     }
-    res.cork(() => {
-      res.writeStatus("200 OK")
-        .writeHeader("content-type", asset.contentType)
-        .writeHeader("cache-control", "no-cache")
-        .writeHeader("etag", asset.etag)
-        .writeHeader("access-control-allow-origin", "*")
-        .end(asset.body);
-    });
+    respond(res, "200 OK", {
+      "content-type": asset.contentType,
+      "cache-control": "no-cache",
+      etag: asset.etag,
+      "access-control-allow-origin": "*",
+    }, asset.body);
   });
 
-  app.get("/", (res) => {
-    res.cork(() => {
-      res.writeStatus("302 Found").writeHeader("location", `/r/${nanoid(10)}`).end();
-    });
+  route("/", (res) => {
+    respond(res, "302 Found", { location: `/r/${nanoid(10)}` }, "");
   });
 
   app.any("/*", (res) => {
-    text(res, "404 Not Found", "text/plain; charset=utf-8", "not found\n");
+    try {
+      text(res, "404 Not Found", "text/plain; charset=utf-8", "not found\n");
+    } catch (error) {
+      reportInternal("http 404", error);
+      answerFailure(res);
+    }
   });
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
@@ -652,16 +850,36 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const secure = Boolean(config.tlsCertFile);
   let closing: Promise<void> | undefined;
 
+  /**
+   * Closes by force everything still open: the WebSockets that did not finish their closing
+   * handshake (a client that stopped reading) and every HTTP connection, idle keep-alive ones
+   * included. The native transport closes them all at once; the JavaScript fallback has no such
+   * call, so its WebSockets are closed one by one.
+   */
+  function forceCloseAll(): void {
+    const closeApp = (app as TemplatedApp & { close?: () => void }).close;
+    if (typeof closeApp === "function") {
+      closeApp.call(app);
+      return;
+    }
+    for (const ws of [...sockets.values()]) {
+      if (ws.getUserData().state !== CONNECTION_STATES.gone) {
+        ws.close();
+      }
+    }
+  }
+
   return {
     config,
     port,
     httpUrl: `${secure ? "https" : "http"}://${loopbackHost}:${port}`,
     wsUrl: `${secure ? "wss" : "ws"}://${loopbackHost}:${port}${WEBSOCKET_PATH}`,
-    connectionCount: () => sockets.size,
+    connectionCount: () => openSocketCount,
     close() {
       closing ??= new Promise<void>((resolve) => {
         shuttingDown = true;
         uWS.us_listen_socket_close(listenSocket);
+        clearInterval(sweepTimer);
         for (const timer of callTimers.values()) {
           clearTimeout(timer);
         }
@@ -673,8 +891,25 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         for (const ws of [...sockets.values()]) {
           closeConnection(ws, CLOSE_CODES.service_restart, "server restarting");
         }
-        // Let the close frames leave before the caller tears the process down.
-        setTimeout(resolve, 50);
+        let finished = false;
+        const finish = (): void => {
+          if (finished) {
+            return;
+          }
+          finished = true;
+          clearTimeout(deadline);
+          // Let the last close frames leave (the outbox writes after the poll phase), then close
+          // whatever remains: idle keep-alive HTTP connections and clients that never answered.
+          setImmediate(() => {
+            guarded("shutdown", forceCloseAll);
+            resolve();
+          });
+        };
+        const deadline = setTimeout(finish, config.shutdownTimeoutMs);
+        onDrained = finish;
+        if (openSocketCount === 0) {
+          finish();
+        }
       });
       return closing;
     },

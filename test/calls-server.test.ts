@@ -22,6 +22,7 @@ import {
   type LoginExtras,
 } from "./support/call-client.ts";
 import { TestClient } from "./support/ws-client.ts";
+import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
 
 /** Short enough to wait for in a test, long enough never to fire while a test is still ringing. */
 const RING_TIMEOUT_MS = 1_500;
@@ -78,7 +79,7 @@ async function drain(...clients: TestClient[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS });
+  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS });
 });
 
 afterEach(async () => {

@@ -21,6 +21,7 @@ import type { WebSocketConstructor } from "../client/core/index.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
 import { ANSWER_SDP, logIn } from "./support/call-client.ts";
 import { TestClient } from "./support/ws-client.ts";
+import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
 
 type RTCVideoSink = InstanceType<typeof wrtc.nonstandard.RTCVideoSink>;
 
@@ -172,7 +173,7 @@ async function connectedCall(a: TestPhone, b: TestPhone): Promise<{ outgoing: Ph
 }
 
 beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS });
+  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS });
 });
 
 afterEach(async () => {

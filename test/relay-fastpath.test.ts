@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../server/server.ts";
 import { TestClient } from "./support/ws-client.ts";
+import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
 
 const OFFER = { type: "offer", sdp: "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n" } as const;
 
@@ -38,7 +39,7 @@ async function pair(senderName = "sender"): Promise<{ sender: TestClient; sender
 }
 
 beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [] });
+  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [] });
 });
 
 afterEach(async () => {

@@ -9,6 +9,7 @@ import { SessionResumption, suspendsOnClose, type BufferedFrame } from "../serve
 import { startServer, type RunningServer } from "../server/server.ts";
 import type { ServerConfig } from "../server/config.ts";
 import { TestClient } from "./support/ws-client.ts";
+import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
 
 const GRACE_MS = 1_000;
 
@@ -132,7 +133,7 @@ let server: RunningServer | undefined;
 const clients: TestClient[] = [];
 
 async function start(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
-  server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [], resumeGraceMs: GRACE_MS, ...overrides });
+  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], resumeGraceMs: GRACE_MS, ...overrides });
   return server;
 }
 

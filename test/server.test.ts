@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLOSE_CODES, type ErrorCode } from "../shared/protocol/index.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
 import { TestClient } from "./support/ws-client.ts";
+import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
 
 const OFFER = { type: "offer", sdp: "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n" } as const;
 const ANSWER = { type: "answer", sdp: "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\n" } as const;
@@ -51,7 +52,7 @@ async function expectNothingMore(...clients: TestClient[]): Promise<void> {
 
 beforeAll(async () => {
   // A short resume window: an abrupt disconnect becomes a leave once it is over (test/resume.test.ts).
-  server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [{ urls: "stun:stun.example.test:3478" }], maxMessageBytes: 64 * 1024, resumeGraceMs: 300 });
+  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [{ urls: "stun:stun.example.test:3478" }], maxMessageBytes: 64 * 1024, resumeGraceMs: 300 });
 });
 
 afterEach(async () => {
@@ -244,7 +245,7 @@ describe("abuse and limits (failure cases)", () => {
   let strict: RunningServer;
 
   beforeAll(async () => {
-    strict = await startServer({ host: "127.0.0.1", port: 0, iceServers: [], messagesPerSecond: 5, messageBurst: 10, maxErrorBurst: 5, roomCapacity: 3, allowedOrigins: ["https://app.example.test"] });
+    strict = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], messagesPerSecond: 5, messageBurst: 10, maxErrorBurst: 5, roomCapacity: 3, allowedOrigins: ["https://app.example.test"] });
   });
 
   afterAll(async () => {
@@ -346,7 +347,7 @@ describe("HTTP routes", () => {
 
 describe("shutdown", () => {
   it("closes every connection with 1012 so that clients reconnect", async () => {
-    const temporary = await startServer({ host: "127.0.0.1", port: 0, iceServers: [] });
+    const temporary = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [] });
     const client = await TestClient.connect(temporary.wsUrl);
     await client.join(freshRoom(), "leaving");
     await temporary.close();

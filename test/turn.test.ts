@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from "../server/server.ts";
 import { iceServersFor, issueTurnCredentials, type TurnSettings } from "../server/turn.ts";
 import { requireCoturn, startCoturn, type RunningCoturn } from "./support/coturn.ts";
 import { TestClient } from "./support/ws-client.ts";
+import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
 
 const SECRET = "test-static-auth-secret";
 const TURN_URL = "turn:turn.example.test:3478?transport=udp";
@@ -93,7 +94,7 @@ let server: RunningServer | undefined;
 const clients: TestClient[] = [];
 
 async function startTurnServer(turnUrls: string[], overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
-  server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [], turnUrls, turnSecret: SECRET, ...overrides });
+  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], turnUrls, turnSecret: SECRET, ...overrides });
   return server;
 }
 

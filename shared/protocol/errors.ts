@@ -23,7 +23,8 @@ export const ERROR_CODES = {
   unknown_user: "No online user has that user id.",
   not_in_call: "The message needs a call in progress that involves this user.",
   invalid_state: "The message does not fit the current state of the call.",
-  resume_failed: "The participant cannot be resumed (unknown id, wrong token, grace window over, or this connection already joined); join as new.",
+  resume_failed: "The participant cannot be resumed (unknown id, wrong token, grace window over, this connection already joined, or too many refused resumes from this address); join as new.",
+  internal: "The server failed while handling the message; it was logged and nothing else changed for this connection, which stays open.",
 } as const;
 
 /** A stable error code, as sent in `error.code`. */

@@ -10,6 +10,7 @@ import { buildBundle } from "../../scripts/build.ts";
 import { startServer, type RunningServer } from "../../server/server.ts";
 import { CHROMIUM_INSTALL, CHROMIUM_PATH, connectionsDecodingVideo, launchChromium, openPage } from "../support/chromium.ts";
 import { requireBinary } from "../support/system-binary.ts";
+import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
 
 const hasChromium = requireBinary("chromium", CHROMIUM_PATH, CHROMIUM_INSTALL);
 
@@ -95,8 +96,8 @@ describe.skipIf(!hasChromium)("<webrtc-phone> in Chromium", () => {
 
   beforeAll(async () => {
     await buildBundle();
-    server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS });
-    shortRingServer = await startServer({ host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: SHORT_RING_TIMEOUT_MS });
+    server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS });
+    shortRingServer = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: SHORT_RING_TIMEOUT_MS });
     browser = await launchChromium();
   }, TEST_TIMEOUT_MS);
 

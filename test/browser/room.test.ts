@@ -18,6 +18,7 @@ import {
   type OpenPageOptions,
 } from "../support/chromium.ts";
 import { requireBinary } from "../support/system-binary.ts";
+import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
 
 const hasChromium = requireBinary("chromium", CHROMIUM_PATH, CHROMIUM_INSTALL);
 
@@ -47,7 +48,7 @@ describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
 
   beforeAll(async () => {
     await buildBundle();
-    server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [] });
+    server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [] });
     browser = await launchChromium();
     // `localhost`, not 127.0.0.1: only a secure context may call getUserMedia.
     baseUrl = `http://localhost:${server.port}`;

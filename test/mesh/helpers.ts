@@ -5,13 +5,14 @@
 import { startServer, type RunningServer } from "../../server/server.ts";
 import type { ServerConfig } from "../../server/config.ts";
 import { HeadlessPeer, settleWebRtc, type HeadlessPeerOptions } from "../../client/headless/peers.ts";
+import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
 
 /** Generous bound for anything WebRTC does on a busy two-core CI machine. */
 export const MESH_DEADLINE_MS = 30_000;
 
 /** Starts the real server on loopback with a free port and no STUN servers. */
 export function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
-  return startServer({ host: "127.0.0.1", port: 0, iceServers: [], ...overrides });
+  return startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], ...overrides });
 }
 
 /** Polls `condition` until it holds; fails with `description` after `timeoutMs`. */
