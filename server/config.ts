@@ -277,15 +277,16 @@ export function openFileLimit(limitsText?: string): number | undefined {
 }
 
 /**
- * The connection ceiling when `--max-connections` is 0: three quarters of the open-file limit, so
+ * The connection ceiling when `--max-connections` is 0, given the open-file limit
+ * ({@link openFileLimit}): three quarters of it, so
  * that the listening socket, HTTP requests (`/healthz` among them), upgrades in progress, log and
  * asset files always find a descriptor; at most {@link MAX_DEFAULT_CONNECTIONS}.
  */
-export function defaultMaxConnections(fileLimit = openFileLimit()): number {
+export function defaultMaxConnections(fileLimit: number | undefined): number {
   if (fileLimit === undefined) {
     return MAX_DEFAULT_CONNECTIONS;
   }
-  return Math.max(16, Math.min(MAX_DEFAULT_CONNECTIONS, Math.floor(fileLimit * 0.75)));
+  return Math.max(1, Math.min(MAX_DEFAULT_CONNECTIONS, Math.floor(fileLimit * 0.75)));
 }
 
 /** `webrtc-room serve --help` text, generated from {@link SERVER_OPTIONS}. */

@@ -17,7 +17,8 @@ import {
 import { AddressRateLimiter, ConnectionsPerAddress } from "./address-limits.ts";
 import { CallRegistry, refusalMessage, type CallResult } from "./calls.ts";
 import { addressLimitKey, clientAddress, TrustedProxies } from "./client-address.ts";
-import { DEFAULT_CONFIG, defaultMaxConnections, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
+import { DEFAULT_CONFIG, defaultMaxConnections, openFileLimit, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
+import { FailureReporter } from "./failures.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { loadStaticAssets, type StaticAsset } from "./assets.ts";
 import { callPage, embedExamplePage, roomFromPath, roomPage } from "./pages.ts";
@@ -90,8 +91,6 @@ const RESUME_REFUSED = "cannot resume that participant: join as a new one";
 /** Seconds a refused upgrade is told to wait (`Retry-After`). */
 const UPGRADE_RETRY_AFTER_SECONDS = 5;
 
-/** Most distinct internal failures logged with their stack; later ones are only counted. */
-const MAX_LOGGED_FAILURES = 100;
 
 /** Decodes text frames; uWebSockets.js has already closed any connection that sent invalid UTF-8. */
 const UTF8 = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -178,7 +177,11 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   let onDrained: (() => void) | undefined;
   /** Open uWebSockets.js sockets, taken-over ones included (`sockets` holds one per participant). */
   let openSocketCount = 0;
-  const maxConnections = config.maxConnections > 0 ? config.maxConnections : defaultMaxConnections();
+  const failures = new FailureReporter(metrics);
+  const reportInternal = (place: string, error: unknown): void => failures.report(place, error);
+  const guarded = (place: string, body: () => void): void => failures.guarded(place, body);
+
+  const maxConnections = config.maxConnections > 0 ? config.maxConnections : defaultMaxConnections(openFileLimit());
   const trustedProxies = new TrustedProxies(config.trustedProxies);
   const connectionsPerAddress = new ConnectionsPerAddress(config.maxConnectionsPerAddress);
   const upgradeAttempts = new AddressRateLimiter({ perSecond: config.upgradesPerSecondPerAddress, burst: config.upgradeBurstPerAddress });
@@ -193,33 +196,6 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     }
   }), 10_000);
   sweepTimer.unref();
-  /** Signatures of the internal failures logged so far (each is logged once, then only counted). */
-  const loggedFailures = new Set<string>();
-
-  /**
-   * Reports an exception caught by a handler boundary: counted in `/metrics` by `place`, logged
-   * with its stack the first time its place and top frame are seen (a client that can trigger a
-   * failure at will must not be able to fill the disk with it).
-   */
-  function reportInternal(place: string, error: unknown): void {
-    metrics.countInternalError(place);
-    const stack = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
-    const signature = `${place}\n${stack.split("\n").slice(0, 2).join("\n")}`;
-    if (loggedFailures.has(signature) || loggedFailures.size >= MAX_LOGGED_FAILURES) {
-      return;
-    }
-    loggedFailures.add(signature);
-    console.error(`webrtc-room: internal error in ${place} (logged once, counted in /metrics):\n${stack}`);
-  }
-
-  /** Runs `body` inside a boundary: an exception is reported, never thrown into the event loop. */
-  function guarded(place: string, body: () => void): void {
-    try {
-      body();
-    } catch (error) {
-      reportInternal(place, error);
-    }
-  }
 
   const app: TemplatedApp = config.tlsCertFile && config.tlsKeyFile
     ? uWS.SSLApp({ cert_file_name: config.tlsCertFile, key_file_name: config.tlsKeyFile })
@@ -559,11 +535,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       refuseUpgrade(res, "503 Service Unavailable", "shutting_down", "server is restarting", 1);
       return;
     }
+    // uWebSockets.js calls this only with a Sec-WebSocket-Key; requests without one reach the
+    // `/ws` GET route instead.
     const key = req.getHeader("sec-websocket-key");
-    if (key.length === 0) {
-      refuseUpgrade(res, "400 Bad Request", "handshake", "not a WebSocket handshake (no Sec-WebSocket-Key)");
-      return;
-    }
     if (req.getHeader("sec-websocket-version") !== "13") {
       refuseUpgrade(res, "426 Upgrade Required", "version", "only WebSocket version 13 (RFC 6455) is served");
       return;
@@ -798,6 +772,11 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       return;
     }
     text(res, "200 OK", "text/html; charset=utf-8", roomPage(room));
+  });
+
+  // uWebSockets.js hands only requests with a Sec-WebSocket-Key to the upgrade handler.
+  route(WEBSOCKET_PATH, (res) => {
+    text(res, "400 Bad Request", "text/plain; charset=utf-8", "not a WebSocket handshake (no Sec-WebSocket-Key): connect with a WebSocket client\n");
   });
 
   route("/call", (res) => {
