@@ -2,6 +2,7 @@
  * Hostile HTTP: malformed paths on every route and odd WebSocket handshakes answer that one request
  * and never stop the server (one `GET /r/%` used to end the process).
  */
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../server/server.ts";
 import { getRequest, rawRequest, upgradeRequest, type RawResponse } from "../support/raw-http.ts";
@@ -131,4 +132,30 @@ describe("WebSocket handshakes", () => {
   it("refused handshakes are counted by reason in /metrics", async () => {
     expect(await metric("webrtc_room_upgrades_refused_total{")).toEqual([expect.stringMatching(/reason="version"\} [1-9]/)]);
   });
+});
+
+describe("an unmasked client frame", () => {
+  it("never holds its connection past the idle timeout, and other clients are served meanwhile", async () => {
+    const idleServer = await startServer({ host: "127.0.0.1", port: 0, iceServers: [], idleTimeoutSeconds: 8 });
+    try {
+      const socket = net.connect(idleServer.port, "127.0.0.1");
+      socket.on("error", () => undefined);
+      const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      await new Promise<void>((resolve) => {
+        socket.once("data", () => resolve());
+        socket.write(upgradeRequest("/ws"));
+      });
+      const payload = Buffer.from(JSON.stringify({ type: "ping", t: 1 }));
+      // FIN + text opcode, then a length byte without the mask bit: what RFC 6455 forbids clients to send.
+      socket.write(Buffer.concat([Buffer.from([0x81, payload.length]), payload]));
+      const health = await rawRequest(idleServer.port, getRequest("/healthz"));
+      expect(health === "closed" ? "closed" : health.status).toBe(200);
+      // uWebSockets.js reads a mask from every client frame, so it cannot answer 1002; the idle
+      // timeout (pings unanswered) bounds how long the broken connection is held.
+      await closed;
+      expect(socket.destroyed).toBe(true);
+    } finally {
+      await idleServer.close();
+    }
+  }, 30_000);
 });
