@@ -41,7 +41,9 @@ interface Child {
 async function startChild(target: Target): Promise<Child> {
   const args = target === "floor"
     ? ["--import", "tsx", "bench/floor-relay.ts"]
-    : ["bin/webrtc-room.js", "serve", "--host", "127.0.0.1", "--port", "0", "--stun", "", "--messages-per-second", "1000000", "--message-burst", "1000000", "--max-backpressure-bytes", "16777216"];
+    : ["bin/webrtc-room.js", "serve", "--host", "127.0.0.1", "--port", "0", "--stun", "", "--messages-per-second", "1000000", "--message-burst", "1000000", "--max-backpressure-bytes", "16777216",
+      // Every bench client is 127.0.0.1: lift the per-address limits that protect a real server.
+      "--max-connections-per-address", "1000000", "--upgrades-per-second-per-address", "1000000", "--upgrade-burst-per-address", "1000000"];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   child.stdout.setEncoding("utf8");
   // Keep draining stdout for the child's whole life: a closed pipe would fail its shutdown log.
