@@ -119,6 +119,9 @@ export interface RunningServer {
  */
 const answered = new WeakSet<HttpResponse>();
 
+/** Responses to `HEAD` requests: answered like the `GET` of the same route, without the body. */
+const headRequests = new WeakSet<HttpResponse>();
+
 /** Starts a server with {@link DEFAULT_CONFIG} overridden by `overrides`. */
 export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
   const config = validateConfig({ ...DEFAULT_CONFIG, ...overrides });
@@ -516,7 +519,6 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
    */
   function refuseUpgrade(res: HttpResponse, status: string, reason: string, body: string, retryAfterSeconds?: number): void {
     metrics.countUpgradeRefused(reason);
-    answered.add(res);
     res.cork(() => {
       res.writeStatus(status).writeHeader("content-type", "text/plain; charset=utf-8").writeHeader("connection", "close");
       if (retryAfterSeconds !== undefined) {
@@ -526,6 +528,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         res.writeHeader("sec-websocket-version", "13");
       }
       res.end(`${body}\n`, true);
+      answered.add(res);
     });
   }
 
@@ -562,9 +565,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       return;
     }
     const connection: Connection = { id: newConnectionId(), state: CONNECTION_STATES.open, rate: FULL_BUCKET, errorBudget: FULL_BUCKET, address };
-    answered.add(res);
     try {
       res.upgrade(connection, key, req.getHeader("sec-websocket-protocol"), req.getHeader("sec-websocket-extensions"), context);
+      answered.add(res);
     } catch (error) {
       connectionsPerAddress.release(address);
       throw error;
@@ -686,7 +689,6 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
    * keep-alive connection after the answer, so no HTTP client keeps the process alive.
    */
   function respond(res: HttpResponse, status: string, headers: Readonly<Record<string, string>>, body: string | Buffer): void {
-    answered.add(res);
     res.cork(() => {
       res.writeStatus(status);
       for (const [name, value] of Object.entries(headers)) {
@@ -695,7 +697,15 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       if (shuttingDown) {
         res.writeHeader("connection", "close");
       }
-      res.end(body, shuttingDown);
+      if (headRequests.has(res)) {
+        // The headers a GET would get, Content-Length included, and no body. (This uWebSockets.js
+        // build leaves a response open when endWithoutBody is given a length, so it is written here.)
+        res.writeHeader("content-length", String(Buffer.byteLength(body)));
+        res.endWithoutBody();
+      } else {
+        res.end(body, shuttingDown);
+      }
+      answered.add(res);
     });
   }
 
@@ -703,15 +713,23 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     respond(res, status, { "content-type": contentType, "cache-control": "no-store" }, body);
   };
 
-  /** The 500 answer of a handler that threw before answering; nothing when it had answered. */
+  /**
+   * The 500 answer of a handler that threw before answering; nothing when it had answered. When
+   * even that fails (the handler had written part of an answer), the connection is closed: a
+   * response left open would make uWebSockets.js abort the process.
+   */
   function answerFailure(res: HttpResponse): void {
     if (answered.has(res)) {
       return;
     }
     try {
       text(res, "500 Internal Server Error", "text/plain; charset=utf-8", "internal error (logged)\n");
-    } catch (error) {
-      reportInternal("http answer", error);
+    } catch {
+      try {
+        res.close();
+      } catch (error) {
+        reportInternal("http close", error);
+      }
     }
   }
 
@@ -720,13 +738,18 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
    * reported once and counted; the process and every other connection carry on.
    */
   function route(pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void): void {
-    app.get(pattern, (res, req) => {
+    const bounded = (res: HttpResponse, req: HttpRequest): void => {
       try {
         handler(res, req);
       } catch (error) {
         reportInternal(`http ${pattern}`, error);
         answerFailure(res);
       }
+    };
+    app.get(pattern, bounded);
+    app.head(pattern, (res, req) => {
+      headRequests.add(res);
+      bounded(res, req);
     });
   }
 
@@ -794,6 +817,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       text(res, "404 Not Found", "text/plain; charset=utf-8", "no such asset (did `npm run build` run?)\n");
       return;
     }
+    if (req.getHeader("if-none-match") === asset.etag) {
+      respond(res, "304 Not Modified", { "cache-control": "no-cache", etag: asset.etag }, "");
+      return;
+    }
     respond(res, "200 OK", {
       "content-type": asset.contentType,
       "cache-control": "no-cache",
@@ -806,7 +833,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     respond(res, "302 Found", { location: `/r/${nanoid(10)}` }, "");
   });
 
-  app.any("/*", (res) => {
+  app.any("/*", (res, req) => {
+    if (req.getMethod().toLowerCase() === "head") {
+      headRequests.add(res);
+    }
     try {
       text(res, "404 Not Found", "text/plain; charset=utf-8", "not found\n");
     } catch (error) {

@@ -110,6 +110,30 @@ describe("malformed paths", () => {
   });
 });
 
+describe("HEAD and conditional requests", () => {
+  it.each(["/healthz", "/metrics", "/r/standup", "/call", "/embed-example.html", "/", "/nothing-here", "/r/%"])("HEAD %s answers the GET's status and length without a body", async (path) => {
+    const get = await answer(getRequest(path));
+    const head = await answer(getRequest(path).replace(/^GET /, "HEAD "));
+    expect(head.status).toBe(get.status);
+    expect(head.body).toBe("");
+    if (path !== "/metrics" && path !== "/healthz") {
+      expect(head.headers["content-length"]).toBe(get.headers["content-length"]);
+    }
+  });
+
+  it("an asset asked for with its current ETag is answered 304 without a body", async () => {
+    const first = await answer(getRequest("/assets/webrtc-room.js"));
+    expect(first.status).toBe(200);
+    const etag = first.headers.etag ?? "";
+    expect(etag).not.toBe("");
+    const again = await answer(getRequest("/assets/webrtc-room.js", [`If-None-Match: ${etag}`]));
+    expect(again.status).toBe(304);
+    expect(again.body).toBe("");
+    const stale = await answer(getRequest("/assets/webrtc-room.js", ['If-None-Match: "stale"']));
+    expect(stale.status).toBe(200);
+  });
+});
+
 describe("WebSocket handshakes", () => {
   it("a version other than 13 gets 426 with the version the server speaks", async () => {
     for (const version of ["8", "12", "14", ""]) {

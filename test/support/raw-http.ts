@@ -18,6 +18,7 @@ export interface RawResponse {
 export function rawRequest(port: number, request: string | Buffer): Promise<RawResponse | "closed"> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
+    const isHead = Buffer.from(request.slice(0, 5)).toString("latin1") === "HEAD ";
     const chunks: Buffer[] = [];
     let settled = false;
     const settle = (value: RawResponse | "closed"): void => {
@@ -42,7 +43,8 @@ export function rawRequest(port: number, request: string | Buffer): Promise<RawR
       const status = Number(statusLine.split(" ")[1]);
       const body = text.slice(headerEnd + 4);
       const length = headers["content-length"] === undefined ? undefined : Number(headers["content-length"]);
-      if (status === 101 || (length !== undefined && Buffer.byteLength(body, "latin1") >= length)) {
+      const bodiless = status === 101 || status === 304 || isHead;
+      if (bodiless || (length !== undefined && Buffer.byteLength(body, "latin1") >= length)) {
         settle({ status, headers, body });
       }
     };
