@@ -133,6 +133,7 @@ function unfinishedTasks(task: RunnerTask): RunnerTask[] {
 /** The entry Vitest would have made for `filepath` had the worker lived long enough to collect it. */
 function emptyFileTask(project: TestProject, filepath: string): RunnerTestFile {
   const name = relative(project.config.root, filepath);
+  // The fields Vitest's own `createFileTask` fills; that helper is not exported by `vitest/node`.
   const file = {
     id: generateFileHash(name, project.name),
     name,
