@@ -1,8 +1,14 @@
 /**
  * TURN credential renewal in a live mesh: two headless peers forced to relay-only ICE through a
- * real coturn, with credentials that live 3 s. The sessions renew them before they expire, apply
+ * real coturn, with credentials that live 4–5 s. The sessions renew them before they expire, apply
  * them to their live connections, and an ICE restart after the first credentials expired
  * allocates new relays with the renewed ones.
+ *
+ * coturn checks a credential only when it grants an allocation. A session renews at 75 % of the
+ * remaining lifetime, so with lifetimes this short the credentials it holds are close to expiry
+ * for part of every cycle (0.5 s with a 3 s lifetime), and a stalled event loop can push that
+ * past expiry. Nothing here allocates at an arbitrary moment of that cycle: the ICE restart waits
+ * until both sessions hold credentials with at least half a lifetime left.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
@@ -14,8 +20,15 @@ import { requireCoturn, startCoturn, type RunningCoturn } from "../support/cotur
 import { recordSession } from "./helpers.ts";
 
 const SECRET = "resilience-turn-secret";
-/** Short enough that a test sees several renewals and an expired first credential. */
-const CREDENTIAL_TTL_SECONDS = 3;
+/**
+ * Short enough that a test sees several renewals and an expired first credential (the server
+ * rounds the expiry down to a second, so they live 4–5 s).
+ */
+const CREDENTIAL_TTL_SECONDS = 5;
+/** What the credentials of both sessions must have left when the ICE restart allocates relays. */
+const FRESH_FOR_RESTART_MS = (CREDENTIAL_TTL_SECONDS * 1000) / 2;
+/** Bound on each wait below; several renewal cycles, for a loaded machine. */
+const RENEWAL_DEADLINE_MS = 45_000;
 
 const hasCoturn = requireCoturn();
 
@@ -37,6 +50,11 @@ class RecordingWebSocket extends WebSocket {
 /** The TURN username of `iceServers` (`<expiry>:<id>`), if one is there. */
 function turnUsername(iceServers: readonly IceServer[] | undefined): string | undefined {
   return iceServers?.find((server) => server.username !== undefined)?.username;
+}
+
+/** Milliseconds until the TURN credentials `peer`'s session holds now expire. */
+function credentialsLeftMs(peer: HeadlessPeer): number {
+  return (peer.session.info?.iceServersExpireAtMs ?? 0) - Date.now();
 }
 
 /** The expiry (Unix seconds) that a TURN REST username starts with. */
@@ -79,7 +97,7 @@ describe.skipIf(!hasCoturn)("TURN credential renewal", () => {
 
     // Past the first credentials' expiry, with renewals on both sides.
     await waitFor("two renewals on each side, the first credentials expired", () =>
-      renewals.every((list) => list.length >= 2) && Date.now() > expiryOf(firstUsername) * 1000 + 500, 20_000);
+      renewals.every((list) => list.length >= 2) && Date.now() > expiryOf(firstUsername) * 1000 + 500, RENEWAL_DEADLINE_MS);
     const renewed = renewals[1]?.at(-1);
     expect(expiryOf(renewed)).toBeGreaterThan(expiryOf(firstUsername));
     // Applied to the live connection, not only kept for later ones.
@@ -92,11 +110,15 @@ describe.skipIf(!hasCoturn)("TURN credential renewal", () => {
     // allocation, which coturn grants only to unexpired credentials (test/turn.test.ts shows an
     // expired one refused). The first credentials are expired by now: relay candidates with new
     // ufrags prove the renewed ones were used.
+    // The restart allocates with the credentials each side holds at that moment: start it when
+    // both were renewed recently, never at the edge of their lifetime.
+    await waitFor("both sessions hold credentials with half a lifetime left", () =>
+      peers.every((peer) => credentialsLeftMs(peer) >= FRESH_FOR_RESTART_MS), RENEWAL_DEADLINE_MS);
     const ufragsBefore = new Set(relayCandidateUfrags);
     expect(ufragsBefore.size).toBeGreaterThan(0);
     expect(newcomer.session.restartIce()).toBe(1);
     await waitFor("relay candidates gathered after the restart on both sides", () =>
-      new Set(relayCandidateUfrags.filter((ufrag) => !ufragsBefore.has(ufrag))).size >= 2, 20_000);
+      new Set(relayCandidateUfrags.filter((ufrag) => !ufragsBefore.has(ufrag))).size >= 2, RENEWAL_DEADLINE_MS);
     await waitFor("the pair is still up after the restart", () => isFullMesh(peers));
     expect(member.session.send(idOf(newcomer), "after the restart")).toBe(true);
     await waitFor("data after the restart", () => logs[1]?.data.some((line) => line.endsWith("after the restart")) ?? false);
