@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import type { IceServer } from "../shared/protocol/index.ts";
+import { normalizeAvatarHost } from "./avatars.ts";
 import { DEFAULT_RESUME_GRACE_MS } from "./resume.ts";
 import type { TurnSettings } from "./turn.ts";
 
@@ -47,6 +48,11 @@ export interface ServerConfig {
   turnSecret?: string;
   /** Lifetime of issued TURN credentials, in seconds. */
   turnCredentialTtlSeconds: number;
+  /**
+   * Hosts (`host` or `host:port`) whose `https:` avatar URLs a `login` may carry, besides this
+   * server's own host and same-origin paths, which are always allowed. Empty: those only.
+   */
+  avatarHosts: string[];
 }
 
 /** Defaults used by `npm start` and by tests that do not override them. */
@@ -66,6 +72,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   resumeGraceMs: DEFAULT_RESUME_GRACE_MS,
   turnUrls: [],
   turnCredentialTtlSeconds: 3600,
+  avatarHosts: [],
 };
 
 type OptionKind = "string" | "integer" | "list";
@@ -98,6 +105,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: "turnUrls", flag: "turn-urls", env: "WEBRTC_ROOM_TURN_URLS", kind: "list", help: "comma-separated turn:/turns: URLs handed out with short-lived credentials (needs --turn-secret)" },
   { key: "turnSecret", flag: "turn-secret", env: "WEBRTC_ROOM_TURN_SECRET", kind: "string", help: "coturn static-auth-secret (prefer the environment variable: flags show in ps)" },
   { key: "turnCredentialTtlSeconds", flag: "turn-credential-ttl-seconds", env: "WEBRTC_ROOM_TURN_CREDENTIAL_TTL_SECONDS", kind: "integer", help: "lifetime of issued TURN credentials in seconds" },
+  { key: "avatarHosts", flag: "avatar-hosts", env: "WEBRTC_ROOM_AVATAR_HOSTS", kind: "list", help: "comma-separated hosts (host or host:port) allowed in https: avatar URLs; own host and /paths always" },
 ];
 
 /** Thrown for a flag or variable that cannot be used; the CLI prints it and exits with 2. */
@@ -170,6 +178,11 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   for (const url of config.turnUrls) {
     if (!/^turns?:/.test(url)) {
       throw new ConfigError(`--turn-urls takes turn: or turns: URLs, got "${url}"`);
+    }
+  }
+  for (const host of config.avatarHosts) {
+    if (normalizeAvatarHost(host) === undefined) {
+      throw new ConfigError(`--avatar-hosts takes host or host:port entries, got "${host}"`);
     }
   }
   return config;

@@ -14,6 +14,7 @@ import {
   type ErrorCode,
   type ServerMessage,
 } from "../shared/protocol/index.ts";
+import { isAllowedAvatar } from "./avatars.ts";
 import { CallRegistry, refusalMessage, type CallResult } from "./calls.ts";
 import { DEFAULT_CONFIG, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -61,7 +62,12 @@ interface Connection {
   rate: BucketState;
   /** Refused-message budget; when empty, the connection is closed with 4001. */
   errorBudget: BucketState;
+  /** The `Host` header it connected with (this server as the client reaches it), for avatar checks; "" when absent or too long. */
+  host: string;
 }
+
+/** Longest `Host` header kept: a 253-character DNS name plus `:65535`. A longer one is no host. */
+const HOST_HEADER_MAX_LENGTH = 259;
 
 /**
  * A new connection id: `nanoid()` copied into one flat string. nanoid builds its id a character at
@@ -440,6 +446,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         return;
       }
       case "login": {
+        if (message.avatar !== undefined && !isAllowedAvatar(message.avatar, config.avatarHosts, connection.host)) {
+          refuse(ws, "avatar_not_allowed", "avatars may come from this server or the hosts it allows (--avatar-hosts)", message.type);
+          return;
+        }
         const result = calls.handle(connection.id, message);
         applyCallResult(result.ok ? withIceServers(result, connection.id) : result, ws, message.type);
         return;
@@ -473,7 +483,14 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         res.writeStatus("403 Forbidden").end("origin not allowed");
         return;
       }
-      const connection: Connection = { id: newConnectionId(), state: CONNECTION_STATES.open, rate: FULL_BUCKET, errorBudget: FULL_BUCKET };
+      const host = req.getHeader("host");
+      const connection: Connection = {
+        id: newConnectionId(),
+        state: CONNECTION_STATES.open,
+        rate: FULL_BUCKET,
+        errorBudget: FULL_BUCKET,
+        host: host.length <= HOST_HEADER_MAX_LENGTH ? host : "",
+      };
       res.upgrade(
         connection,
         req.getHeader("sec-websocket-key"),
