@@ -32,7 +32,7 @@ const FORBIDDEN_CHARACTER = /[\p{Cc}\p{Cs}\p{Bidi_Control}\p{Zl}\p{Zp}\uFFF9-\uF
  */
 const INVISIBLE_CHARACTERS = /[\p{Default_Ignorable_Code_Point}\p{White_Space}\u2800]/gu;
 
-/** The first character class of a forbidden character in `text`, to name it in the refusal. */
+/** The kind of the first forbidden character in `text`, to name it in the refusal. */
 function forbiddenKind(text: string): string | undefined {
   const match = FORBIDDEN_CHARACTER.exec(text);
   if (!match) {
@@ -49,6 +49,17 @@ function forbiddenKind(text: string): string | undefined {
     return "bidirectional control characters";
   }
   return "line separators or annotation controls";
+}
+
+/** {@link FORBIDDEN_CHARACTER}, every occurrence. */
+const FORBIDDEN_CHARACTERS = new RegExp(FORBIDDEN_CHARACTER.source, "gu");
+
+/**
+ * `text` without the characters the rules forbid. For clients that turn free input (a page
+ * attribute, a typed name) into something the server accepts; the server itself refuses instead.
+ */
+export function stripForbiddenCharacters(text: string): string {
+  return text.replace(FORBIDDEN_CHARACTERS, "");
 }
 
 /** True when `text` has at least one character that is not invisible (see {@link INVISIBLE_CHARACTERS}). */
