@@ -35,10 +35,21 @@ export const RING_TIMEOUT_MS = 30_000;
 export const ENDING_MS = 1_000;
 
 /**
- * ICE candidates the server holds per ringing call. The caller trickles candidates while the callee
- * has no peer connection yet; they are delivered right after the acceptance instead of being lost.
+ * ICE candidates the server holds for one user of a ringing call. The caller trickles candidates
+ * while the callee has no peer connection yet; they are delivered right after the acceptance
+ * instead of being lost. A browser gathers a handful per network interface and ICE server, so 64
+ * is several times a real call's; one more is refused with `too_many_candidates`.
  */
 export const MAX_PENDING_CANDIDATES = 64;
+
+/**
+ * Characters of ICE candidates (`candidate` + `sdpMid` + `usernameFragment`) the server holds for
+ * one user of a ringing call. With the schema caps (1024 + 64 + 256 per candidate) the count bound
+ * alone would allow 84 Ki characters; real candidates are 100 to 300, so 64 of them fit in half of
+ * this. At most 2 bytes per character in V8's strings: 64 KiB of text per connection, for up to
+ * the ring timeout.
+ */
+export const MAX_PENDING_CANDIDATE_CHARS = 32 * 1024;
 
 /** A client message this module handles. */
 export type CallsClientMessage = LoginMessage | CallClientMessage;
@@ -84,8 +95,10 @@ export interface CallRegistryOptions {
   ringTimeoutMs?: number;
   /** Defaults to {@link ENDING_MS}; 0 skips the `ending` status (straight back to `online`). */
   endingMs?: number;
-  /** Defaults to {@link MAX_PENDING_CANDIDATES}. */
+  /** Per user of a ringing call; defaults to {@link MAX_PENDING_CANDIDATES}. */
   maxPendingCandidates?: number;
+  /** Per user of a ringing call; defaults to {@link MAX_PENDING_CANDIDATE_CHARS}. */
+  maxPendingCandidateChars?: number;
 }
 
 /** Counts for health and metrics. */
@@ -113,8 +126,12 @@ interface Call {
   readonly caller: User;
   readonly callee: User;
   phase: "ringing" | "active";
-  /** Candidates received while ringing, delivered in order once the call is accepted. */
-  readonly pending: { to: User; candidate: IceCandidate }[];
+  /**
+   * Candidates received while ringing, delivered in order once the call is accepted. Each sender's
+   * share is bounded by count and characters ({@link MAX_PENDING_CANDIDATES},
+   * {@link MAX_PENDING_CANDIDATE_CHARS}); `chars` is that candidate's contribution.
+   */
+  readonly pending: { to: User; candidate: IceCandidate; chars: number }[];
 }
 
 const RING_TIMER = "ring:";
@@ -136,14 +153,16 @@ export class CallRegistry {
   readonly #ringTimeoutMs: number;
   readonly #endingMs: number;
   readonly #maxPendingCandidates: number;
+  readonly #maxPendingCandidateChars: number;
   #lastCallNumber = 0;
 
   constructor(options: CallRegistryOptions = {}) {
     this.#ringTimeoutMs = options.ringTimeoutMs ?? RING_TIMEOUT_MS;
     this.#endingMs = options.endingMs ?? ENDING_MS;
     this.#maxPendingCandidates = options.maxPendingCandidates ?? MAX_PENDING_CANDIDATES;
-    if (!(this.#ringTimeoutMs > 0) || !(this.#endingMs >= 0) || !(this.#maxPendingCandidates >= 0)) {
-      throw new RangeError("ringTimeoutMs must be positive; endingMs and maxPendingCandidates non-negative");
+    this.#maxPendingCandidateChars = options.maxPendingCandidateChars ?? MAX_PENDING_CANDIDATE_CHARS;
+    if (!(this.#ringTimeoutMs > 0) || !(this.#endingMs >= 0) || !(this.#maxPendingCandidates >= 0) || !(this.#maxPendingCandidateChars >= 0)) {
+      throw new RangeError("ringTimeoutMs must be positive; endingMs, maxPendingCandidates and maxPendingCandidateChars non-negative");
     }
   }
 
@@ -431,10 +450,23 @@ export class CallRegistry {
     const other = call.caller === user ? call.callee : call.caller;
     const out = new Outcome();
     if (call.phase === "ringing") {
-      if (call.pending.length >= this.#maxPendingCandidates) {
-        return refuse("invalid_state", `more than ${this.#maxPendingCandidates} candidates before the call was accepted`);
+      // This user's share of what the call holds: at most 2 × maxPendingCandidates entries to scan.
+      const chars = candidateChars(candidate);
+      let heldCount = 0;
+      let heldChars = 0;
+      for (const held of call.pending) {
+        if (held.to === other) {
+          heldCount += 1;
+          heldChars += held.chars;
+        }
       }
-      call.pending.push({ to: other, candidate });
+      if (heldCount >= this.#maxPendingCandidates || heldChars + chars > this.#maxPendingCandidateChars) {
+        return refuse(
+          "too_many_candidates",
+          `the server holds at most ${this.#maxPendingCandidates} candidates (${this.#maxPendingCandidateChars} characters) per user before the call is accepted`,
+        );
+      }
+      call.pending.push({ to: other, candidate, chars });
     } else {
       out.deliver(other.connectionId, { type: "iceCandidate", candidate });
     }
@@ -563,6 +595,11 @@ function toPresenceUser(user: User): PresenceUser {
     entry.avatar = user.avatar;
   }
   return entry;
+}
+
+/** What a held candidate counts against {@link MAX_PENDING_CANDIDATE_CHARS}: its strings' lengths. */
+function candidateChars(candidate: IceCandidate): number {
+  return candidate.candidate.length + (candidate.sdpMid?.length ?? 0) + (candidate.usernameFragment?.length ?? 0);
 }
 
 function refuse(code: ErrorCode, message: string): CallResult {

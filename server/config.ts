@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { IceServer } from "../shared/protocol/index.ts";
+import { normalizeAvatarHost } from "./avatars.ts";
 import { DEFAULT_RESUME_GRACE_MS } from "./resume.ts";
 import type { TurnSettings } from "./turn.ts";
 import { TrustedProxies } from "./client-address.ts";
@@ -82,6 +83,11 @@ export interface ServerConfig {
    * frame before whatever remains is closed by force.
    */
   shutdownTimeoutMs: number;
+  /**
+   * Hosts (`host` or `host:port`) whose `https:` avatar URLs a `login` may carry, besides this
+   * server's own host and same-origin paths, which are always allowed. Empty: those only.
+   */
+  avatarHosts: string[];
 }
 
 /** Defaults used by `npm start` and by tests that do not override them. */
@@ -113,6 +119,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   resumeFailureBurstPerAddress: 20,
   trustedProxies: [],
   shutdownTimeoutMs: 2000,
+  avatarHosts: [],
 };
 
 type OptionKind = "string" | "integer" | "list";
@@ -157,6 +164,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: "resumeFailureBurstPerAddress", flag: "resume-failure-burst-per-address", env: "WEBRTC_ROOM_RESUME_FAILURE_BURST_PER_ADDRESS", kind: "integer", help: "refused resume attempts per client address allowed at once" },
   { key: "trustedProxies", flag: "trusted-proxies", env: "WEBRTC_ROOM_TRUSTED_PROXIES", kind: "list", help: "comma-separated proxy addresses or CIDR subnets whose X-Forwarded-For names the client; empty = none" },
   { key: "shutdownTimeoutMs", flag: "shutdown-timeout-ms", env: "WEBRTC_ROOM_SHUTDOWN_TIMEOUT_MS", kind: "integer", help: "milliseconds connections get to close on shutdown before they are closed by force" },
+  { key: "avatarHosts", flag: "avatar-hosts", env: "WEBRTC_ROOM_AVATAR_HOSTS", kind: "list", help: "comma-separated hosts (host or host:port) allowed in https: avatar URLs; own host and /paths always" },
 ];
 
 /** Thrown for a flag or variable that cannot be used; the CLI prints it and exits with 2. */
@@ -243,6 +251,11 @@ export function validateConfig(config: ServerConfig): ServerConfig {
   for (const url of config.turnUrls) {
     if (!/^turns?:/.test(url)) {
       throw new ConfigError(`--turn-urls takes turn: or turns: URLs, got "${url}"`);
+    }
+  }
+  for (const host of config.avatarHosts) {
+    if (normalizeAvatarHost(host) === undefined) {
+      throw new ConfigError(`--avatar-hosts takes host or host:port entries, got "${host}"`);
     }
   }
   return config;

@@ -15,6 +15,7 @@ import {
   type ServerMessage,
 } from "../shared/protocol/index.ts";
 import { AddressRateLimiter, ConnectionsPerAddress } from "./address-limits.ts";
+import { isAllowedAvatar } from "./avatars.ts";
 import { CallRegistry, refusalMessage, type CallResult } from "./calls.ts";
 import { addressLimitKey, clientAddress, TrustedProxies } from "./client-address.ts";
 import { DEFAULT_CONFIG, defaultMaxConnections, openFileLimit, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
@@ -66,7 +67,12 @@ interface Connection {
   errorBudget: BucketState;
   /** The client address's limit key ({@link addressLimitKey}), shared with the per-address counters. */
   address: string;
+  /** The `Host` header it connected with (this server as the client reaches it), for avatar checks; "" when absent or too long. */
+  host: string;
 }
+
+/** Longest `Host` header kept: a 253-character DNS name plus `:65535`. A longer one is no host. */
+const HOST_HEADER_MAX_LENGTH = 259;
 
 /**
  * A new connection id: `nanoid()` copied into one flat string. nanoid builds its id a character at
@@ -487,6 +493,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         return;
       }
       case "login": {
+        if (message.avatar !== undefined && !isAllowedAvatar(message.avatar, config.avatarHosts, connection.host)) {
+          refuse(ws, "avatar_not_allowed", "avatars may come from this server or the hosts it allows (--avatar-hosts)", message.type, nowMs);
+          return;
+        }
         if (!loginAttempts.take(connection.address, nowMs)) {
           refuse(ws, "rate_limited", "too many login attempts from this address; try again in a few seconds", message.type, nowMs);
           return;
@@ -564,7 +574,15 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       refuseUpgrade(res, "429 Too Many Requests", "address_connections", "too many open connections from this address", UPGRADE_RETRY_AFTER_SECONDS);
       return;
     }
-    const connection: Connection = { id: newConnectionId(), state: CONNECTION_STATES.open, rate: FULL_BUCKET, errorBudget: FULL_BUCKET, address };
+    const host = req.getHeader("host");
+    const connection: Connection = {
+      id: newConnectionId(),
+      state: CONNECTION_STATES.open,
+      rate: FULL_BUCKET,
+      errorBudget: FULL_BUCKET,
+      address,
+      host: host.length <= HOST_HEADER_MAX_LENGTH ? host : "",
+    };
     try {
       res.upgrade(connection, key, req.getHeader("sec-websocket-protocol"), req.getHeader("sec-websocket-extensions"), context);
       answered.add(res);

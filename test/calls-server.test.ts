@@ -79,7 +79,7 @@ async function drain(...clients: TestClient[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS });
+  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS, avatarHosts: ["example.test"] });
 });
 
 afterEach(async () => {

@@ -591,12 +591,28 @@ describe("CallRegistry ICE candidates while ringing", () => {
     expect(board.callMessages("b")).toEqual([{ type: "startCommunication", callId: "c2", callerID: "alice" }]);
   });
 
-  it("refuses candidates beyond maxPendingCandidates with invalid_state", () => {
+  it("refuses a user's candidates beyond maxPendingCandidates with too_many_candidates; the other user has its own share", () => {
     const board = everyoneOnline(new Switchboard(new CallRegistry({ maxPendingCandidates: 2 })));
     board.send("a", call("bob"));
     expect(board.send("a", ice()).ok).toBe(true);
     expect(board.send("b", ice()).ok).toBe(true);
-    expect(board.send("a", ice())).toMatchObject({ ok: false, code: "invalid_state" });
+    expect(board.send("a", ice()).ok).toBe(true);
+    expect(board.send("a", ice())).toMatchObject({ ok: false, code: "too_many_candidates" });
+    expect(board.send("b", ice()).ok).toBe(true);
+    expect(board.send("b", ice())).toMatchObject({ ok: false, code: "too_many_candidates" });
+  });
+
+  it("refuses a user's candidate that would take its held characters past maxPendingCandidateChars, and delivers what it held", () => {
+    const board = everyoneOnline(new Switchboard(new CallRegistry({ maxPendingCandidateChars: 100 })));
+    const sixty = { ...CANDIDATE, candidate: "c".repeat(50), sdpMid: "0".repeat(4), usernameFragment: "u".repeat(6) };
+    board.send("a", call("bob"));
+    expect(board.send("a", ice(sixty)).ok).toBe(true);
+    expect(board.send("a", ice(sixty))).toMatchObject({ ok: false, code: "too_many_candidates" });
+    // 39 + 1 (sdpMid "0"): exactly up to the bound.
+    expect(board.send("a", ice({ ...CANDIDATE, candidate: "c".repeat(39), sdpMid: "0" })).ok).toBe(true);
+    board.clear();
+    board.send("b", accept());
+    expect(board.callMessages("b").filter((message) => message.type === "iceCandidate")).toHaveLength(2);
   });
 });
 
@@ -797,7 +813,7 @@ describe("CallRegistry timers and options", () => {
     expect(board.registry.stats()).toEqual({ users: 4, ringingCalls: 1, activeCalls: 1 });
   });
 
-  it.each([{ ringTimeoutMs: 0 }, { endingMs: -1 }, { maxPendingCandidates: Number.NaN }])("refuses the options %o", (options) => {
+  it.each([{ ringTimeoutMs: 0 }, { endingMs: -1 }, { maxPendingCandidates: Number.NaN }, { maxPendingCandidateChars: -1 }])("refuses the options %o", (options) => {
     expect(() => new CallRegistry(options)).toThrow(RangeError);
   });
 });

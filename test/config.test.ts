@@ -21,6 +21,10 @@ describe("loadConfig (happy path)", () => {
     expect(loadConfig(["--stun", ""], {}).iceServers).toEqual([]);
   });
 
+  it("splits avatar hosts on commas", () => {
+    expect(loadConfig(["--avatar-hosts", "cdn.example.test, img.example.test:8443"], {}).avatarHosts).toEqual(["cdn.example.test", "img.example.test:8443"]);
+  });
+
   it("splits allowed origins on commas", () => {
     expect(loadConfig([], { WEBRTC_ROOM_ALLOWED_ORIGINS: "https://a.test,https://b.test" }).allowedOrigins).toEqual(["https://a.test", "https://b.test"]);
   });
@@ -33,6 +37,7 @@ describe("loadConfig (failure cases)", () => {
     [["--idle-timeout", "10"], /multiple of 4/],
     [["--room-capacity", "0"], /roomCapacity/],
     [["--tls-cert", "cert.pem"], /go together/],
+    [["--avatar-hosts", "https://cdn.example.test/"], /--avatar-hosts/],
   ])("refuses %j with a message naming the option", (argv, pattern) => {
     expect(() => loadConfig(argv, {})).toThrow(ConfigError);
     expect(() => loadConfig(argv, {})).toThrow(pattern);

@@ -239,7 +239,11 @@ export interface PhoneSessionOptions {
   userID: string;
   /** Display name; the server defaults it to the user id. */
   username?: string;
-  /** `http(s)://` URL or `/path` of an avatar image. */
+  /**
+   * Avatar image: a same-origin `/path`, or an `https://` URL on the server's own host or on a host
+   * the server allows (`--avatar-hosts`); anything else makes the login fail (`avatar_not_allowed`,
+   * or `bad_message` for `http:` and other schemes).
+   */
   avatar?: string;
   /** Defaults to {@link DEFAULT_PHONE_ICE_SERVERS}. */
   iceServers?: readonly IceServer[];

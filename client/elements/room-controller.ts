@@ -12,6 +12,7 @@
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import { MeshError, MeshSession, type MediaState, type RemotePeer } from "../core/index.ts";
 import { USERNAME_MAX_LENGTH } from "../../shared/protocol/index.ts";
+import { isDisplayableText, stripForbiddenCharacters } from "../../shared/protocol/text.ts";
 import { acquireLocalMedia, stopStream, type LocalMedia } from "./local-media.ts";
 import {
   RoomPhase,
@@ -47,10 +48,14 @@ export interface RoomFailure {
 /** Name used when the `name` attribute is empty. */
 export const DEFAULT_DISPLAY_NAME = "Guest";
 
-/** `name` made acceptable to the server: no control characters, trimmed, at most 64 characters. */
+/**
+ * `name` made acceptable to the server (`docs/protocol.md`, text rules): characters it refuses
+ * removed, trimmed, at most 64 characters, and {@link DEFAULT_DISPLAY_NAME} when nothing visible is left.
+ */
 export function displayName(name: string): string {
-  const cleaned = name.replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, USERNAME_MAX_LENGTH).trim();
-  return cleaned || DEFAULT_DISPLAY_NAME;
+  // The second strip drops half a surrogate pair that the cut at 64 code units may leave.
+  const cleaned = stripForbiddenCharacters(stripForbiddenCharacters(name).trim().slice(0, USERNAME_MAX_LENGTH)).trim();
+  return isDisplayableText(cleaned) ? cleaned : DEFAULT_DISPLAY_NAME;
 }
 
 const NO_MEDIA: LocalMedia = { stream: undefined, audioProblem: undefined, videoProblem: undefined };

@@ -15,10 +15,10 @@
  */
 import * as v from "valibot";
 import { UserIdSchema } from "./presence.ts";
-import { IceCandidateSchema, type IceCandidate } from "./room.ts";
+import { IceCandidateSchema, SdpTextSchema, type IceCandidate } from "./room.ts";
 
-/** The `sdp` text of an `RTCSessionDescription`. */
-const SdpSchema = v.pipe(v.string(), v.minLength(1, "SDP must not be empty"));
+/** The `sdp` text of an `RTCSessionDescription`, bounded like the room family's. */
+const SdpSchema = v.pipe(SdpTextSchema, v.minLength(1, "SDP must not be empty"));
 
 /** Server-assigned call id (`c1`, `c2`…), echoed by the callee to answer one precise ring. */
 const CallIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/));

@@ -4,10 +4,13 @@
 import * as v from "valibot";
 import type { ErrorCode } from "./errors.ts";
 
-/** `ping`: an application-level keep-alive; the server answers `pong` echoing `t`. */
+/**
+ * `ping`: an application-level keep-alive; the server answers `pong` echoing `t`. `t` must be
+ * finite: JSON's `1e999` parses to Infinity, which `JSON.stringify` would echo as `null`.
+ */
 export const PingSchema = v.object({
   type: v.literal("ping"),
-  t: v.optional(v.number()),
+  t: v.optional(v.pipe(v.number(), v.finite("t must be a finite number"))),
 });
 
 

@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   invalid_state: "The message does not fit the current state of the call.",
   resume_failed: "The participant cannot be resumed (unknown id, wrong token, grace window over, this connection already joined, or too many refused resumes from this address); join as new.",
   internal: "The server failed while handling the message; it was logged and nothing else changed for this connection, which stays open.",
+  avatar_not_allowed: "The login's `avatar` is a well-formed https: URL, but its host is not one this server lets avatars come from; log in with another avatar or none.",
+  too_many_candidates: "The call is still ringing and the server already holds as many of this user's ICE candidates as it will (count or size); this one was dropped.",
 } as const;
 
 /** A stable error code, as sent in `error.code`. */

@@ -23,7 +23,8 @@ export const MediaStateSchema = v.object({
 /** A participant's announced media state. */
 export type MediaState = v.InferOutput<typeof MediaStateSchema>;
 
-const SequenceSchema = v.pipe(v.number(), v.integer(), v.minValue(0));
+/** A probe sequence number; safe integers only, so that echoing it back never loses precision. */
+const SequenceSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 
 /** Every message a peer may send over the pair's data channel. */
 const MeshChannelMessageSchema = v.variant("type", [

@@ -10,6 +10,7 @@
 import * as v from "valibot";
 import type { ErrorCode } from "./errors.ts";
 import { UsernameSchema, type IceServer } from "./room.ts";
+import { displayTextSchema } from "./text.ts";
 
 /** Longest user id accepted, in UTF-16 code units, after trimming. */
 export const USER_ID_MAX_LENGTH = 64;
@@ -19,25 +20,45 @@ export const AVATAR_MAX_LENGTH = 2048;
 
 /**
  * A user id chosen by the client (seed 002 logs in with a typed name, so any printable text is
- * allowed): trimmed, 1 to 64 characters, no control characters. Ids compare exactly after trimming.
+ * allowed): trimmed, 1 to 64 characters, with the same character rules as display names (no control
+ * characters, unpaired surrogates or bidi controls; not only invisible characters, see `text.ts`).
+ * Ids compare exactly after trimming.
  */
-export const UserIdSchema = v.pipe(
-  v.string(),
-  v.trim(),
-  v.minLength(1, "userID must not be empty"),
-  v.maxLength(USER_ID_MAX_LENGTH, `userID must be at most ${USER_ID_MAX_LENGTH} characters`),
-  // eslint-disable-next-line no-control-regex
-  v.regex(/^[^\u0000-\u001f\u007f]*$/, "userID must not contain control characters"),
-);
+export const UserIdSchema = displayTextSchema("userID", USER_ID_MAX_LENGTH);
 
 /**
- * An avatar image: an absolute `http(s)` URL or a same-origin path. Other schemes (`javascript:`,
- * `data:`) are refused so that every client can put it in an `<img src>` without a second check.
+ * True when `avatar` has the shape of an avatar every client may put in an `<img src>`: an absolute
+ * `https:` URL with a host and no credentials, or a same-origin path starting with a single `/`.
+ * Refused: other schemes (`http:` is mixed content on an https page, `javascript:`, `data:`),
+ * protocol-relative `//host/x` and `/\host/x` (browsers read `\` as `/`, so both name another host),
+ * and any whitespace, control character or backslash, which browsers strip or rewrite before
+ * they fetch.
+ * Which hosts are allowed is the server's decision (`server/avatars.ts`).
  */
+export function isAvatarShape(avatar: string): boolean {
+  if (/[\s\\\p{Cc}]/u.test(avatar)) {
+    return false;
+  }
+  if (avatar.startsWith("/")) {
+    return avatar.length === 1 || avatar[1] !== "/";
+  }
+  if (!/^https:\/\//i.test(avatar)) {
+    return false;
+  }
+  let url: URL;
+  try {
+    url = new URL(avatar);
+  } catch {
+    return false;
+  }
+  return url.protocol === "https:" && url.hostname !== "" && url.username === "" && url.password === "";
+}
+
+/** An avatar image: see {@link isAvatarShape}; at most {@link AVATAR_MAX_LENGTH} characters. */
 export const AvatarSchema = v.pipe(
   v.string(),
   v.maxLength(AVATAR_MAX_LENGTH, `avatar must be at most ${AVATAR_MAX_LENGTH} characters`),
-  v.regex(/^(https?:\/\/|\/)\S*$/i, "avatar must be an http(s) URL or a path starting with /"),
+  v.check(isAvatarShape, "avatar must be an https: URL or a path starting with a single /"),
 );
 
 /**

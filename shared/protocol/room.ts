@@ -7,9 +7,16 @@
  * are relayed only to that participant, stamped with the sender's `id` and `username`.
  */
 import * as v from "valibot";
+import { displayTextSchema } from "./text.ts";
 
 /** Protocol version spoken by this build. A client may announce the one it speaks in `new_user`. */
 export const PROTOCOL_VERSION = 1;
+
+/**
+ * Largest `protocolVersion` a client may announce. Any other version in range is answered
+ * `unsupported_version`; beyond it the number is not a version at all (`bad_message`).
+ */
+export const PROTOCOL_VERSION_MAX = 65_535;
 
 /** Allowed room names: URL-safe, 1 to 64 characters, so that `/r/<room>` needs no escaping. */
 export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -22,27 +29,51 @@ const ParticipantIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/))
 
 const RoomNameSchema = v.pipe(v.string(), v.regex(ROOM_NAME_PATTERN, "room must match [A-Za-z0-9_-]{1,64}"));
 
-/** Display name: trimmed, 1 to 64 characters, no control characters. */
-export const UsernameSchema = v.pipe(
-  v.string(),
-  v.trim(),
-  v.minLength(1, "username must not be empty"),
-  v.maxLength(USERNAME_MAX_LENGTH, `username must be at most ${USERNAME_MAX_LENGTH} characters`),
-  // eslint-disable-next-line no-control-regex
-  v.regex(/^[^\u0000-\u001f\u007f]*$/, "username must not contain control characters"),
-);
+/**
+ * Display name: trimmed, 1 to 64 characters, no control characters, unpaired surrogates or bidi
+ * controls, and not only invisible characters (the rules are in `text.ts`).
+ */
+export const UsernameSchema = displayTextSchema("username", USERNAME_MAX_LENGTH);
+
+/**
+ * Longest SDP accepted, in UTF-16 code units. The frame bound (`maxMessageBytes`, 64 KiB by
+ * default) is the one that bites; this cap only keeps a server configured with much larger frames
+ * from relaying or holding SDP of any size. A real offer is a few KB, with many tracks tens of KB.
+ */
+export const SDP_MAX_LENGTH = 256 * 1024;
+
+/** Longest ICE `candidate` line accepted. A real one is 100 to 300 characters (RFC 8839 grammar). */
+export const ICE_CANDIDATE_MAX_LENGTH = 1024;
+
+/** Longest `sdpMid` accepted. Browsers use the m-line index ("0", "1"…) or short tokens. */
+export const SDP_MID_MAX_LENGTH = 64;
+
+/** Longest `usernameFragment` accepted. RFC 8839 allows 4 to 256 ICE characters. */
+export const USERNAME_FRAGMENT_MAX_LENGTH = 256;
+
+/** Largest `sdpMLineIndex` accepted: far above any real number of m-lines. */
+export const SDP_MLINE_INDEX_MAX = 1024;
+
+/** The `sdp` string of a session description, bounded as {@link SDP_MAX_LENGTH} says. */
+export const SdpTextSchema = v.pipe(v.string(), v.maxLength(SDP_MAX_LENGTH, `SDP must be at most ${SDP_MAX_LENGTH} characters`));
 
 /** A session description as produced by `RTCPeerConnection.createOffer/createAnswer`. */
 function sessionDescriptionSchema<Kind extends "offer" | "answer">(kind: Kind) {
-  return v.object({ type: v.literal(kind), sdp: v.string() });
+  return v.object({ type: v.literal(kind), sdp: SdpTextSchema });
 }
 
-/** An ICE candidate as produced by `RTCPeerConnection.onicecandidate` (`RTCIceCandidateInit`). */
+/**
+ * An ICE candidate as produced by `RTCPeerConnection.onicecandidate` (`RTCIceCandidateInit`). Every
+ * field is bounded, so that candidates the server holds for a ringing call cost a known amount.
+ */
 export const IceCandidateSchema = v.object({
-  candidate: v.string(),
-  sdpMid: v.optional(v.nullable(v.string())),
-  sdpMLineIndex: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0)))),
-  usernameFragment: v.optional(v.nullable(v.string())),
+  candidate: v.pipe(v.string(), v.maxLength(ICE_CANDIDATE_MAX_LENGTH, `candidate must be at most ${ICE_CANDIDATE_MAX_LENGTH} characters`)),
+  sdpMid: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(SDP_MID_MAX_LENGTH, `sdpMid must be at most ${SDP_MID_MAX_LENGTH} characters`)))),
+  // `v.integer()` refuses Infinity (JSON's `1e999`) and NaN as well as fractions.
+  sdpMLineIndex: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(SDP_MLINE_INDEX_MAX)))),
+  usernameFragment: v.optional(
+    v.nullable(v.pipe(v.string(), v.maxLength(USERNAME_FRAGMENT_MAX_LENGTH, `usernameFragment must be at most ${USERNAME_FRAGMENT_MAX_LENGTH} characters`))),
+  ),
 });
 
 /** `new_user`: join `room` under the display name `username`. */
@@ -50,7 +81,7 @@ export const NewUserSchema = v.object({
   type: v.literal("new_user"),
   room: RoomNameSchema,
   username: UsernameSchema,
-  protocolVersion: v.optional(v.pipe(v.number(), v.integer())),
+  protocolVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(PROTOCOL_VERSION_MAX))),
 });
 
 /** `send_offer`: an SDP offer for `targetId`. */

@@ -55,6 +55,12 @@ describe("displayName", () => {
     ["   ", DEFAULT_DISPLAY_NAME],
     ["Li\u0000nus\n", "Linus"],
     ["x".repeat(80), "x".repeat(64)],
+    ["Ada\u009b[31m", "Ada[31m"],
+    ["\u202Egnp.exe", "gnp.exe"],
+    ["Ada\uD800", "Ada"],
+    ["\u200B\u200D", DEFAULT_DISPLAY_NAME],
+    [`${"x".repeat(63)}😀`, "x".repeat(63)],
+    ["👨‍👩‍👧", "👨‍👩‍👧"],
   ])("%j becomes %j", (name, expected) => {
     expect(displayName(name)).toBe(expected);
   });
