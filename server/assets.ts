@@ -146,17 +146,20 @@ export function parseAcceptEncoding(header: string): Map<string, number> {
 
 /**
  * The variant to send for an `Accept-Encoding` header: the acceptable encoding with the highest
- * qvalue, brotli before gzip before none on a tie (smallest first). `q=0` rules an encoding out;
- * `*` stands for every encoding not named. Without the header, or when nothing listed is
- * acceptable, the file goes as it is — every client can read that, and a 406 would only break a
- * page over a header no browser sends.
+ * qvalue, brotli before gzip before none on a tie (smallest first); none only wins when the client
+ * gives `identity` (or `*`) a higher qvalue. `q=0` rules an encoding out; `*` stands for every
+ * encoding not named. Without the header, or when nothing listed is acceptable, the file goes as
+ * it is — every client can read that, and a 406 would only break a page over a header no browser
+ * sends.
  */
 export function selectVariant(asset: StaticAsset, acceptEncoding: string): AssetVariant {
   if (acceptEncoding.trim() === "") {
     return asset.identity;
   }
   const weights = parseAcceptEncoding(acceptEncoding);
-  const weightOf = (coding: string): number => weights.get(coding) ?? weights.get("*") ?? (coding === "identity" ? 1 : 0);
+  // Unlisted, the file as it is stays acceptable but comes last: a client that names any
+  // encoding it accepts gets one, whatever its qvalue (RFC 9110 gives identity no weight).
+  const weightOf = (coding: string): number => weights.get(coding) ?? weights.get("*") ?? (coding === "identity" ? Number.MIN_VALUE : 0);
   // Smallest first; only a strictly higher qvalue displaces an earlier candidate.
   const candidates = [
     ...PRECOMPRESSED.flatMap(({ encoding }) => asset.encoded.get(encoding) ?? []),
