@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -142,6 +142,16 @@ describe("the tarball", () => {
     }
     const installed = JSON.parse(await readFile(join(scratchDir, "node_modules", "webrtc-room", "package.json"), "utf8")) as { peerDependenciesMeta?: Record<string, { optional?: boolean }> };
     expect(installed.peerDependenciesMeta?.["@roamhq/wrtc"]?.optional).toBe(true);
+  });
+});
+
+describe("the source layout", () => {
+  it("server/ imports nothing from client/ (the CLI in cli/ is the one place that reaches both)", async () => {
+    const serverDir = join(ROOT_DIR, "server");
+    for (const name of (await readdir(serverDir)).filter((file) => file.endsWith(".ts"))) {
+      const source = await readFile(join(serverDir, name), "utf8");
+      expect(source, `server/${name}`).not.toMatch(/(from|import\()\s*["'][^"']*\/client\//);
+    }
   });
 });
 
