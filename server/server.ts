@@ -21,7 +21,7 @@ import { addressLimitKey, clientAddress, TrustedProxies } from "./client-address
 import { DEFAULT_CONFIG, defaultMaxConnections, openFileLimit, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
 import { FailureReporter } from "./failures.ts";
 import { ServerMetrics } from "./metrics.ts";
-import { loadStaticAssets, type StaticAsset } from "./assets.ts";
+import { answerAsset, loadStaticAssets, type StaticAsset } from "./assets.ts";
 import { callPage, embedExamplePage, roomFromPath, roomPage } from "./pages.ts";
 import { Outbox } from "./outbox.ts";
 import { RelayStamps, isVerbatim, objectBodyLength } from "./relay-frame.ts";
@@ -835,16 +835,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       text(res, "404 Not Found", "text/plain; charset=utf-8", "no such asset (did `npm run build` run?)\n");
       return;
     }
-    if (req.getHeader("if-none-match") === asset.etag) {
-      respond(res, "304 Not Modified", { "cache-control": "no-cache", etag: asset.etag }, "");
-      return;
-    }
-    respond(res, "200 OK", {
-      "content-type": asset.contentType,
-      "cache-control": "no-cache",
-      etag: asset.etag,
-      "access-control-allow-origin": "*",
-    }, asset.body);
+    const { status, headers, body } = answerAsset(asset, { acceptEncoding: req.getHeader("accept-encoding"), ifNoneMatch: req.getHeader("if-none-match") });
+    respond(res, status, headers, body);
   });
 
   route("/", (res) => {

@@ -21,8 +21,16 @@ import {
 } from "../../shared/protocol/mesh.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 
-/** A WebRTC implementation to use instead of the browser's, e.g. `@roamhq/wrtc` in Node. */
-export type WebRtcImplementation = NonNullable<SimplePeer.Options["wrtc"]>;
+/**
+ * A WebRTC implementation to use instead of the browser's, e.g. `@roamhq/wrtc` in Node. Spelled
+ * out (it is simple-peer's `wrtc` option) so that the package's public types do not need
+ * @types/simple-peer.
+ */
+export interface WebRtcImplementation {
+  RTCPeerConnection: typeof RTCPeerConnection;
+  RTCSessionDescription: typeof RTCSessionDescription;
+  RTCIceCandidate: typeof RTCIceCandidate;
+}
 
 /**
  * Lifecycle of the connection to one remote: `connecting → connected → failed → connecting …`

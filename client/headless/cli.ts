@@ -211,9 +211,12 @@ function runInChildProcess(
   options: Omit<PeersRunOptions, "onProgress" | "signal">,
   onProgress: (progress: PeersProgress) => void,
 ): Promise<PeersReport> {
-  const child = fork(fileURLToPath(new URL("./peers-worker.ts", import.meta.url)), [], {
-    // Resolved here so that the child finds the TypeScript loader wherever the command runs from.
-    execArgv: ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href],
+  // The worker sits next to this module: peers-worker.js in the compiled package, or
+  // peers-worker.ts when running the sources, which then needs the TypeScript loader too
+  // (resolved here, so that the child finds it wherever the command runs from).
+  const fromSource = import.meta.url.endsWith(".ts");
+  const child = fork(fileURLToPath(new URL(fromSource ? "./peers-worker.ts" : "./peers-worker.js", import.meta.url)), [], {
+    execArgv: fromSource ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href] : [],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   return new Promise<PeersReport>((resolve, reject) => {

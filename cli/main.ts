@@ -1,9 +1,13 @@
 /**
  * `webrtc-room` command line: `serve` runs the server, `peers` runs headless load-test peers.
+ *
+ * It lives outside `server/` and `client/` because it is the one place that reaches both: the
+ * server never imports the client. `bin/webrtc-room.js` runs its compiled form (`lib/cli/main.js`).
  */
-import { ConfigError, loadConfig, serveHelp } from "./config.ts";
-import { startServer } from "./server.ts";
-import { isNativeUws, shimWarning } from "./uws.ts";
+import { createRequire } from "node:module";
+import { ConfigError, loadConfig, serveHelp } from "../server/config.ts";
+import { startServer } from "../server/server.ts";
+import { isNativeUws, shimWarning } from "../server/uws.ts";
 
 const USAGE = `Usage: webrtc-room <command> [options]
 
@@ -49,13 +53,41 @@ async function serve(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Entry point of the `webrtc-room` binary. */
+/** The optional peer dependency that `webrtc-room peers` (and only it) needs. */
+const WRTC_PACKAGE = "@roamhq/wrtc";
+
+/** Exit code for a command that cannot run as invoked (bad flags, missing optional dependency). */
+const USAGE_EXIT_CODE = 2;
+
+/**
+ * True when {@link WRTC_PACKAGE} is installed where this package can load it. Checked before the
+ * headless peers are imported, so that a missing optional dependency is one sentence, not a stack.
+ */
+function hasWrtc(): boolean {
+  try {
+    createRequire(import.meta.url).resolve(WRTC_PACKAGE);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Entry point of the `webrtc-room` binary; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "serve":
       return serve(rest);
     case "peers": {
+      if (!hasWrtc()) {
+        console.error([
+          `webrtc-room peers: the headless peers need ${WRTC_PACKAGE} (WebRTC for Node.js), an optional`,
+          "peer dependency that is not installed. Install it next to webrtc-room:",
+          "",
+          `  npm install ${WRTC_PACKAGE}`,
+        ].join("\n"));
+        return USAGE_EXIT_CODE;
+      }
       const { runPeersCommand } = await import("../client/headless/cli.ts");
       return runPeersCommand(rest);
     }
@@ -63,9 +95,9 @@ export async function main(argv: string[]): Promise<number> {
     case "--help":
     case "-h":
       console.log(USAGE);
-      return command === undefined ? 2 : 0;
+      return command === undefined ? USAGE_EXIT_CODE : 0;
     default:
       console.error(`webrtc-room: unknown command "${command}"\n\n${USAGE}`);
-      return 2;
+      return USAGE_EXIT_CODE;
   }
 }
