@@ -18,6 +18,7 @@ import {
   logIn,
   ring,
   statusTrail,
+  untilStatus,
   type LoggedIn,
   type LoginExtras,
 } from "./support/call-client.ts";
@@ -78,7 +79,10 @@ async function drain(...clients: TestClient[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS });
+  // A presence window of 0 (one event-loop turn): each step of these tests is a round trip, so each
+  // is its own window and the status trails stay step by step; coalescing over a longer window is
+  // tested at the end of this file.
+  server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS, presenceWindowMs: 0 });
 });
 
 afterEach(async () => {
@@ -288,7 +292,7 @@ describe("callResponse outcomes (happy path)", () => {
     expect(await alice.client.next("callResponse")).toEqual({ type: "callResponse", callResponse: "rejected", calleeID: bob.userID });
     await drain(alice.client);
     await bob.client.sync();
-    expect(bob.client.pending().filter((message) => message.type !== "presenceUpdate")).toEqual([]);
+    expect(bob.client.pending().filter((message) => !PRESENCE_DELTA_TYPES.has(message.type))).toEqual([]);
   });
 
   it("rejected: a callee's stop while ringing also rejects", async () => {
@@ -385,9 +389,12 @@ describe("callResponse outcomes (happy path)", () => {
 async function expectNothingMoreThanPresence(...clients: TestClient[]): Promise<void> {
   for (const client of clients) {
     await client.sync();
-    expect(client.pending().filter((message) => message.type !== "presenceUpdate")).toEqual([]);
+    expect(client.pending().filter((message) => !PRESENCE_DELTA_TYPES.has(message.type))).toEqual([]);
   }
 }
+
+/** The presence messages that carry changes (not the snapshot). */
+const PRESENCE_DELTA_TYPES: ReadonlySet<string> = new Set(["presenceUpdate", "presenceLeft", "presenceChanges"]);
 
 describe("cancelling and hanging up (happy path)", () => {
   it("stopCall while ringing sends incomingCallStopped to the callee (a missed call) and nothing to the caller", async () => {
@@ -453,7 +460,7 @@ describe("cancelling and hanging up (happy path)", () => {
     await connectCall(alice, bob);
     alice.client.send({ type: "stop" });
     await bob.client.next("stopCommunication");
-    await bob.client.next("presenceUpdate", (message) => message.user.userID === bob.userID && message.user.status === "online", ENDING_SETTLE_MS);
+    await untilStatus(bob.client, bob.userID, "online", ENDING_SETTLE_MS);
     await connectCall(bob, alice);
   });
 });
@@ -464,7 +471,12 @@ describe("dropped connections (failure cases)", () => {
     await connectCall(alice, bob);
     bob.client.socket.terminate();
     expect(await alice.client.next("stopCommunication")).toEqual({ type: "stopCommunication", reason: "disconnected" });
-    expect(await alice.client.next("presenceLeft")).toEqual({ type: "presenceLeft", userID: bob.userID });
+    // Alice's own change to ending and bob's departure are one step: one presenceChanges.
+    expect(await alice.client.next("presenceChanges")).toEqual({
+      type: "presenceChanges",
+      users: [{ userID: alice.userID, username: alice.userID, status: "ending" }],
+      left: [bob.userID],
+    });
   });
 
   it("a caller whose connection closes cleanly mid-call is reported the same way: an abnormal end", async () => {
@@ -688,7 +700,8 @@ describe("presence updates: who sees what, when", () => {
     expect(statusTrail(carol.client, bob.userID)).toEqual(["connecting"]);
     // Call messages come first, then the presence of the same step.
     const types = callAndPresenceMessages(bob.client).map((message) => message.type);
-    expect(types.slice(types.indexOf("incomingCall"))).toEqual(["incomingCall", "presenceUpdate", "presenceUpdate"]);
+    // Coalesced: both parties' changes of that step travel in one presenceChanges.
+    expect(types.slice(types.indexOf("incomingCall"))).toEqual(["incomingCall", "presenceChanges"]);
   });
 
   it.each([
@@ -719,7 +732,7 @@ describe("presence updates: who sees what, when", () => {
   it("a user's own status changes reach its own connection too, so a client learns its status from the server", async () => {
     const [alice, bob] = await users("alice", "bob");
     await ring(alice, bob);
-    await alice.client.next("presenceUpdate", (message) => message.user.userID === alice.userID && message.user.status === "connecting");
+    await untilStatus(alice.client, alice.userID, "connecting");
   });
 
   it("the snapshot a late user gets shows the current statuses of a call in progress", async () => {
@@ -735,7 +748,7 @@ describe("presence updates: who sees what, when", () => {
     await connectCall(alice, bob);
     bob.client.send({ type: "stop" });
     await alice.client.next("stopCommunication");
-    await carol.client.next("presenceUpdate", (message) => message.user.userID === alice.userID && message.user.status === "ending");
+    await untilStatus(carol.client, alice.userID, "ending");
     // Whether or not the short ending period ran out meanwhile, the call rings (the registry's
     // table test covers the exact transition; here it must simply not be refused).
     await ring(alice, carol);
