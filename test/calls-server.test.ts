@@ -758,6 +758,75 @@ describe("presence updates: who sees what, when", () => {
   });
 });
 
+describe("presence coalescing over a real window (failure case: a burst of calls)", () => {
+  /** Long enough that a burst sent without waiting always falls in one or two windows. */
+  const WINDOW_MS = 400;
+  let coalescing: RunningServer;
+  const clients: TestClient[] = [];
+
+  async function coalescingUsers<Names extends string[]>(...names: Names): Promise<{ [Index in keyof Names]: LoggedIn }> {
+    const logged: LoggedIn[] = [];
+    for (const name of names) {
+      const client = await TestClient.connect(coalescing.wsUrl);
+      clients.push(client);
+      logged.push(await logIn(client, freshId(name)));
+    }
+    return logged as { [Index in keyof Names]: LoggedIn };
+  }
+
+  /** Waits until the window that may be open now has surely been flushed, then syncs `clients`. */
+  async function settle(...observers: TestClient[]): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS * 2));
+    for (const observer of observers) {
+      await observer.sync();
+    }
+  }
+
+  beforeAll(async () => {
+    coalescing = await startServer({ host: "127.0.0.1", port: 0, iceServers: [], presenceWindowMs: WINDOW_MS });
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+  });
+
+  afterAll(async () => {
+    await coalescing.close();
+  });
+
+  it("a caller spending a burst of call and stopCall costs a bystander at most two presence frames, and it ends up right", async () => {
+    const [alice, bob, carol] = await coalescingUsers("alice", "bob", "carol");
+    await settle(carol.client);
+    const before = carol.client.received.length;
+    for (let index = 0; index < 25; index += 1) {
+      alice.client.send({ type: "call", calleeID: bob.userID, sdpOffer: OFFER_SDP });
+      alice.client.send({ type: "stopCall" });
+    }
+    await settle(carol.client, alice.client);
+    const presence = carol.client.received.slice(before).filter((message) => PRESENCE_DELTA_TYPES.has(message.type));
+    // 100 status changes; those of one window cancel out, a burst split by a flush leaves two.
+    expect(presence.length).toBeLessThanOrEqual(2);
+    expect(statusTrail(carol.client, alice.userID).at(-1) ?? "online").toBe("online");
+    expect(statusTrail(carol.client, bob.userID).at(-1) ?? "online").toBe("online");
+    expect(alice.client.received.filter((message) => message.type === "error")).toEqual([]);
+  });
+
+  it("users logging in within one window are announced to those already online in one presenceChanges", async () => {
+    const [observer] = await coalescingUsers("observer");
+    await settle(observer.client);
+    const newcomers = await Promise.all(["dave", "erin", "frank"].map(async (name) => {
+      const client = await TestClient.connect(coalescing.wsUrl);
+      clients.push(client);
+      client.send({ type: "login", userID: freshId(name) });
+      return (await client.next("loginResponse")).content === "accepted" ? client : undefined;
+    }));
+    expect(newcomers.every(Boolean)).toBe(true);
+    const changes = await observer.client.next("presenceChanges", undefined, WINDOW_MS * 10);
+    expect(changes.users.map((user) => user.status)).toEqual(["online", "online", "online"]);
+    expect(changes.left).toEqual([]);
+  });
+});
+
 describe("the /call page", () => {
   it("serves the calling page, which loads the bundle and shows <webrtc-phone>", async () => {
     const response = await fetch(`${server.httpUrl}/call`);
