@@ -1,0 +1,377 @@
+/**
+ * `npm run bench:presence`: what a burst of calls costs everyone else, with presence coalesced
+ * (`presenceWindowMs`, default 50) against the fan-out without coalescing (`presenceWindowMs: -1`,
+ * one frame per change, as before coalescing), measured side by side in one run. Prints JSON.
+ *
+ * Each round starts a fresh server process and logs in `USERS` users: in a child process five
+ * callers, five targets and a crowd of passive clients (all only count frames), and here a few
+ * pingers. Then every caller spends its whole message burst (`messageBurst`, 200) on alternate
+ * `call` / `stopCall` messages at its own target, in two scenarios: `burst` (all at once) and `paced`
+ * (at the sustained rate, so that rings span presence windows and coalescing cannot cancel them
+ * all out). Each is measured until the server has gone quiet:
+ * - bystander ping round trip (p50, p99): the pingers send `ping {t}` every `PING_INTERVAL_MS`
+ *   (closed loop, see {@link runRound});
+ * - server resident memory growth: the server's peak resident size during the burst (Linux
+ *   `VmHWM`, reset just before; `/metrics` samples elsewhere) minus its size before;
+ * - frames per caller message: every frame every client received during the burst, divided by the
+ *   messages the callers sent.
+ */
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { readFile, writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import WebSocket from "ws";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const USERS = Number(process.env.BENCH_USERS ?? 300);
+const CALLERS = 5;
+const PINGERS = 3;
+/** The server's default `messageBurst`: what a caller may send at once without being refused. */
+const MESSAGE_BURST = 200;
+const PING_INTERVAL_MS = 20;
+/** Messages per caller in the warm-up burst, outside the measured window. */
+const WARM_UP_MESSAGES = 20;
+/** The burst is over once no client has received a frame for this long. */
+const QUIET_MS = 500;
+
+type Mode = "uncoalesced" | "coalesced";
+
+interface Server {
+  process: ChildProcess;
+  httpUrl: string;
+  wsUrl: string;
+}
+
+async function startServerProcess(mode: Mode): Promise<Server> {
+  const overrides = { host: "127.0.0.1", port: 0, iceServers: [], presenceWindowMs: mode === "coalesced" ? Number(process.env.BENCH_PRESENCE_WINDOW_MS ?? 50) : -1 };
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/presence-server.ts", JSON.stringify(overrides)], { stdio: ["ignore", "pipe", "inherit"] });
+  child.stdout.setEncoding("utf8");
+  return new Promise<Server>((resolve, reject) => {
+    let output = "";
+    child.stdout.on("data", (chunk: string) => {
+      output += chunk;
+      const match = /listening on https?:\/\/[^:]+:(\d+)\//.exec(output);
+      if (match) {
+        resolve({ process: child, httpUrl: `http://127.0.0.1:${match[1]}`, wsUrl: `ws://127.0.0.1:${match[1]}/ws` });
+      }
+    });
+    child.once("exit", () => reject(new Error(`server exited before listening: ${output}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null) {
+    child.kill("SIGTERM");
+    await once(child, "exit");
+  }
+}
+
+/** Resident size of the server from its `/metrics`. */
+async function metricsRssBytes(server: Server): Promise<number> {
+  const text = await (await fetch(`${server.httpUrl}/metrics`)).text();
+  return Number(/^process_resident_memory_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
+/** `VmRSS` / `VmHWM` of `pid` in bytes, or undefined off Linux. */
+async function procMemory(pid: number): Promise<{ rss: number; peak: number } | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, "m").exec(status)?.[1] ?? Number.NaN) * 1024;
+    return { rss: kib("VmRSS"), peak: kib("VmHWM") };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resets the peak resident size of `pid` to its current size (Linux `clear_refs` 5); false when not possible. */
+async function resetPeak(pid: number): Promise<boolean> {
+  try {
+    await writeFile(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A logged-in client of this process; counts its frames, pongs left out, without parsing them. */
+interface Client {
+  socket: WebSocket;
+  userID: string;
+  frames: number;
+  presenceFrames: number;
+  /** Called with each pong's round trip. */
+  onPong?: (rttMs: number) => void;
+}
+
+async function logIn(url: string, userID: string, onPong?: (text: string) => void): Promise<Client> {
+  const socket = new WebSocket(url, { perMessageDeflate: false });
+  await once(socket, "open");
+  const client: Client = { socket, userID, frames: 0, presenceFrames: 0 };
+  const snapshot = new Promise<void>((resolve) => {
+    socket.on("message", (data: WebSocket.RawData) => {
+      const text = data.toString();
+      if (text.startsWith('{"type":"pong"')) {
+        onPong?.(text);
+        return;
+      }
+      client.frames += 1;
+      if (text.startsWith('{"type":"presence')) {
+        client.presenceFrames += 1;
+      }
+      if (text.startsWith('{"type":"presence",')) {
+        resolve();
+      }
+    });
+  });
+  socket.send(JSON.stringify({ type: "login", userID }));
+  await snapshot;
+  return client;
+}
+
+/** The crowd child: passive logged-in clients counting frames. */
+class Crowd {
+  readonly #child: ChildProcess;
+  #waiters: Array<(message: Record<string, number>) => void> = [];
+
+  private constructor(child: ChildProcess) {
+    this.#child = child;
+    child.on("message", (message: Record<string, number>) => {
+      this.#waiters.shift()?.(message);
+    });
+  }
+
+  static async start(url: string, passive: number, callers: number): Promise<Crowd> {
+    const child = fork("bench/presence-crowd.ts", [url, String(passive), String(callers)], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const crowd = new Crowd(child);
+    const ready = await crowd.#next();
+    if (ready.ready !== passive + 2 * callers) {
+      throw new Error(`crowd logged in ${ready.ready} of ${passive + 2 * callers}`);
+    }
+    return crowd;
+  }
+
+  #next(): Promise<Record<string, number>> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Zeroes the crowd's frame counts, or reads them. */
+  async request(op: "reset" | "count"): Promise<{ count: number; presence: number }> {
+    const answer = this.#next();
+    this.#child.send({ op });
+    const { count = 0, presence = 0 } = await answer;
+    return { count, presence };
+  }
+
+  /** Has every caller send `messages` messages, spread over `spreadMs`; resolves once all are sent. */
+  async burst(messages: number, spreadMs: number): Promise<number> {
+    const answer = this.#next();
+    this.#child.send({ op: "burst", messages, spreadMs });
+    return (await answer).sent ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.#child.send({ op: "close" });
+    await once(this.#child, "exit");
+  }
+}
+
+interface RoundFigures {
+  pings: number;
+  pingP50Ms: number;
+  pingP99Ms: number;
+  pingMaxMs: number;
+  rssGrowthMiB: number;
+  framesPerCallerMessage: number;
+  totalFrames: number;
+  /** The presence part of `totalFrames`; the rest is the call family (`incomingCall`, `incomingCallStopped`). */
+  presenceFrames: number;
+  burstMs: number;
+}
+
+/** How the callers send their `MESSAGE_BURST` messages each. */
+const SCENARIOS = {
+  /** All at once: the whole allowed burst in one go. */
+  burst: 0,
+  /** At the sustained rate (`messagesPerSecond`, 50): a call, 20 ms later its stopCall, and so on. */
+  paced: (MESSAGE_BURST / 50) * 1000,
+} as const;
+
+type Scenario = keyof typeof SCENARIOS;
+
+/** One server process, one crowd, then each scenario in turn. */
+async function runRound(mode: Mode): Promise<Record<Scenario, RoundFigures>> {
+  const server = await startServerProcess(mode);
+  let crowd: Crowd | undefined;
+  const pingers: Client[] = [];
+  try {
+    const url = server.wsUrl;
+    crowd = await Crowd.start(url, USERS - 2 * CALLERS - PINGERS, CALLERS);
+    /** [sent at, round trip] of every ping answered. */
+    const pings: Array<[number, number]> = [];
+    for (let index = 0; index < PINGERS; index += 1) {
+      const pinger = await logIn(url, `pinger-${index}`, (text) => {
+        const sentAt = (JSON.parse(text) as { t: number }).t;
+        const rttMs = performance.now() - sentAt;
+        pings.push([sentAt, rttMs]);
+        pinger.onPong?.(rttMs);
+      });
+      pingers.push(pinger);
+    }
+    // Warm-up: a small burst compiles the call path, as on a server that has been up a while.
+    await crowd.burst(WARM_UP_MESSAGES, 0);
+    // Closed loop: a pinger's next ping leaves PING_INTERVAL_MS after the previous one, or when its
+    // pong arrives if that is later. A stalled server therefore gets one ping per pinger, not a
+    // queue of them that its rate limit would refuse (and the stall is sampled once, so the
+    // uncoalesced figures are if anything flattering).
+    let pinging = true;
+    const ping = (pinger: Client): void => {
+      if (pinging) {
+        pinger.socket.send(JSON.stringify({ type: "ping", t: performance.now() }));
+      }
+    };
+    for (const pinger of pingers) {
+      pinger.onPong = (rttMs) => setTimeout(() => ping(pinger), Math.max(0, PING_INTERVAL_MS - rttMs));
+      ping(pinger);
+    }
+    try {
+      const figures: Partial<Record<Scenario, RoundFigures>> = {};
+      for (const scenario of Object.keys(SCENARIOS) as Scenario[]) {
+        // Let the presence settle and the callers' buckets refill to a full burst (50 tokens/s).
+        await sleep((MESSAGE_BURST / 50) * 1000 + 1000);
+        figures[scenario] = await measure(server, crowd, pingers, pings, SCENARIOS[scenario]);
+      }
+      return figures as Record<Scenario, RoundFigures>;
+    } finally {
+      pinging = false;
+    }
+  } finally {
+    for (const pinger of pingers) {
+      pinger.socket.terminate();
+    }
+    await crowd?.close();
+    await stop(server.process);
+  }
+}
+
+/** Has the callers send their messages (over `spreadMs`) and measures until every client is quiet. */
+async function measure(server: Server, crowd: Crowd, pingers: Client[], pings: Array<[number, number]>, spreadMs: number): Promise<RoundFigures> {
+  for (const pinger of pingers) {
+    pinger.frames = 0;
+    pinger.presenceFrames = 0;
+  }
+  await crowd.request("reset");
+  const pid = server.process.pid ?? 0;
+  // Peak reset first, so that the peak read after the burst starts from the size read here.
+  const peakReset = await resetPeak(pid);
+  const rssBefore = (await procMemory(pid))?.rss ?? (await metricsRssBytes(server));
+  let sampledPeak = rssBefore;
+  const startedAt = performance.now();
+  const sent = await crowd.burst(MESSAGE_BURST, spreadMs);
+  // Until no client has received anything for QUIET_MS.
+  let total = -1;
+  let presenceTotal = 0;
+  let lastChangeAt = performance.now();
+  for (;;) {
+    await sleep(100);
+    if (!peakReset) {
+      sampledPeak = Math.max(sampledPeak, await metricsRssBytes(server));
+    }
+    const counts = await crowd.request("count");
+    const now = counts.count + pingers.reduce((sum, client) => sum + client.frames, 0);
+    presenceTotal = counts.presence + pingers.reduce((sum, client) => sum + client.presenceFrames, 0);
+    if (now !== total) {
+      total = now;
+      lastChangeAt = performance.now();
+    } else if (performance.now() - lastChangeAt >= QUIET_MS) {
+      break;
+    }
+  }
+  const peak = peakReset ? ((await procMemory(pid))?.peak ?? sampledPeak) : sampledPeak;
+  // The pings sent during the burst, from the first caller message to the last frame it caused.
+  const rtts = pings.filter(([sentAt]) => sentAt >= startedAt && sentAt <= lastChangeAt).map(([, rtt]) => rtt).sort((a, b) => a - b);
+  return {
+    pings: rtts.length,
+    pingP50Ms: round(percentile(rtts, 0.5)),
+    pingP99Ms: round(percentile(rtts, 0.99)),
+    pingMaxMs: round(rtts.at(-1) ?? Number.NaN),
+    rssGrowthMiB: round((peak - rssBefore) / 1024 / 1024),
+    framesPerCallerMessage: round(total / sent),
+    totalFrames: total,
+    presenceFrames: presenceTotal,
+    burstMs: Math.round(lastChangeAt - startedAt),
+  };
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
+}
+
+function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 0.5);
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** `value / baseline` to three significant digits (the ratios here span several orders of magnitude). */
+function ratio(value: number, baseline: number): number {
+  return Number((value / baseline).toPrecision(3));
+}
+
+function summarize(rounds: RoundFigures[]): RoundFigures {
+  const of = (key: keyof RoundFigures): number => round(median(rounds.map((figures) => figures[key])));
+  return {
+    pings: of("pings"),
+    pingP50Ms: of("pingP50Ms"),
+    pingP99Ms: of("pingP99Ms"),
+    pingMaxMs: of("pingMaxMs"),
+    rssGrowthMiB: of("rssGrowthMiB"),
+    framesPerCallerMessage: of("framesPerCallerMessage"),
+    totalFrames: of("totalFrames"),
+    presenceFrames: of("presenceFrames"),
+    burstMs: of("burstMs"),
+  };
+}
+
+async function main(): Promise<void> {
+  const results: Record<Mode, Array<Record<Scenario, RoundFigures>>> = { uncoalesced: [], coalesced: [] };
+  for (let index = 0; index < ROUNDS; index += 1) {
+    for (const mode of index % 2 === 0 ? (["uncoalesced", "coalesced"] as const) : (["coalesced", "uncoalesced"] as const)) {
+      results[mode].push(await runRound(mode));
+      process.stderr.write(`round ${index + 1}/${ROUNDS} ${mode}: ${JSON.stringify(results[mode].at(-1))}\n`);
+    }
+  }
+  const scenarios = Object.fromEntries((Object.keys(SCENARIOS) as Scenario[]).map((scenario) => {
+    const uncoalesced = summarize(results.uncoalesced.map((round) => round[scenario]));
+    const coalesced = summarize(results.coalesced.map((round) => round[scenario]));
+    return [scenario, {
+      spreadMs: SCENARIOS[scenario],
+      uncoalesced,
+      coalesced,
+      ratios: {
+        pingP99: ratio(coalesced.pingP99Ms, uncoalesced.pingP99Ms),
+        rssGrowth: ratio(coalesced.rssGrowthMiB, uncoalesced.rssGrowthMiB),
+        framesPerCallerMessage: ratio(coalesced.framesPerCallerMessage, uncoalesced.framesPerCallerMessage),
+      },
+    }];
+  }));
+  const report = {
+    benchmark: "presence",
+    node: process.version,
+    rounds: ROUNDS,
+    users: USERS,
+    callers: CALLERS,
+    callerMessages: CALLERS * MESSAGE_BURST,
+    presenceWindowMs: Number(process.env.BENCH_PRESENCE_WINDOW_MS ?? 50),
+    ...scenarios,
+    targets: {
+      pingP99Ms: "coalesced < 50",
+      rssGrowthMiB: "coalesced < 20",
+      framesPerCallerMessage: "coalesced < 0.1 × uncoalesced",
+    },
+  };
+  console.log(JSON.stringify(report, null, 2));
+}
+
+await main();
