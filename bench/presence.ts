@@ -14,7 +14,11 @@
  * - server resident memory growth: the server's peak resident size during the burst (Linux
  *   `VmHWM`, reset just before; `/metrics` samples elsewhere) minus its size before;
  * - frames per caller message: every frame every client received during the burst, divided by the
- *   messages the callers sent.
+ *   messages the callers sent;
+ * - server CPU time over the burst, which tells the server's own cost from the machine's load.
+ *
+ * Environment: `BENCH_ROUNDS` (3), `BENCH_USERS` (300), `BENCH_PRESENCE_WINDOW_MS` (50),
+ * `BENCH_MODES` (`uncoalesced,coalesced`), `BENCH_SERVER_PROF=<dir>` (a CPU profile of each server).
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -30,11 +34,14 @@ const PINGERS = 3;
 const MESSAGE_BURST = 200;
 const PING_INTERVAL_MS = 20;
 /** Messages per caller in the warm-up burst, outside the measured window. */
-const WARM_UP_MESSAGES = 20;
+const WARM_UP_MESSAGES = MESSAGE_BURST;
 /** The burst is over once no client has received a frame for this long. */
 const QUIET_MS = 500;
 
 type Mode = "uncoalesced" | "coalesced";
+
+/** Both by default; `BENCH_MODES=coalesced` measures one side alone (no ratios then). */
+const MODES: readonly Mode[] = (process.env.BENCH_MODES?.split(",") as Mode[] | undefined) ?? ["uncoalesced", "coalesced"];
 
 interface Server {
   process: ChildProcess;
@@ -44,7 +51,7 @@ interface Server {
 
 async function startServerProcess(mode: Mode): Promise<Server> {
   const overrides = { host: "127.0.0.1", port: 0, iceServers: [], presenceWindowMs: mode === "coalesced" ? Number(process.env.BENCH_PRESENCE_WINDOW_MS ?? 50) : -1 };
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/presence-server.ts", JSON.stringify(overrides)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_SERVER_PROF] : []), "--import", "tsx", "bench/presence-server.ts", JSON.stringify(overrides)], { stdio: ["ignore", "pipe", "inherit"] });
   child.stdout.setEncoding("utf8");
   return new Promise<Server>((resolve, reject) => {
     let output = "";
@@ -66,10 +73,11 @@ async function stop(child: ChildProcess): Promise<void> {
   }
 }
 
-/** Resident size of the server from its `/metrics`. */
-async function metricsRssBytes(server: Server): Promise<number> {
+/** Resident size and CPU time (user + system) of the server from its `/metrics`. */
+async function readMetrics(server: Server): Promise<{ rssBytes: number; cpuSeconds: number }> {
   const text = await (await fetch(`${server.httpUrl}/metrics`)).text();
-  return Number(/^process_resident_memory_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+  return { rssBytes: read("process_resident_memory_bytes"), cpuSeconds: read("process_cpu_user_seconds_total") + read("process_cpu_system_seconds_total") };
 }
 
 /** `VmRSS` / `VmHWM` of `pid` in bytes, or undefined off Linux. */
@@ -186,6 +194,8 @@ interface RoundFigures {
   /** The presence part of `totalFrames`; the rest is the call family (`incomingCall`, `incomingCallStopped`). */
   presenceFrames: number;
   burstMs: number;
+  /** Server CPU time over the burst and the quiet time after it (which costs next to nothing). */
+  serverCpuMs: number;
 }
 
 /** How the callers send their `MESSAGE_BURST` messages each. */
@@ -263,7 +273,8 @@ async function measure(server: Server, crowd: Crowd, pingers: Client[], pings: A
   const pid = server.process.pid ?? 0;
   // Peak reset first, so that the peak read after the burst starts from the size read here.
   const peakReset = await resetPeak(pid);
-  const rssBefore = (await procMemory(pid))?.rss ?? (await metricsRssBytes(server));
+  const metricsBefore = await readMetrics(server);
+  const rssBefore = (await procMemory(pid))?.rss ?? metricsBefore.rssBytes;
   let sampledPeak = rssBefore;
   const startedAt = performance.now();
   const sent = await crowd.burst(MESSAGE_BURST, spreadMs);
@@ -274,7 +285,7 @@ async function measure(server: Server, crowd: Crowd, pingers: Client[], pings: A
   for (;;) {
     await sleep(100);
     if (!peakReset) {
-      sampledPeak = Math.max(sampledPeak, await metricsRssBytes(server));
+      sampledPeak = Math.max(sampledPeak, (await readMetrics(server)).rssBytes);
     }
     const counts = await crowd.request("count");
     const now = counts.count + pingers.reduce((sum, client) => sum + client.frames, 0);
@@ -287,6 +298,7 @@ async function measure(server: Server, crowd: Crowd, pingers: Client[], pings: A
     }
   }
   const peak = peakReset ? ((await procMemory(pid))?.peak ?? sampledPeak) : sampledPeak;
+  const metricsAfter = await readMetrics(server);
   // The pings sent during the burst, from the first caller message to the last frame it caused.
   const rtts = pings.filter(([sentAt]) => sentAt >= startedAt && sentAt <= lastChangeAt).map(([, rtt]) => rtt).sort((a, b) => a - b);
   return {
@@ -299,6 +311,7 @@ async function measure(server: Server, crowd: Crowd, pingers: Client[], pings: A
     totalFrames: total,
     presenceFrames: presenceTotal,
     burstMs: Math.round(lastChangeAt - startedAt),
+    serverCpuMs: Math.round((metricsAfter.cpuSeconds - metricsBefore.cpuSeconds) * 1000),
   };
 }
 
@@ -331,13 +344,14 @@ function summarize(rounds: RoundFigures[]): RoundFigures {
     totalFrames: of("totalFrames"),
     presenceFrames: of("presenceFrames"),
     burstMs: of("burstMs"),
+    serverCpuMs: of("serverCpuMs"),
   };
 }
 
 async function main(): Promise<void> {
   const results: Record<Mode, Array<Record<Scenario, RoundFigures>>> = { uncoalesced: [], coalesced: [] };
   for (let index = 0; index < ROUNDS; index += 1) {
-    for (const mode of index % 2 === 0 ? (["uncoalesced", "coalesced"] as const) : (["coalesced", "uncoalesced"] as const)) {
+    for (const mode of index % 2 === 0 ? MODES : [...MODES].reverse()) {
       results[mode].push(await runRound(mode));
       process.stderr.write(`round ${index + 1}/${ROUNDS} ${mode}: ${JSON.stringify(results[mode].at(-1))}\n`);
     }
