@@ -227,8 +227,11 @@ async function runRound(mode: Mode): Promise<Record<Scenario, RoundFigures>> {
       });
       pingers.push(pinger);
     }
-    // Warm-up: a small burst compiles the call path, as on a server that has been up a while.
-    await crowd.burst(WARM_UP_MESSAGES, 0);
+    // Warm-up: a burst compiles the call path, as on a server that has been up a while. Its frames
+    // must have drained before anything is measured (without coalescing that takes seconds).
+    await crowd.request("reset");
+    const warmUpMessages = await crowd.burst(WARM_UP_MESSAGES, 0);
+    await untilQuiet(crowd, [], warmUpMessages);
     // Closed loop: a pinger's next ping leaves PING_INTERVAL_MS after the previous one, or when its
     // pong arrives if that is later. A stalled server therefore gets one ping per pinger, not a
     // queue of them that its rate limit would refuse (and the stall is sampled once, so the
@@ -246,7 +249,7 @@ async function runRound(mode: Mode): Promise<Record<Scenario, RoundFigures>> {
     try {
       const figures: Partial<Record<Scenario, RoundFigures>> = {};
       for (const scenario of Object.keys(SCENARIOS) as Scenario[]) {
-        // Let the presence settle and the callers' buckets refill to a full burst (50 tokens/s).
+        // The callers' buckets refill to a full burst (50 tokens/s).
         await sleep((MESSAGE_BURST / 50) * 1000 + 1000);
         figures[scenario] = await measure(server, crowd, pingers, pings, SCENARIOS[scenario]);
       }
@@ -260,6 +263,31 @@ async function runRound(mode: Mode): Promise<Record<Scenario, RoundFigures>> {
     }
     await crowd?.close();
     await stop(server.process);
+  }
+}
+
+/**
+ * Waits until the crowd has received at least `callFrames` frames other than presence (one per
+ * caller message reaches its target: every caller message has been handled) and then no client has
+ * received a frame for `QUIET_MS` (pongs aside). Resolves with the frame counts since the last reset
+ * and when the last frame arrived. `poll` runs every 100 ms meanwhile.
+ */
+async function untilQuiet(crowd: Crowd, pingers: Client[], callFrames: number, poll?: () => Promise<void>): Promise<{ total: number; presenceTotal: number; lastChangeAt: number }> {
+  let total = -1;
+  let presenceTotal = 0;
+  let lastChangeAt = performance.now();
+  for (;;) {
+    await sleep(100);
+    await poll?.();
+    const counts = await crowd.request("count");
+    const now = counts.count + pingers.reduce((sum, client) => sum + client.frames, 0);
+    presenceTotal = counts.presence + pingers.reduce((sum, client) => sum + client.presenceFrames, 0);
+    if (now !== total || counts.count - counts.presence < callFrames) {
+      total = now;
+      lastChangeAt = performance.now();
+    } else if (performance.now() - lastChangeAt >= QUIET_MS) {
+      return { total, presenceTotal, lastChangeAt };
+    }
   }
 }
 
@@ -278,25 +306,11 @@ async function measure(server: Server, crowd: Crowd, pingers: Client[], pings: A
   let sampledPeak = rssBefore;
   const startedAt = performance.now();
   const sent = await crowd.burst(MESSAGE_BURST, spreadMs);
-  // Until no client has received anything for QUIET_MS.
-  let total = -1;
-  let presenceTotal = 0;
-  let lastChangeAt = performance.now();
-  for (;;) {
-    await sleep(100);
+  const { total, presenceTotal, lastChangeAt } = await untilQuiet(crowd, pingers, sent, async () => {
     if (!peakReset) {
       sampledPeak = Math.max(sampledPeak, (await readMetrics(server)).rssBytes);
     }
-    const counts = await crowd.request("count");
-    const now = counts.count + pingers.reduce((sum, client) => sum + client.frames, 0);
-    presenceTotal = counts.presence + pingers.reduce((sum, client) => sum + client.presenceFrames, 0);
-    if (now !== total) {
-      total = now;
-      lastChangeAt = performance.now();
-    } else if (performance.now() - lastChangeAt >= QUIET_MS) {
-      break;
-    }
-  }
+  });
   const peak = peakReset ? ((await procMemory(pid))?.peak ?? sampledPeak) : sampledPeak;
   const metricsAfter = await readMetrics(server);
   // The pings sent during the burst, from the first caller message to the last frame it caused.
