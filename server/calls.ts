@@ -3,10 +3,13 @@
  * calls (seeds 000 and 002), with no sockets and no clock.
  *
  * Every operation returns what the socket layer must do as plain data: messages to send
- * ({@link CallDelivery}), timers to start or cancel ({@link TimerCommand}) and connections to close
- * ({@link CloseCommand}). Time enters only through {@link CallRegistry.timerFired}, called by the
- * socket layer when a timer it was asked to start runs out; a timer that fires after its call has
- * moved on is ignored, so cancelling is hygiene, not correctness.
+ * ({@link CallDelivery}), timers to start or cancel ({@link TimerCommand}), connections to close
+ * ({@link CloseCommand}) and the directory changes it made ({@link PresenceChanges}). Presence is
+ * not sent from here: the changes go to the presence fan-out (server/presence.ts), which coalesces
+ * them so that a burst of calls costs each logged-in connection one frame per window, not one per
+ * change. Time enters only through {@link CallRegistry.timerFired}, called by the socket layer when
+ * a timer it was asked to start runs out; a timer that fires after its call has moved on is
+ * ignored, so cancelling is hygiene, not correctness.
  *
  * Like the room registry, each call here is atomic on uWebSockets.js's single thread: two users
  * calling each other "at the same moment" are two calls in some order, and the second caller finds
@@ -24,6 +27,7 @@ import {
 } from "../shared/protocol/presence.ts";
 import { assertNever } from "../shared/protocol/index.ts";
 import type { IceCandidate } from "../shared/protocol/room.ts";
+import type { PresenceChanges } from "./presence.ts";
 
 /** How long a call rings before the caller gets `NotResponse` and the callee a missed call. */
 export const RING_TIMEOUT_MS = 30_000;
@@ -54,7 +58,10 @@ export const MAX_PENDING_CANDIDATE_CHARS = 32 * 1024;
 /** A client message this module handles. */
 export type CallsClientMessage = LoginMessage | CallClientMessage;
 
-/** A server message this module produces. */
+/**
+ * A server message this module produces: the call family, plus `loginResponse` and `loggedOut`
+ * (directory messages come from the presence fan-out, server/presence.ts).
+ */
 export type CallsServerMessage = CallServerMessage | PresenceServerMessage;
 
 /** One message for one connection, identified by its server-assigned id. */
@@ -76,11 +83,16 @@ export interface CloseCommand {
   reason: CloseReason;
 }
 
-/** Everything an accepted operation asks of the socket layer, to be applied in this order. */
+/**
+ * Everything an accepted operation asks of the socket layer, to be applied in this order: send the
+ * deliveries, hand `presence` to the fan-out, run the timer commands, then the closes.
+ */
 export interface CallEffects {
   deliveries: CallDelivery[];
   timers: TimerCommand[];
   closes: CloseCommand[];
+  /** How the directory and its audience changed, computed from the final state. */
+  presence: PresenceChanges;
 }
 
 /**
@@ -199,6 +211,7 @@ export class CallRegistry {
       this.#leaveEnding(user, out);
       this.#byConnection.delete(connectionId);
       this.#byUserID.delete(user.userID);
+      out.unsubscribe(connectionId);
       out.left(user.userID);
     }
     return this.#finish(out);
@@ -268,31 +281,23 @@ export class CallRegistry {
   }
 
   /**
-   * Appends presence to an operation's call messages, computed from the final state: one
-   * `presenceUpdate` per user whose entry changed, then one `presenceLeft` per user gone, to every
-   * logged-in connection except one that just logged in, which gets the whole `presence` instead.
+   * Adds the operation's directory changes, computed from the final state: the entry of every user
+   * that changed and is still the one registered under its id (a replaced or departed user object
+   * is no entry), and every user id gone and not back.
    */
   #finish(out: Outcome): CallResult {
-    const audience = this.connectionIds().filter((id) => id !== out.snapshotTo);
-    if (out.snapshotTo !== undefined) {
-      out.deliver(out.snapshotTo, { type: "presence", users: this.directory() });
-    }
+    const updated: PresenceUser[] = [];
     for (const user of out.changedUsers) {
       if (this.#isCurrent(user)) {
-        const entry = toPresenceUser(user);
-        for (const to of audience) {
-          out.deliver(to, { type: "presenceUpdate", user: entry });
-        }
+        updated.push(toPresenceUser(user));
       }
     }
-    for (const userID of out.leftUserIDs) {
-      if (!this.#byUserID.has(userID)) {
-        for (const to of audience) {
-          out.deliver(to, { type: "presenceLeft", userID });
-        }
-      }
+    const left = out.leftUserIDs.filter((userID) => !this.#byUserID.has(userID));
+    const presence: PresenceChanges = { unsubscribed: out.unsubscribed, left, updated };
+    if (out.subscribed !== undefined) {
+      presence.subscribed = out.subscribed;
     }
-    return { ok: true, deliveries: out.deliveries, timers: out.timers, closes: out.closes };
+    return { ok: true, deliveries: out.deliveries, timers: out.timers, closes: out.closes, presence };
   }
 
   #login(connectionId: string, message: LoginMessage): CallResult {
@@ -308,6 +313,7 @@ export class CallRegistry {
       this.#hangUp(replaced, "replaced", out);
       this.#leaveEnding(replaced, out);
       this.#byConnection.delete(replaced.connectionId);
+      out.unsubscribe(replaced.connectionId);
       out.deliver(replaced.connectionId, { type: "loggedOut", reason: "replaced" });
       out.close({ connectionId: replaced.connectionId, code: CLOSE_CODES.replaced, reason: "replaced" });
     }
@@ -327,7 +333,7 @@ export class CallRegistry {
       accepted.avatar = user.avatar;
     }
     out.deliver(connectionId, accepted);
-    out.snapshotFor(connectionId);
+    out.subscribe(connectionId);
     out.changed(user);
     return this.#finish(out);
   }
@@ -559,8 +565,10 @@ class Outcome {
   /** Users whose directory entry changed, each once, in order of first change. */
   readonly changedUsers: User[] = [];
   readonly leftUserIDs: string[] = [];
-  /** The connection that just logged in and gets the whole directory instead of deltas. */
-  snapshotTo: string | undefined;
+  /** Connections that stopped being logged in. */
+  readonly unsubscribed: string[] = [];
+  /** The connection that just logged in and gets the whole directory. */
+  subscribed: string | undefined;
 
   deliver(to: string, message: CallsServerMessage): void {
     this.deliveries.push({ to, message });
@@ -584,8 +592,12 @@ class Outcome {
     this.leftUserIDs.push(userID);
   }
 
-  snapshotFor(connectionId: string): void {
-    this.snapshotTo = connectionId;
+  subscribe(connectionId: string): void {
+    this.subscribed = connectionId;
+  }
+
+  unsubscribe(connectionId: string): void {
+    this.unsubscribed.push(connectionId);
   }
 }
 

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { IceServer } from "../shared/protocol/index.ts";
 import { normalizeAvatarHost } from "./avatars.ts";
+import { PRESENCE_WINDOW_MS } from "./presence.ts";
 import { DEFAULT_RESUME_GRACE_MS } from "./resume.ts";
 import type { TurnSettings } from "./turn.ts";
 import { TrustedProxies } from "./client-address.ts";
@@ -39,6 +40,12 @@ export interface ServerConfig {
   iceServers: IceServer[];
   /** How long a call may ring before `NotResponse` / `incomingCallNotResponse`. */
   ringTimeoutMs: number;
+  /**
+   * Presence changes are coalesced for this long: each logged-in connection gets at most one
+   * presence frame per window. 0 coalesces within one event-loop turn; -1 (programmatic only, for
+   * `bench:presence`'s baseline) turns coalescing off: one frame per change, sent at once.
+   */
+  presenceWindowMs: number;
   /**
    * How long a participant whose socket was lost abruptly stays in its room, suspended, waiting for
    * its client to `resume`. 0 turns resumption off: an abrupt close is a leave.
@@ -104,6 +111,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxBackpressureBytes: 1024 * 1024,
   iceServers: [{ urls: "stun:stun.l.google.com:19302" }],
   ringTimeoutMs: 30_000,
+  presenceWindowMs: PRESENCE_WINDOW_MS,
   resumeGraceMs: DEFAULT_RESUME_GRACE_MS,
   turnUrls: [],
   turnCredentialTtlSeconds: 3600,
@@ -147,6 +155,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: "idleTimeoutSeconds", flag: "idle-timeout", env: "WEBRTC_ROOM_IDLE_TIMEOUT", kind: "integer", help: "seconds of silence before a connection is dropped (multiple of 4, >= 8)" },
   { key: "maxBackpressureBytes", flag: "max-backpressure-bytes", env: "WEBRTC_ROOM_MAX_BACKPRESSURE_BYTES", kind: "integer", help: "bytes queued for a slow reader before it is closed with 4002" },
   { key: "ringTimeoutMs", flag: "ring-timeout-ms", env: "WEBRTC_ROOM_RING_TIMEOUT_MS", kind: "integer", help: "milliseconds a call rings before it is given up as not answered" },
+  { key: "presenceWindowMs", flag: "presence-window-ms", env: "WEBRTC_ROOM_PRESENCE_WINDOW_MS", kind: "integer", help: "milliseconds presence changes are coalesced (one frame per connection per window); 0 = end of the event-loop turn" },
   { key: "stunUrls", flag: "stun", env: "WEBRTC_ROOM_STUN_URLS", kind: "list", help: "comma-separated STUN URLs handed to clients; empty = none" },
   { key: "resumeGraceMs", flag: "resume-grace-ms", env: "WEBRTC_ROOM_RESUME_GRACE_MS", kind: "integer", help: "milliseconds a participant whose connection dropped may resume; 0 = off" },
   { key: "turnUrls", flag: "turn-urls", env: "WEBRTC_ROOM_TURN_URLS", kind: "list", help: "comma-separated turn:/turns: URLs handed out with short-lived credentials (needs --turn-secret)" },
@@ -233,6 +242,9 @@ export function validateConfig(config: ServerConfig): ServerConfig {
     if (config[key] < 1) {
       throw new ConfigError(`${key} must be at least 1`);
     }
+  }
+  if (!Number.isInteger(config.presenceWindowMs) || config.presenceWindowMs < -1) {
+    throw new ConfigError(`--presence-window-ms must be a non-negative integer, got ${config.presenceWindowMs}`);
   }
   if (config.resumeGraceMs < 0) {
     throw new ConfigError(`--resume-grace-ms must not be negative, got ${config.resumeGraceMs}`);

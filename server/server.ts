@@ -24,6 +24,7 @@ import { ServerMetrics } from "./metrics.ts";
 import { answerAsset, loadStaticAssets, type StaticAsset } from "./assets.ts";
 import { callPage, embedExamplePage, roomFromPath, roomPage } from "./pages.ts";
 import { Outbox } from "./outbox.ts";
+import { PresenceFanout, type PresenceChanges } from "./presence.ts";
 import { RelayStamps, isVerbatim, objectBodyLength } from "./relay-frame.ts";
 import { RESUME_BUFFER_MAX_BYTES, SessionResumption, suspendsOnClose } from "./resume.ts";
 import { RoomRegistry, type TargetedMessage } from "./rooms.ts";
@@ -135,6 +136,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const calls = new CallRegistry({ ringTimeoutMs: config.ringTimeoutMs });
   /** Ring and `ending` timers the call registry asked for, by timer id. */
   const callTimers = new Map<string, NodeJS.Timeout>();
+  /** Presence frames, coalesced per `presenceWindowMs`; -1 sends every change at once (no coalescing). */
+  const presence = new PresenceFanout({ coalesce: config.presenceWindowMs >= 0 });
+  /** Cancels the open presence window's timer, if one runs. */
+  let cancelPresenceWindow: (() => void) | undefined;
   const metrics = new ServerMetrics();
   const sockets = new Map<string, WebSocket<Connection>>();
   const messageRate = new TokenBucket(config.messageBurst, config.messagesPerSecond);
@@ -346,6 +351,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       return;
     }
     deliver(result.deliveries);
+    applyPresenceChanges(result.presence);
     for (const timer of result.timers) {
       clearTimeout(callTimers.get(timer.timerId));
       callTimers.delete(timer.timerId);
@@ -360,6 +366,28 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       const target = sockets.get(close.connectionId);
       if (target) {
         closeConnection(target, close.code, close.reason);
+      }
+    }
+  }
+
+  /**
+   * Hands a call result's directory changes to the presence fan-out: a new login's snapshot goes out
+   * now, right after its `loginResponse`; everything else when the window it opened runs out.
+   */
+  function applyPresenceChanges(changes: PresenceChanges): void {
+    const effects = presence.apply(changes);
+    deliver(effects.deliveries);
+    if (effects.startWindow && !shuttingDown) {
+      const flush = (): void => {
+        cancelPresenceWindow = undefined;
+        deliver(presence.flush());
+      };
+      if (config.presenceWindowMs === 0) {
+        const immediate = setImmediate(flush);
+        cancelPresenceWindow = () => clearImmediate(immediate);
+      } else {
+        const timeout = setTimeout(flush, config.presenceWindowMs);
+        cancelPresenceWindow = () => clearTimeout(timeout);
       }
     }
   }
@@ -903,6 +931,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
           clearTimeout(timer);
         }
         callTimers.clear();
+        cancelPresenceWindow?.();
+        cancelPresenceWindow = undefined;
         for (const timer of graceTimers.values()) {
           clearTimeout(timer);
         }

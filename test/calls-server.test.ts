@@ -18,6 +18,7 @@ import {
   logIn,
   ring,
   statusTrail,
+  untilStatus,
   type LoggedIn,
   type LoginExtras,
 } from "./support/call-client.ts";
@@ -79,7 +80,10 @@ async function drain(...clients: TestClient[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS, avatarHosts: ["example.test"] });
+  // A presence window of 0 (one event-loop turn): each step of these tests is a round trip, so each
+  // is its own window and the status trails stay step by step; coalescing over a longer window is
+  // tested at the end of this file.
+  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS, avatarHosts: ["example.test"], presenceWindowMs: 0 });
 });
 
 afterEach(async () => {
@@ -289,7 +293,7 @@ describe("callResponse outcomes (happy path)", () => {
     expect(await alice.client.next("callResponse")).toEqual({ type: "callResponse", callResponse: "rejected", calleeID: bob.userID });
     await drain(alice.client);
     await bob.client.sync();
-    expect(bob.client.pending().filter((message) => message.type !== "presenceUpdate")).toEqual([]);
+    expect(bob.client.pending().filter((message) => !PRESENCE_DELTA_TYPES.has(message.type))).toEqual([]);
   });
 
   it("rejected: a callee's stop while ringing also rejects", async () => {
@@ -386,9 +390,12 @@ describe("callResponse outcomes (happy path)", () => {
 async function expectNothingMoreThanPresence(...clients: TestClient[]): Promise<void> {
   for (const client of clients) {
     await client.sync();
-    expect(client.pending().filter((message) => message.type !== "presenceUpdate")).toEqual([]);
+    expect(client.pending().filter((message) => !PRESENCE_DELTA_TYPES.has(message.type))).toEqual([]);
   }
 }
+
+/** The presence messages that carry changes (not the snapshot). */
+const PRESENCE_DELTA_TYPES: ReadonlySet<string> = new Set(["presenceUpdate", "presenceLeft", "presenceChanges"]);
 
 describe("cancelling and hanging up (happy path)", () => {
   it("stopCall while ringing sends incomingCallStopped to the callee (a missed call) and nothing to the caller", async () => {
@@ -454,7 +461,7 @@ describe("cancelling and hanging up (happy path)", () => {
     await connectCall(alice, bob);
     alice.client.send({ type: "stop" });
     await bob.client.next("stopCommunication");
-    await bob.client.next("presenceUpdate", (message) => message.user.userID === bob.userID && message.user.status === "online", ENDING_SETTLE_MS);
+    await untilStatus(bob.client, bob.userID, "online", ENDING_SETTLE_MS);
     await connectCall(bob, alice);
   });
 });
@@ -465,7 +472,12 @@ describe("dropped connections (failure cases)", () => {
     await connectCall(alice, bob);
     bob.client.socket.terminate();
     expect(await alice.client.next("stopCommunication")).toEqual({ type: "stopCommunication", reason: "disconnected" });
-    expect(await alice.client.next("presenceLeft")).toEqual({ type: "presenceLeft", userID: bob.userID });
+    // Alice's own change to ending and bob's departure are one step: one presenceChanges.
+    expect(await alice.client.next("presenceChanges")).toEqual({
+      type: "presenceChanges",
+      users: [{ userID: alice.userID, username: alice.userID, status: "ending" }],
+      left: [bob.userID],
+    });
   });
 
   it("a caller whose connection closes cleanly mid-call is reported the same way: an abnormal end", async () => {
@@ -689,7 +701,8 @@ describe("presence updates: who sees what, when", () => {
     expect(statusTrail(carol.client, bob.userID)).toEqual(["connecting"]);
     // Call messages come first, then the presence of the same step.
     const types = callAndPresenceMessages(bob.client).map((message) => message.type);
-    expect(types.slice(types.indexOf("incomingCall"))).toEqual(["incomingCall", "presenceUpdate", "presenceUpdate"]);
+    // Coalesced: both parties' changes of that step travel in one presenceChanges.
+    expect(types.slice(types.indexOf("incomingCall"))).toEqual(["incomingCall", "presenceChanges"]);
   });
 
   it.each([
@@ -720,7 +733,7 @@ describe("presence updates: who sees what, when", () => {
   it("a user's own status changes reach its own connection too, so a client learns its status from the server", async () => {
     const [alice, bob] = await users("alice", "bob");
     await ring(alice, bob);
-    await alice.client.next("presenceUpdate", (message) => message.user.userID === alice.userID && message.user.status === "connecting");
+    await untilStatus(alice.client, alice.userID, "connecting");
   });
 
   it("the snapshot a late user gets shows the current statuses of a call in progress", async () => {
@@ -736,13 +749,82 @@ describe("presence updates: who sees what, when", () => {
     await connectCall(alice, bob);
     bob.client.send({ type: "stop" });
     await alice.client.next("stopCommunication");
-    await carol.client.next("presenceUpdate", (message) => message.user.userID === alice.userID && message.user.status === "ending");
+    await untilStatus(carol.client, alice.userID, "ending");
     // Whether or not the short ending period ran out meanwhile, the call rings (the registry's
     // table test covers the exact transition; here it must simply not be refused).
     await ring(alice, carol);
     await carol.client.sync();
     expect(statusTrail(carol.client, alice.userID).slice(0, 3)).toEqual(["connecting", "in_call", "ending"]);
     expect(statusTrail(carol.client, alice.userID).at(-1)).toBe("connecting");
+  });
+});
+
+describe("presence coalescing over a real window (failure case: a burst of calls)", () => {
+  /** Long enough that a burst sent without waiting always falls in one or two windows. */
+  const WINDOW_MS = 400;
+  let coalescing: RunningServer;
+  const clients: TestClient[] = [];
+
+  async function coalescingUsers<Names extends string[]>(...names: Names): Promise<{ [Index in keyof Names]: LoggedIn }> {
+    const logged: LoggedIn[] = [];
+    for (const name of names) {
+      const client = await TestClient.connect(coalescing.wsUrl);
+      clients.push(client);
+      logged.push(await logIn(client, freshId(name)));
+    }
+    return logged as { [Index in keyof Names]: LoggedIn };
+  }
+
+  /** Waits until the window that may be open now has surely been flushed, then syncs `clients`. */
+  async function settle(...observers: TestClient[]): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS * 2));
+    for (const observer of observers) {
+      await observer.sync();
+    }
+  }
+
+  beforeAll(async () => {
+    coalescing = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], presenceWindowMs: WINDOW_MS });
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+  });
+
+  afterAll(async () => {
+    await coalescing.close();
+  });
+
+  it("a caller spending a burst of call and stopCall costs a bystander at most two presence frames, and it ends up right", async () => {
+    const [alice, bob, carol] = await coalescingUsers("alice", "bob", "carol");
+    await settle(carol.client);
+    const before = carol.client.received.length;
+    for (let index = 0; index < 25; index += 1) {
+      alice.client.send({ type: "call", calleeID: bob.userID, sdpOffer: OFFER_SDP });
+      alice.client.send({ type: "stopCall" });
+    }
+    await settle(carol.client, alice.client);
+    const presence = carol.client.received.slice(before).filter((message) => PRESENCE_DELTA_TYPES.has(message.type));
+    // 100 status changes; those of one window cancel out, a burst split by a flush leaves two.
+    expect(presence.length).toBeLessThanOrEqual(2);
+    expect(statusTrail(carol.client, alice.userID).at(-1) ?? "online").toBe("online");
+    expect(statusTrail(carol.client, bob.userID).at(-1) ?? "online").toBe("online");
+    expect(alice.client.received.filter((message) => message.type === "error")).toEqual([]);
+  });
+
+  it("users logging in within one window are announced to those already online in one presenceChanges", async () => {
+    const [observer] = await coalescingUsers("observer");
+    await settle(observer.client);
+    const newcomers = await Promise.all(["dave", "erin", "frank"].map(async (name) => {
+      const client = await TestClient.connect(coalescing.wsUrl);
+      clients.push(client);
+      client.send({ type: "login", userID: freshId(name) });
+      return (await client.next("loginResponse")).content === "accepted" ? client : undefined;
+    }));
+    expect(newcomers.every(Boolean)).toBe(true);
+    const changes = await observer.client.next("presenceChanges", undefined, WINDOW_MS * 10);
+    expect(changes.users.map((user) => user.status)).toEqual(["online", "online", "online"]);
+    expect(changes.left).toEqual([]);
   });
 });
 

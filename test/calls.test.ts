@@ -1,6 +1,8 @@
 /**
  * Unit tests of the pure call registry (seeds 000 and 002): every transition of the call state
- * machine, table-driven, the races included; then presence, login takeover, timers and the schemas.
+ * machine, table-driven, the races included, each with the directory changes it reports; then
+ * presence as the fan-out sends it (one window per step), login takeover, timers and the schemas.
+ * The fan-out's coalescing across steps is tested in presence.test.ts.
  *
  * Every client message goes through the real valibot schemas first, in a `v.variant` built like the
  * one in shared/protocol/index.ts, so the schemas and the module are tested together.
@@ -18,9 +20,10 @@ import {
   type CloseCommand,
   type TimerCommand,
 } from "../server/calls.ts";
+import { PresenceFanout, type PresenceChanges } from "../server/presence.ts";
 import { CALL_CLIENT_SCHEMAS, CallSchema, IncomingCallResponseSchema, OnIceCandidateSchema, StopCallSchema, StopSchema } from "../shared/protocol/call.ts";
 import type { ErrorCode } from "../shared/protocol/errors.ts";
-import { LoginSchema, type PresenceStatus } from "../shared/protocol/presence.ts";
+import { LoginSchema, type PresenceStatus, type PresenceUser } from "../shared/protocol/presence.ts";
 
 const ClientSchema = v.variant("type", [LoginSchema, ...CALL_CLIENT_SCHEMAS]);
 
@@ -35,15 +38,17 @@ const CANDIDATE = { candidate: "candidate:1 1 udp 2122260223 10.0.0.1 50000 typ 
 const CANDIDATE_2 = { candidate: "candidate:2 1 udp 1686052607 203.0.113.7 50001 typ srflx", sdpMid: "0", sdpMLineIndex: 0 };
 const ALICE_AVATAR = "https://example.com/alice.png";
 
-const PRESENCE_TYPES: ReadonlySet<string> = new Set(["presence", "presenceUpdate", "presenceLeft"]);
+const PRESENCE_TYPES: ReadonlySet<string> = new Set(["presence", "presenceUpdate", "presenceLeft", "presenceChanges"]);
 
 /**
  * Stands in for the socket layer: applies every result the way server.ts must (deliveries into
- * per-connection inboxes, timer commands into a pending set, closes recorded) and fires timers on
+ * per-connection inboxes, presence changes through a real {@link PresenceFanout} whose window closes
+ * right after each step, timer commands into a pending set, closes recorded) and fires timers on
  * demand. It drives the real registry; nothing is mocked.
  */
 class Switchboard {
   readonly registry: CallRegistry;
+  readonly presence = new PresenceFanout();
   readonly inbox = new Map<string, CallsServerMessage[]>();
   readonly pendingTimers = new Map<string, number>();
   readonly closes: CloseCommand[] = [];
@@ -55,7 +60,8 @@ class Switchboard {
 
   apply(result: CallResult): CallResult {
     if (result.ok) {
-      for (const { to, message } of result.deliveries) {
+      const effects = this.presence.apply(result.presence);
+      for (const { to, message } of [...result.deliveries, ...effects.deliveries, ...this.presence.flush()]) {
         this.inbox.set(to, [...(this.inbox.get(to) ?? []), message]);
       }
       for (const command of result.timers) {
@@ -525,10 +531,29 @@ const REFUSALS: Transition[] = [
   ),
 ];
 
+/**
+ * The directory changes a step must report, derived from the directory before and after it: every
+ * entry that is new or differs, every user gone, and the dropped connection leaving the audience.
+ * Entries are sorted by user id; the registry reports them in order of first change.
+ */
+function expectedChanges(before: PresenceUser[], after: PresenceUser[], unsubscribed: string[]): PresenceChanges {
+  const byID = new Map(before.map((user) => [user.userID, user]));
+  return {
+    unsubscribed,
+    left: before.filter((user) => !after.some((other) => other.userID === user.userID)).map((user) => user.userID),
+    updated: after.filter((user) => JSON.stringify(byID.get(user.userID)) !== JSON.stringify(user)),
+  };
+}
+
+function sortedChanges(changes: PresenceChanges): PresenceChanges {
+  return { ...changes, updated: [...changes.updated].sort((a, b) => a.userID.localeCompare(b.userID)) };
+}
+
 function checkTransition(row: Transition): void {
   const board = GIVEN[row.given]();
   const before = board.statuses();
   const directoryBefore = board.registry.directory();
+  const droppedLogin = "drop" in row.when && board.registry.userIdOf(row.when.drop) !== undefined ? [row.when.drop] : [];
   board.clear();
   const result = run(board, row.when);
   if (row.error) {
@@ -544,6 +569,9 @@ function checkTransition(row: Transition): void {
   expect(board.callMessages("c")).toEqual(row.c ?? []);
   expect(board.statuses()).toEqual(row.after);
   expect(board.timerLog).toEqual(row.timers ?? []);
+  const directoryAfter = board.registry.directory();
+  expect(result.ok && sortedChanges(result.presence)).toEqual(sortedChanges(expectedChanges(directoryBefore, directoryAfter, droppedLogin)));
+  expect(board.presence.directory()).toEqual(directoryAfter);
 }
 
 describe("CallRegistry transitions (happy path)", () => {
@@ -645,17 +673,21 @@ describe("CallRegistry presence", () => {
     expect(board.received("d").map((message) => message.type)).toEqual(["loginResponse", "presence"]);
   });
 
-  it("pushes each status change once per user to everyone, the parties included, after the call messages", () => {
+  it("pushes both parties' status changes as one presenceChanges to everyone, the parties included, after the call messages", () => {
     const board = GIVEN["everyone is online"]();
     board.clear();
     board.send("a", call("bob"));
-    const updates = [
-      { type: "presenceUpdate", user: { userID: "alice", username: "Alice", avatar: ALICE_AVATAR, status: "connecting" } },
-      { type: "presenceUpdate", user: { userID: "bob", username: "Bob", status: "connecting" } },
-    ];
-    expect(board.received("a")).toEqual(updates);
-    expect(board.received("b")).toEqual([incomingCallC1, ...updates]);
-    expect(board.received("c")).toEqual(updates);
+    const changes = {
+      type: "presenceChanges",
+      users: [
+        { userID: "alice", username: "Alice", avatar: ALICE_AVATAR, status: "connecting" },
+        { userID: "bob", username: "Bob", status: "connecting" },
+      ],
+      left: [],
+    };
+    expect(board.received("a")).toEqual([changes]);
+    expect(board.received("b")).toEqual([incomingCallC1, changes]);
+    expect(board.received("c")).toEqual([changes]);
   });
 
   it.each([
@@ -666,8 +698,14 @@ describe("CallRegistry presence", () => {
     board.clear();
     board.send("b", send);
     expect(board.received("c")).toEqual([
-      { type: "presenceUpdate", user: { userID: "alice", username: "Alice", avatar: ALICE_AVATAR, status } },
-      { type: "presenceUpdate", user: { userID: "bob", username: "Bob", status } },
+      {
+        type: "presenceChanges",
+        users: [
+          { userID: "alice", username: "Alice", avatar: ALICE_AVATAR, status },
+          { userID: "bob", username: "Bob", status },
+        ],
+        left: [],
+      },
     ]);
   });
 
@@ -679,13 +717,12 @@ describe("CallRegistry presence", () => {
     expect(board.received("a")).toEqual([]);
   });
 
-  it("pushes the other party's update, then presenceLeft, when a connection in a call closes", () => {
+  it("pushes the other party's update and alice's departure in one presenceChanges when a connection in a call closes", () => {
     const board = GIVEN["alice and bob are in a call"]();
     board.clear();
     board.drop("a");
     expect(board.received("c")).toEqual([
-      { type: "presenceUpdate", user: { userID: "bob", username: "Bob", status: "ending" } },
-      { type: "presenceLeft", userID: "alice" },
+      { type: "presenceChanges", users: [{ userID: "bob", username: "Bob", status: "ending" }], left: ["alice"] },
     ]);
     expect(board.received("a")).toEqual([]);
     expect(board.registry.directory().map((user) => user.userID)).toEqual(["bob", "carol"]);
@@ -709,7 +746,19 @@ describe("CallRegistry login takeover: the newer connection wins", () => {
     expect(board.closes).toEqual([{ connectionId: "b", code: 4003, reason: "replaced" }]);
     expect(board.received("b2").map((message) => message.type)).toEqual(["loginResponse", "presence"]);
     expect(board.registry.userIdOf("b")).toBeUndefined();
+    expect(board.presence.directory()).toEqual(board.registry.directory());
     expect(board.registry.userIdOf("b2")).toBe("bob");
+  });
+
+  it("reports the older connection leaving the presence audience and the newer one joining it, the entry updated in place", () => {
+    const board = GIVEN["everyone is online"]();
+    const result = board.send("b2", { type: "login", userID: "bob", username: "Bobby" });
+    expect(result.ok && result.presence).toEqual({
+      subscribed: "b2",
+      unsubscribed: ["b"],
+      left: [],
+      updated: [{ userID: "bob", username: "Bobby", status: "online" }],
+    });
   });
 
   it("shows others a presenceUpdate in place, never presenceLeft", () => {
@@ -724,7 +773,7 @@ describe("CallRegistry login takeover: the newer connection wins", () => {
     const board = GIVEN["everyone is online"]();
     board.send("b2", { type: "login", userID: "bob" });
     board.clear();
-    expect(board.drop("b")).toEqual({ ok: true, deliveries: [], timers: [], closes: [] });
+    expect(board.drop("b")).toEqual({ ok: true, deliveries: [], timers: [], closes: [], presence: { unsubscribed: [], left: [], updated: [] } });
     expect(board.registry.statusOf("bob")).toBe("online");
   });
 

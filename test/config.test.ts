@@ -3,7 +3,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_CONFIG, SERVER_OPTIONS, loadConfig } from "../server/config.ts";
+import { ConfigError, DEFAULT_CONFIG, SERVER_OPTIONS, loadConfig, validateConfig } from "../server/config.ts";
 
 describe("loadConfig (happy path)", () => {
   it("uses the defaults when nothing is given", () => {
@@ -25,6 +25,12 @@ describe("loadConfig (happy path)", () => {
     expect(loadConfig(["--avatar-hosts", "cdn.example.test, img.example.test:8443"], {}).avatarHosts).toEqual(["cdn.example.test", "img.example.test:8443"]);
   });
 
+  it("reads the presence window from its flag and its environment variable; 0 is allowed", () => {
+    expect(DEFAULT_CONFIG.presenceWindowMs).toBe(50);
+    expect(loadConfig(["--presence-window-ms", "0"], {}).presenceWindowMs).toBe(0);
+    expect(loadConfig([], { WEBRTC_ROOM_PRESENCE_WINDOW_MS: "200" }).presenceWindowMs).toBe(200);
+  });
+
   it("splits allowed origins on commas", () => {
     expect(loadConfig([], { WEBRTC_ROOM_ALLOWED_ORIGINS: "https://a.test,https://b.test" }).allowedOrigins).toEqual(["https://a.test", "https://b.test"]);
   });
@@ -38,9 +44,15 @@ describe("loadConfig (failure cases)", () => {
     [["--room-capacity", "0"], /roomCapacity/],
     [["--tls-cert", "cert.pem"], /go together/],
     [["--avatar-hosts", "https://cdn.example.test/"], /--avatar-hosts/],
+    [["--presence-window-ms=-1"], /--presence-window-ms/],
   ])("refuses %j with a message naming the option", (argv, pattern) => {
     expect(() => loadConfig(argv, {})).toThrow(ConfigError);
     expect(() => loadConfig(argv, {})).toThrow(pattern);
+  });
+
+  it("refuses a presence window below -1 (-1, coalescing off, is for the benchmark's baseline only)", () => {
+    expect(() => validateConfig({ ...DEFAULT_CONFIG, presenceWindowMs: -2 })).toThrow(/presence-window-ms/);
+    expect(validateConfig({ ...DEFAULT_CONFIG, presenceWindowMs: -1 }).presenceWindowMs).toBe(-1);
   });
 
   it("refuses an unknown flag", () => {

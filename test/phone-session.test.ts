@@ -205,6 +205,44 @@ describe("phone session, happy path", () => {
     await waitFor("alice sees bob leave", () => alice.session.user(bob.userID) === undefined);
   });
 
+  it("a window of several directory changes arrives as one presenceChanges; the directory and its events follow every change", async () => {
+    // Its own server with a long window, so that the changes below surely share one.
+    const coalescing = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], presenceWindowMs: 400 });
+    try {
+      const watcher = new TestPhone("Watcher", { url: coalescing.wsUrl });
+      await watcher.session.connect();
+      const frames: string[] = [];
+      watcher.sockets[0]?.on("message", (data: WebSocket.RawData) => frames.push((JSON.parse(data.toString()) as { type: string }).type));
+      const updated: string[] = [];
+      const left: string[] = [];
+      watcher.session.on("user-updated", ({ user }) => updated.push(user.userID));
+      watcher.session.on("user-left", ({ userID }) => left.push(userID));
+      const raw = await Promise.all(["dave", "erin"].map(async (name) => {
+        userCounter += 1;
+        const client = await TestClient.connect(coalescing.wsUrl);
+        rawClients.push(client);
+        return logIn(client, `${name}-${userCounter}`);
+      }));
+      const [dave, erin] = raw as [(typeof raw)[number], (typeof raw)[number]];
+      await waitFor("the watcher lists dave and erin", () => watcher.session.user(dave.userID) !== undefined && watcher.session.user(erin.userID) !== undefined);
+      expect(frames.filter((type) => type.startsWith("presence"))).toEqual(["presenceChanges"]);
+      expect(updated.sort()).toEqual([dave.userID, erin.userID].sort());
+      // In login order, as the server lists them: the later login's snapshot is the longer one.
+      const loginOrder = [...raw].sort((a, b) => a.directory.length - b.directory.length).map((user) => user.userID);
+      expect(watcher.session.users.map((user) => user.userID)).toEqual([watcher.userID, ...loginOrder]);
+
+      await dave.client.close();
+      await waitFor("the watcher sees dave leave", () => watcher.session.user(dave.userID) === undefined);
+      expect(left).toEqual([dave.userID]);
+      expect(watcher.session.users.map((user) => user.userID)).toEqual([watcher.userID, erin.userID]);
+    } finally {
+      for (const phone of phones.splice(0)) {
+        phone.stop();
+      }
+      await coalescing.close();
+    }
+  });
+
   it("A calls B and B accepts: each decodes the other's video; A hangs up and B's call ends hang_up by the remote", async () => {
     const alice = new TestPhone("Alice", { video: true });
     const bob = new TestPhone("Bob", { video: true });

@@ -563,6 +563,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       case "presence":
       case "presenceUpdate":
       case "presenceLeft":
+      case "presenceChanges":
       case "loggedOut":
         this.#onPresenceMessage(message);
         return;
@@ -615,19 +616,31 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
         }
         this.emit("directory", { users: this.users });
         return;
-      case "presenceUpdate": {
-        const previous = this.#directory.get(message.user.userID);
-        this.#directory.set(message.user.userID, message.user);
-        this.emit("user-updated", { user: message.user, previous });
+      case "presenceUpdate":
+        this.#updateUser(message.user);
         this.emit("directory", { users: this.users });
         return;
-      }
       case "presenceLeft":
-        if (this.#directory.delete(message.userID)) {
-          this.emit("user-left", { userID: message.userID });
+        if (this.#removeUser(message.userID)) {
           this.emit("directory", { users: this.users });
         }
         return;
+      case "presenceChanges": {
+        // One window of changes: the per-user events in the server's order (gone first, then
+        // updated or appended), one `directory` for all of them.
+        let changed = false;
+        for (const userID of message.left) {
+          changed = this.#removeUser(userID) || changed;
+        }
+        for (const user of message.users) {
+          this.#updateUser(user);
+          changed = true;
+        }
+        if (changed) {
+          this.emit("directory", { users: this.users });
+        }
+        return;
+      }
       case "loggedOut":
         this.#replaced = true;
         if (this.#call) {
@@ -638,6 +651,22 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       default:
         assertNever(message);
     }
+  }
+
+  /** Replaces `user`'s entry in place, or appends it when it is new; emits `user-updated`. */
+  #updateUser(user: PresenceUser): void {
+    const previous = this.#directory.get(user.userID);
+    this.#directory.set(user.userID, user);
+    this.emit("user-updated", { user, previous });
+  }
+
+  /** Removes `userID` from the directory; emits `user-left` and returns true when it was listed. */
+  #removeUser(userID: string): boolean {
+    if (!this.#directory.delete(userID)) {
+      return false;
+    }
+    this.emit("user-left", { userID });
+    return true;
   }
 
   #onCallMessage(message: CallServerMessage): void {

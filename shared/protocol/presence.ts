@@ -145,6 +145,18 @@ export type PresenceServerMessage =
     }
   | {
       /**
+       * Several directory changes of one presence window, sent instead of one `presenceUpdate` or
+       * `presenceLeft` each. Apply `left` first (remove those users), then `users` in order (an entry
+       * replaces the user's entry in place, or is appended when the user is not listed). A user
+       * appears in `left` and `users` both only when it went offline and came back within the
+       * window: it is listed again at the end, like any new login.
+       */
+      type: "presenceChanges";
+      users: PresenceUser[];
+      left: string[];
+    }
+  | {
+      /**
        * Sent to a connection just before the server closes it with close code 4003 (`replaced`):
        * another connection logged in with the same user id.
        */

@@ -58,7 +58,8 @@ export async function connectCall(caller: LoggedIn, callee: LoggedIn): Promise<v
 
 /**
  * The statuses of `userID` that `client` was told about, in order: every `presenceUpdate` for it,
- * and `offline` for a `presenceLeft`. Reads everything received so far, consumed or not.
+ * and `offline` for a `presenceLeft`, reading a coalesced `presenceChanges` the way a client applies
+ * it (its `left` first, then its `users`). Reads everything received so far, consumed or not.
  */
 export function statusTrail(client: TestClient, userID: string): Array<PresenceStatus | "offline"> {
   const trail: Array<PresenceStatus | "offline"> = [];
@@ -67,9 +68,23 @@ export function statusTrail(client: TestClient, userID: string): Array<PresenceS
       trail.push(message.user.status);
     } else if (message.type === "presenceLeft" && message.userID === userID) {
       trail.push("offline");
+    } else if (message.type === "presenceChanges") {
+      if (message.left.includes(userID)) {
+        trail.push("offline");
+      }
+      for (const user of message.users) {
+        if (user.userID === userID) {
+          trail.push(user.status);
+        }
+      }
     }
   }
   return trail;
+}
+
+/** Waits until the last status of `userID` that `client` was told is `status`. */
+export async function untilStatus(client: TestClient, userID: string, status: PresenceStatus | "offline", timeoutMs?: number): Promise<void> {
+  await eventually(`told that ${userID} is ${status}`, () => statusTrail(client, userID).at(-1) === status, timeoutMs);
 }
 
 /** Call-family and presence messages `client` received, in order (no pongs, no room traffic). */
@@ -79,6 +94,7 @@ export function callAndPresenceMessages(client: TestClient): ServerMessage[] {
     "presence",
     "presenceUpdate",
     "presenceLeft",
+    "presenceChanges",
     "loggedOut",
     "callResponse",
     "incomingCall",
