@@ -378,10 +378,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     const effects = presence.apply(changes);
     deliver(effects.deliveries);
     if (effects.startWindow && !shuttingDown) {
-      const flush = (): void => {
+      const flush = (): void => guarded("presence window", () => {
         cancelPresenceWindow = undefined;
         deliver(presence.flush());
-      };
+      });
       if (config.presenceWindowMs === 0) {
         const immediate = setImmediate(flush);
         cancelPresenceWindow = () => clearImmediate(immediate);
