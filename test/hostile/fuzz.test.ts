@@ -26,6 +26,7 @@ import { ERROR_CODES, type ServerMessage } from "../../shared/protocol/index.ts"
 import { startServer, type RunningServer } from "../../server/server.ts";
 import { TestClient } from "../support/ws-client.ts";
 import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
+import { mulberry32 } from "../support/seeded-random.ts";
 
 /** Seed used on every run; a second, time-derived seed is added unless `FUZZ_SEED` is set. */
 const DEFAULT_SEED = 0x5eed_2024;
@@ -45,18 +46,6 @@ const ROOMS = ["alpha", "beta", "g-1_Z", "x".repeat(64)] as const;
 const ROOM_WEIGHTS = [35, 30, 25, 10] as const;
 /** User ids for `login`/`call`: few, so that logins take each other over (close 4003). */
 const USER_IDS = ["alice", "bob", "carol", "dave", "  eve  "] as const;
-
-/** mulberry32: a tiny seeded PRNG, good enough to drive a fuzz and trivially reproducible. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Draws from one seeded stream. */
 class Random {

@@ -6,6 +6,7 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../server/server.ts";
 import { getRequest, rawRequest, upgradeRequest, type RawResponse } from "../support/raw-http.ts";
+import { mulberry32 } from "../support/seeded-random.ts";
 
 let server: RunningServer;
 
@@ -37,18 +38,6 @@ async function expectHealthy(): Promise<void> {
   expect(JSON.parse(health.body)).toMatchObject({ status: "ok" });
 }
 
-/** A small seeded PRNG (mulberry32), so a failing fuzz case can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const MALFORMED_ESCAPES = ["%", "%E0%A4%A", "%C0%80", "%ZZ", "%ED%A0%80", "%Z", "%FF", "%F4%90%80%80", "%%", "%u0041", "%2", "%00", "%0A", "%25%", "a%"];
 const ROUTE_PREFIXES = ["/r/", "/assets/", "/", "/call/", "/healthz/", "/metrics/", "/embed-example.html/", "/ws/", "/nothing/"];
 
@@ -77,7 +66,7 @@ describe("malformed paths", () => {
 
   it("a seeded fuzz of random percent-encoded bytes on every route never stops the server", async () => {
     const seed = Number(process.env.FUZZ_SEED ?? 20261203);
-    const random = seededRandom(seed);
+    const random = mulberry32(seed);
     for (let attempt = 0; attempt < 300; attempt += 1) {
       const prefix = ROUTE_PREFIXES[Math.floor(random() * ROUTE_PREFIXES.length)] ?? "/r/";
       let segment = "";

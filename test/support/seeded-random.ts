@@ -1,0 +1,16 @@
+/**
+ * mulberry32: a tiny seeded PRNG for the fuzz tests, good enough to drive them and trivially
+ * reproducible (replay a failure with the seed it printed).
+ */
+
+/** A function returning floats in [0, 1), the same sequence for the same `seed`. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
