@@ -9,15 +9,15 @@
  * The element only renders; signing in, presence, calls and media live in {@link PhoneController}.
  */
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
-import type { CallState, IceServer, MissedCall, PresenceUser } from "../core/phone.ts";
-import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "./icons.ts";
+import type { CallState, IceServer, MissedCall, PresenceUser } from "../../core/phone.ts";
 import { PhoneController } from "./phone-controller.ts";
 import { PhonePhase, type WebRtcPhoneEventMap } from "./phone-events.ts";
 import { closeIcon, phoneIcon, phoneMissedIcon } from "./phone-icons.ts";
 import { phoneStyles } from "./phone-styles.ts";
 import { STATUS_LABELS, failureText } from "./phone-text.ts";
-import { attachStream } from "./stream-directive.ts";
-import { hueOf, initials } from "./tile.ts";
+import { hueOf, initials } from "../shared/avatar.ts";
+import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
+import { attachStream } from "../shared/stream-directive.ts";
 
 /**
  * One-to-one video calls with presence.

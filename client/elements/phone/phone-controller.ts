@@ -19,12 +19,12 @@ import {
   type MissedCall,
   type PhoneCall,
   type PresenceUser,
-} from "../core/phone.ts";
-import { acquireLocalMedia, stopStream, type LocalMedia } from "./local-media.ts";
+} from "../../core/phone.ts";
 import { PhonePhase, phoneEvent, type PhoneElementErrorCode, type WebRtcPhoneEventDetail, type WebRtcPhoneEventMap } from "./phone-events.ts";
 import { endNotice } from "./phone-text.ts";
-import { displayName } from "./room-controller.ts";
-import { signalingUrl } from "./signaling-url.ts";
+import { displayName } from "../shared/display-name.ts";
+import { acquireLocalMedia, stopStream, type LocalMedia } from "../shared/local-media.ts";
+import { signalingUrl } from "../shared/signaling-url.ts";
 
 /** What the controller reads from its host when signing in. */
 export interface PhoneSettings {

@@ -10,10 +10,9 @@
  * abandoned halfway (the element removed while the camera prompt is open) never joins late.
  */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
-import { MeshError, MeshSession, type MediaState, type RemotePeer } from "../core/index.ts";
-import { USERNAME_MAX_LENGTH } from "../../shared/protocol/index.ts";
-import { isDisplayableText, stripForbiddenCharacters } from "../../shared/protocol/text.ts";
-import { acquireLocalMedia, stopStream, type LocalMedia } from "./local-media.ts";
+import { MeshError, MeshSession, type MediaState, type RemotePeer } from "../../core/index.ts";
+import { displayName } from "../shared/display-name.ts";
+import { acquireLocalMedia, stopStream, type LocalMedia } from "../shared/local-media.ts";
 import {
   RoomPhase,
   roomEvent,
@@ -21,7 +20,7 @@ import {
   type WebRtcRoomEventDetail,
   type WebRtcRoomEventMap,
 } from "./room-events.ts";
-import { signalingUrl } from "./signaling-url.ts";
+import { signalingUrl } from "../shared/signaling-url.ts";
 
 /** What the controller reads from its host when a stay starts. */
 export interface RoomSettings {
@@ -43,19 +42,6 @@ export type RoomHost = ReactiveControllerHost & EventTarget;
 export interface RoomFailure {
   code: RoomErrorCode;
   message: string;
-}
-
-/** Name used when the `name` attribute is empty. */
-export const DEFAULT_DISPLAY_NAME = "Guest";
-
-/**
- * `name` made acceptable to the server (`docs/protocol.md`, text rules): characters it refuses
- * removed, trimmed, at most 64 characters, and {@link DEFAULT_DISPLAY_NAME} when nothing visible is left.
- */
-export function displayName(name: string): string {
-  // The second strip drops half a surrogate pair that the cut at 64 code units may leave.
-  const cleaned = stripForbiddenCharacters(stripForbiddenCharacters(name).trim().slice(0, USERNAME_MAX_LENGTH)).trim();
-  return isDisplayableText(cleaned) ? cleaned : DEFAULT_DISPLAY_NAME;
 }
 
 const NO_MEDIA: LocalMedia = { stream: undefined, audioProblem: undefined, videoProblem: undefined };

@@ -1,8 +1,8 @@
 /**
  * The events `<webrtc-room>` dispatches, as a typed map from event name to `CustomEvent`.
  */
-import type { MeshErrorCode, PeerLeftReason } from "../core/index.ts";
-import type { MediaProblem } from "./local-media.ts";
+import type { MeshErrorCode, PeerLeftReason } from "../../core/index.ts";
+import type { MediaProblem } from "../shared/local-media.ts";
 
 /** Where the element is in its stay in a room. Only the element's own actions move it backwards. */
 export const RoomPhase = {

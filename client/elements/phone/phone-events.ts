@@ -2,8 +2,8 @@
  * The phases of `<webrtc-phone>` and the events it dispatches, as a typed map from event name to
  * `CustomEvent`.
  */
-import type { CallDirection, CallEndReason, PhoneErrorCode } from "../core/phone.ts";
-import type { ErrorCode } from "../../shared/protocol/index.ts";
+import type { CallDirection, CallEndReason, PhoneErrorCode } from "../../core/phone.ts";
+import type { ErrorCode } from "../../../shared/protocol/index.ts";
 
 /** What `<webrtc-phone>` shows. Derived from the session and its call; see `PhoneController.phase`. */
 export const PhonePhase = {
