@@ -4,6 +4,6 @@
  * folder (`room/`, `phone/`); what both use is in `shared/`.
  */
 export { WebRtcRoom } from "./room/webrtc-room.ts";
-export type { ParticipantInfo, RoomErrorCode, RoomErrorDetail, RoomPhase, WebRtcRoomEventMap } from "./room/room-events.ts";
+export type { ParticipantInfo, RoomErrorCode, RoomErrorDetail, RoomErrorEvent, RoomPhase, WebRtcRoomEventMap } from "./room/room-events.ts";
 export { WebRtcPhone } from "./phone/webrtc-phone.ts";
-export type { PhoneErrorDetail, PhonePhase, PhoneUserInfo, WebRtcPhoneEventMap } from "./phone/phone-events.ts";
+export type { PhoneErrorDetail, PhoneErrorEvent, PhonePhase, PhoneUserInfo, WebRtcPhoneEventMap } from "./phone/phone-events.ts";

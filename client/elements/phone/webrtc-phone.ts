@@ -11,7 +11,7 @@
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
 import type { CallState, IceServer, MissedCall, PresenceUser } from "../../core/phone.ts";
 import { PhoneController } from "./phone-controller.ts";
-import { PhonePhase, type WebRtcPhoneEventMap } from "./phone-events.ts";
+import { PhonePhase } from "./phone-events.ts";
 import { closeIcon, phoneIcon, phoneMissedIcon } from "./phone-icons.ts";
 import { phoneStyles } from "./phone-styles.ts";
 import { STATUS_LABELS, failureText } from "./phone-text.ts";
@@ -309,32 +309,6 @@ function renderAvatar(name: string, avatar: string | undefined, size = ""): Temp
 /** `14:05`, in the user's locale. */
 function formatTime(atMs: number): string {
   return new Date(atMs).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
-/** Typed listeners for the element's own events (see {@link WebRtcPhoneEventMap}). */
-export interface WebRtcPhone {
-  addEventListener<Name extends keyof WebRtcPhoneEventMap>(
-    type: Name,
-    listener: (this: WebRtcPhone, event: WebRtcPhoneEventMap[Name]) => unknown,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  addEventListener<Name extends keyof HTMLElementEventMap>(
-    type: Name,
-    listener: (this: WebRtcPhone, event: HTMLElementEventMap[Name]) => unknown,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<Name extends keyof WebRtcPhoneEventMap>(
-    type: Name,
-    listener: (this: WebRtcPhone, event: WebRtcPhoneEventMap[Name]) => unknown,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  removeEventListener<Name extends keyof HTMLElementEventMap>(
-    type: Name,
-    listener: (this: WebRtcPhone, event: HTMLElementEventMap[Name]) => unknown,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
 }
 
 declare global {

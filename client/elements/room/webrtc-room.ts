@@ -10,7 +10,7 @@
  */
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
 import { RoomController } from "./room-controller.ts";
-import { RoomPhase, type WebRtcRoomEventMap } from "./room-events.ts";
+import { RoomPhase } from "./room-events.ts";
 import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { gridShape, renderTile, type TileView } from "./tile.ts";
@@ -220,32 +220,6 @@ export class WebRtcRoom extends LitElement {
       </div>
     </div>`;
   }
-}
-
-/** Typed listeners for the element's own events (see {@link WebRtcRoomEventMap}). */
-export interface WebRtcRoom {
-  addEventListener<Name extends keyof WebRtcRoomEventMap>(
-    type: Name,
-    listener: (this: WebRtcRoom, event: WebRtcRoomEventMap[Name]) => unknown,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  addEventListener<Name extends keyof HTMLElementEventMap>(
-    type: Name,
-    listener: (this: WebRtcRoom, event: HTMLElementEventMap[Name]) => unknown,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<Name extends keyof WebRtcRoomEventMap>(
-    type: Name,
-    listener: (this: WebRtcRoom, event: WebRtcRoomEventMap[Name]) => unknown,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  removeEventListener<Name extends keyof HTMLElementEventMap>(
-    type: Name,
-    listener: (this: WebRtcRoom, event: HTMLElementEventMap[Name]) => unknown,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
 }
 
 declare global {
