@@ -23,6 +23,7 @@ import {
 import { PhonePhase, phoneEvent, type PhoneElementErrorCode, type WebRtcPhoneEventDetail, type WebRtcPhoneEventMap } from "./phone-events.ts";
 import { endNotice } from "./phone-text.ts";
 import { displayName } from "../shared/display-name.ts";
+import { LatestRun } from "../shared/latest-run.ts";
 import { acquireLocalMedia, stopStream, type LocalMedia } from "../shared/local-media.ts";
 import { signalingUrl } from "../shared/signaling-url.ts";
 
@@ -71,8 +72,8 @@ export class PhoneController implements ReactiveController {
   #soundBlocked = false;
   /** Set while this side closes its own session, so that the session's `close` is not a failure. */
   #signingOut = false;
-  /** Incremented by every sign-in, sign-out and call attempt; a stale async step gives up. */
-  #epoch = 0;
+  /** The current sign-in or call attempt: every new one, sign-out or cancel makes it stale. */
+  readonly #attempt = new LatestRun();
   #lastPhase: PhonePhase = PhonePhase.signedOut;
 
   constructor(host: PhoneHost, readSettings: () => PhoneSettings) {
@@ -212,7 +213,7 @@ export class PhoneController implements ReactiveController {
       this.#fail("bad_server_url", error instanceof Error ? error.message : String(error));
       return;
     }
-    const epoch = ++this.#epoch;
+    const attempt = this.#attempt.start();
     this.#failure = undefined;
     this.#missed = [];
     this.#setNotice(undefined);
@@ -223,7 +224,7 @@ export class PhoneController implements ReactiveController {
     session.connect().then(
       () => this.#refresh(),
       (error: unknown) => {
-        if (epoch === this.#epoch && session === this.#session) {
+        if (!attempt.aborted && session === this.#session) {
           this.#fail(error instanceof PhoneError ? error.code : "signaling_unreachable", error instanceof Error ? error.message : String(error));
         }
       },
@@ -233,7 +234,7 @@ export class PhoneController implements ReactiveController {
 
   /** Hangs up any call, signs out and goes back to the form. Safe in any phase. */
   signOut(): void {
-    this.#epoch += 1;
+    this.#attempt.cancel();
     this.#pending = undefined;
     this.#accepting = false;
     const session = this.#session;
@@ -262,10 +263,10 @@ export class PhoneController implements ReactiveController {
     const pending: PendingCall = { remote: { userID, username: entry.username, avatar: entry.avatar } };
     this.#pending = pending;
     this.#setNotice(undefined);
-    const epoch = ++this.#epoch;
+    const attempt = this.#attempt.start();
     this.#refresh();
     void this.#openMedia().then((media) => {
-      if (epoch !== this.#epoch || this.#pending !== pending || this.#session !== session) {
+      if (attempt.aborted || this.#pending !== pending || this.#session !== session) {
         // Cancelled, signed out, or an incoming call took over while the camera was opening.
         stopStream(media.stream);
         return;
@@ -290,11 +291,11 @@ export class PhoneController implements ReactiveController {
       return;
     }
     this.#accepting = true;
-    const epoch = this.#epoch;
+    const attempt = this.#attempt.signal;
     this.#refresh();
     void this.#openMedia().then((media) => {
       this.#accepting = false;
-      if (epoch !== this.#epoch || session.currentCall !== call || call.state !== CallState.ringing) {
+      if (attempt.aborted || session.currentCall !== call || call.state !== CallState.ringing) {
         // The caller gave up (or this user signed out) while the camera was opening.
         stopStream(media.stream);
         this.#refresh();
@@ -317,7 +318,7 @@ export class PhoneController implements ReactiveController {
   cancel(): void {
     if (this.#pending) {
       this.#pending = undefined;
-      this.#epoch += 1;
+      this.#attempt.cancel();
       this.#refresh();
       return;
     }
@@ -467,7 +468,7 @@ export class PhoneController implements ReactiveController {
   #fail(code: PhoneElementErrorCode, message: string): void {
     const session = this.#session;
     this.#session = undefined;
-    this.#epoch += 1;
+    this.#attempt.cancel();
     this.#pending = undefined;
     this.#accepting = false;
     if (session && !session.closed) {

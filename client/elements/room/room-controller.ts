@@ -12,6 +12,7 @@
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import { MeshError, MeshSession, type MediaState, type RemotePeer } from "../../core/index.ts";
 import { displayName } from "../shared/display-name.ts";
+import { LatestRun } from "../shared/latest-run.ts";
 import { acquireLocalMedia, stopStream, type LocalMedia } from "../shared/local-media.ts";
 import {
   RoomPhase,
@@ -61,12 +62,13 @@ export class RoomController implements ReactiveController {
   #connected = false;
   /** Settings of the current stay, to notice when the host's attributes change. */
   #settingsKey = "";
-  /** Incremented by every start and stop; an async step whose number is stale gives up. */
-  #stay = 0;
+  /**
+   * The current stay: every start and stop makes the previous one stale, so that an async step
+   * of an abandoned stay gives up, and removes the listeners it added to remote streams.
+   */
+  readonly #stay = new LatestRun();
   /** Set while this side ends its own session, so that the session's `closed` is not a failure. */
   #leaving = false;
-  /** Aborted when the stay ends: removes the listeners added to remote streams. */
-  #stayListeners = new AbortController();
 
   constructor(host: RoomHost, readSettings: () => RoomSettings) {
     this.#host = host;
@@ -209,7 +211,7 @@ export class RoomController implements ReactiveController {
 
   /** Starts a stay; never rejects (every failure lands in phase `failed`). */
   #start(): void {
-    const stay = ++this.#stay;
+    const stay = this.#stay.start();
     const settings = this.#readSettings();
     this.#settingsKey = this.#keyOf(settings);
     this.#failure = undefined;
@@ -218,13 +220,13 @@ export class RoomController implements ReactiveController {
       return;
     }
     this.#run(stay, settings).catch((error: unknown) => {
-      if (stay === this.#stay) {
+      if (!stay.aborted) {
         this.#fail("internal_error", error instanceof Error ? error.message : String(error));
       }
     });
   }
 
-  async #run(stay: number, settings: RoomSettings): Promise<void> {
+  async #run(stay: AbortSignal, settings: RoomSettings): Promise<void> {
     let url: string;
     try {
       url = signalingUrl(settings.server, globalThis.location?.href ?? "http://localhost/");
@@ -234,7 +236,7 @@ export class RoomController implements ReactiveController {
     }
     this.#setPhase(RoomPhase.starting);
     const media = await acquireLocalMedia();
-    if (stay !== this.#stay) {
+    if (stay.aborted) {
       stopStream(media.stream);
       return;
     }
@@ -257,13 +259,13 @@ export class RoomController implements ReactiveController {
     try {
       await session.join();
     } catch (error) {
-      if (stay === this.#stay) {
+      if (!stay.aborted) {
         const code = error instanceof MeshError ? error.code : "signaling_unreachable";
         this.#fail(code, error instanceof Error ? error.message : String(error));
       }
       return;
     }
-    if (stay === this.#stay) {
+    if (!stay.aborted) {
       this.#setPhase(RoomPhase.joined);
     }
   }
@@ -283,8 +285,8 @@ export class RoomController implements ReactiveController {
       // A track negotiated later (the remote's camera, when this side joined without one and the
       // remote asked for a video transceiver) joins the same stream without a new `peer-stream`.
       const update = (): void => this.#host.requestUpdate();
-      stream.addEventListener("addtrack", update, { signal: this.#stayListeners.signal });
-      stream.addEventListener("removetrack", update, { signal: this.#stayListeners.signal });
+      stream.addEventListener("addtrack", update, { signal: this.#stay.signal });
+      stream.addEventListener("removetrack", update, { signal: this.#stay.signal });
       update();
     });
     session.on("peer-media", () => this.#host.requestUpdate());
@@ -305,9 +307,7 @@ export class RoomController implements ReactiveController {
 
   /** Ends the current stay (session, then media) and moves to `phase`. */
   #stop(phase: RoomPhase): void {
-    this.#stay += 1;
-    this.#stayListeners.abort();
-    this.#stayListeners = new AbortController();
+    this.#stay.cancel();
     const session = this.#session;
     if (session) {
       this.#leaving = true;
