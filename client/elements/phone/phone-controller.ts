@@ -24,7 +24,7 @@ import { PhonePhase, phoneEvent, type PhoneElementErrorCode, type WebRtcPhoneEve
 import { endNotice } from "./phone-text.ts";
 import { displayName } from "../shared/display-name.ts";
 import { LatestRun } from "../shared/latest-run.ts";
-import { acquireLocalMedia, stopStream, type LocalMedia } from "../shared/local-media.ts";
+import { LocalMediaControls, acquireLocalMedia, describeMissingMedia, stopStream, type LocalMedia } from "../shared/local-media.ts";
 import { signalingUrl } from "../shared/signaling-url.ts";
 
 /** What the controller reads from its host when signing in. */
@@ -47,8 +47,6 @@ export interface PhoneFailure {
 /** How long a call's outcome stays on screen unless dismissed. */
 export const NOTICE_MS = 8_000;
 
-const NO_MEDIA: LocalMedia = { stream: undefined, audioProblem: undefined, videoProblem: undefined };
-
 /** An outgoing call whose media is still being opened: nothing has been sent yet. */
 interface PendingCall {
   remote: CallParty;
@@ -60,9 +58,6 @@ export class PhoneController implements ReactiveController {
   readonly #readSettings: () => PhoneSettings;
   #session: PhoneSession | undefined;
   #failure: PhoneFailure | undefined;
-  #media: LocalMedia = NO_MEDIA;
-  #audioEnabled = true;
-  #videoEnabled = true;
   #pending: PendingCall | undefined;
   /** True while media is being opened to accept the ringing call. */
   #accepting = false;
@@ -75,6 +70,9 @@ export class PhoneController implements ReactiveController {
   /** The current sign-in or call attempt: every new one, sign-out or cancel makes it stale. */
   readonly #attempt = new LatestRun();
   #lastPhase: PhonePhase = PhonePhase.signedOut;
+
+  /** Camera and microphone of the current call (none between calls). */
+  readonly local = new LocalMediaControls(() => this.#refresh());
 
   constructor(host: PhoneHost, readSettings: () => PhoneSettings) {
     this.#host = host;
@@ -130,28 +128,8 @@ export class PhoneController implements ReactiveController {
     return this.currentCall?.state;
   }
 
-  get localStream(): MediaStream | undefined {
-    return this.#media.stream;
-  }
-
   get remoteStream(): MediaStream | undefined {
     return this.currentCall?.remoteStream;
-  }
-
-  get hasAudio(): boolean {
-    return (this.#media.stream?.getAudioTracks().length ?? 0) > 0;
-  }
-
-  get hasVideo(): boolean {
-    return (this.#media.stream?.getVideoTracks().length ?? 0) > 0;
-  }
-
-  get audioOn(): boolean {
-    return this.hasAudio && this.#audioEnabled;
-  }
-
-  get videoOn(): boolean {
-    return this.hasVideo && this.#videoEnabled;
   }
 
   /** The outcome of the last call, while it is shown. */
@@ -337,22 +315,6 @@ export class PhoneController implements ReactiveController {
     this.#refresh();
   }
 
-  /** Mutes or unmutes the microphone (`track.enabled`: no renegotiation). */
-  toggleAudio(): void {
-    if (this.hasAudio) {
-      this.#audioEnabled = !this.#audioEnabled;
-      this.#applyToggles();
-    }
-  }
-
-  /** Turns the camera off or on (`track.enabled`). */
-  toggleVideo(): void {
-    if (this.hasVideo) {
-      this.#videoEnabled = !this.#videoEnabled;
-      this.#applyToggles();
-    }
-  }
-
   /** Hides the outcome of the last call. */
   dismissNotice(): void {
     this.#setNotice(undefined);
@@ -425,34 +387,21 @@ export class PhoneController implements ReactiveController {
   /** Opens camera and microphone, reporting what is missing; never rejects. */
   async #openMedia(): Promise<LocalMedia> {
     const media = await acquireLocalMedia();
-    const missing = [media.videoProblem && `camera: ${media.videoProblem}`, media.audioProblem && `microphone: ${media.audioProblem}`].filter(Boolean);
-    if (missing.length > 0) {
-      this.#dispatch("error", { code: "media_unavailable", message: `calling without ${missing.join(", ")}` });
+    const missing = describeMissingMedia(media);
+    if (missing) {
+      this.#dispatch("error", { code: "media_unavailable", message: `calling without ${missing}` });
     }
     return media;
   }
 
   #useMedia(media: LocalMedia): void {
     this.#releaseMedia();
-    this.#media = media;
-    this.#audioEnabled = true;
-    this.#videoEnabled = true;
+    this.local.use(media, { audio: true, video: true });
   }
 
   #releaseMedia(): void {
-    stopStream(this.#media.stream);
-    this.#media = NO_MEDIA;
+    this.local.release();
     this.#soundBlocked = false;
-  }
-
-  #applyToggles(): void {
-    for (const track of this.#media.stream?.getAudioTracks() ?? []) {
-      track.enabled = this.#audioEnabled;
-    }
-    for (const track of this.#media.stream?.getVideoTracks() ?? []) {
-      track.enabled = this.#videoEnabled;
-    }
-    this.#refresh();
   }
 
   #setNotice(notice: string | undefined): void {

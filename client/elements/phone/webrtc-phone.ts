@@ -252,6 +252,7 @@ export class WebRtcPhone extends LitElement {
 
   #renderCall(): TemplateResult {
     const phone = this.#phone;
+    const local = phone.local;
     const remote = phone.remote;
     const name = remote?.username ?? "";
     const connected = phone.callState === "active";
@@ -269,11 +270,11 @@ export class WebRtcPhone extends LitElement {
           ? html`<button class="sound" @click=${() => phone.unblockSound()}>${soundOffIcon} Click to enable sound</button>`
           : nothing}
         <div class="self">
-          ${phone.localStream
-            ? html`<video part="local-video" class=${phone.videoOn ? "" : "hidden"} autoplay playsinline muted
-                ${attachStream(phone.localStream, { muted: true })}></video>`
+          ${local.stream
+            ? html`<video part="local-video" class=${local.videoOn ? "" : "hidden"} autoplay playsinline muted
+                ${attachStream(local.stream, { muted: true })}></video>`
             : nothing}
-          ${phone.videoOn ? nothing : html`<div class="off">${phone.hasVideo ? "Camera off" : html`${warningIcon} No camera`}</div>`}
+          ${local.videoOn ? nothing : html`<div class="off">${local.hasVideo ? "Camera off" : html`${warningIcon} No camera`}</div>`}
         </div>
       </div>
       <div class="toolbar" part="toolbar">
@@ -282,14 +283,14 @@ export class WebRtcPhone extends LitElement {
           <span class="status">${connected ? "Connected" : "Connecting…"}</span>
         </div>
         <div class="controls">
-          <button class="control ${phone.audioOn ? "" : "off"}" data-control="audio"
-            aria-pressed=${phone.audioOn ? "false" : "true"}
-            title=${phone.hasAudio ? (phone.audioOn ? "Mute microphone" : "Unmute microphone") : "No microphone"}
-            ?disabled=${!phone.hasAudio} @click=${() => phone.toggleAudio()}>${phone.audioOn ? micIcon : micOffIcon}</button>
-          <button class="control ${phone.videoOn ? "" : "off"}" data-control="video"
-            aria-pressed=${phone.videoOn ? "false" : "true"}
-            title=${phone.hasVideo ? (phone.videoOn ? "Turn camera off" : "Turn camera on") : "No camera"}
-            ?disabled=${!phone.hasVideo} @click=${() => phone.toggleVideo()}>${phone.videoOn ? cameraIcon : cameraOffIcon}</button>
+          <button class="control ${local.audioOn ? "" : "off"}" data-control="audio"
+            aria-pressed=${local.audioOn ? "false" : "true"}
+            title=${local.hasAudio ? (local.audioOn ? "Mute microphone" : "Unmute microphone") : "No microphone"}
+            ?disabled=${!local.hasAudio} @click=${() => local.toggleAudio()}>${local.audioOn ? micIcon : micOffIcon}</button>
+          <button class="control ${local.videoOn ? "" : "off"}" data-control="video"
+            aria-pressed=${local.videoOn ? "false" : "true"}
+            title=${local.hasVideo ? (local.videoOn ? "Turn camera off" : "Turn camera on") : "No camera"}
+            ?disabled=${!local.hasVideo} @click=${() => local.toggleVideo()}>${local.videoOn ? cameraIcon : cameraOffIcon}</button>
           <button class="control hang-up" data-control="hang-up" title="Hang up"
             @click=${() => phone.hangUp()}>${leaveIcon}<span>Hang up</span></button>
         </div>

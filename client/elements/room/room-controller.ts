@@ -13,7 +13,7 @@ import type { ReactiveController, ReactiveControllerHost } from "lit";
 import { MeshError, MeshSession, type MediaState, type RemotePeer } from "../../core/index.ts";
 import { displayName } from "../shared/display-name.ts";
 import { LatestRun } from "../shared/latest-run.ts";
-import { acquireLocalMedia, stopStream, type LocalMedia } from "../shared/local-media.ts";
+import { LocalMediaControls, acquireLocalMedia, describeMissingMedia, stopStream } from "../shared/local-media.ts";
 import {
   RoomPhase,
   roomEvent,
@@ -45,17 +45,12 @@ export interface RoomFailure {
   message: string;
 }
 
-const NO_MEDIA: LocalMedia = { stream: undefined, audioProblem: undefined, videoProblem: undefined };
-
 /** Room membership, local media and their controls for one `<webrtc-room>`. */
 export class RoomController implements ReactiveController {
   readonly #host: RoomHost;
   readonly #readSettings: () => RoomSettings;
   #phase: RoomPhase = RoomPhase.idle;
   #session: MeshSession | undefined;
-  #media: LocalMedia = NO_MEDIA;
-  #audioEnabled = true;
-  #videoEnabled = true;
   #failure: RoomFailure | undefined;
   #soundBlocked = false;
   #noticeDismissed = false;
@@ -69,6 +64,9 @@ export class RoomController implements ReactiveController {
   readonly #stay = new LatestRun();
   /** Set while this side ends its own session, so that the session's `closed` is not a failure. */
   #leaving = false;
+
+  /** Camera and microphone of the current stay; a switch is announced to the others. */
+  readonly local = new LocalMediaControls(() => this.#announceMedia());
 
   constructor(host: RoomHost, readSettings: () => RoomSettings) {
     this.#host = host;
@@ -89,36 +87,6 @@ export class RoomController implements ReactiveController {
   /** The other participants, in the order they appeared. Empty unless in a room. */
   get remotes(): RemotePeer[] {
     return this.#session ? [...this.#session.peers.values()] : [];
-  }
-
-  /** The local camera/microphone stream, if any was granted. */
-  get localStream(): MediaStream | undefined {
-    return this.#media.stream;
-  }
-
-  /** Local media and why a kind is missing. */
-  get media(): LocalMedia {
-    return this.#media;
-  }
-
-  /** True when a microphone track exists (the toggle can do something). */
-  get hasAudio(): boolean {
-    return (this.#media.stream?.getAudioTracks().length ?? 0) > 0;
-  }
-
-  /** True when a camera track exists. */
-  get hasVideo(): boolean {
-    return (this.#media.stream?.getVideoTracks().length ?? 0) > 0;
-  }
-
-  /** True when the microphone is sending (exists and not muted). */
-  get audioOn(): boolean {
-    return this.hasAudio && this.#audioEnabled;
-  }
-
-  /** True when the camera is sending. */
-  get videoOn(): boolean {
-    return this.hasVideo && this.#videoEnabled;
   }
 
   /** Why the stay failed (phase `failed`), or why it ended. */
@@ -166,22 +134,6 @@ export class RoomController implements ReactiveController {
     if (this.#connected && (this.#phase === RoomPhase.left || this.#phase === RoomPhase.failed)) {
       this.#stop(RoomPhase.idle);
       this.#start();
-    }
-  }
-
-  /** Mutes or unmutes the microphone (`track.enabled`) and tells the others. */
-  toggleAudio(): void {
-    if (this.hasAudio) {
-      this.#audioEnabled = !this.#audioEnabled;
-      this.#applyMediaState();
-    }
-  }
-
-  /** Turns the camera off or on (`track.enabled`, so no renegotiation) and tells the others. */
-  toggleVideo(): void {
-    if (this.hasVideo) {
-      this.#videoEnabled = !this.#videoEnabled;
-      this.#applyMediaState();
     }
   }
 
@@ -240,10 +192,8 @@ export class RoomController implements ReactiveController {
       stopStream(media.stream);
       return;
     }
-    this.#media = media;
+    this.local.use(media, { audio: settings.audio, video: settings.video });
     this.#noticeDismissed = false;
-    this.#audioEnabled = settings.audio;
-    this.#videoEnabled = settings.video;
     this.#reportMediaProblems();
 
     const session = new MeshSession({
@@ -254,7 +204,7 @@ export class RoomController implements ReactiveController {
     });
     this.#session = session;
     this.#subscribe(session);
-    this.#applyMediaState();
+    this.#announceMedia();
     this.#setPhase(RoomPhase.joining);
     try {
       await session.join();
@@ -318,8 +268,7 @@ export class RoomController implements ReactiveController {
         this.#session = undefined;
       }
     }
-    stopStream(this.#media.stream);
-    this.#media = NO_MEDIA;
+    this.local.release();
     this.#soundBlocked = false;
     this.#setPhase(phase);
   }
@@ -331,27 +280,20 @@ export class RoomController implements ReactiveController {
   }
 
   #reportMediaProblems(): void {
-    const { audioProblem, videoProblem } = this.#media;
+    const { audioProblem, videoProblem } = this.local.media;
     if (!audioProblem && !videoProblem) {
       return;
     }
-    const kinds = [videoProblem && `camera: ${videoProblem}`, audioProblem && `microphone: ${audioProblem}`];
     this.#dispatch("error", {
       code: "media_unavailable",
-      message: `joining without ${kinds.filter(Boolean).join(", ")}`,
+      message: `joining without ${describeMissingMedia(this.local.media)}`,
       media: { ...(audioProblem ? { audio: audioProblem } : {}), ...(videoProblem ? { video: videoProblem } : {}) },
     });
   }
 
-  /** Applies the toggles to the tracks and announces them. */
-  #applyMediaState(): void {
-    for (const track of this.#media.stream?.getAudioTracks() ?? []) {
-      track.enabled = this.#audioEnabled;
-    }
-    for (const track of this.#media.stream?.getVideoTracks() ?? []) {
-      track.enabled = this.#videoEnabled;
-    }
-    const state: MediaState = { audio: this.audioOn, video: this.videoOn };
+  /** Tells the others whether the microphone and camera are on, and re-renders. */
+  #announceMedia(): void {
+    const state: MediaState = { audio: this.local.audioOn, video: this.local.videoOn };
     this.#session?.setMediaState(state);
     this.#host.requestUpdate();
   }
