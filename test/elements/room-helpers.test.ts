@@ -4,9 +4,9 @@
  * Chromium (test/browser).
  */
 import { describe, expect, test } from "vitest";
+import { startOnConverter } from "../../client/elements/room/attributes.ts";
 import { failureText, mediaNotice } from "../../client/elements/room/room-text.ts";
 import { gridShape } from "../../client/elements/room/tile.ts";
-import { startOnConverter } from "../../client/elements/shared/attributes.ts";
 import { hueOf, initials } from "../../client/elements/shared/avatar.ts";
 import { DEFAULT_DISPLAY_NAME, displayName } from "../../client/elements/shared/display-name.ts";
 import { MediaProblem, acquireLocalMedia, classifyMediaError } from "../../client/elements/shared/local-media.ts";

@@ -9,12 +9,12 @@
  * The element only renders; joining, media and controls live in {@link RoomController}.
  */
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
+import { startOnConverter } from "./attributes.ts";
 import { RoomController } from "./room-controller.ts";
 import { RoomPhase } from "./room-events.ts";
 import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { gridShape, renderTile, type TileView } from "./tile.ts";
-import { startOnConverter } from "../shared/attributes.ts";
 import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 
 /**
