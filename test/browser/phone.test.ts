@@ -46,7 +46,7 @@ async function signIn(page: Page, baseUrl: string, name: string): Promise<void> 
     return customElements.get("webrtc-phone") !== undefined;
   });
   if (!defined) {
-    throw new Error('<webrtc-phone> is not in the bundle: client/elements/index.ts must import "./webrtc-phone.ts"');
+    throw new Error('<webrtc-phone> is not in the bundle: client/elements/index.ts must import "./phone/webrtc-phone.ts"');
   }
   await page.getByLabel("Your name").fill(name);
   await page.getByRole("button", { name: "Sign in" }).click();

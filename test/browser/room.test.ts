@@ -6,6 +6,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { buildBundle } from "../../scripts/build.ts";
+import type { RoomErrorEvent } from "../../client/elements/index.ts";
 import { startServer, type RunningServer } from "../../server/server.ts";
 import {
   CHROMIUM_INSTALL,
@@ -197,8 +198,10 @@ describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
           throw new Error("no <webrtc-room> on the page");
         }
         room.addEventListener("error", (event) => {
-          if (event.detail.code !== "media_unavailable") {
-            resolve(event.detail.code);
+          // `error` is the browser's ErrorEvent in the global event map; the element's is a RoomErrorEvent.
+          const { code } = (event as unknown as RoomErrorEvent).detail;
+          if (code !== "media_unavailable") {
+            resolve(code);
           }
         });
         // Port 1 on loopback refuses connections at once.

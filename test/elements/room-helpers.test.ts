@@ -4,12 +4,13 @@
  * Chromium (test/browser).
  */
 import { describe, expect, test } from "vitest";
-import { startOnConverter } from "../../client/elements/attributes.ts";
-import { MediaProblem, acquireLocalMedia, classifyMediaError } from "../../client/elements/local-media.ts";
-import { DEFAULT_DISPLAY_NAME, displayName } from "../../client/elements/room-controller.ts";
-import { failureText, mediaNotice } from "../../client/elements/room-text.ts";
-import { signalingUrl } from "../../client/elements/signaling-url.ts";
-import { gridShape, hueOf, initials } from "../../client/elements/tile.ts";
+import { startOnConverter } from "../../client/elements/room/attributes.ts";
+import { failureText, mediaNotice } from "../../client/elements/room/room-text.ts";
+import { gridShape } from "../../client/elements/room/tile.ts";
+import { hueOf, initials } from "../../client/elements/shared/avatar.ts";
+import { DEFAULT_DISPLAY_NAME, displayName } from "../../client/elements/shared/display-name.ts";
+import { MediaProblem, acquireLocalMedia, classifyMediaError } from "../../client/elements/shared/local-media.ts";
+import { signalingUrl } from "../../client/elements/shared/signaling-url.ts";
 
 const PAGE = "https://rooms.example.org/r/standup?x=1";
 

@@ -1,5 +1,5 @@
 /**
- * Attribute converters shared by the elements.
+ * Attribute converters of `<webrtc-room>` (kept apart from the element so that they are unit-tested in Node).
  */
 import type { ComplexAttributeConverter } from "lit";
 

@@ -10,10 +10,10 @@
  * abandoned halfway (the element removed while the camera prompt is open) never joins late.
  */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
-import { MeshError, MeshSession, type MediaState, type RemotePeer } from "../core/index.ts";
-import { USERNAME_MAX_LENGTH } from "../../shared/protocol/index.ts";
-import { isDisplayableText, stripForbiddenCharacters } from "../../shared/protocol/text.ts";
-import { acquireLocalMedia, stopStream, type LocalMedia } from "./local-media.ts";
+import { MeshError, MeshSession, type MediaState, type RemotePeer } from "../../core/index.ts";
+import { displayName } from "../shared/display-name.ts";
+import { LatestRun } from "../shared/latest-run.ts";
+import { LocalMediaControls, acquireLocalMedia, describeMissingMedia, stopStream } from "../shared/local-media.ts";
 import {
   RoomPhase,
   roomEvent,
@@ -21,7 +21,7 @@ import {
   type WebRtcRoomEventDetail,
   type WebRtcRoomEventMap,
 } from "./room-events.ts";
-import { signalingUrl } from "./signaling-url.ts";
+import { signalingUrl } from "../shared/signaling-url.ts";
 
 /** What the controller reads from its host when a stay starts. */
 export interface RoomSettings {
@@ -45,42 +45,28 @@ export interface RoomFailure {
   message: string;
 }
 
-/** Name used when the `name` attribute is empty. */
-export const DEFAULT_DISPLAY_NAME = "Guest";
-
-/**
- * `name` made acceptable to the server (`docs/protocol.md`, text rules): characters it refuses
- * removed, trimmed, at most 64 characters, and {@link DEFAULT_DISPLAY_NAME} when nothing visible is left.
- */
-export function displayName(name: string): string {
-  // The second strip drops half a surrogate pair that the cut at 64 code units may leave.
-  const cleaned = stripForbiddenCharacters(stripForbiddenCharacters(name).trim().slice(0, USERNAME_MAX_LENGTH)).trim();
-  return isDisplayableText(cleaned) ? cleaned : DEFAULT_DISPLAY_NAME;
-}
-
-const NO_MEDIA: LocalMedia = { stream: undefined, audioProblem: undefined, videoProblem: undefined };
-
 /** Room membership, local media and their controls for one `<webrtc-room>`. */
 export class RoomController implements ReactiveController {
   readonly #host: RoomHost;
   readonly #readSettings: () => RoomSettings;
   #phase: RoomPhase = RoomPhase.idle;
   #session: MeshSession | undefined;
-  #media: LocalMedia = NO_MEDIA;
-  #audioEnabled = true;
-  #videoEnabled = true;
   #failure: RoomFailure | undefined;
   #soundBlocked = false;
   #noticeDismissed = false;
   #connected = false;
   /** Settings of the current stay, to notice when the host's attributes change. */
   #settingsKey = "";
-  /** Incremented by every start and stop; an async step whose number is stale gives up. */
-  #stay = 0;
+  /**
+   * The current stay: every start and stop makes the previous one stale, so that an async step
+   * of an abandoned stay gives up, and removes the listeners it added to remote streams.
+   */
+  readonly #stay = new LatestRun();
   /** Set while this side ends its own session, so that the session's `closed` is not a failure. */
   #leaving = false;
-  /** Aborted when the stay ends: removes the listeners added to remote streams. */
-  #stayListeners = new AbortController();
+
+  /** Camera and microphone of the current stay; a switch is announced to the others. */
+  readonly local = new LocalMediaControls(() => this.#announceMedia());
 
   constructor(host: RoomHost, readSettings: () => RoomSettings) {
     this.#host = host;
@@ -101,36 +87,6 @@ export class RoomController implements ReactiveController {
   /** The other participants, in the order they appeared. Empty unless in a room. */
   get remotes(): RemotePeer[] {
     return this.#session ? [...this.#session.peers.values()] : [];
-  }
-
-  /** The local camera/microphone stream, if any was granted. */
-  get localStream(): MediaStream | undefined {
-    return this.#media.stream;
-  }
-
-  /** Local media and why a kind is missing. */
-  get media(): LocalMedia {
-    return this.#media;
-  }
-
-  /** True when a microphone track exists (the toggle can do something). */
-  get hasAudio(): boolean {
-    return (this.#media.stream?.getAudioTracks().length ?? 0) > 0;
-  }
-
-  /** True when a camera track exists. */
-  get hasVideo(): boolean {
-    return (this.#media.stream?.getVideoTracks().length ?? 0) > 0;
-  }
-
-  /** True when the microphone is sending (exists and not muted). */
-  get audioOn(): boolean {
-    return this.hasAudio && this.#audioEnabled;
-  }
-
-  /** True when the camera is sending. */
-  get videoOn(): boolean {
-    return this.hasVideo && this.#videoEnabled;
   }
 
   /** Why the stay failed (phase `failed`), or why it ended. */
@@ -181,22 +137,6 @@ export class RoomController implements ReactiveController {
     }
   }
 
-  /** Mutes or unmutes the microphone (`track.enabled`) and tells the others. */
-  toggleAudio(): void {
-    if (this.hasAudio) {
-      this.#audioEnabled = !this.#audioEnabled;
-      this.#applyMediaState();
-    }
-  }
-
-  /** Turns the camera off or on (`track.enabled`, so no renegotiation) and tells the others. */
-  toggleVideo(): void {
-    if (this.hasVideo) {
-      this.#videoEnabled = !this.#videoEnabled;
-      this.#applyMediaState();
-    }
-  }
-
   /** Called by the view when a remote video could not start with sound (autoplay policy). */
   reportSoundBlocked(): void {
     if (!this.#soundBlocked) {
@@ -223,7 +163,7 @@ export class RoomController implements ReactiveController {
 
   /** Starts a stay; never rejects (every failure lands in phase `failed`). */
   #start(): void {
-    const stay = ++this.#stay;
+    const stay = this.#stay.start();
     const settings = this.#readSettings();
     this.#settingsKey = this.#keyOf(settings);
     this.#failure = undefined;
@@ -232,13 +172,13 @@ export class RoomController implements ReactiveController {
       return;
     }
     this.#run(stay, settings).catch((error: unknown) => {
-      if (stay === this.#stay) {
+      if (!stay.aborted) {
         this.#fail("internal_error", error instanceof Error ? error.message : String(error));
       }
     });
   }
 
-  async #run(stay: number, settings: RoomSettings): Promise<void> {
+  async #run(stay: AbortSignal, settings: RoomSettings): Promise<void> {
     let url: string;
     try {
       url = signalingUrl(settings.server, globalThis.location?.href ?? "http://localhost/");
@@ -248,14 +188,12 @@ export class RoomController implements ReactiveController {
     }
     this.#setPhase(RoomPhase.starting);
     const media = await acquireLocalMedia();
-    if (stay !== this.#stay) {
+    if (stay.aborted) {
       stopStream(media.stream);
       return;
     }
-    this.#media = media;
+    this.local.use(media, { audio: settings.audio, video: settings.video });
     this.#noticeDismissed = false;
-    this.#audioEnabled = settings.audio;
-    this.#videoEnabled = settings.video;
     this.#reportMediaProblems();
 
     const session = new MeshSession({
@@ -266,18 +204,18 @@ export class RoomController implements ReactiveController {
     });
     this.#session = session;
     this.#subscribe(session);
-    this.#applyMediaState();
+    this.#announceMedia();
     this.#setPhase(RoomPhase.joining);
     try {
       await session.join();
     } catch (error) {
-      if (stay === this.#stay) {
+      if (!stay.aborted) {
         const code = error instanceof MeshError ? error.code : "signaling_unreachable";
         this.#fail(code, error instanceof Error ? error.message : String(error));
       }
       return;
     }
-    if (stay === this.#stay) {
+    if (!stay.aborted) {
       this.#setPhase(RoomPhase.joined);
     }
   }
@@ -297,8 +235,8 @@ export class RoomController implements ReactiveController {
       // A track negotiated later (the remote's camera, when this side joined without one and the
       // remote asked for a video transceiver) joins the same stream without a new `peer-stream`.
       const update = (): void => this.#host.requestUpdate();
-      stream.addEventListener("addtrack", update, { signal: this.#stayListeners.signal });
-      stream.addEventListener("removetrack", update, { signal: this.#stayListeners.signal });
+      stream.addEventListener("addtrack", update, { signal: this.#stay.signal });
+      stream.addEventListener("removetrack", update, { signal: this.#stay.signal });
       update();
     });
     session.on("peer-media", () => this.#host.requestUpdate());
@@ -319,9 +257,7 @@ export class RoomController implements ReactiveController {
 
   /** Ends the current stay (session, then media) and moves to `phase`. */
   #stop(phase: RoomPhase): void {
-    this.#stay += 1;
-    this.#stayListeners.abort();
-    this.#stayListeners = new AbortController();
+    this.#stay.cancel();
     const session = this.#session;
     if (session) {
       this.#leaving = true;
@@ -332,8 +268,7 @@ export class RoomController implements ReactiveController {
         this.#session = undefined;
       }
     }
-    stopStream(this.#media.stream);
-    this.#media = NO_MEDIA;
+    this.local.release();
     this.#soundBlocked = false;
     this.#setPhase(phase);
   }
@@ -345,27 +280,20 @@ export class RoomController implements ReactiveController {
   }
 
   #reportMediaProblems(): void {
-    const { audioProblem, videoProblem } = this.#media;
+    const { audioProblem, videoProblem } = this.local.media;
     if (!audioProblem && !videoProblem) {
       return;
     }
-    const kinds = [videoProblem && `camera: ${videoProblem}`, audioProblem && `microphone: ${audioProblem}`];
     this.#dispatch("error", {
       code: "media_unavailable",
-      message: `joining without ${kinds.filter(Boolean).join(", ")}`,
+      message: `joining without ${describeMissingMedia(this.local.media)}`,
       media: { ...(audioProblem ? { audio: audioProblem } : {}), ...(videoProblem ? { video: videoProblem } : {}) },
     });
   }
 
-  /** Applies the toggles to the tracks and announces them. */
-  #applyMediaState(): void {
-    for (const track of this.#media.stream?.getAudioTracks() ?? []) {
-      track.enabled = this.#audioEnabled;
-    }
-    for (const track of this.#media.stream?.getVideoTracks() ?? []) {
-      track.enabled = this.#videoEnabled;
-    }
-    const state: MediaState = { audio: this.audioOn, video: this.videoOn };
+  /** Tells the others whether the microphone and camera are on, and re-renders. */
+  #announceMedia(): void {
+    const state: MediaState = { audio: this.local.audioOn, video: this.local.videoOn };
     this.#session?.setMediaState(state);
     this.#host.requestUpdate();
   }

@@ -2,7 +2,7 @@
  * The sentences `<webrtc-phone>` shows: presence statuses, why a call ended, why signing in
  * failed. Kept apart from the markup.
  */
-import type { CallEnd, CallParty, PhoneCall, PresenceStatus } from "../core/phone.ts";
+import type { CallEnd, CallParty, PhoneCall, PresenceStatus } from "../../core/phone.ts";
 import type { PhoneFailure } from "./phone-controller.ts";
 
 /** Label of each presence status in the list of people. */

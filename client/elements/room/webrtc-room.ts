@@ -9,13 +9,13 @@
  * The element only renders; joining, media and controls live in {@link RoomController}.
  */
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
-import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "./icons.ts";
 import { startOnConverter } from "./attributes.ts";
 import { RoomController } from "./room-controller.ts";
-import { RoomPhase, type WebRtcRoomEventMap } from "./room-events.ts";
+import { RoomPhase } from "./room-events.ts";
 import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { gridShape, renderTile, type TileView } from "./tile.ts";
+import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 
 /**
  * A video room over a full WebRTC mesh.
@@ -145,6 +145,7 @@ export class WebRtcRoom extends LitElement {
 
   #renderRoom(): TemplateResult {
     const room = this.#room;
+    const local = room.local;
     const joined = room.phase === RoomPhase.joined;
     const onSoundBlocked = (): void => room.reportSoundBlocked();
     const tiles: TileView[] = [
@@ -153,9 +154,9 @@ export class WebRtcRoom extends LitElement {
         name: room.name,
         local: true,
         state: joined ? "connected" : "connecting",
-        stream: room.localStream,
-        videoOn: room.videoOn,
-        audioOn: room.audioOn,
+        stream: local.stream,
+        videoOn: local.videoOn,
+        audioOn: local.audioOn,
         soundBlocked: false,
         onSoundBlocked,
       },
@@ -172,7 +173,7 @@ export class WebRtcRoom extends LitElement {
       })),
     ];
     const { cols, rows } = gridShape(tiles.length);
-    const notice = room.noticeDismissed ? undefined : mediaNotice(room.media);
+    const notice = room.noticeDismissed ? undefined : mediaNotice(local.media);
     const people = tiles.length === 1 ? "Waiting for others to join" : `${tiles.length} people in the room`;
     return html`<div class="room" part="room">
       <div class="stage" part="stage">
@@ -196,23 +197,23 @@ export class WebRtcRoom extends LitElement {
         </div>
         <div class="controls">
           <button
-            class="control ${room.audioOn ? "" : "off"}"
+            class="control ${local.audioOn ? "" : "off"}"
             part="control control-audio"
             data-control="audio"
-            aria-pressed=${room.audioOn ? "false" : "true"}
-            title=${room.hasAudio ? (room.audioOn ? "Mute microphone" : "Unmute microphone") : "No microphone"}
-            ?disabled=${!room.hasAudio}
-            @click=${() => room.toggleAudio()}
-          >${room.audioOn ? micIcon : micOffIcon}</button>
+            aria-pressed=${local.audioOn ? "false" : "true"}
+            title=${local.hasAudio ? (local.audioOn ? "Mute microphone" : "Unmute microphone") : "No microphone"}
+            ?disabled=${!local.hasAudio}
+            @click=${() => local.toggleAudio()}
+          >${local.audioOn ? micIcon : micOffIcon}</button>
           <button
-            class="control ${room.videoOn ? "" : "off"}"
+            class="control ${local.videoOn ? "" : "off"}"
             part="control control-video"
             data-control="video"
-            aria-pressed=${room.videoOn ? "false" : "true"}
-            title=${room.hasVideo ? (room.videoOn ? "Turn camera off" : "Turn camera on") : "No camera"}
-            ?disabled=${!room.hasVideo}
-            @click=${() => room.toggleVideo()}
-          >${room.videoOn ? cameraIcon : cameraOffIcon}</button>
+            aria-pressed=${local.videoOn ? "false" : "true"}
+            title=${local.hasVideo ? (local.videoOn ? "Turn camera off" : "Turn camera on") : "No camera"}
+            ?disabled=${!local.hasVideo}
+            @click=${() => local.toggleVideo()}
+          >${local.videoOn ? cameraIcon : cameraOffIcon}</button>
           <button class="control leave" part="control control-leave" data-control="leave" title="Leave the room"
             @click=${() => room.leave()}>${leaveIcon}<span>Leave</span></button>
         </div>
@@ -220,32 +221,6 @@ export class WebRtcRoom extends LitElement {
       </div>
     </div>`;
   }
-}
-
-/** Typed listeners for the element's own events (see {@link WebRtcRoomEventMap}). */
-export interface WebRtcRoom {
-  addEventListener<Name extends keyof WebRtcRoomEventMap>(
-    type: Name,
-    listener: (this: WebRtcRoom, event: WebRtcRoomEventMap[Name]) => unknown,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  addEventListener<Name extends keyof HTMLElementEventMap>(
-    type: Name,
-    listener: (this: WebRtcRoom, event: HTMLElementEventMap[Name]) => unknown,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<Name extends keyof WebRtcRoomEventMap>(
-    type: Name,
-    listener: (this: WebRtcRoom, event: WebRtcRoomEventMap[Name]) => unknown,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  removeEventListener<Name extends keyof HTMLElementEventMap>(
-    type: Name,
-    listener: (this: WebRtcRoom, event: HTMLElementEventMap[Name]) => unknown,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
 }
 
 declare global {

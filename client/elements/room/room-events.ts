@@ -1,8 +1,8 @@
 /**
  * The events `<webrtc-room>` dispatches, as a typed map from event name to `CustomEvent`.
  */
-import type { MeshErrorCode, PeerLeftReason } from "../core/index.ts";
-import type { MediaProblem } from "./local-media.ts";
+import type { MeshErrorCode, PeerLeftReason } from "../../core/index.ts";
+import type { MediaProblem } from "../shared/local-media.ts";
 
 /** Where the element is in its stay in a room. Only the element's own actions move it backwards. */
 export const RoomPhase = {
@@ -51,20 +51,34 @@ export interface RoomErrorDetail {
   media?: { audio?: MediaProblem; video?: MediaProblem };
 }
 
+declare global {
+  /**
+   * The events of `<webrtc-room>` that bubble, in the browser's own map, so that
+   * `addEventListener("peer-joined", …)` on the element or on any ancestor is typed. `error` is
+   * in {@link WebRtcRoomEventMap} only: the browser's map already has an `error` (`ErrorEvent`)
+   * that cannot be redeclared.
+   */
+  interface HTMLElementEventMap {
+    /** A participant entered the room (bubbles, composed). */
+    "peer-joined": CustomEvent<{ peer: ParticipantInfo }>;
+    /** A participant left, or this element left the room (`reason: "session_closed"`) (bubbles, composed). */
+    "peer-left": CustomEvent<{ peer: ParticipantInfo; reason: PeerLeftReason }>;
+    /** The element's {@link RoomPhase} changed (bubbles, composed). */
+    "connection-state": CustomEvent<{ state: RoomPhase; previous: RoomPhase }>;
+  }
+}
+
+/** The `error` event of `<webrtc-room>`; narrow a listener's `Event` to it (`event as RoomErrorEvent`). */
+export type RoomErrorEvent = CustomEvent<RoomErrorDetail>;
+
 /** Every event of `<webrtc-room>`, by name. */
-export interface WebRtcRoomEventMap {
-  /** A participant entered the room (bubbles, composed). */
-  "peer-joined": CustomEvent<{ peer: ParticipantInfo }>;
-  /** A participant left, or this element left the room (`reason: "session_closed"`) (bubbles, composed). */
-  "peer-left": CustomEvent<{ peer: ParticipantInfo; reason: PeerLeftReason }>;
-  /** The element's {@link RoomPhase} changed (bubbles, composed). */
-  "connection-state": CustomEvent<{ state: RoomPhase; previous: RoomPhase }>;
+export interface WebRtcRoomEventMap extends Pick<HTMLElementEventMap, "peer-joined" | "peer-left" | "connection-state"> {
   /**
    * Something went wrong. Composed but deliberately not bubbling: a bubbling `error` event reaches
    * `window`, where `window.onerror` (and the error trackers hooked to it) would take it for an
    * uncaught script error.
    */
-  error: CustomEvent<RoomErrorDetail>;
+  error: RoomErrorEvent;
 }
 
 /** The `detail` of event `Name`. */

@@ -3,9 +3,10 @@
  * microphone and connection state.
  */
 import { html, nothing, type TemplateResult } from "lit";
-import type { PeerState } from "../core/index.ts";
-import { micOffIcon } from "./icons.ts";
-import { attachStream } from "./stream-directive.ts";
+import type { PeerState } from "../../core/index.ts";
+import { hueOf, initials } from "../shared/avatar.ts";
+import { micOffIcon } from "../shared/icons.ts";
+import { attachStream } from "../shared/stream-directive.ts";
 
 /** Everything a tile shows. */
 export interface TileView {
@@ -31,23 +32,6 @@ const STATE_LABELS: Record<PeerState, string> = {
   failed: "Connection failed",
   closed: "Disconnected",
 };
-
-/** Up to two initials of `name` (letters of its first and last words). */
-export function initials(name: string): string {
-  const words = name.trim().split(/\s+/).filter(Boolean);
-  const first = [...(words[0] ?? "?")][0] ?? "?";
-  const last = words.length > 1 ? [...(words[words.length - 1] ?? "")][0] ?? "" : "";
-  return (first + last).toUpperCase();
-}
-
-/** A stable hue (0–359) for `name`, so that each person keeps their avatar colour. */
-export function hueOf(name: string): number {
-  let hash = 0;
-  for (const char of name) {
-    hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
-  }
-  return hash % 360;
-}
 
 /** Columns and rows for `count` tiles: as square as possible, 1×1 up to 3×3 for eight people. */
 export function gridShape(count: number): { cols: number; rows: number } {

@@ -2,8 +2,8 @@
  * The phases of `<webrtc-phone>` and the events it dispatches, as a typed map from event name to
  * `CustomEvent`.
  */
-import type { CallDirection, CallEndReason, PhoneErrorCode } from "../core/phone.ts";
-import type { ErrorCode } from "../../shared/protocol/index.ts";
+import type { CallDirection, CallEndReason, PhoneErrorCode } from "../../core/phone.ts";
+import type { ErrorCode } from "../../../shared/protocol/index.ts";
 
 /** What `<webrtc-phone>` shows. Derived from the session and its call; see `PhoneController.phase`. */
 export const PhonePhase = {
@@ -53,18 +53,31 @@ export interface PhoneErrorDetail {
   message: string;
 }
 
+declare global {
+  /**
+   * The events of `<webrtc-phone>` that bubble (all composed), in the browser's own map, so that
+   * `addEventListener("incoming-call", …)` is typed. `error` is in {@link WebRtcPhoneEventMap}
+   * only, as for `<webrtc-room>`.
+   */
+  interface HTMLElementEventMap {
+    /** The element's {@link PhonePhase} changed. */
+    "phone-state": CustomEvent<{ state: PhonePhase; previous: PhonePhase }>;
+    /** Someone is calling this user. */
+    "incoming-call": CustomEvent<{ caller: PhoneUserInfo }>;
+    /** A call ended, placed or received; `reason` is the core's `CallEndReason`. */
+    "call-ended": CustomEvent<{ remote: PhoneUserInfo; direction: CallDirection; reason: CallEndReason; byLocal: boolean }>;
+    /** A call this user did not pick up (the caller gave up or nobody answered). */
+    "missed-call": CustomEvent<{ caller: PhoneUserInfo; reason: "cancelled" | "no_answer" }>;
+  }
+}
+
+/** The `error` event of `<webrtc-phone>`; narrow a listener's `Event` to it (`event as PhoneErrorEvent`). */
+export type PhoneErrorEvent = CustomEvent<PhoneErrorDetail>;
+
 /** Every event of `<webrtc-phone>`, by name. All but `error` bubble; all are composed. */
-export interface WebRtcPhoneEventMap {
-  /** The element's {@link PhonePhase} changed. */
-  "phone-state": CustomEvent<{ state: PhonePhase; previous: PhonePhase }>;
-  /** Someone is calling this user. */
-  "incoming-call": CustomEvent<{ caller: PhoneUserInfo }>;
-  /** A call ended, placed or received; `reason` is the core's `CallEndReason`. */
-  "call-ended": CustomEvent<{ remote: PhoneUserInfo; direction: CallDirection; reason: CallEndReason; byLocal: boolean }>;
-  /** A call this user did not pick up (the caller gave up or nobody answered). */
-  "missed-call": CustomEvent<{ caller: PhoneUserInfo; reason: "cancelled" | "no_answer" }>;
+export interface WebRtcPhoneEventMap extends Pick<HTMLElementEventMap, "phone-state" | "incoming-call" | "call-ended" | "missed-call"> {
   /** Something went wrong. Not bubbling, for the same reason as `<webrtc-room>`'s. */
-  error: CustomEvent<PhoneErrorDetail>;
+  error: PhoneErrorEvent;
 }
 
 /** The `detail` of event `Name`. */

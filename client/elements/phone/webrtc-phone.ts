@@ -9,15 +9,15 @@
  * The element only renders; signing in, presence, calls and media live in {@link PhoneController}.
  */
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
-import type { CallState, IceServer, MissedCall, PresenceUser } from "../core/phone.ts";
-import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "./icons.ts";
+import type { CallState, IceServer, MissedCall, PresenceUser } from "../../core/phone.ts";
 import { PhoneController } from "./phone-controller.ts";
-import { PhonePhase, type WebRtcPhoneEventMap } from "./phone-events.ts";
+import { PhonePhase } from "./phone-events.ts";
 import { closeIcon, phoneIcon, phoneMissedIcon } from "./phone-icons.ts";
 import { phoneStyles } from "./phone-styles.ts";
 import { STATUS_LABELS, failureText } from "./phone-text.ts";
-import { attachStream } from "./stream-directive.ts";
-import { hueOf, initials } from "./tile.ts";
+import { hueOf, initials } from "../shared/avatar.ts";
+import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
+import { attachStream } from "../shared/stream-directive.ts";
 
 /**
  * One-to-one video calls with presence.
@@ -252,6 +252,7 @@ export class WebRtcPhone extends LitElement {
 
   #renderCall(): TemplateResult {
     const phone = this.#phone;
+    const local = phone.local;
     const remote = phone.remote;
     const name = remote?.username ?? "";
     const connected = phone.callState === "active";
@@ -269,11 +270,11 @@ export class WebRtcPhone extends LitElement {
           ? html`<button class="sound" @click=${() => phone.unblockSound()}>${soundOffIcon} Click to enable sound</button>`
           : nothing}
         <div class="self">
-          ${phone.localStream
-            ? html`<video part="local-video" class=${phone.videoOn ? "" : "hidden"} autoplay playsinline muted
-                ${attachStream(phone.localStream, { muted: true })}></video>`
+          ${local.stream
+            ? html`<video part="local-video" class=${local.videoOn ? "" : "hidden"} autoplay playsinline muted
+                ${attachStream(local.stream, { muted: true })}></video>`
             : nothing}
-          ${phone.videoOn ? nothing : html`<div class="off">${phone.hasVideo ? "Camera off" : html`${warningIcon} No camera`}</div>`}
+          ${local.videoOn ? nothing : html`<div class="off">${local.hasVideo ? "Camera off" : html`${warningIcon} No camera`}</div>`}
         </div>
       </div>
       <div class="toolbar" part="toolbar">
@@ -282,14 +283,14 @@ export class WebRtcPhone extends LitElement {
           <span class="status">${connected ? "Connected" : "Connecting…"}</span>
         </div>
         <div class="controls">
-          <button class="control ${phone.audioOn ? "" : "off"}" data-control="audio"
-            aria-pressed=${phone.audioOn ? "false" : "true"}
-            title=${phone.hasAudio ? (phone.audioOn ? "Mute microphone" : "Unmute microphone") : "No microphone"}
-            ?disabled=${!phone.hasAudio} @click=${() => phone.toggleAudio()}>${phone.audioOn ? micIcon : micOffIcon}</button>
-          <button class="control ${phone.videoOn ? "" : "off"}" data-control="video"
-            aria-pressed=${phone.videoOn ? "false" : "true"}
-            title=${phone.hasVideo ? (phone.videoOn ? "Turn camera off" : "Turn camera on") : "No camera"}
-            ?disabled=${!phone.hasVideo} @click=${() => phone.toggleVideo()}>${phone.videoOn ? cameraIcon : cameraOffIcon}</button>
+          <button class="control ${local.audioOn ? "" : "off"}" data-control="audio"
+            aria-pressed=${local.audioOn ? "false" : "true"}
+            title=${local.hasAudio ? (local.audioOn ? "Mute microphone" : "Unmute microphone") : "No microphone"}
+            ?disabled=${!local.hasAudio} @click=${() => local.toggleAudio()}>${local.audioOn ? micIcon : micOffIcon}</button>
+          <button class="control ${local.videoOn ? "" : "off"}" data-control="video"
+            aria-pressed=${local.videoOn ? "false" : "true"}
+            title=${local.hasVideo ? (local.videoOn ? "Turn camera off" : "Turn camera on") : "No camera"}
+            ?disabled=${!local.hasVideo} @click=${() => local.toggleVideo()}>${local.videoOn ? cameraIcon : cameraOffIcon}</button>
           <button class="control hang-up" data-control="hang-up" title="Hang up"
             @click=${() => phone.hangUp()}>${leaveIcon}<span>Hang up</span></button>
         </div>
@@ -309,32 +310,6 @@ function renderAvatar(name: string, avatar: string | undefined, size = ""): Temp
 /** `14:05`, in the user's locale. */
 function formatTime(atMs: number): string {
   return new Date(atMs).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
-/** Typed listeners for the element's own events (see {@link WebRtcPhoneEventMap}). */
-export interface WebRtcPhone {
-  addEventListener<Name extends keyof WebRtcPhoneEventMap>(
-    type: Name,
-    listener: (this: WebRtcPhone, event: WebRtcPhoneEventMap[Name]) => unknown,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  addEventListener<Name extends keyof HTMLElementEventMap>(
-    type: Name,
-    listener: (this: WebRtcPhone, event: HTMLElementEventMap[Name]) => unknown,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<Name extends keyof WebRtcPhoneEventMap>(
-    type: Name,
-    listener: (this: WebRtcPhone, event: WebRtcPhoneEventMap[Name]) => unknown,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  removeEventListener<Name extends keyof HTMLElementEventMap>(
-    type: Name,
-    listener: (this: WebRtcPhone, event: HTMLElementEventMap[Name]) => unknown,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
 }
 
 declare global {

@@ -19,12 +19,13 @@ import {
   type MissedCall,
   type PhoneCall,
   type PresenceUser,
-} from "../core/phone.ts";
-import { acquireLocalMedia, stopStream, type LocalMedia } from "./local-media.ts";
+} from "../../core/phone.ts";
 import { PhonePhase, phoneEvent, type PhoneElementErrorCode, type WebRtcPhoneEventDetail, type WebRtcPhoneEventMap } from "./phone-events.ts";
 import { endNotice } from "./phone-text.ts";
-import { displayName } from "./room-controller.ts";
-import { signalingUrl } from "./signaling-url.ts";
+import { displayName } from "../shared/display-name.ts";
+import { LatestRun } from "../shared/latest-run.ts";
+import { LocalMediaControls, acquireLocalMedia, describeMissingMedia, stopStream, type LocalMedia } from "../shared/local-media.ts";
+import { signalingUrl } from "../shared/signaling-url.ts";
 
 /** What the controller reads from its host when signing in. */
 export interface PhoneSettings {
@@ -46,8 +47,6 @@ export interface PhoneFailure {
 /** How long a call's outcome stays on screen unless dismissed. */
 export const NOTICE_MS = 8_000;
 
-const NO_MEDIA: LocalMedia = { stream: undefined, audioProblem: undefined, videoProblem: undefined };
-
 /** An outgoing call whose media is still being opened: nothing has been sent yet. */
 interface PendingCall {
   remote: CallParty;
@@ -59,9 +58,6 @@ export class PhoneController implements ReactiveController {
   readonly #readSettings: () => PhoneSettings;
   #session: PhoneSession | undefined;
   #failure: PhoneFailure | undefined;
-  #media: LocalMedia = NO_MEDIA;
-  #audioEnabled = true;
-  #videoEnabled = true;
   #pending: PendingCall | undefined;
   /** True while media is being opened to accept the ringing call. */
   #accepting = false;
@@ -71,9 +67,12 @@ export class PhoneController implements ReactiveController {
   #soundBlocked = false;
   /** Set while this side closes its own session, so that the session's `close` is not a failure. */
   #signingOut = false;
-  /** Incremented by every sign-in, sign-out and call attempt; a stale async step gives up. */
-  #epoch = 0;
+  /** The current sign-in or call attempt: every new one, sign-out or cancel makes it stale. */
+  readonly #attempt = new LatestRun();
   #lastPhase: PhonePhase = PhonePhase.signedOut;
+
+  /** Camera and microphone of the current call (none between calls). */
+  readonly local = new LocalMediaControls(() => this.#refresh());
 
   constructor(host: PhoneHost, readSettings: () => PhoneSettings) {
     this.#host = host;
@@ -129,28 +128,8 @@ export class PhoneController implements ReactiveController {
     return this.currentCall?.state;
   }
 
-  get localStream(): MediaStream | undefined {
-    return this.#media.stream;
-  }
-
   get remoteStream(): MediaStream | undefined {
     return this.currentCall?.remoteStream;
-  }
-
-  get hasAudio(): boolean {
-    return (this.#media.stream?.getAudioTracks().length ?? 0) > 0;
-  }
-
-  get hasVideo(): boolean {
-    return (this.#media.stream?.getVideoTracks().length ?? 0) > 0;
-  }
-
-  get audioOn(): boolean {
-    return this.hasAudio && this.#audioEnabled;
-  }
-
-  get videoOn(): boolean {
-    return this.hasVideo && this.#videoEnabled;
   }
 
   /** The outcome of the last call, while it is shown. */
@@ -212,7 +191,7 @@ export class PhoneController implements ReactiveController {
       this.#fail("bad_server_url", error instanceof Error ? error.message : String(error));
       return;
     }
-    const epoch = ++this.#epoch;
+    const attempt = this.#attempt.start();
     this.#failure = undefined;
     this.#missed = [];
     this.#setNotice(undefined);
@@ -223,7 +202,7 @@ export class PhoneController implements ReactiveController {
     session.connect().then(
       () => this.#refresh(),
       (error: unknown) => {
-        if (epoch === this.#epoch && session === this.#session) {
+        if (!attempt.aborted && session === this.#session) {
           this.#fail(error instanceof PhoneError ? error.code : "signaling_unreachable", error instanceof Error ? error.message : String(error));
         }
       },
@@ -233,7 +212,7 @@ export class PhoneController implements ReactiveController {
 
   /** Hangs up any call, signs out and goes back to the form. Safe in any phase. */
   signOut(): void {
-    this.#epoch += 1;
+    this.#attempt.cancel();
     this.#pending = undefined;
     this.#accepting = false;
     const session = this.#session;
@@ -262,10 +241,10 @@ export class PhoneController implements ReactiveController {
     const pending: PendingCall = { remote: { userID, username: entry.username, avatar: entry.avatar } };
     this.#pending = pending;
     this.#setNotice(undefined);
-    const epoch = ++this.#epoch;
+    const attempt = this.#attempt.start();
     this.#refresh();
     void this.#openMedia().then((media) => {
-      if (epoch !== this.#epoch || this.#pending !== pending || this.#session !== session) {
+      if (attempt.aborted || this.#pending !== pending || this.#session !== session) {
         // Cancelled, signed out, or an incoming call took over while the camera was opening.
         stopStream(media.stream);
         return;
@@ -290,11 +269,11 @@ export class PhoneController implements ReactiveController {
       return;
     }
     this.#accepting = true;
-    const epoch = this.#epoch;
+    const attempt = this.#attempt.signal;
     this.#refresh();
     void this.#openMedia().then((media) => {
       this.#accepting = false;
-      if (epoch !== this.#epoch || session.currentCall !== call || call.state !== CallState.ringing) {
+      if (attempt.aborted || session.currentCall !== call || call.state !== CallState.ringing) {
         // The caller gave up (or this user signed out) while the camera was opening.
         stopStream(media.stream);
         this.#refresh();
@@ -317,7 +296,7 @@ export class PhoneController implements ReactiveController {
   cancel(): void {
     if (this.#pending) {
       this.#pending = undefined;
-      this.#epoch += 1;
+      this.#attempt.cancel();
       this.#refresh();
       return;
     }
@@ -334,22 +313,6 @@ export class PhoneController implements ReactiveController {
     this.#accepting = false;
     this.#session?.hangUp();
     this.#refresh();
-  }
-
-  /** Mutes or unmutes the microphone (`track.enabled`: no renegotiation). */
-  toggleAudio(): void {
-    if (this.hasAudio) {
-      this.#audioEnabled = !this.#audioEnabled;
-      this.#applyToggles();
-    }
-  }
-
-  /** Turns the camera off or on (`track.enabled`). */
-  toggleVideo(): void {
-    if (this.hasVideo) {
-      this.#videoEnabled = !this.#videoEnabled;
-      this.#applyToggles();
-    }
   }
 
   /** Hides the outcome of the last call. */
@@ -424,34 +387,21 @@ export class PhoneController implements ReactiveController {
   /** Opens camera and microphone, reporting what is missing; never rejects. */
   async #openMedia(): Promise<LocalMedia> {
     const media = await acquireLocalMedia();
-    const missing = [media.videoProblem && `camera: ${media.videoProblem}`, media.audioProblem && `microphone: ${media.audioProblem}`].filter(Boolean);
-    if (missing.length > 0) {
-      this.#dispatch("error", { code: "media_unavailable", message: `calling without ${missing.join(", ")}` });
+    const missing = describeMissingMedia(media);
+    if (missing) {
+      this.#dispatch("error", { code: "media_unavailable", message: `calling without ${missing}` });
     }
     return media;
   }
 
   #useMedia(media: LocalMedia): void {
     this.#releaseMedia();
-    this.#media = media;
-    this.#audioEnabled = true;
-    this.#videoEnabled = true;
+    this.local.use(media, { audio: true, video: true });
   }
 
   #releaseMedia(): void {
-    stopStream(this.#media.stream);
-    this.#media = NO_MEDIA;
+    this.local.release();
     this.#soundBlocked = false;
-  }
-
-  #applyToggles(): void {
-    for (const track of this.#media.stream?.getAudioTracks() ?? []) {
-      track.enabled = this.#audioEnabled;
-    }
-    for (const track of this.#media.stream?.getVideoTracks() ?? []) {
-      track.enabled = this.#videoEnabled;
-    }
-    this.#refresh();
   }
 
   #setNotice(notice: string | undefined): void {
@@ -467,7 +417,7 @@ export class PhoneController implements ReactiveController {
   #fail(code: PhoneElementErrorCode, message: string): void {
     const session = this.#session;
     this.#session = undefined;
-    this.#epoch += 1;
+    this.#attempt.cancel();
     this.#pending = undefined;
     this.#accepting = false;
     if (session && !session.closed) {

@@ -1,7 +1,8 @@
 /**
- * Local camera and microphone: asks for both and falls back to what the browser grants, so that a
- * participant whose camera is denied, missing or busy still joins (and receives) with whatever is
- * left. Never rejects.
+ * Local camera and microphone, for both elements: {@link acquireLocalMedia} asks for both and falls
+ * back to what the browser grants, so that a participant whose camera is denied, missing or busy
+ * still joins (and receives) with whatever is left; {@link LocalMediaControls} holds what was
+ * granted and switches it on and off.
  */
 
 /** Why a kind of local media is not available. */
@@ -131,5 +132,111 @@ export async function acquireLocalMedia(): Promise<LocalMedia> {
 export function stopStream(stream: MediaStream | undefined): void {
   for (const track of stream?.getTracks() ?? []) {
     track.stop();
+  }
+}
+
+/** Nothing granted, nothing missing: before media is opened and after it is released. */
+const NO_MEDIA: LocalMedia = { stream: undefined, audioProblem: undefined, videoProblem: undefined };
+
+/** Which kinds are switched on: the microphone sends, the camera shows. */
+export interface MediaSwitches {
+  audio: boolean;
+  video: boolean;
+}
+
+/**
+ * Why each missing kind is missing, as the `media_unavailable` messages spell it:
+ * `"camera: denied, microphone: missing"`; empty when nothing is missing.
+ */
+export function describeMissingMedia(media: LocalMedia): string {
+  const kinds = [media.videoProblem && `camera: ${media.videoProblem}`, media.audioProblem && `microphone: ${media.audioProblem}`];
+  return kinds.filter(Boolean).join(", ");
+}
+
+/**
+ * The local media of one element and its microphone and camera switches. Switching sets
+ * `track.enabled`, so a muted microphone or a camera turned off keeps its sender and needs no
+ * renegotiation. The owner opens media with {@link acquireLocalMedia} and decides when it is used
+ * and released (a room: per stay; a phone: per call), and what else a switch does (`onSwitch`).
+ */
+export class LocalMediaControls {
+  readonly #onSwitch: () => void;
+  #media: LocalMedia = NO_MEDIA;
+  #switches: MediaSwitches = { audio: true, video: true };
+
+  /** `onSwitch` runs after the user switched the microphone or the camera. */
+  constructor(onSwitch: () => void) {
+    this.#onSwitch = onSwitch;
+  }
+
+  /** What was granted and why a kind is missing. */
+  get media(): LocalMedia {
+    return this.#media;
+  }
+
+  /** The local camera/microphone stream, if any was granted. */
+  get stream(): MediaStream | undefined {
+    return this.#media.stream;
+  }
+
+  /** True when a microphone track exists (its switch can do something). */
+  get hasAudio(): boolean {
+    return (this.#media.stream?.getAudioTracks().length ?? 0) > 0;
+  }
+
+  /** True when a camera track exists. */
+  get hasVideo(): boolean {
+    return (this.#media.stream?.getVideoTracks().length ?? 0) > 0;
+  }
+
+  /** True when the microphone is sending (exists and switched on). */
+  get audioOn(): boolean {
+    return this.hasAudio && this.#switches.audio;
+  }
+
+  /** True when the camera is sending. */
+  get videoOn(): boolean {
+    return this.hasVideo && this.#switches.video;
+  }
+
+  /** Releases the current media and uses `media` instead, switched as `switches` says. */
+  use(media: LocalMedia, switches: MediaSwitches): void {
+    this.release();
+    this.#media = media;
+    this.#switches = { ...switches };
+    this.#applySwitches();
+  }
+
+  /** Stops every track (the camera light goes off) and forgets them. Safe to call twice. */
+  release(): void {
+    stopStream(this.#media.stream);
+    this.#media = NO_MEDIA;
+  }
+
+  /** Mutes or unmutes the microphone. Does nothing without one. */
+  toggleAudio(): void {
+    if (this.hasAudio) {
+      this.#switches.audio = !this.#switches.audio;
+      this.#applySwitches();
+      this.#onSwitch();
+    }
+  }
+
+  /** Turns the camera off or on. Does nothing without one. */
+  toggleVideo(): void {
+    if (this.hasVideo) {
+      this.#switches.video = !this.#switches.video;
+      this.#applySwitches();
+      this.#onSwitch();
+    }
+  }
+
+  #applySwitches(): void {
+    for (const track of this.#media.stream?.getAudioTracks() ?? []) {
+      track.enabled = this.#switches.audio;
+    }
+    for (const track of this.#media.stream?.getVideoTracks() ?? []) {
+      track.enabled = this.#switches.video;
+    }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The sentences the room shows for missing media and failed joins, kept apart from the markup.
  */
-import type { LocalMedia, MediaProblem } from "./local-media.ts";
+import type { LocalMedia, MediaProblem } from "../shared/local-media.ts";
 import type { RoomFailure } from "./room-controller.ts";
 
 const PROBLEM_REASONS: Record<MediaProblem, string> = {

@@ -1,0 +1,32 @@
+/**
+ * The elements' events: bubbling and composition as documented in README.md, and (checked by
+ * `npm run typecheck`) listeners typed through the browser's global event map.
+ */
+import { describe, expect, expectTypeOf, test } from "vitest";
+import { phoneEvent } from "../../client/elements/phone/phone-events.ts";
+import { RoomPhase, roomEvent } from "../../client/elements/room/room-events.ts";
+import type { PhonePhase, PhoneUserInfo, RoomErrorDetail, WebRtcRoomEventMap } from "../../client/elements/index.ts";
+
+describe("element events", () => {
+  test.each([
+    ["peer-joined", roomEvent("peer-joined", { peer: { id: "a", username: "Ann" } }), true],
+    ["connection-state", roomEvent("connection-state", { state: RoomPhase.joined, previous: RoomPhase.joining }), true],
+    ["room error", roomEvent("error", { code: "room_full", message: "full" }), false],
+    ["phone-state", phoneEvent("phone-state", { state: "lobby", previous: "signing_in" }), true],
+    ["phone error", phoneEvent("error", { code: "replaced", message: "elsewhere" }), false],
+  ])("%s is composed and bubbles only when it is not error", (_name, event, bubbles) => {
+    expect(event).toBeInstanceOf(CustomEvent);
+    expect(event.composed).toBe(true);
+    expect(event.bubbles).toBe(bubbles);
+  });
+
+  test("listeners on any element are typed by the global event map, error by the element's map", () => {
+    expectTypeOf<HTMLElementEventMap["peer-joined"]["detail"]["peer"]["username"]>().toEqualTypeOf<string>();
+    expectTypeOf<HTMLElementEventMap["connection-state"]["detail"]["state"]>().toEqualTypeOf<RoomPhase>();
+    expectTypeOf<HTMLElementEventMap["phone-state"]["detail"]["previous"]>().toEqualTypeOf<PhonePhase>();
+    expectTypeOf<HTMLElementEventMap["incoming-call"]["detail"]["caller"]>().toEqualTypeOf<PhoneUserInfo>();
+    expectTypeOf<WebRtcRoomEventMap["error"]["detail"]>().toEqualTypeOf<RoomErrorDetail>();
+    // The browser's own error event is untouched.
+    expectTypeOf<HTMLElementEventMap["error"]>().toEqualTypeOf<ErrorEvent>();
+  });
+});
