@@ -172,34 +172,38 @@ describe("publications, happy path", () => {
     expect(peers.every((peer) => peer.errors.size === 0)).toBe(true);
   });
 
-  test("a rebuilt pair sends what is published at that moment", async () => {
-    // b publishes its camera from the start, then a screen, then stops the camera.
-    const peers = await mesh("rebuilt", 3, false);
-    const [a, b] = peers as [HeadlessPeer, HeadlessPeer, HeadlessPeer];
+  test.each([
+    ["the offering side", 1, 0],
+    ["the answering side", 0, 1],
+  ])("a rebuilt pair sends what %s publishes at that moment", async (_side, publisherIndex, receiverIndex) => {
+    // The publisher sends its camera from the start, then a screen, then stops the camera.
+    const peers = await mesh(`rebuilt-${publisherIndex}`, 3, false);
+    const publisher = peers[publisherIndex] as HeadlessPeer;
+    const receiver = peers[receiverIndex] as HeadlessPeer;
     const camera = syntheticTrack();
-    b.session.publications.publish("camera", camera);
-    b.session.publications.publish("screen", syntheticTrack());
-    const sources = (): TrackSource[] => [...remoteOf(a, b).streamsBySource.keys()].sort();
-    await waitFor("a receives b's camera and screen", () => sources().join() === "camera,screen");
-    b.session.publications.unpublish("camera");
-    await waitFor("a sees b's camera go", () => sources().join() === "screen");
-    const log = recordPublications(a);
-    const before = remoteOf(a, b).peerConnection;
+    publisher.session.publications.publish("camera", camera);
+    publisher.session.publications.publish("screen", syntheticTrack());
+    const sources = (): TrackSource[] => [...remoteOf(receiver, publisher).streamsBySource.keys()].sort();
+    await waitFor("the receiver gets the camera and the screen", () => sources().join() === "camera,screen");
+    publisher.session.publications.unpublish("camera");
+    await waitFor("the receiver sees the camera go", () => sources().join() === "screen");
+    const log = recordPublications(receiver);
+    const before = remoteOf(receiver, publisher).peerConnection;
 
-    expect(a.session.debugFailPeer(idOf(b))).toBe(true);
+    expect(receiver.session.debugFailPeer(idOf(publisher))).toBe(true);
 
-    await waitFor("the a–b pair is rebuilt and connected on both sides", () => {
-      const ab = remoteOf(a, b);
-      const ba = remoteOf(b, a);
-      return ab.state === PeerState.connected && ba.state === PeerState.connected && ab.rebuilds >= 1 && ba.rebuilds >= 1;
+    await waitFor("the pair is rebuilt and connected on both sides", () => {
+      const there = remoteOf(receiver, publisher);
+      const back = remoteOf(publisher, receiver);
+      return there.state === PeerState.connected && back.state === PeerState.connected && there.rebuilds >= 1 && back.rebuilds >= 1;
     });
-    await waitFor("a receives b's screen on the new connection", () => sources().join() === "screen" && log.at(-1) === `${b.username}: +screen`);
-    expect(remoteOf(a, b).peerConnection).not.toBe(before);
-    expect(log).toEqual([`${b.username}: -screen`, `${b.username}: +screen`]);
-    const frames = countFrames(remoteOf(a, b).trackBySource("screen") as MediaStreamTrack);
-    await waitFor("a decodes b's screen on the new connection", () => frames() > 0);
+    await waitFor("the receiver gets the screen on the new connection", () => sources().join() === "screen" && log.at(-1) === `${publisher.username}: +screen`);
+    expect(remoteOf(receiver, publisher).peerConnection).not.toBe(before);
+    expect(log).toEqual([`${publisher.username}: -screen`, `${publisher.username}: +screen`]);
+    const frames = countFrames(remoteOf(receiver, publisher).trackBySource("screen") as MediaStreamTrack);
+    await waitFor("the receiver decodes the screen on the new connection", () => frames() > 0);
     // Only the screen was added to the new connection: no sender carries the unpublished camera.
-    expect(remoteOf(b, a).peerConnection?.getSenders().map((sender) => sender.track)).not.toContain(camera);
-    expect(remoteOf(a, b).trackBySource("camera")).toBeUndefined();
+    expect(remoteOf(publisher, receiver).peerConnection?.getSenders().map((sender) => sender.track)).not.toContain(camera);
+    expect(remoteOf(receiver, publisher).trackBySource("camera")).toBeUndefined();
   });
 });
