@@ -94,10 +94,11 @@ export class LocalPublications {
   /**
    * Publishes `track` as `source` on every connection (each one renegotiates; the answering side
    * asks the offering side over the data channel). Throws when the source is already published
-   * (use {@link LocalPublications.replace}) or when the track's kind does not fit the source.
+   * (use {@link LocalPublications.replace}), when the track's kind does not fit the source, or
+   * when the track is already published under another source (a connection sends a track once).
    */
   publish(source: TrackSource, track: MediaStreamTrack): LocalPublication {
-    checkKind(source, track);
+    this.#check(source, track);
     if (this.#publications.has(source)) {
       throw new Error(`"${source}" is already published; replace() it instead`);
     }
@@ -129,7 +130,7 @@ export class LocalPublications {
    * track). Publishes when `source` was not published.
    */
   async replace(source: TrackSource, track: MediaStreamTrack): Promise<void> {
-    checkKind(source, track);
+    this.#check(source, track);
     const current = this.#publications.get(source);
     if (!current) {
       this.publish(source, track);
@@ -168,6 +169,17 @@ export class LocalPublications {
     };
   }
 
+  #check(source: TrackSource, track: MediaStreamTrack): void {
+    if (track.kind !== TRACK_SOURCE_KIND[source]) {
+      throw new TypeError(`"${source}" carries ${TRACK_SOURCE_KIND[source]}, not ${track.kind}`);
+    }
+    for (const publication of this.#publications.values()) {
+      if (publication.track === track && publication.source !== source) {
+        throw new Error(`this track is already published as "${publication.source}"`);
+      }
+    }
+  }
+
   #streamOf(source: TrackSource): MediaStream {
     const group = TRACK_SOURCE_GROUP[source];
     let stream = this.#groupStreams.get(group);
@@ -176,12 +188,6 @@ export class LocalPublications {
       this.#groupStreams.set(group, stream);
     }
     return stream;
-  }
-}
-
-function checkKind(source: TrackSource, track: MediaStreamTrack): void {
-  if (track.kind !== TRACK_SOURCE_KIND[source]) {
-    throw new TypeError(`"${source}" carries ${TRACK_SOURCE_KIND[source]}, not ${track.kind}`);
   }
 }
 

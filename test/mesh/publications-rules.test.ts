@@ -185,6 +185,16 @@ describe("LocalPublications", () => {
       expect(publications.tracks().get("camera")).toBe(camera);
     });
 
+    test("publishing or replacing with a track published under another source throws", async () => {
+      const publications = new LocalPublications({ createStream });
+      const track = video();
+      publications.publish("camera", track);
+      expect(() => publications.publish("screen", track)).toThrow(/already published as "camera"/);
+      publications.publish("screen", video());
+      await expect(publications.replace("screen", track)).rejects.toThrow(/already published as "camera"/);
+      expect(publications.tracks().get("camera")).toBe(track);
+    });
+
     test.each<[TrackSource, "audio" | "video"]>([
       ["camera", "audio"],
       ["microphone", "video"],
