@@ -41,6 +41,7 @@ export {
   type PeerErrorCode,
   type PeerEvents,
   type RemotePeer,
+  type RemotePublication,
   type WebRtcImplementation,
 } from "./peer.ts";
 export {
@@ -59,5 +60,19 @@ export {
   type MeshSessionOptions,
   type PeerLeftReason,
 } from "./mesh-session.ts";
+export {
+  LocalPublications,
+  TRACK_SOURCES,
+  TRACK_SOURCE_GROUP,
+  TRACK_SOURCE_KIND,
+  diffPublications,
+  matchRemotePublications,
+  type LocalPublication,
+  type LocalPublicationsOptions,
+  type PublicationTarget,
+  type ReceivedTrack,
+  type SourceAnnouncement,
+  type TrackSource,
+} from "./publications.ts";
 export { MESH_CHANNEL_MAX_BYTES, type MediaState } from "../../shared/protocol/mesh.ts";
 export * from "./phone.ts";

@@ -25,7 +25,7 @@ import {
   type RoomServerMessage,
   type ServerMessage,
 } from "../../shared/protocol/index.ts";
-import type { MediaState } from "../../shared/protocol/mesh.ts";
+import type { MediaState, TrackSource } from "../../shared/protocol/mesh.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import {
   MeshPeer,
@@ -35,9 +35,11 @@ import {
   type IncomingSignal,
   type PeerErrorCode,
   type RemotePeer,
+  type RemotePublication,
   type RtcConfigurationExtras,
   type WebRtcImplementation,
 } from "./peer.ts";
+import { LocalPublications } from "./publications.ts";
 import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from "./reconnect.ts";
 import { SignalingClient, type DroppedReason, type SignalingCloseInfo, type WebSocketConstructor } from "./signaling-client.ts";
 
@@ -120,7 +122,12 @@ export type MeshSessionEvents = {
   /** A remote participant left the map; its connection is closed. */
   "peer-left": { peer: RemotePeer; reason: PeerLeftReason };
   "peer-state": { peer: RemotePeer; state: PeerState; previous: PeerState };
+  /** A remote's camera/microphone stream arrived (again after a rebuild). */
   "peer-stream": { peer: RemotePeer; stream: MediaStream };
+  /** A remote's track of `source` arrived, or replaced the one before (a new connection). */
+  "peer-track-published": { peer: RemotePeer } & RemotePublication;
+  /** A remote stopped publishing `source`, or the connection that carried it was replaced. */
+  "peer-track-unpublished": { peer: RemotePeer; source: TrackSource };
   /** An application payload from a remote's `send()` or `broadcast()`. */
   "peer-data": { peer: RemotePeer; data: unknown };
   /** A remote announced whether its audio and video are on. */
@@ -162,7 +169,10 @@ export interface MeshSessionOptions {
   url: string;
   room: string;
   username: string;
-  /** Local media sent to every peer; omit to only receive. */
+  /**
+   * Local media sent to every peer; omit to only receive. Its audio track is published as
+   * `microphone` and its video track as `camera` (see {@link MeshSession.publications}).
+   */
   stream?: MediaStream;
   /** WebRTC implementation for Node (`@roamhq/wrtc`); browsers use their own. */
   wrtc?: WebRtcImplementation;
@@ -271,11 +281,16 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
   #reentry: PendingReentry | undefined;
   #iceRefreshTimer: ReturnType<typeof setTimeout> | undefined;
   #mediaState: MediaState | undefined;
+  readonly #publications: LocalPublications;
   readonly #unsubscribeSignaling: Array<() => void>;
 
   constructor(options: MeshSessionOptions) {
     super(options.onListenerError);
     this.#options = options;
+    this.#publications = new LocalPublications({
+      createStream: () => new (options.wrtc?.MediaStream ?? globalThis.MediaStream)(),
+      ...(options.stream ? { stream: options.stream } : {}),
+    });
     const reconnect = options.reconnect === false ? undefined : (options.reconnect ?? DEFAULT_RECONNECT_POLICY);
     this.#signaling = new SignalingClient({
       url: options.url,
@@ -315,6 +330,15 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
   /** True once the session has ended; it cannot be joined again. */
   get closed(): boolean {
     return this.#state === MeshSessionState.closed;
+  }
+
+  /**
+   * The tracks this participant sends, by source: `publish`, `unpublish` and `replace` work
+   * before and after joining, on every pair at once (adding or removing a track renegotiates,
+   * replacing does not); a rebuilt pair sends what is published at that moment.
+   */
+  get publications(): LocalPublications {
+    return this.#publications;
   }
 
   /** What the server acknowledged, once joined. */
@@ -793,7 +817,7 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
       username: participant.username,
       initiator,
       iceServers: info.iceServers,
-      ...(options.stream ? { stream: options.stream } : {}),
+      publications: this.#publications,
       ...(options.wrtc ? { wrtc: options.wrtc } : {}),
       ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
       ...(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
@@ -818,6 +842,9 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
         }
       }),
       peer.on("stream", (stream) => this.emit("peer-stream", { peer, stream })),
+      peer.on("publication", (publication) => this.emit("peer-track-published", { peer, ...publication })),
+      peer.on("unpublication", ({ source }) => this.emit("peer-track-unpublished", { peer, source })),
+      this.#publications.attach(peer),
       peer.on("data", (data) => this.emit("peer-data", { peer, data })),
       peer.on("media", (media) => this.emit("peer-media", { peer, media })),
       peer.on("error", ({ code, message }) => this.#report(code, message, peer.id)),

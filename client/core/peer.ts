@@ -18,8 +18,19 @@ import {
   decodeMeshChannelMessage,
   type MediaState,
   type MeshChannelMessage,
+  type SourceAnnouncement,
+  type TrackSource,
 } from "../../shared/protocol/mesh.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
+import {
+  TRACK_SOURCE_GROUP,
+  diffPublications,
+  matchRemotePublications,
+  type LocalPublication,
+  type LocalPublications,
+  type PublicationTarget,
+  type ReceivedTrack,
+} from "./publications.ts";
 
 /**
  * A WebRTC implementation to use instead of the browser's, e.g. `@roamhq/wrtc` in Node. Spelled
@@ -30,6 +41,8 @@ export interface WebRtcImplementation {
   RTCPeerConnection: typeof RTCPeerConnection;
   RTCSessionDescription: typeof RTCSessionDescription;
   RTCIceCandidate: typeof RTCIceCandidate;
+  /** Used to make the stream that carries a source group's id when publishing after joining. */
+  MediaStream?: typeof MediaStream;
 }
 
 /**
@@ -77,14 +90,28 @@ export type PeerErrorCode =
 export type PeerEvents = {
   state: { state: PeerState; previous: PeerState };
   signal: OutgoingSignal;
-  /** A remote media stream arrived (once per stream). */
+  /**
+   * A remote media stream with camera or microphone arrived (once per stream, once the remote
+   * announced its sources; screen streams come only as `publication`).
+   */
   stream: MediaStream;
+  /** A remote track of `source` arrived (or replaced the previous one of that source). */
+  publication: RemotePublication;
+  /** The remote stopped publishing `source`, or the connection carrying it was replaced. */
+  unpublication: { source: TrackSource };
   /** An application payload sent with the remote's `send()`. */
   data: unknown;
   /** The remote announced its media state. */
   media: MediaState;
   error: { code: PeerErrorCode; message: string };
 };
+
+/** A track a remote publishes, tagged with its source. */
+export interface RemotePublication {
+  source: TrackSource;
+  track: MediaStreamTrack;
+  stream: MediaStream;
+}
 
 /** What the rest of the application may read about a remote peer. */
 export interface RemotePeer {
@@ -95,8 +122,12 @@ export interface RemotePeer {
   readonly initiator: boolean;
   readonly state: PeerState;
   readonly isConnected: boolean;
-  /** The remote's media stream, once one arrived. */
+  /** The remote's camera/microphone stream, once one arrived. */
   readonly stream: MediaStream | undefined;
+  /** The remote's published streams by source (`camera` and `microphone` share one). */
+  readonly streamsBySource: ReadonlyMap<TrackSource, MediaStream>;
+  /** The remote's track of `source`, while it publishes one. */
+  trackBySource(source: TrackSource): MediaStreamTrack | undefined;
   /** The remote's last announced media state, if it announced one. */
   readonly mediaState: MediaState | undefined;
   /**
@@ -114,8 +145,13 @@ export interface MeshPeerOptions {
   username: string;
   initiator: boolean;
   iceServers: IceServer[];
-  /** Local media to send to this remote. */
+  /** Local media to send to this remote (ignored when `publications` is given). */
   stream?: MediaStream;
+  /**
+   * The tracks to send, by source: every connection (first or rebuilt) adds what is published
+   * at that moment. The owner attaches the peer to it to forward later changes.
+   */
+  publications?: LocalPublications;
   wrtc?: WebRtcImplementation;
   /** Local ICE candidates for which this returns false are not sent to the remote. */
   candidateFilter?: CandidateFilter;
@@ -182,7 +218,7 @@ type SimplePeerInstance = SimplePeer.Instance & {
 };
 
 /** One remote participant: its `RTCPeerConnection` (through simple-peer) and data channel. */
-export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
+export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, PublicationTarget {
   readonly id: string;
   readonly username: string;
   readonly initiator: boolean;
@@ -208,6 +244,16 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
   readonly #staleSessionIds = new Set<string>();
   #disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Senders of the local publications on the current connection. */
+  readonly #senders = new Map<TrackSource, RTCRtpSender>();
+  /** Tracks received on the current connection, in arrival order. */
+  #received: ReceivedTrack[] = [];
+  /** The remote's last `sources` message on the current connection. */
+  #announced: SourceAnnouncement[] | undefined;
+  /** Received streams not yet announced as camera/microphone (not emitted as `stream` yet). */
+  #heldStreams: MediaStream[] = [];
+  /** The remote's publications as last emitted. */
+  #remotePublications = new Map<TrackSource, ReceivedTrack>();
 
   constructor(options: MeshPeerOptions) {
     super(options.onListenerError);
@@ -238,6 +284,16 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
   /** The remote's media stream on the current connection, once one arrived. */
   get stream(): MediaStream | undefined {
     return this.#stream;
+  }
+
+  /** The remote's published streams by source, on the current connection. */
+  get streamsBySource(): ReadonlyMap<TrackSource, MediaStream> {
+    return new Map([...this.#remotePublications].map(([source, { stream }]) => [source, stream]));
+  }
+
+  /** The remote's track of `source`, while it publishes one. */
+  trackBySource(source: TrackSource): MediaStreamTrack | undefined {
+    return this.#remotePublications.get(source)?.track;
   }
 
   /** The remote's last announced media state, if it announced one. */
@@ -346,6 +402,50 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
   }
 
   /**
+   * Sends a newly published track on the current connection: announces the sources first (the
+   * data channel is ordered, so the remote knows the stream id before the answering side's
+   * `renegotiate` request, and in practice before the offering side's offer relayed by the
+   * server), then adds the track and negotiates. A connection built later adds it by itself.
+   */
+  addPublication(publication: LocalPublication): void {
+    const pc = this.peerConnection;
+    if (!pc || this.closed || this.#senders.has(publication.source)) {
+      return;
+    }
+    this.#announceSources();
+    try {
+      this.#senders.set(publication.source, pc.addTrack(publication.track, publication.stream));
+    } catch (error) {
+      this.#report("peer_failed", `ERR_ADD_TRACK: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    this.#peer.negotiate();
+  }
+
+  /** Stops sending an unpublished track on the current connection: announce, remove, negotiate. */
+  removePublication(publication: LocalPublication): void {
+    const pc = this.peerConnection;
+    const sender = this.#senders.get(publication.source);
+    this.#senders.delete(publication.source);
+    if (!pc || !sender || this.closed) {
+      return;
+    }
+    this.#announceSources();
+    try {
+      pc.removeTrack(sender);
+    } catch (error) {
+      this.#report("peer_failed", `ERR_REMOVE_TRACK: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    this.#peer.negotiate();
+  }
+
+  /** Puts the publication's new track on the existing sender: no renegotiation, same connection. */
+  async replacePublicationTrack(publication: LocalPublication): Promise<void> {
+    await this.#senders.get(publication.source)?.replaceTrack(publication.track);
+  }
+
+  /**
    * Replaces the ICE servers (fresh TURN credentials): applied to the current connection at once,
    * so that an ICE restart allocates with them, and used by every rebuilt connection.
    */
@@ -398,6 +498,11 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
     }
     this.#remoteSessionId = undefined;
     this.#stream = undefined;
+    // The old connection's tracks end with it; the new one brings new ones (and a new announcement).
+    this.#received = [];
+    this.#announced = undefined;
+    this.#heldStreams = [];
+    this.#updateRemotePublications();
     this.#rebuilds += 1;
     this.#peer = this.#createConnection();
     old.destroy();
@@ -425,13 +530,15 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
   }
 
   #createConnection(): SimplePeerInstance {
+    const publications = this.#options.publications;
+    const stream = publications ? undefined : this.#options.stream;
     const peer = new SimplePeer({
       initiator: this.initiator,
       trickle: true,
       config: { ...this.#options.rtcConfiguration, iceServers: this.#iceServers },
       // Strings stay strings: every data-channel message is JSON text.
       objectMode: true,
-      ...(this.#options.stream ? { stream: this.#options.stream } : {}),
+      ...(stream ? { stream } : {}),
       ...(this.#options.wrtc ? { wrtc: this.#options.wrtc } : {}),
     }) as SimplePeerInstance;
     // Every handler checks that its connection is still the current one: a replaced connection
@@ -454,8 +561,14 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
     };
     const onStream = (stream: MediaStream): void => {
       if (current()) {
-        this.#stream = stream;
-        this.emit("stream", stream);
+        this.#heldStreams.push(stream);
+        this.#releaseStreams();
+      }
+    };
+    const onTrack = (track: MediaStreamTrack, stream: MediaStream): void => {
+      if (current()) {
+        this.#received.push({ track, stream });
+        this.#updateRemotePublications();
       }
     };
     const onIceState = (iceConnectionState: string): void => {
@@ -474,6 +587,7 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
       peer.off("connect", onConnect);
       peer.off("data", onData);
       peer.off("stream", onStream);
+      peer.off("track", onTrack);
       peer.off("iceStateChange", onIceState);
       peer.off("error", onError);
       peer.off("close", onClose);
@@ -489,6 +603,7 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
     peer.on("connect", onConnect);
     peer.on("data", onData);
     peer.on("stream", onStream);
+    peer.on("track", onTrack);
     peer.on("iceStateChange", onIceState);
     peer.on("error", onError);
     peer.on("close", onClose);
@@ -502,6 +617,15 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
           this.#fail("ERR_CONNECT_TIMEOUT", `not connected within ${connectTimeoutMs} ms`);
         }
       }, connectTimeoutMs);
+    }
+    // What is published now goes into the first offer (simple-peer negotiates in a microtask); on
+    // the answering side simple-peer asks for the m-lines the remote's offer lacks.
+    this.#senders.clear();
+    const pc = peer._pc;
+    if (pc) {
+      for (const publication of publications?.list() ?? []) {
+        this.#senders.set(publication.source, pc.addTrack(publication.track, publication.stream));
+      }
     }
     return peer;
   }
@@ -565,6 +689,8 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#setState(PeerState.connected);
+    // Sources first: the remote holds streams back until it knows which is which.
+    this.#announceSources();
     const queued = this.#queued;
     this.#queued = [];
     for (const message of queued) {
@@ -604,6 +730,11 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
         this.#mediaState = { audio: message.audio, video: message.video };
         this.emit("media", this.#mediaState);
         return;
+      case "sources":
+        this.#announced = message.sources;
+        this.#releaseStreams();
+        this.#updateRemotePublications();
+        return;
       case "ping":
         this.#sendOnChannel({ type: "pong", seq: message.seq });
         return;
@@ -628,6 +759,54 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer {
             : { type: "transceiverRequest", transceiverRequest: { kind: message.kind } },
         );
         return;
+    }
+  }
+
+  /** Tells the remote what this side publishes now (everything, replacing the last announcement). */
+  #announceSources(): void {
+    const { publications, stream } = this.#options;
+    const sources: SourceAnnouncement[] = publications
+      ? publications.announcement()
+      : (stream?.getTracks() ?? []).map((track) => ({ source: track.kind === "audio" ? "microphone" : "camera", streamId: stream?.id ?? "" }));
+    this.#sendOnChannel({ type: "sources", sources });
+  }
+
+  /**
+   * Emits `stream` for held streams that the announcement names as camera/microphone. A stream
+   * announced as a screen stays out of `stream` (it is a `publication` only); one not announced
+   * yet waits for the next announcement.
+   */
+  #releaseStreams(): void {
+    const announced = this.#announced;
+    if (!announced) {
+      return;
+    }
+    this.#heldStreams = this.#heldStreams.filter((stream) => {
+      const sources = announced.filter((entry) => entry.streamId === stream.id).map((entry) => TRACK_SOURCE_GROUP[entry.source]);
+      if (sources.length === 0) {
+        return true;
+      }
+      if (sources.includes("user")) {
+        this.#stream = stream;
+        this.emit("stream", stream);
+      }
+      return false;
+    });
+  }
+
+  /** Matches received tracks to announced sources and emits what appeared or disappeared. */
+  #updateRemotePublications(): void {
+    const next = matchRemotePublications(this.#announced ?? [], this.#received);
+    const { disappeared, appeared } = diffPublications(this.#remotePublications, next);
+    this.#remotePublications = next;
+    for (const source of disappeared) {
+      this.emit("unpublication", { source });
+    }
+    for (const source of appeared) {
+      const entry = next.get(source);
+      if (entry) {
+        this.emit("publication", { source, track: entry.track, stream: entry.stream });
+      }
     }
   }
 

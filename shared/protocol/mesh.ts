@@ -23,6 +23,27 @@ export const MediaStateSchema = v.object({
 /** A participant's announced media state. */
 export type MediaState = v.InferOutput<typeof MediaStateSchema>;
 
+/**
+ * Where a local track comes from. A room session publishes at most one track per source; the
+ * remote side exposes the tracks it receives by source.
+ */
+export const TRACK_SOURCES = ["camera", "microphone", "screen", "screen-audio"] as const;
+
+/** A value of {@link TRACK_SOURCES}. */
+export type TrackSource = (typeof TRACK_SOURCES)[number];
+
+/** Longest stream id accepted in a `sources` message (browsers use 36-character UUIDs). */
+const MAX_STREAM_ID_LENGTH = 256;
+
+/** One published source and the id of the `MediaStream` its track is sent in (the SDP's `msid`). */
+export const SourceAnnouncementSchema = v.object({
+  source: v.picklist(TRACK_SOURCES),
+  streamId: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_STREAM_ID_LENGTH)),
+});
+
+/** One entry of a `sources` message. */
+export type SourceAnnouncement = v.InferOutput<typeof SourceAnnouncementSchema>;
+
 /** A probe sequence number; safe integers only, so that echoing it back never loses precision. */
 const SequenceSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 
@@ -35,6 +56,15 @@ const MeshChannelMessageSchema = v.variant("type", [
   /** A round-trip probe; the receiver answers `pong` with the same `seq`. */
   v.object({ type: v.literal("ping"), seq: SequenceSchema }),
   v.object({ type: v.literal("pong"), seq: SequenceSchema }),
+  /**
+   * Everything the sender publishes now, replacing the previous announcement: the receiver tells
+   * which received track is which source by stream id and kind. Sent on connect and on every
+   * publish or unpublish, before the track is added to or removed from the connection.
+   */
+  v.object({
+    type: v.literal("sources"),
+    sources: v.pipe(v.array(SourceAnnouncementSchema), v.maxLength(TRACK_SOURCES.length)),
+  }),
   /**
    * The answering side wants a new negotiation (it added tracks). Only the offering side may
    * offer, so the request travels to it here and the new offer goes through the server as usual.
