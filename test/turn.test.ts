@@ -284,7 +284,10 @@ describe.skipIf(!hasCoturn)("through a real coturn", () => {
 
   it("coturn refuses a wrong credential: no relay candidate, no connection", async () => {
     const [alice, bob] = await twoJoined();
-    const forged = alice.iceServers.map((server) => (server.credential ? { ...server, credential: `${server.credential.slice(0, -2)}A=` } : server));
+    // Change the first character to a different one: a fixed replacement (the old test wrote "A="
+    // over the end) leaves the credential intact whenever it already had that character (1 in 16).
+    const forge = (credential: string): string => `${credential.startsWith("A") ? "B" : "A"}${credential.slice(1)}`;
+    const forged = alice.iceServers.map((server) => (server.credential ? { ...server, credential: forge(server.credential) } : server));
     const attempt = await connectThroughRelay(forged, bob.iceServers, REFUSAL_WINDOW_MS);
     expect(attempt).toEqual({ connected: false, relayCandidates: 0 });
   });
