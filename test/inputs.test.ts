@@ -76,7 +76,9 @@ function refusalCode(message: ServerMessage | undefined): ErrorCode | undefined 
 }
 
 beforeAll(async () => {
-  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], avatarHosts: [ALLOWED_AVATAR_HOST], resumeGraceMs: 0, ringTimeoutMs: 20_000 });
+  // Presence within one event-loop turn: the presence of a setup step (a login, a call) is out before
+  // the round trip that ends it, never in the middle of the refusal the test looks at.
+  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], avatarHosts: [ALLOWED_AVATAR_HOST], resumeGraceMs: 0, ringTimeoutMs: 20_000, presenceWindowMs: 0 });
 });
 
 afterEach(async () => {
