@@ -37,6 +37,7 @@ const MAX_KEPT_ARENA_BYTES = 1024 * 1024;
 export class Outbox<Target> {
   readonly #sink: OutboxSink<Target>;
   readonly #schedule: (flush: () => void) => void;
+  readonly #onError: (error: unknown) => void;
   readonly #targets: Target[] = [];
   /** Per entry: a text frame, the byte length of a frame in the arena, or a close. */
   readonly #entries: Array<string | number | CloseEntry> = [];
@@ -45,9 +46,18 @@ export class Outbox<Target> {
   #scheduled = false;
   readonly #flush = (): void => this.flush();
 
-  constructor(sink: OutboxSink<Target>, schedule: (flush: () => void) => void = setImmediate) {
+  /**
+   * `onError` receives what a sink call threw (the server counts and logs it through its failure
+   * reporter); by default it is written to the console.
+   */
+  constructor(
+    sink: OutboxSink<Target>,
+    schedule: (flush: () => void) => void = setImmediate,
+    onError: (error: unknown) => void = (error) => console.error("webrtc-room: outbox entry failed:", error),
+  ) {
     this.#sink = sink;
     this.#schedule = schedule;
+    this.#onError = onError;
   }
 
   /** Number of entries waiting for the flush. */
@@ -107,7 +117,7 @@ export class Outbox<Target> {
         }
       } catch (error) {
         // A socket that went away mid-flush must not cost the others their frames.
-        console.error("webrtc-room: outbox entry failed:", error);
+        this.#onError(error);
       }
     }
     targets.length = 0;

@@ -141,6 +141,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   /** Cancels the open presence window's timer, if one runs. */
   let cancelPresenceWindow: (() => void) | undefined;
   const metrics = new ServerMetrics();
+  const failures = new FailureReporter(metrics);
   const sockets = new Map<string, WebSocket<Connection>>();
   const messageRate = new TokenBucket(config.messageBurst, config.messagesPerSecond);
   const errorRate = new TokenBucket(config.maxErrorBurst, 1);
@@ -184,14 +185,13 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         ws.end(code, reason);
       }
     },
-  });
+  }, setImmediate, (error) => failures.report("outbox", error));
   const startedAtMs = Date.now();
   let shuttingDown = false;
   /** Called when the last WebSocket closed during a shutdown. */
   let onDrained: (() => void) | undefined;
   /** Open uWebSockets.js sockets, taken-over ones included (`sockets` holds one per participant). */
   let openSocketCount = 0;
-  const failures = new FailureReporter(metrics);
   const reportInternal = (place: string, error: unknown): void => failures.report(place, error);
   const guarded = (place: string, body: () => void): void => failures.guarded(place, body);
 
