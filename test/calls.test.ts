@@ -684,6 +684,15 @@ describe("CallRegistry presence", () => {
     expect(board.received("a")[0]).toEqual({ type: "loginResponse", content: "accepted", userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
   });
 
+  it("loginOf states each connection's login as loginResponse did, and nothing for a connection not logged in", () => {
+    const board = everyoneOnline();
+    expect(board.registry.loginOf("a")).toEqual({ userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
+    expect(board.registry.loginOf("c")).toEqual({ userID: "carol", username: "carol" });
+    expect(board.registry.loginOf("x")).toBeUndefined();
+    board.drop("c");
+    expect(board.registry.loginOf("c")).toBeUndefined();
+  });
+
   it("pushes presenceUpdate for a new user to every other logged-in connection only", () => {
     const board = GIVEN["everyone is online"]();
     board.clear();

@@ -231,6 +231,19 @@ describe("resumable logins (happy path)", () => {
     expect(member.received.some((message) => message.type === "close_connection")).toBe(false);
   });
 
+  it("leaving the room with close_connection keeps a logged-in session resumable with the same token, without the room", async () => {
+    await start();
+    const bob = await connect();
+    const joined = await bob.join("left", "bob");
+    await logIn(bob, "bob");
+    bob.send({ type: "close_connection" });
+    await bob.sync();
+    await cut(bob);
+    const back = await resume(joined.id, joined.resumeToken);
+    expect(back.resumed).toMatchObject({ id: joined.id, login: { userID: "bob", username: "bob" } });
+    expect(back.resumed.room).toBeUndefined();
+  });
+
   it("a resume on a new connection takes over a login whose old socket the server still thinks open (4004)", async () => {
     await start();
     const alice = await user("alice");
