@@ -53,11 +53,12 @@ export interface HttpRoutesOptions {
   /** The built client bundle, by file name. */
   assets: ReadonlyMap<string, StaticAsset>;
   gauges(): ServerGauges;
-  /** True once the server shuts down: answers then close their keep-alive connection. */
-  isShuttingDown(): boolean;
 }
 
-/** Answering helpers bound to one server (its shutdown state and failure reporter). */
+/**
+ * Answering helpers bound to one server: its failure reporter, and its shutdown state (once it
+ * shuts down, answers close their keep-alive connection).
+ */
 export class HttpAnswers {
   readonly #failures: FailureReporter;
   readonly #isShuttingDown: () => boolean;

@@ -133,7 +133,6 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     failures,
     metrics,
     assets: await loadStaticAssets(),
-    isShuttingDown: () => transport.shuttingDown,
     gauges: () => {
       const { users, ringingCalls, activeCalls } = calls.stats();
       const suspendedIds = suspended.suspendedIds();
