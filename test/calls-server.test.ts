@@ -82,8 +82,18 @@ async function drain(...clients: TestClient[]): Promise<void> {
 beforeAll(async () => {
   // A presence window of 0 (one event-loop turn): each step of these tests is a round trip, so each
   // is its own window and the status trails stay step by step; coalescing over a longer window is
-  // tested at the end of this file.
-  server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], ringTimeoutMs: RING_TIMEOUT_MS, avatarHosts: ["example.test"], presenceWindowMs: 0 });
+  // tested at the end of this file. No grace window: a dropped connection ends its login at once,
+  // as these tests expect; suspended logins are tested in login-resume.test.ts.
+  server = await startServer({
+    ...LOOPBACK_TEST_LIMITS,
+    host: "127.0.0.1",
+    port: 0,
+    iceServers: [],
+    ringTimeoutMs: RING_TIMEOUT_MS,
+    avatarHosts: ["example.test"],
+    presenceWindowMs: 0,
+    resumeGraceMs: 0,
+  });
 });
 
 afterEach(async () => {
@@ -103,7 +113,15 @@ describe("login and the presence directory (happy path)", () => {
     const client = await connect();
     const bobID = freshId("bob");
     client.send({ type: "login", userID: bobID });
-    expect(await client.next("loginResponse")).toEqual({ type: "loginResponse", content: "accepted", userID: bobID, username: bobID });
+    expect(await client.next("loginResponse")).toEqual({
+      type: "loginResponse",
+      content: "accepted",
+      userID: bobID,
+      username: bobID,
+      id: expect.any(String),
+      resumeToken: expect.any(String),
+      resumeGraceMs: 0,
+    });
     const presence = await client.next("presence");
     expect(presence.users).toContainEqual({ userID: alice.userID, username: "Alice", avatar: "/avatars/alice.png", status: "online" });
     expect(presence.users).toContainEqual({ userID: bobID, username: bobID, status: "online" });
@@ -119,6 +137,9 @@ describe("login and the presence directory (happy path)", () => {
       userID: id,
       username: "Trim",
       avatar: "https://example.test/a.png",
+      id: expect.any(String),
+      resumeToken: expect.any(String),
+      resumeGraceMs: 0,
     });
   });
 

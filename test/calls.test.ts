@@ -21,8 +21,9 @@ import {
   type TimerCommand,
 } from "../server/calls.ts";
 import { PresenceFanout, type PresenceChanges } from "../server/presence.ts";
-import { CALL_CLIENT_SCHEMAS, CallSchema, IncomingCallResponseSchema, OnIceCandidateSchema, StopCallSchema, StopSchema } from "../shared/protocol/call.ts";
+import { CALL_CLIENT_SCHEMAS, CallDescriptionSchema, CallSchema, IncomingCallResponseSchema, OnIceCandidateSchema, StopCallSchema, StopSchema } from "../shared/protocol/call.ts";
 import type { ErrorCode } from "../shared/protocol/errors.ts";
+import { SDP_MAX_LENGTH } from "../shared/protocol/room.ts";
 import { LoginSchema, type PresenceStatus, type PresenceUser } from "../shared/protocol/presence.ts";
 
 const ClientSchema = v.variant("type", [LoginSchema, ...CALL_CLIENT_SCHEMAS]);
@@ -127,6 +128,9 @@ function everyoneOnline(board = new Switchboard()): Switchboard {
 const call = (calleeID: string) => ({ type: "call", calleeID, sdpOffer: OFFER });
 const accept = (extra: Record<string, unknown> = {}) => ({ type: "incomingCallResponse", callerID: "alice", callResponse: "accepted", sdpAnswer: ANSWER, ...extra });
 const ice = (candidate = CANDIDATE) => ({ type: "onIceCandidate", candidate });
+const RENEGOTIATION_OFFER = { type: "offer", sdp: "v=0\r\no=- 1 3 IN IP4 127.0.0.1\r\n(renegotiation)" } as const;
+const RESTART_ANSWER = { type: "answer", sdp: "v=0\r\no=- 3 5 IN IP4 127.0.0.1\r\n(ice restart)" } as const;
+const describeCall = (sdp: { type: "offer" | "answer"; sdp: string } = RENEGOTIATION_OFFER) => ({ type: "callDescription", sdp });
 
 /** Runs `steps` on a fresh board where everyone is online. */
 function givenSteps(...steps: ((board: Switchboard) => unknown)[]): () => Switchboard {
@@ -288,6 +292,20 @@ const HAPPY_PATH: Transition[] = [
     given: "alice and bob are in a call",
     when: { from: "b", send: ice() },
     a: [{ type: "iceCandidate", candidate: CANDIDATE }],
+    after: ["in_call", "in_call", "online"],
+  },
+  {
+    spec: "callDescription offer from the caller in a call is relayed unchanged to the callee",
+    given: "alice and bob are in a call",
+    when: { from: "a", send: describeCall() },
+    b: [{ type: "callDescription", sdp: RENEGOTIATION_OFFER }],
+    after: ["in_call", "in_call", "online"],
+  },
+  {
+    spec: "callDescription answer from the callee in a call is relayed unchanged to the caller",
+    given: "alice and bob are in a call",
+    when: { from: "b", send: describeCall(RESTART_ANSWER) },
+    a: [{ type: "callDescription", sdp: RESTART_ANSWER }],
     after: ["in_call", "in_call", "online"],
   },
   {
@@ -512,6 +530,10 @@ const REFUSALS: Transition[] = [
   },
   { spec: "onIceCandidate outside a call is refused with not_in_call", given: "alice rings bob", when: { from: "c", send: ice() }, error: "not_in_call" },
   { spec: "onIceCandidate after the call ended is refused with not_in_call", given: "alice and bob are ending their call", when: { from: "b", send: ice() }, error: "not_in_call" },
+  { spec: "callDescription while the call rings is refused with invalid_state (caller)", given: "alice rings bob", when: { from: "a", send: describeCall() }, error: "invalid_state" },
+  { spec: "callDescription while the call rings is refused with invalid_state (callee)", given: "alice rings bob", when: { from: "b", send: describeCall(RESTART_ANSWER) }, error: "invalid_state" },
+  { spec: "callDescription from a user in no call is refused with not_in_call", given: "alice and bob are in a call", when: { from: "c", send: describeCall() }, error: "not_in_call" },
+  { spec: "callDescription after the call ended is refused with not_in_call", given: "alice and bob are ending their call", when: { from: "a", send: describeCall() }, error: "not_in_call" },
   { spec: "login on a connection already logged in is refused with already_logged_in", given: "everyone is online", when: { from: "a", send: { type: "login", userID: "alice2" } }, error: "already_logged_in" },
   ...(
     [
@@ -520,6 +542,7 @@ const REFUSALS: Transition[] = [
       ["stopCall", { type: "stopCall" }],
       ["stop", { type: "stop" }],
       ["onIceCandidate", ice()],
+      ["callDescription", describeCall()],
     ] as const
   ).map(
     ([type, send]): Transition => ({
@@ -659,6 +682,15 @@ describe("CallRegistry presence", () => {
       },
     ]);
     expect(board.received("a")[0]).toEqual({ type: "loginResponse", content: "accepted", userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
+  });
+
+  it("loginOf states each connection's login as loginResponse did, and nothing for a connection not logged in", () => {
+    const board = everyoneOnline();
+    expect(board.registry.loginOf("a")).toEqual({ userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
+    expect(board.registry.loginOf("c")).toEqual({ userID: "carol", username: "carol" });
+    expect(board.registry.loginOf("x")).toBeUndefined();
+    board.drop("c");
+    expect(board.registry.loginOf("c")).toBeUndefined();
   });
 
   it("pushes presenceUpdate for a new user to every other logged-in connection only", () => {
@@ -891,6 +923,9 @@ describe("call and presence schemas", () => {
     ["stopCall ignores extra fields", StopCallSchema, { type: "stopCall", reason: "x" }, { type: "stopCall" }],
     ["stop accepts reason exception", StopSchema, { type: "stop", reason: "exception" }, { type: "stop", reason: "exception" }],
     ["onIceCandidate accepts an RTCIceCandidateInit", OnIceCandidateSchema, { type: "onIceCandidate", candidate: CANDIDATE }, { type: "onIceCandidate", candidate: CANDIDATE }],
+    ["callDescription accepts an offer and drops extra fields", CallDescriptionSchema, { type: "callDescription", sdp: RENEGOTIATION_OFFER, targetId: "x" }, { type: "callDescription", sdp: RENEGOTIATION_OFFER }],
+    ["callDescription accepts an answer", CallDescriptionSchema, { type: "callDescription", sdp: RESTART_ANSWER }, { type: "callDescription", sdp: RESTART_ANSWER }],
+    ["callDescription accepts an SDP of exactly the room family's bound", CallDescriptionSchema, { type: "callDescription", sdp: { type: "offer", sdp: "v".repeat(SDP_MAX_LENGTH) } }, { type: "callDescription", sdp: { type: "offer", sdp: "v".repeat(SDP_MAX_LENGTH) } }],
   ];
   it.each(accepted)("%s", (_spec, schema, input, output) => {
     expect(v.parse(schema, input)).toEqual(output);
@@ -908,6 +943,10 @@ describe("call and presence schemas", () => {
     ["incomingCallResponse refuses a malformed callId", IncomingCallResponseSchema, { type: "incomingCallResponse", callerID: "alice", callResponse: "rejected", callId: "c 1" }],
     ["stop refuses a server-only reason", StopSchema, { type: "stop", reason: "disconnected" }],
     ["onIceCandidate refuses a bare string candidate", OnIceCandidateSchema, { type: "onIceCandidate", candidate: "candidate:1" }],
+    ["callDescription refuses a pranswer", CallDescriptionSchema, { type: "callDescription", sdp: { type: "pranswer", sdp: OFFER } }],
+    ["callDescription refuses a bare SDP string", CallDescriptionSchema, { type: "callDescription", sdp: OFFER }],
+    ["callDescription refuses an empty SDP", CallDescriptionSchema, { type: "callDescription", sdp: { type: "offer", sdp: "" } }],
+    ["callDescription refuses an SDP over the room family's bound", CallDescriptionSchema, { type: "callDescription", sdp: { type: "offer", sdp: "v".repeat(SDP_MAX_LENGTH + 1) } }],
   ];
   it.each(refused)("%s", (_spec, schema, input) => {
     expect(v.safeParse(schema, input).success).toBe(false);

@@ -65,6 +65,19 @@ describe("SessionResumption (happy path)", () => {
     expect(state.resume("p", "t", "u", 100)).toEqual({ ok: false, reason: "unknown_id" });
   });
 
+  it("tokenOf gives a session's one token while it is live or suspended, and nothing once forgotten", () => {
+    const state = new SessionResumption({ graceMs: 100 });
+    expect(state.tokenOf("p")).toBeUndefined();
+    state.admit("p", "t");
+    expect(state.tokenOf("p")).toBe("t");
+    state.suspend("p", 0);
+    expect(state.tokenOf("p")).toBe("t");
+    state.resume("p", "t", "u", 10);
+    expect(state.tokenOf("p")).toBe("u");
+    state.forget("p");
+    expect(state.tokenOf("p")).toBeUndefined();
+  });
+
   it("counts suspended participants", () => {
     const state = new SessionResumption({ graceMs: 100 });
     state.admit("a", "t");

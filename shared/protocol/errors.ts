@@ -23,7 +23,7 @@ export const ERROR_CODES = {
   unknown_user: "No online user has that user id.",
   not_in_call: "The message needs a call in progress that involves this user.",
   invalid_state: "The message does not fit the current state of the call.",
-  resume_failed: "The participant cannot be resumed (unknown id, wrong token, grace window over, this connection already joined, or too many refused resumes from this address); join as new.",
+  resume_failed: "The session (room participant and/or login) cannot be resumed (unknown id, wrong token, grace window over, this connection already joined or logged in, or too many refused resumes from this address); join or log in as new.",
   internal: "The server failed while handling the message; it was logged and nothing else changed for this connection, which stays open.",
   avatar_not_allowed: "The login's `avatar` is a well-formed https: URL, but its host is not one this server lets avatars come from; log in with another avatar or none.",
   too_many_candidates: "The call is still ringing and the server already holds as many of this user's ICE candidates as it will (count or size); this one was dropped.",
