@@ -27,7 +27,7 @@ import {
   type StopReason,
 } from "../../shared/protocol/index.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
-import type { CandidateFilter, WebRtcImplementation } from "./peer.ts";
+import type { CandidateFilter, WebRtcImplementation } from "./peer-link.ts";
 import { SignalingClient, type SignalingCloseInfo, type WebSocketConstructor } from "./signaling-client.ts";
 
 /** How long `connect()` waits for `loginResponse` and the directory once the socket is open. */
