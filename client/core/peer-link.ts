@@ -673,9 +673,10 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
   #onConnect(): void {
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
-    this.#setState(PeerState.connected);
-    // Sources first: the remote holds streams back until it knows which is which.
+    // Sources first: the remote holds streams back until it knows which is which. The channel is
+    // open before `state` listeners run, so that what they send (media state) goes out.
     this.#channel.open(this.#sourcesMessage());
+    this.#setState(PeerState.connected);
   }
 
   #onIceState(iceConnectionState: string): void {
