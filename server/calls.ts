@@ -11,6 +11,11 @@
  * a timer it was asked to start runs out; a timer that fires after its call has moved on is
  * ignored, so cancelling is hygiene, not correctness.
  *
+ * The registry knows connections only by id and never learns of a socket closing by itself: a
+ * connection whose socket was lost abruptly stays logged in (its calls ring and continue, what it
+ * is sent is buffered by the socket layer) until the socket layer resumes it under the same id or
+ * calls {@link CallRegistry.disconnect} when its grace window ends.
+ *
  * Like the room registry, each call here is atomic on uWebSockets.js's single thread: two users
  * calling each other "at the same moment" are two calls in some order, and the second caller finds
  * the first one ringing it.
@@ -26,7 +31,7 @@ import {
   type PresenceUser,
 } from "../shared/protocol/presence.ts";
 import { assertNever } from "../shared/protocol/index.ts";
-import type { IceCandidate } from "../shared/protocol/room.ts";
+import type { IceCandidate, SessionDescription } from "../shared/protocol/room.ts";
 import type { PresenceChanges } from "./presence.ts";
 
 /** How long a call rings before the caller gets `NotResponse` and the callee a missed call. */
@@ -63,6 +68,13 @@ export type CallsClientMessage = LoginMessage | CallClientMessage;
  * (directory messages come from the presence fan-out, server/presence.ts).
  */
 export type CallsServerMessage = CallServerMessage | PresenceServerMessage;
+
+/** Who a connection is logged in as: what `loginResponse accepted` and `resumed.login` state. */
+export interface LoginIdentity {
+  userID: string;
+  username: string;
+  avatar?: string;
+}
 
 /** One message for one connection, identified by its server-assigned id. */
 export interface CallDelivery {
@@ -193,14 +205,17 @@ export class CallRegistry {
         return this.#stop(connectionId, message.type, message.reason ?? "normal");
       case "onIceCandidate":
         return this.#iceCandidate(connectionId, message.candidate);
+      case "callDescription":
+        return this.#callDescription(connectionId, message.sdp);
       default:
         return assertNever(message);
     }
   }
 
   /**
-   * Forgets `connectionId` because its socket closed: its call ends for the other party (reason
-   * `disconnected`) and everyone else sees it leave. A no-op for a connection that never logged in
+   * Forgets `connectionId` because its session ended (its socket closed, or its grace window ran
+   * out without a resume): its call ends for the other party (reason `disconnected`) and everyone
+   * else sees it leave. A no-op for a connection that never logged in
    * or was already replaced.
    */
   disconnect(connectionId: string): CallResult {
@@ -257,6 +272,17 @@ export class CallRegistry {
   /** The user id `connectionId` logged in with, if it did and was not replaced since. */
   userIdOf(connectionId: string): string | undefined {
     return this.#byConnection.get(connectionId)?.userID;
+  }
+
+  /** The login of `connectionId` as `loginResponse accepted` stated it, if it is logged in. */
+  loginOf(connectionId: string): LoginIdentity | undefined {
+    const user = this.#byConnection.get(connectionId);
+    if (!user) {
+      return undefined;
+    }
+    return user.avatar === undefined
+      ? { userID: user.userID, username: user.username }
+      : { userID: user.userID, username: user.username, avatar: user.avatar };
   }
 
   /** Ids of every logged-in connection, in login order: the audience of presence changes. */
@@ -476,6 +502,29 @@ export class CallRegistry {
     } else {
       out.deliver(other.connectionId, { type: "iceCandidate", candidate });
     }
+    return this.#finish(out);
+  }
+
+  /**
+   * `callDescription`: relays a renegotiation offer or answer, unchanged, to the other party of an
+   * accepted call. While the call rings the first offer and answer are still on their way in
+   * `call` and `incomingCallResponse`, so another description would race them: `invalid_state`.
+   */
+  #callDescription(connectionId: string, sdp: SessionDescription): CallResult {
+    const user = this.#byConnection.get(connectionId);
+    if (!user) {
+      return notLoggedIn("callDescription");
+    }
+    const call = user.call;
+    if (!call) {
+      return refuse("not_in_call", "callDescription needs an accepted call");
+    }
+    if (call.phase === "ringing") {
+      return refuse("invalid_state", "callDescription needs an accepted call; this one is still ringing");
+    }
+    const other = call.caller === user ? call.callee : call.caller;
+    const out = new Outcome();
+    out.deliver(other.connectionId, { type: "callDescription", sdp });
     return this.#finish(out);
   }
 

@@ -1,10 +1,12 @@
 /**
- * Session resumption: the pure state that lets a room participant survive a signaling reconnect.
+ * Session resumption: the pure state that lets a session survive a signaling reconnect.
  *
- * Every joined participant holds a secret resume token. When its socket is lost abruptly the
- * participant is *suspended* rather than removed: it stays in its room (the others see nothing), and
- * what is addressed to it is buffered, within bounds, until a new connection presents the token
- * (`resume`) or the grace window ends. No sockets and no timers here: the socket layer asks
+ * A session is what one connection holds on the server, its room membership and/or its login, and
+ * its id is the connection id. Every session that joined a room or logged in holds one secret
+ * resume token (the same for both). When its socket is lost abruptly the session is *suspended*
+ * rather than ended: it keeps its seat and its login (the others see nothing), and what is
+ * addressed to it is buffered, within bounds, until a new connection presents the token (`resume`)
+ * or the grace window ends. No sockets and no timers here: the socket layer asks
  * {@link suspendsOnClose} whether to suspend, arms one timer per suspension at `deadlineMs` and
  * calls {@link SessionResumption.expire} when it fires.
  */
@@ -14,18 +16,18 @@ import { CLOSE_CODES } from "../shared/protocol/errors.ts";
 /** Default grace window after an abrupt disconnect, in milliseconds. */
 export const DEFAULT_RESUME_GRACE_MS = 15_000;
 
-/** Most messages buffered for one suspended participant; one more ends the suspension as a leave. */
+/** Most messages buffered for one suspended session; one more ends the suspension as a leave. */
 export const RESUME_BUFFER_MAX_MESSAGES = 256;
 
-/** Most bytes buffered for one suspended participant; more ends the suspension as a leave. */
+/** Most bytes buffered for one suspended session; more ends the suspension as a leave. */
 export const RESUME_BUFFER_MAX_BYTES = 1024 * 1024;
 
-/** A frame held for a suspended participant: one serialized server message. */
+/** A frame held for a suspended session: one serialized server message. */
 export type BufferedFrame = string;
 
 /** Options of a {@link SessionResumption}. */
 export interface SessionResumptionOptions {
-  /** How long a suspended participant may be resumed. */
+  /** How long a suspended session may be resumed. */
   graceMs: number;
   maxBufferedMessages?: number;
   maxBufferedBytes?: number;
@@ -39,22 +41,22 @@ export type ResumeOutcome =
   | {
       ok: true;
       /**
-       * `suspended`: the participant's socket was gone; `live`: its old socket is still open as far
+       * `suspended`: the session's socket was gone; `live`: its old socket is still open as far
        * as the server knows (half-open), and the caller closes it.
        */
       from: "suspended" | "live";
-      /** What was addressed to the participant while it was away, oldest first. */
+      /** What was addressed to the session while it was away, oldest first. */
       frames: BufferedFrame[];
     }
   | { ok: false; reason: ResumeRefusal };
 
 /** Outcome of {@link SessionResumption.buffer}. */
 export type BufferOutcome =
-  /** Held until the participant resumes. */
+  /** Held until the session resumes. */
   | "buffered"
-  /** The bounds were exceeded: the suspension is over and the caller removes the participant. */
+  /** The bounds were exceeded: the suspension is over and the caller ends the session. */
   | "overflow"
-  /** The participant is not suspended (gone, or never joined): drop the frame. */
+  /** The session is not suspended (gone, or never joined nor logged in): drop the frame. */
   | "not_suspended";
 
 interface Suspension {
@@ -71,7 +73,8 @@ interface Suspension {
 const PROTOCOL_VIOLATION_REASONS = ["Received invalid UTF-8", "Received too big message"];
 
 /**
- * Decides whether closing a joined participant's socket suspends it (true) or removes it at once.
+ * Decides whether closing the socket of a session (joined or logged in) suspends it (true) or ends
+ * it at once.
  *
  * `code` and `reason` are what the transport reported; `closedByServer` says the server had ended
  * the socket itself. A client that says goodbye (1000 normal, 1001 going away, 1005 a close frame
@@ -98,13 +101,13 @@ function tokensMatch(expected: string, given: string): boolean {
 
 
 /**
- * Resume tokens of live participants and the suspended participants with their buffers.
- * A participant id is in exactly one of three states: unknown, live (admitted), or suspended.
+ * Resume tokens of live sessions and the suspended sessions with their buffers. A session id is in
+ * exactly one of three states: unknown, live (admitted), or suspended.
  */
 export class SessionResumption {
-  /** participant id → its current resume token (live and suspended participants). */
+  /** session id → its current resume token (live and suspended sessions). */
   readonly #tokens = new Map<string, string>();
-  /** participant id → its suspension, for suspended participants only. */
+  /** session id → its suspension, for suspended sessions only. */
   readonly #suspended = new Map<string, Suspension>();
   readonly #graceMs: number;
   readonly #maxBufferedMessages: number;
@@ -121,15 +124,20 @@ export class SessionResumption {
     return this.#graceMs;
   }
 
-  /** Registers live participant `id` with `token` (on join, and with a fresh token on resume). */
+  /** The current token of live or suspended session `id`, or undefined when it holds none. */
+  tokenOf(id: string): string | undefined {
+    return this.#tokens.get(id);
+  }
+
+  /** Registers live session `id` with `token` (on a join or login, and with a fresh token on resume). */
   admit(id: string, token: string): void {
     this.#suspended.delete(id);
     this.#tokens.set(id, token);
   }
 
   /**
-   * Suspends live participant `id`: from now on frames for it are buffered. Returns when the grace
-   * window ends, or undefined when `id` is not a live participant (nothing to suspend).
+   * Suspends live session `id`: from now on frames for it are buffered. Returns when the grace
+   * window ends, or undefined when `id` is not a live session (nothing to suspend).
    */
   suspend(id: string, nowMs: number): number | undefined {
     if (!this.#tokens.has(id) || this.#suspended.has(id)) {
@@ -146,9 +154,10 @@ export class SessionResumption {
   }
 
   /**
-   * Holds `frame` for suspended participant `id`. A frame that would pass either bound ends the
-   * suspension (`overflow`): the participant is forgotten here and the caller removes it from its
-   * room, since a client that resumed without those messages would hold a room state that is wrong.
+   * Holds `frame` for suspended session `id`. A frame that would pass either bound ends the
+   * suspension (`overflow`): the session is forgotten here and the caller removes it from its
+   * room and ends its login, since a client that resumed without those messages would hold a state
+   * that is wrong.
    */
   buffer(id: string, frame: BufferedFrame): BufferOutcome {
     const suspension = this.#suspended.get(id);
@@ -166,9 +175,9 @@ export class SessionResumption {
   }
 
   /**
-   * Lets a new connection take over participant `id` with `token`. On success the participant is
+   * Lets a new connection take over session `id` with `token`. On success the session is
    * live again under `nextToken` (the old token stops working) and the buffered frames are handed
-   * over. A live participant can be taken over too: its old socket is half-open (the client saw the
+   * over. A live session can be taken over too: its old socket is half-open (the client saw the
    * loss before the server did), and the caller closes it. A suspension past its deadline is
    * refused even if its timer has not fired yet.
    */
@@ -190,7 +199,7 @@ export class SessionResumption {
 
   /**
    * Ends the suspension of `id` if its grace window is over at `nowMs`; true when it did (the
-   * caller removes the participant from its room). False when `id` resumed, left or is not due.
+   * caller ends the session). False when `id` resumed, ended or is not due.
    */
   expire(id: string, nowMs: number): boolean {
     const suspension = this.#suspended.get(id);
@@ -201,18 +210,18 @@ export class SessionResumption {
     return true;
   }
 
-  /** Forgets `id` entirely (it left the room); its token stops working. */
+  /** Forgets `id` entirely (it left its room and holds no login); its token stops working. */
   forget(id: string): void {
     this.#tokens.delete(id);
     this.#suspended.delete(id);
   }
 
-  /** Ids of every suspended participant. */
+  /** Ids of every suspended session. */
   suspendedIds(): string[] {
     return [...this.#suspended.keys()];
   }
 
-  /** Number of suspended participants (for health and metrics). */
+  /** Number of suspended sessions (for health and metrics). */
   suspendedCount(): number {
     return this.#suspended.size;
   }

@@ -91,9 +91,9 @@ function newResumeToken(): string {
 
 /**
  * The `error.message` of every refused `resume`, whatever the reason: telling an unknown id from a
- * wrong token would tell a stranger which participant ids are alive.
+ * wrong token would tell a stranger which session ids are alive.
  */
-const RESUME_REFUSED = "cannot resume that participant: join as a new one";
+const RESUME_REFUSED = "cannot resume that session: join or log in as a new one";
 
 /** Seconds a refused upgrade is told to wait (`Retry-After`). */
 const UPGRADE_RETRY_AFTER_SECONDS = 5;
@@ -148,18 +148,19 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const relayStamps = new RelayStamps();
   const turn = turnSettings(config);
   /**
-   * Participants whose socket was lost abruptly, waiting to be resumed. Their buffer stays within
-   * half the backpressure bound, so replaying it on the new socket never trips the slow-reader close.
+   * Sessions (room participants and logins) whose socket was lost abruptly, waiting to be resumed.
+   * Their buffer stays within half the backpressure bound, so replaying it on the new socket never
+   * trips the slow-reader close.
    */
   const resumption = new SessionResumption({
     graceMs: config.resumeGraceMs,
     maxBufferedBytes: Math.min(RESUME_BUFFER_MAX_BYTES, Math.floor(config.maxBackpressureBytes / 2)),
   });
-  /** One timer per suspended participant, ending its suspension as a leave. */
+  /** One timer per suspended session, ending it as a close would. */
   const graceTimers = new Map<string, NodeJS.Timeout>();
-  /** Suspended participants whose buffer overflowed, to be removed once the current delivery is out. */
+  /** Suspended sessions whose buffer overflowed, to be ended once the current delivery is out. */
   const overflowed: string[] = [];
-  /** Connections whose participant a `resume` moved to another socket: their close is no leave. */
+  /** Connections whose session a `resume` moved to another socket: their close ends nothing. */
   const takenOver = new WeakSet<Connection>();
   /** Everything the server writes goes through here, to be written after the poll phase. */
   const outbox = new Outbox<WebSocket<Connection>>({
@@ -190,7 +191,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   let shuttingDown = false;
   /** Called when the last WebSocket closed during a shutdown. */
   let onDrained: (() => void) | undefined;
-  /** Open uWebSockets.js sockets, taken-over ones included (`sockets` holds one per participant). */
+  /** Open uWebSockets.js sockets, taken-over ones included (`sockets` holds one per session). */
   let openSocketCount = 0;
   const reportInternal = (place: string, error: unknown): void => failures.report(place, error);
   const guarded = (place: string, body: () => void): void => failures.guarded(place, body);
@@ -227,8 +228,17 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     }
   }
 
-  /** Sends each delivery; a message object shared by several recipients is serialized once. */
+  /** Sends each delivery, then ends the suspended sessions whose buffer it overflowed. */
   function deliver(deliveries: readonly { to: string; message: ServerMessage }[]): void {
+    queueDeliveries(deliveries);
+    settleOverflows();
+  }
+
+  /**
+   * Queues each delivery for its socket, or buffers it for a suspended session; a message object
+   * shared by several recipients is serialized once. Overflows are left to {@link settleOverflows}.
+   */
+  function queueDeliveries(deliveries: readonly { to: string; message: ServerMessage }[]): void {
     let lastMessage: ServerMessage | undefined;
     let lastFrame = "";
     const frames = deliveries.length > 2 ? new Map<ServerMessage, string>() : undefined;
@@ -248,10 +258,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         hold(to, lastFrame);
       }
     }
-    settleOverflows();
   }
 
-  /** Buffers `frame` for suspended participant `id`; an overflow ends the suspension shortly. */
+  /** Buffers `frame` for suspended session `id`; an overflow ends the session shortly. */
   function hold(id: string, frame: string): void {
     if (resumption.buffer(id, frame) === "overflow") {
       overflowed.push(id);
@@ -259,17 +268,21 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   }
 
   /**
-   * Removes the participants whose resume buffer overflowed. Run after a whole delivery has been
-   * queued, so that nobody sees this leave in the middle of another event's messages.
+   * Ends the sessions whose resume buffer overflowed. Run after a whole delivery (or call result)
+   * has been queued, so that nobody sees this leave in the middle of another event's messages.
    */
   function settleOverflows(): void {
     while (overflowed.length > 0) {
-      removeSuspended(overflowed.shift() as string);
+      endSession(overflowed.shift() as string);
     }
   }
 
-  /** Ends `id`'s suspension as a leave: the others get `close_connection` and `rest_connection_list`. */
-  function removeSuspended(id: string): void {
+  /**
+   * Ends session `id` as a close ends it: it leaves its room (the others get `close_connection`
+   * and `rest_connection_list`) and its login ends (`presenceLeft`; its call ends as for a closed
+   * connection). Used on a close that does not suspend and when a suspension ends unresumed.
+   */
+  function endSession(id: string): void {
     clearTimeout(graceTimers.get(id));
     graceTimers.delete(id);
     resumption.forget(id);
@@ -277,6 +290,17 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     if (result.ok) {
       deliver(result.deliveries);
     }
+    applyCallResult(calls.disconnect(id));
+  }
+
+  /** The resume token of session `id`: the one it holds (one per session), or a new one. */
+  function sessionToken(id: string): string {
+    let token = resumption.tokenOf(id);
+    if (token === undefined) {
+      token = newResumeToken();
+      resumption.admit(id, token);
+    }
+    return token;
   }
 
   /** What `joined`, `resumed`, `ice_servers` and `loginResponse` carry for connection `id` now. */
@@ -342,7 +366,11 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     }
   }
 
-  /** Carries out what the call registry asked for: sends, then timers, then closes. */
+  /**
+   * Carries out what the call registry asked for: sends, then presence, timers and closes, and only
+   * then ends the suspended sessions whose buffer overflowed: ending one is another registry
+   * operation, whose presence changes must come after this result's.
+   */
   function applyCallResult(result: CallResult, ws?: WebSocket<Connection>, refType?: string): void {
     if (!result.ok) {
       if (ws) {
@@ -350,7 +378,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       }
       return;
     }
-    deliver(result.deliveries);
+    queueDeliveries(result.deliveries);
     applyPresenceChanges(result.presence);
     for (const timer of result.timers) {
       clearTimeout(callTimers.get(timer.timerId));
@@ -366,8 +394,13 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       const target = sockets.get(close.connectionId);
       if (target) {
         closeConnection(target, close.code, close.reason);
+      } else if (resumption.isSuspended(close.connectionId)) {
+        // A newer login took over a suspended one: the suspension is discarded, as the close of a
+        // live socket would end its session (a close the server makes is never suspended).
+        endSession(close.connectionId);
       }
     }
+    settleOverflows();
   }
 
   /**
@@ -393,9 +426,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   }
 
   /**
-   * `resume`: moves participant `id` onto `ws`, which becomes that participant (same id, same seat),
-   * and replays what was buffered for it. The connection must be fresh: a room or a login of its own
-   * would be orphaned by the change of id.
+   * `resume`: moves session `id` onto `ws`, which becomes that session (same id, same seat, same
+   * login), and replays what was buffered for it after a fresh `presence` directory for a login.
+   * The connection must be fresh: a room or a login of its own would be orphaned by the change of id.
    */
   function resume(ws: WebSocket<Connection>, id: string, token: string, nowMs: number): void {
     const connection = ws.getUserData();
@@ -413,7 +446,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     const nextToken = newResumeToken();
     const outcome = resumption.resume(id, token, nextToken, performance.now());
     const room = registry.roomOf(id);
-    if (!outcome.ok || room === undefined) {
+    const login = calls.loginOf(id);
+    if (!outcome.ok || (room === undefined && login === undefined)) {
       resumeFailures.take(connection.address, nowMs);
       refuse(ws, "resume_failed", RESUME_REFUSED, "resume", nowMs);
       return;
@@ -423,39 +457,46 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     const previous = sockets.get(id);
     if (previous) {
       // Half-open: the client saw the loss before the server did. The old socket says goodbye to
-      // nobody, and its login (if any) ends as a close would end it.
+      // nobody; its room seat and its login move to this socket with the id.
       takenOver.add(previous.getUserData());
       closeConnection(previous, CLOSE_CODES.resumed_elsewhere, "resumed on another connection");
-      applyCallResult(calls.disconnect(id));
     }
     sockets.delete(connection.id);
     connection.id = id;
     sockets.set(id, ws);
-    const list = registry.participants(room);
-    send(ws, {
-      type: "resumed",
-      id,
-      room,
-      username: list.find((participant) => participant.id === id)?.username ?? "",
-      list,
-      ...issueIceServers(id),
-      resumeToken: nextToken,
-    });
+    const resumed: Extract<ServerMessage, { type: "resumed" }> = { type: "resumed", id, ...issueIceServers(id), resumeToken: nextToken };
+    if (room !== undefined) {
+      const list = registry.participants(room);
+      resumed.room = room;
+      resumed.username = list.find((participant) => participant.id === id)?.username ?? "";
+      resumed.list = list;
+    }
+    if (login !== undefined) {
+      resumed.login = login;
+    }
+    send(ws, resumed);
+    if (login !== undefined) {
+      // Presence was neither sent nor buffered while away: the whole directory now, and from then
+      // on the changes like any subscriber (a half-open socket's subscription is replaced).
+      applyPresenceChanges({ subscribed: id, unsubscribed: [id], left: [], updated: [] });
+    }
     for (const frame of outcome.frames) {
       sendFrame(ws, frame);
     }
   }
 
-  /** Adds the caller's ICE servers to an accepted `loginResponse`, when the server hands any out. */
-  function withIceServers(result: Extract<CallResult, { ok: true }>, connectionId: string): CallResult {
-    if (config.iceServers.length === 0 && !turn) {
-      return result;
-    }
+  /**
+   * Adds the session fields to an accepted `loginResponse` (`id`, the session's resume token,
+   * `resumeGraceMs`) and the caller's ICE servers, when the server hands any out.
+   */
+  function withSessionFields(result: Extract<CallResult, { ok: true }>, connectionId: string): CallResult {
+    const session = { id: connectionId, resumeToken: sessionToken(connectionId), resumeGraceMs: config.resumeGraceMs };
+    const iceServers = config.iceServers.length === 0 && !turn ? {} : issueIceServers(connectionId);
     return {
       ...result,
       deliveries: result.deliveries.map((delivery) =>
         delivery.to === connectionId && delivery.message.type === "loginResponse" && delivery.message.content === "accepted"
-          ? { ...delivery, message: { ...delivery.message, ...issueIceServers(connectionId) } }
+          ? { ...delivery, message: { ...delivery.message, ...session, ...iceServers } }
           : delivery,
       ),
     };
@@ -478,8 +519,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
           refuse(ws, result.code, result.message, message.type);
           return;
         }
-        const resumeToken = newResumeToken();
-        resumption.admit(connection.id, resumeToken);
+        const resumeToken = sessionToken(connection.id);
         send(ws, {
           type: "joined",
           id: connection.id,
@@ -513,7 +553,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       case "close_connection": {
         const result = registry.leave(connection.id);
         if (result.ok) {
-          resumption.forget(connection.id);
+          if (calls.userIdOf(connection.id) === undefined) {
+            // Nothing left to resume; a login keeps the session and its token.
+            resumption.forget(connection.id);
+          }
           deliver(result.deliveries);
         } else {
           refuse(ws, result.code, result.message, message.type);
@@ -530,7 +573,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
           return;
         }
         const result = calls.handle(connection.id, message);
-        applyCallResult(result.ok ? withIceServers(result, connection.id) : result, ws, message.type);
+        applyCallResult(result.ok ? withSessionFields(result, connection.id) : result, ws, message.type);
         return;
       }
       case "call":
@@ -544,6 +587,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       case "stopCall":
       case "stop":
       case "onIceCandidate":
+      case "callDescription":
         applyCallResult(calls.handle(connection.id, message), ws, message.type);
         return;
       default:
@@ -659,7 +703,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     }
   }
 
-  /** A socket closed: its participant is suspended or leaves, its login ends. */
+  /**
+   * A socket closed: its session (room membership and/or login) is suspended on an abrupt loss,
+   * and ends at once otherwise.
+   */
   function socketClosed(ws: WebSocket<Connection>, code: number, closeMessage: ArrayBuffer): void {
     const connection = ws.getUserData();
     // A close the server queued itself (4001, 4002, 4003, 1012) is no network loss.
@@ -667,34 +714,36 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     connection.state = CONNECTION_STATES.gone;
     metrics.countClose(code);
     if (takenOver.has(connection)) {
-      // Its participant lives on, on the socket that resumed it.
+      // Its session lives on, on the socket that resumed it.
       return;
     }
     const id = connection.id;
     sockets.delete(id);
-    if (registry.roomOf(id) !== undefined) {
-      // For a 1006, uWebSockets.js says why: nothing (network loss), a timeout, or a protocol violation.
-      const reason = code === 1006 && closeMessage.byteLength > 0 ? UTF8.decode(closeMessage) : "";
-      const deadlineMs = config.resumeGraceMs > 0 && !shuttingDown && suspendsOnClose(code, closedByServer, reason)
-        ? resumption.suspend(id, performance.now())
-        : undefined;
-      if (deadlineMs === undefined) {
-        resumption.forget(id);
-        const result = registry.leave(id);
-        if (result.ok) {
-          deliver(result.deliveries);
-        }
-      } else {
-        // Nobody hears of it: the participant keeps its seat until it resumes or the window ends.
-        graceTimers.set(id, setTimeout(() => guarded("grace timer", () => {
-          graceTimers.delete(id);
-          if (resumption.expire(id, Math.max(performance.now(), deadlineMs))) {
-            removeSuspended(id);
-          }
-        }), config.resumeGraceMs));
-      }
+    const loggedIn = calls.userIdOf(id) !== undefined;
+    if (registry.roomOf(id) === undefined && !loggedIn) {
+      resumption.forget(id);
+      return;
     }
-    applyCallResult(calls.disconnect(id));
+    // For a 1006, uWebSockets.js says why: nothing (network loss), a timeout, or a protocol violation.
+    const reason = code === 1006 && closeMessage.byteLength > 0 ? UTF8.decode(closeMessage) : "";
+    const deadlineMs = config.resumeGraceMs > 0 && !shuttingDown && suspendsOnClose(code, closedByServer, reason)
+      ? resumption.suspend(id, performance.now())
+      : undefined;
+    if (deadlineMs === undefined) {
+      endSession(id);
+      return;
+    }
+    // Nobody hears of it: the session keeps its seat and its login until it resumes or the window
+    // ends. Presence is not buffered (`resumed` is followed by the whole directory instead).
+    if (loggedIn) {
+      applyPresenceChanges({ unsubscribed: [id], left: [], updated: [] });
+    }
+    graceTimers.set(id, setTimeout(() => guarded("grace timer", () => {
+      graceTimers.delete(id);
+      if (resumption.expire(id, Math.max(performance.now(), deadlineMs))) {
+        endSession(id);
+      }
+    }), config.resumeGraceMs));
   }
 
   app.ws<Connection>(WEBSOCKET_PATH, {
@@ -799,6 +848,17 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     });
   }
 
+  /** Suspended sessions that hold a room seat (the others are suspended logins only). */
+  function suspendedParticipantCount(): number {
+    let count = 0;
+    for (const id of resumption.suspendedIds()) {
+      if (registry.roomOf(id) !== undefined) {
+        count += 1;
+      }
+    }
+    return count;
+  }
+
   route("/healthz", (res) => {
     const { rooms, participants } = registry.stats();
     const { users, ringingCalls, activeCalls } = calls.stats();
@@ -814,7 +874,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       onlineUsers: users,
       ringingCalls,
       activeCalls,
-      suspendedParticipants: resumption.suspendedCount(),
+      suspendedParticipants: suspendedParticipantCount(),
+      suspendedSessions: resumption.suspendedCount(),
     }));
   });
 
@@ -830,7 +891,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       webrtc_room_online_users: users,
       webrtc_room_ringing_calls: ringingCalls,
       webrtc_room_active_calls: activeCalls,
-      webrtc_room_suspended_participants: resumption.suspendedCount(),
+      webrtc_room_suspended_participants: suspendedParticipantCount(),
+      webrtc_room_suspended_sessions: resumption.suspendedCount(),
     }));
   });
 

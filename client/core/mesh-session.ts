@@ -596,7 +596,10 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
   #onResumed(message: Extract<RoomServerMessage, { type: "resumed" }>): void {
     const reentry = this.#reentry;
     const info = this.#info;
-    if (reentry?.kind !== "resume" || !info) {
+    const { room, username, list } = message;
+    // A session that resumes for a room always gets the room back; the fields are optional on the
+    // wire only because a login-only session resumes without them.
+    if (reentry?.kind !== "resume" || !info || room === undefined || username === undefined || list === undefined) {
       return;
     }
     this.#clearReentry();
@@ -604,15 +607,15 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
     this.#info = {
       ...info,
       id: message.id,
-      room: message.room,
-      username: message.username,
+      room,
+      username,
       iceServers: message.iceServers,
       ...(message.iceServersExpireAtMs !== undefined ? { iceServersExpireAtMs: message.iceServersExpireAtMs } : {}),
     };
     if (message.iceServersExpireAtMs === undefined) {
       delete this.#info.iceServersExpireAtMs;
     }
-    const present = new Set(message.list.map((participant) => participant.id));
+    const present = new Set(list.map((participant) => participant.id));
     for (const id of [...this.#entries.keys()]) {
       if (!present.has(id)) {
         this.#removePeer(id, "left");

@@ -573,6 +573,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       case "incomingCallNotResponse":
       case "startCommunication":
       case "iceCandidate":
+      case "callDescription":
       case "stopCommunication":
         this.#onCallMessage(message);
         return;
@@ -710,6 +711,9 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
         // simple-peer hands this object to `new RTCIceCandidate(init)`; the typings ask for the
         // class, but the init dictionary is what it needs.
         call?.peer?.signal({ type: "candidate", candidate: message.candidate as RTCIceCandidate });
+        return;
+      case "callDescription":
+        // This session never renegotiates, so it has nothing to answer with.
         return;
       case "stopCommunication":
         if (call && (call.state === CallState.connecting || call.state === CallState.active || (call.state === CallState.answering && call.sdpSent))) {

@@ -9,13 +9,15 @@
  *   `incomingCallResponse.sdpAnswer` (the seed's field name `sdpOffer` is accepted there as an alias);
  * - the caller receives the answer in `callResponse {callResponse: "accepted", sdpAnswer}`; the callee
  *   receives `startCommunication` without SDP (it produced the answer itself);
- * - ICE candidates go up in `onIceCandidate` and come down to the other party in `iceCandidate`.
+ * - ICE candidates go up in `onIceCandidate` and come down to the other party in `iceCandidate`;
+ * - once the call is accepted, either party may renegotiate (a new track, a data channel, an ICE
+ *   restart) with `callDescription`, relayed unchanged to the other party.
  * SDP travels as the bare `sdp` string of an `RTCSessionDescription`, as in the seed.
  * The caller's identity is stamped by the server from the login: a `callerID` in `call` is ignored.
  */
 import * as v from "valibot";
 import { UserIdSchema } from "./presence.ts";
-import { IceCandidateSchema, SdpTextSchema, type IceCandidate } from "./room.ts";
+import { IceCandidateSchema, SdpTextSchema, type IceCandidate, type SessionDescription } from "./room.ts";
 
 /** The `sdp` text of an `RTCSessionDescription`, bounded like the room family's. */
 const SdpSchema = v.pipe(SdpTextSchema, v.minLength(1, "SDP must not be empty"));
@@ -70,8 +72,18 @@ export const OnIceCandidateSchema = v.object({
   candidate: IceCandidateSchema,
 });
 
+/**
+ * `callDescription`: an SDP offer or answer for the other party of an accepted call, to renegotiate
+ * (add a track or a data channel) or restart ICE. The first offer and answer still travel in `call`
+ * and `incomingCallResponse`; this one is refused while the call rings (`invalid_state`).
+ */
+export const CallDescriptionSchema = v.object({
+  type: v.literal("callDescription"),
+  sdp: v.object({ type: v.picklist(["offer", "answer"]), sdp: SdpSchema }),
+});
+
 /** The call schemas, in the order to add them to the client `v.variant`. */
-export const CALL_CLIENT_SCHEMAS = [CallSchema, IncomingCallResponseSchema, StopCallSchema, StopSchema, OnIceCandidateSchema] as const;
+export const CALL_CLIENT_SCHEMAS = [CallSchema, IncomingCallResponseSchema, StopCallSchema, StopSchema, OnIceCandidateSchema, CallDescriptionSchema] as const;
 
 /** A validated client message of the call family. */
 export type CallClientMessage =
@@ -79,7 +91,8 @@ export type CallClientMessage =
   | v.InferOutput<typeof IncomingCallResponseSchema>
   | v.InferOutput<typeof StopCallSchema>
   | v.InferOutput<typeof StopSchema>
-  | v.InferOutput<typeof OnIceCandidateSchema>;
+  | v.InferOutput<typeof OnIceCandidateSchema>
+  | v.InferOutput<typeof CallDescriptionSchema>;
 
 /** Every `callResponse` value (seed 000). */
 export const CALL_RESPONSES = ["notOnline", "inCalling", "rejected", "NotResponse", "accepted", "exception"] as const;
@@ -136,6 +149,11 @@ export type CallServerMessage =
       /** An ICE candidate from the other party. */
       type: "iceCandidate";
       candidate: IceCandidate;
+    }
+  | {
+      /** A renegotiation offer or answer from the other party of the accepted call, as it sent it. */
+      type: "callDescription";
+      sdp: SessionDescription;
     }
   | {
       /** The other party ended the accepted call. */

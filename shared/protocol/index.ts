@@ -3,7 +3,7 @@
  * keyed on `type`. Client messages are decoded here, at the socket boundary, into a typed result.
  */
 import * as v from "valibot";
-import { CallSchema, IncomingCallResponseSchema, OnIceCandidateSchema, StopCallSchema, StopSchema, type CallServerMessage } from "./call.ts";
+import { CallDescriptionSchema, CallSchema, IncomingCallResponseSchema, OnIceCandidateSchema, StopCallSchema, StopSchema, type CallServerMessage } from "./call.ts";
 import { PingSchema, type CommonServerMessage } from "./common.ts";
 import type { ErrorCode } from "./errors.ts";
 import {
@@ -40,6 +40,7 @@ const ClientMessageSchema = v.variant("type", [
   StopCallSchema,
   StopSchema,
   OnIceCandidateSchema,
+  CallDescriptionSchema,
 ]);
 
 /** A validated message from a client. */

@@ -3,8 +3,8 @@
  * directory of online users with their status (seed 002).
  *
  * Scope is one server-wide lobby: every logged-in connection sees every logged-in user and receives
- * every change, its own included. A user is online exactly while the connection that logged in is
- * open. Names are camelCase like the call family they serve (`loginResponse`, `incomingCall`),
+ * every change, its own included. A user is online while the connection that logged in is open, and
+ * during the grace window after an abrupt loss of that connection, in which it may `resume`. Names are camelCase like the call family they serve (`loginResponse`, `incomingCall`),
  * not snake_case like the room family (seed 004).
  */
 import * as v from "valibot";
@@ -113,6 +113,20 @@ export type PresenceServerMessage =
       username: string;
       avatar?: string;
       /**
+       * The session id (the connection id, the same as `joined.id` when this connection joined a
+       * room), for `resume` after a signaling reconnect. The session fields `id`, `resumeToken` and
+       * `resumeGraceMs` are always sent by this server; they are optional here because the call
+       * registry builds the message and the socket layer adds them.
+       */
+      id?: string;
+      /**
+       * Secret for `resume`; never share it. The same token as `joined.resumeToken` when this
+       * connection also joined a room (one token per session); replaced by each `resumed`.
+       */
+      resumeToken?: string;
+      /** How long after losing the connection the session may still `resume`, in milliseconds. */
+      resumeGraceMs?: number;
+      /**
        * ICE servers for this user's calls, with TURN credentials when the server has TURN
        * configured. Filled in by the socket layer (the call registry does not know about TURN).
        */
@@ -139,7 +153,7 @@ export type PresenceServerMessage =
       user: PresenceUser;
     }
   | {
-      /** A user went offline: its connection closed. */
+      /** A user went offline: its connection closed (or was lost and not resumed in time). */
       type: "presenceLeft";
       userID: string;
     }

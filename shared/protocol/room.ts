@@ -112,9 +112,10 @@ export const LeaveRoomSchema = v.object({ type: v.literal("close_connection") })
 export const RESUME_TOKEN_MAX_LENGTH = 128;
 
 /**
- * `resume`: after a signaling reconnect, take over participant `id` on this new connection. Only
- * within the grace window after the old connection was lost, and only with the secret
- * `resumeToken` that `joined` (or the last `resumed`) gave that participant.
+ * `resume`: after a signaling reconnect, take over session `id` (its room membership and/or its
+ * login) on this new connection. Only within the grace window after the old connection was lost,
+ * and only with the secret `resumeToken` that `joined` or `loginResponse` (or the last `resumed`)
+ * gave that session.
  */
 export const ResumeSchema = v.object({
   type: v.literal("resume"),
@@ -172,14 +173,19 @@ export type RoomServerMessage =
     }
   | {
       /**
-       * Acknowledges `resume` on the new connection. `list` is the room as it is now; the messages
-       * that were addressed to the participant while it was away follow, in order.
+       * Acknowledges `resume` on the new connection: the whole session (room membership and/or
+       * login) is back. `room`, `username` and `list` (the room as it is now) are present when the
+       * session is in a room, `login` when it is logged in. A logged-in session then gets the whole
+       * `presence` directory; the other messages that were addressed to the session while it was
+       * away follow, in order.
        */
       type: "resumed";
       id: string;
-      room: string;
-      username: string;
-      list: Participant[];
+      room?: string;
+      username?: string;
+      list?: Participant[];
+      /** The session's login, as `loginResponse accepted` stated it. */
+      login?: { userID: string; username: string; avatar?: string };
       iceServers: IceServer[];
       iceServersExpireAtMs?: number;
       /** The token for the next `resume`; the previous one is no longer accepted. */

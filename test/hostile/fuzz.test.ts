@@ -604,8 +604,8 @@ function replay(fuzz: Fuzz, connection: Connection, delivered: Set<number>, room
       case "resumed":
         expect(room, `${where(index)}: resumed on a connection already in a room`).toBeUndefined();
         ({ id, room } = message);
-        view = message.list.map((member) => member.id);
-        checkList(message.list, index);
+        view = (message.list ?? []).map((member) => member.id);
+        checkList(message.list ?? [], index);
         resumed = true;
         return;
       case "connection_list": {
@@ -738,7 +738,7 @@ async function fuzzOnce(seed: number, resumeGraceMs: number): Promise<string> {
     // Every stream, closed ones included, followed the server's events and stayed in its room.
     const roomsById = new Map<string, Set<string>>();
     for (const message of fuzz.connections.flatMap((connection) => connection.client.received)) {
-      if (message.type === "joined" || message.type === "resumed") {
+      if ((message.type === "joined" || message.type === "resumed") && message.room !== undefined) {
         roomsById.set(message.id, (roomsById.get(message.id) ?? new Set()).add(message.room));
       }
     }
