@@ -194,6 +194,9 @@ export type CandidateFilter = (ice: IceCandidate) => boolean;
 
 export { PING_TIMEOUT_MS };
 
+/** A listener as simple-peer's (untyped) `on` / `off` take it. */
+type SimplePeerListener = Parameters<SimplePeer.Instance["off"]>[1];
+
 /** The session id of an SDP's `o=` line: a new `RTCPeerConnection` picks a new one, renegotiations keep it. */
 export function sdpSessionId(sdp: string): string | undefined {
   return /^o=\S+ (\S+) /m.exec(sdp)?.[1];
@@ -207,6 +210,17 @@ function sdpIceUfrags(sdp: string): string[] {
 /** The ICE username fragment a candidate belongs to, when it says. */
 function candidateUfrag(ice: IceCandidate): string | undefined {
   return ice.usernameFragment ?? / ufrag (\S+)/.exec(ice.candidate)?.[1];
+}
+
+/**
+ * The ICE username fragment of m-section `mLineIndex` of a local description (an `a=ice-ufrag`
+ * there, else at session level): what a candidate gathered for that section belongs to.
+ */
+export function sdpSectionUfrag(sdp: string, mLineIndex: number): string | undefined {
+  const [session = "", ...sections] = sdp.split(/^(?=m=)/m);
+  const ufragOf = (text: string): string | undefined => /^a=ice-ufrag:(\S+)/m.exec(text)?.[1];
+  const section = sections[mLineIndex];
+  return (section === undefined ? undefined : ufragOf(section)) ?? ufragOf(session);
 }
 
 /** How an incoming offer relates to the current connection; see {@link PeerLink.classifyOffer}. */
@@ -590,14 +604,9 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     };
     /** simple-peer's last event: its `RTCPeerConnection` is closed. */
     const onClose = (): void => {
-      peer.off("signal", onSignal);
-      peer.off("connect", onConnect);
-      peer.off("data", onData);
-      peer.off("stream", onStream);
-      peer.off("track", onTrack);
-      peer.off("iceStateChange", onIceState);
-      peer.off("error", onError);
-      peer.off("close", onClose);
+      for (const [event, listener] of Object.entries(listeners)) {
+        peer.off(event, listener);
+      }
       if (current() && this.#state !== PeerState.failed) {
         // The remote closed its side (its data channel closed first): it left, or it gave up on
         // this connection. Either the server removes it or the pair is rebuilt.
@@ -606,14 +615,19 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
         this.#teardown("remote closed the connection");
       }
     };
-    peer.on("signal", onSignal);
-    peer.on("connect", onConnect);
-    peer.on("data", onData);
-    peer.on("stream", onStream);
-    peer.on("track", onTrack);
-    peer.on("iceStateChange", onIceState);
-    peer.on("error", onError);
-    peer.on("close", onClose);
+    const listeners: Record<string, SimplePeerListener> = {
+      signal: onSignal,
+      connect: onConnect,
+      data: onData,
+      stream: onStream,
+      track: onTrack,
+      iceStateChange: onIceState,
+      error: onError,
+      close: onClose,
+    };
+    for (const [event, listener] of Object.entries(listeners)) {
+      peer.on(event, listener);
+    }
     // Only the offering side bounds the attempt: it is the one that can start a new one; the
     // answering side just waits for the next offer.
     const connectTimeoutMs = this.#options.connectTimeoutMs ?? PEER_CONNECT_TIMEOUT_MS;
@@ -644,7 +658,14 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
         this.emit("signal", { kind: data.type, sdp: data.sdp ?? "" });
         return;
       case "candidate": {
-        const { candidate, sdpMid, sdpMLineIndex, usernameFragment } = data.candidate;
+        const { candidate, sdpMid, sdpMLineIndex } = data.candidate;
+        // simple-peer passes on only `candidate`, `sdpMid` and `sdpMLineIndex`; the fragment is in
+        // the candidate line (Chromium, libwebrtc) or in the local description it was gathered for.
+        const localSdp = this.peerConnection?.localDescription?.sdp;
+        const usernameFragment =
+          data.candidate.usernameFragment ??
+          candidateUfrag({ candidate }) ??
+          (localSdp !== undefined && typeof sdpMLineIndex === "number" ? sdpSectionUfrag(localSdp, sdpMLineIndex) : undefined);
         const ice: IceCandidate = { candidate, sdpMid, sdpMLineIndex, ...(usernameFragment ? { usernameFragment } : {}) };
         if (!this.#candidateFilter || this.#candidateFilter(ice)) {
           this.emit("signal", { kind: "candidate", candidate: ice });
