@@ -16,11 +16,9 @@ import type { TrackSource } from "../shared/protocol/mesh.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
 import { requireCoturn, startCoturn, type RunningCoturn } from "./support/coturn.ts";
 import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
+import { waitFor } from "./mesh/helpers.ts";
 
 type RTCVideoSink = InstanceType<typeof wrtc.nonstandard.RTCVideoSink>;
-
-/** Generous bound for anything WebRTC does on a busy two-core machine. */
-const DEADLINE_MS = 30_000;
 
 const TURN_SECRET = "calls-turn-secret";
 /** Short, so that a renewal comes within the test (the server rounds the expiry down: 4–5 s). */
@@ -30,17 +28,6 @@ const hasCoturn = requireCoturn();
 
 /** A protocol message as it crossed the socket, parsed. */
 type WireMessage = { type: string } & Record<string, unknown>;
-
-/** Polls `condition` until it holds; fails with `description` after `timeoutMs`. */
-async function waitFor(description: string, condition: () => boolean, timeoutMs = DEADLINE_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${description}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** The ICE ufrag a candidate line names (`… ufrag <ufrag> …`). */
 function ufragOf(candidate: string): string | undefined {
