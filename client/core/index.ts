@@ -30,6 +30,7 @@ export {
   MeshPeer,
   PEER_CONNECT_TIMEOUT_MS,
   PING_TIMEOUT_MS,
+  PeerLink,
   PeerState,
   sdpSessionId,
   type CandidateFilter,
@@ -40,10 +41,13 @@ export {
   type OutgoingSignal,
   type PeerErrorCode,
   type PeerEvents,
+  type PeerLinkOptions,
+  type PeerSignal,
   type RemotePeer,
   type RemotePublication,
   type WebRtcImplementation,
-} from "./peer.ts";
+} from "./peer-link.ts";
+export { DataChannelRouter, decodeChannelMessage, encodeChannelMessage, type DataChannelHandlers, type RenegotiationRequest } from "./data-channel.ts";
 export {
   ICE_REFRESH_AT_FRACTION,
   JOIN_TIMEOUT_MS,

@@ -22,6 +22,7 @@ import {
   type ErrorCode,
   type IceServer,
   type Participant,
+  type ClientMessage,
   type RoomServerMessage,
   type ServerMessage,
 } from "../../shared/protocol/index.ts";
@@ -32,13 +33,13 @@ import {
   PING_TIMEOUT_MS,
   PeerState,
   type CandidateFilter,
-  type IncomingSignal,
   type PeerErrorCode,
+  type PeerSignal,
   type RemotePeer,
   type RemotePublication,
   type RtcConfigurationExtras,
   type WebRtcImplementation,
-} from "./peer.ts";
+} from "./peer-link.ts";
 import { LocalPublications } from "./publications.ts";
 import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from "./reconnect.ts";
 import { SignalingClient, type DroppedReason, type SignalingCloseInfo, type WebSocketConstructor } from "./signaling-client.ts";
@@ -216,6 +217,33 @@ const MESH_SERVER_MESSAGE_TYPES: Record<MeshServerMessage["type"], true> = {
 
 function isMeshServerMessage(message: ServerMessage): message is MeshServerMessage {
   return Object.hasOwn(MESH_SERVER_MESSAGE_TYPES, message.type);
+}
+
+/** A negotiation message the server relayed from a remote. */
+type RoomSignalMessage = Extract<RoomServerMessage, { type: "send_offer" | "send_aswer" | "new_candidate" }>;
+
+/** The room message that carries a link's signal to participant `targetId`. */
+function roomSignalMessage(signal: PeerSignal, targetId: string): ClientMessage {
+  switch (signal.kind) {
+    case "offer":
+      return { type: "send_offer", targetId, sdp: { type: "offer", sdp: signal.sdp } };
+    case "answer":
+      return { type: "send_aswer", targetId, sdp: { type: "answer", sdp: signal.sdp } };
+    case "candidate":
+      return { type: "new_candidate", targetId, ice: signal.candidate };
+  }
+}
+
+/** The link signal a relayed room message carries. */
+function peerSignalOf(message: RoomSignalMessage): PeerSignal {
+  switch (message.type) {
+    case "send_offer":
+      return { kind: "offer", sdp: message.sdp.sdp };
+    case "send_aswer":
+      return { kind: "answer", sdp: message.sdp.sdp };
+    case "new_candidate":
+      return { kind: "candidate", candidate: message.ice };
+  }
 }
 
 /** Default bound on `join()`. */
@@ -752,7 +780,7 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
   }
 
   /** An offer, answer or candidate from a remote. */
-  #onSignal(message: IncomingSignal): void {
+  #onSignal(message: RoomSignalMessage): void {
     let entry = this.#entries.get(message.id);
     if (message.type === "send_offer") {
       if (!entry) {
@@ -781,7 +809,7 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
         }
       }
     }
-    entry?.peer.signal(message);
+    entry?.peer.signal(peerSignalOf(message));
   }
 
   /**
@@ -830,7 +858,7 @@ export class MeshSession extends TypedEmitter<MeshSessionEvents> {
     const entry: PeerEntry = { peer, unsubscribe: [], failures: 0, rebuildTimer: undefined };
     entry.unsubscribe = [
       peer.on("signal", (signal) => {
-        this.#signaling.send({ ...signal, targetId: peer.id });
+        this.#signaling.send(roomSignalMessage(signal, peer.id));
       }),
       peer.on("state", ({ state, previous }) => {
         if (state === PeerState.connected) {

@@ -1,19 +1,23 @@
 /**
- * A phone session: one logged-in user of the server-wide lobby (seed 002) and its one-to-one calls
- * (seed 000), over the same signaling connection as rooms.
+ * A phone session: one logged-in user of the server-wide lobby (presence family) and its one-to-one
+ * calls (call family), over the same signaling protocol as rooms.
  *
  * The session keeps the presence directory the server pushes and at most one call at a time, with
- * one simple-peer instance for it. Media is peer to peer (see `docs/protocol-calls.md`): the caller's
- * peer produces the offer, which travels in `call.sdpOffer`; the callee's peer is created only when
- * the user accepts, answers that offer, and the answer travels in `incomingCallResponse.sdpAnswer`
- * back to the caller's `callResponse accepted`. Candidates trickle through `onIceCandidate` /
- * `iceCandidate` from the first moment: the server holds them while the call rings.
+ * one {@link PeerLink} for it, the same link a room has per pair: connection bounds (an ICE
+ * `disconnected` bound), a data channel, publications and renegotiation. Media is peer to peer (see
+ * `docs/protocol-calls.md`): the caller's link produces the offer, which travels in `call.sdpOffer`;
+ * the callee's link is created only when the user accepts, answers that offer, and the answer
+ * travels in `incomingCallResponse.sdpAnswer` back to the caller's `callResponse accepted`. Every
+ * later offer and answer of the accepted call (a track published or unpublished, an ICE restart)
+ * travels in `callDescription`. Candidates, `usernameFragment` included, trickle through
+ * `onIceCandidate` / `iceCandidate` from the first moment: the server holds them while the call
+ * rings. ICE servers are the server's: `loginResponse` carries them (with TURN credentials when the
+ * server has TURN), and they are renewed with `refresh_ice_servers` before they expire.
  *
  * The server is the authority on outcomes (busy, timeout, missed calls); this side only mirrors
  * them in {@link CallState} and reports why each call ended as a {@link CallEnd}. Local streams
  * belong to the application: the session sends them but never stops their tracks.
  */
-import SimplePeer from "simple-peer";
 import {
   assertNever,
   type CallResponseValue,
@@ -26,8 +30,19 @@ import {
   type ServerMessage,
   type StopReason,
 } from "../../shared/protocol/index.ts";
+import type { TrackSource } from "../../shared/protocol/mesh.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
-import type { CandidateFilter, WebRtcImplementation } from "./peer.ts";
+import { ICE_REFRESH_AT_FRACTION, MIN_ICE_REFRESH_DELAY_MS } from "./mesh-session.ts";
+import {
+  PeerLink,
+  PeerState,
+  type CandidateFilter,
+  type PeerSignal,
+  type RemotePublication,
+  type RtcConfigurationExtras,
+  type WebRtcImplementation,
+} from "./peer-link.ts";
+import { LocalPublications } from "./publications.ts";
 import { SignalingClient, type SignalingCloseInfo, type WebSocketConstructor } from "./signaling-client.ts";
 
 /** How long `connect()` waits for `loginResponse` and the directory once the socket is open. */
@@ -41,10 +56,29 @@ export const LOGIN_TIMEOUT_MS = 10_000;
 export const PEER_LOSS_GRACE_MS = 3_000;
 
 /**
- * ICE servers used when none are given. The `joined` acknowledgement of rooms carries the server's
- * list, but `loginResponse` does not, so a phone needs them from its embedder.
+ * ICE servers used when the server hands out none (its accepted `loginResponse` has no
+ * `iceServers`) and the embedder gave none either.
  */
 export const DEFAULT_PHONE_ICE_SERVERS: readonly IceServer[] = [{ urls: "stun:stun.l.google.com:19302" }];
+
+/**
+ * Delay before fresh ICE servers are asked for, for credentials that expire at `expiresAtMs`:
+ * {@link ICE_REFRESH_AT_FRACTION} of the time left, as rooms do, never less than
+ * {@link MIN_ICE_REFRESH_DELAY_MS}.
+ */
+export function iceServersRefreshDelayMs(expiresAtMs: number, nowMs: number): number {
+  return Math.max(MIN_ICE_REFRESH_DELAY_MS, (expiresAtMs - nowMs) * ICE_REFRESH_AT_FRACTION);
+}
+
+/**
+ * Calls `refresh` when ICE servers that expire at `expiresAtMs` should be renewed; returns the
+ * function that cancels it. (The phone's own until one server connection renews for rooms and
+ * calls alike.)
+ */
+function scheduleIceServersRefresh(expiresAtMs: number, refresh: () => void): () => void {
+  const timer = setTimeout(refresh, iceServersRefreshDelayMs(expiresAtMs, Date.now()));
+  return () => clearTimeout(timer);
+}
 
 /** Lifecycle of a {@link PhoneSession}. Only moves forward; a session is one login. */
 export const PhoneSessionState = {
@@ -74,7 +108,7 @@ export const CallState = {
   answering: "answering",
   /** Accepted on both sides; the peer connection is being established. */
   connecting: "connecting",
-  /** The peer connection is up. */
+  /** The peer connection is up (data channel open). */
   active: "active",
   /** Over; see {@link PhoneCall.end}. */
   ended: "ended",
@@ -145,8 +179,16 @@ export interface PhoneCall {
   readonly end: CallEnd | undefined;
   /** What this side sends, as passed to `call()` or `accept()`. */
   readonly localStream: MediaStream | undefined;
-  /** The other party's media, once it arrived. */
+  /**
+   * The tracks this side sends, by source, once the call was placed or accepted (`localStream`'s
+   * tracks are `camera` and `microphone`). Publishing or unpublishing during the accepted call
+   * renegotiates through `callDescription`; `replace()` swaps a track without renegotiating.
+   */
+  readonly publications: LocalPublications | undefined;
+  /** The other party's camera/microphone stream, once it arrived. */
   readonly remoteStream: MediaStream | undefined;
+  /** The call's `RTCPeerConnection` (for `getStats()`), while the call has one. */
+  readonly peerConnection: RTCPeerConnection | undefined;
 }
 
 /** A call this user did not pick up: the caller cancelled or the ring timed out. */
@@ -217,8 +259,16 @@ export type PhoneSessionEvents = {
   "incoming-call": PhoneCall;
   /** A call moved to `state` (`previous` undefined for a new call). */
   "call-state": { call: PhoneCall; state: CallState; previous: CallState | undefined };
-  /** The other party's media arrived. */
+  /** The other party's camera/microphone stream arrived. */
   "remote-stream": { call: PhoneCall; stream: MediaStream };
+  /** A track of the other party's `source` arrived (or replaced the one before). */
+  "remote-track-published": { call: PhoneCall } & RemotePublication;
+  /** The other party stopped publishing `source`. */
+  "remote-track-unpublished": { call: PhoneCall; source: TrackSource };
+  /** An application payload from the other party's `send()`, over the call's data channel. */
+  "call-data": { call: PhoneCall; data: unknown };
+  /** New ICE servers (fresh TURN credentials) were applied to the call in progress and to the next ones. */
+  "ice-servers": { iceServers: IceServer[]; expiresAtMs: number | undefined };
   /** A call is over; `end` says why. Emitted after its `call-state` `ended`. */
   "call-ended": { call: PhoneCall; end: CallEnd };
   /** A ring this user did not pick up. Emitted after the call's `call-ended`. */
@@ -245,7 +295,10 @@ export interface PhoneSessionOptions {
    * or `bad_message` for `http:` and other schemes).
    */
   avatar?: string;
-  /** Defaults to {@link DEFAULT_PHONE_ICE_SERVERS}. */
+  /**
+   * ICE servers for when the server hands out none; defaults to {@link DEFAULT_PHONE_ICE_SERVERS}.
+   * The servers (with TURN credentials) in the server's `loginResponse` take precedence.
+   */
   iceServers?: readonly IceServer[];
   /** WebSocket class; defaults to `globalThis.WebSocket` (pass `ws` in Node). */
   WebSocket?: WebSocketConstructor;
@@ -253,6 +306,10 @@ export interface PhoneSessionOptions {
   wrtc?: WebRtcImplementation;
   /** Local ICE candidates for which this returns false are not sent. */
   candidateFilter?: CandidateFilter;
+  /** `RTCConfiguration` fields besides `iceServers` for every call, e.g. `{ iceTransportPolicy: "relay" }`. */
+  rtcConfiguration?: RtcConfigurationExtras;
+  /** How long ICE may stay `disconnected` before the call's connection counts as failed; defaults to rooms' bound. */
+  iceDisconnectedTimeoutMs?: number;
   /** Defaults to {@link LOGIN_TIMEOUT_MS}. */
   loginTimeoutMs?: number;
   /** Defaults to {@link PEER_LOSS_GRACE_MS}. */
@@ -268,10 +325,13 @@ class CallRecord implements PhoneCall {
   state: CallState;
   end: CallEnd | undefined;
   localStream: MediaStream | undefined;
+  publications: LocalPublications | undefined;
   remoteStream: MediaStream | undefined;
   /** Incoming only: the caller's SDP offer. */
   readonly offerSdp: string | undefined;
-  peer: SimplePeer.Instance | undefined;
+  link: PeerLink | undefined;
+  /** Removes the session's listeners from the link and detaches it from the publications. */
+  unsubscribeLink: Array<() => void> = [];
   /** True once this side's SDP went out (`call` or the accepted `incomingCallResponse`). */
   sdpSent = false;
   /** Local candidates produced before the SDP went out; sent right after it. */
@@ -293,6 +353,15 @@ class CallRecord implements PhoneCall {
   get ended(): boolean {
     return this.state === CallState.ended;
   }
+
+  get peerConnection(): RTCPeerConnection | undefined {
+    return this.link?.peerConnection;
+  }
+
+  /** True once both sides agreed on the call: later descriptions travel in `callDescription`. */
+  get accepted(): boolean {
+    return this.state === CallState.connecting || this.state === CallState.active || (this.state === CallState.answering && this.sdpSent);
+  }
 }
 
 /** Error code the server uses for a message that needs a call the sender is not in. */
@@ -302,7 +371,9 @@ const NOT_IN_CALL: ErrorCode = "not_in_call";
 export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
   readonly url: string;
   readonly #options: PhoneSessionOptions;
-  readonly #iceServers: IceServer[];
+  /** The server's ICE servers once logged in (when it hands any out), else the embedder's or the default. */
+  #iceServers: IceServer[];
+  #cancelIceRefresh: (() => void) | undefined;
   #state: PhoneSessionState = PhoneSessionState.idle;
   #signaling: SignalingClient | undefined;
   #login: PhoneLogin | undefined;
@@ -453,9 +524,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     call.localStream = localStream;
     this.#call = call;
     this.emit("call-state", { call, state: call.state, previous: undefined });
-    // The offer is asked to receive audio and video whatever this side sends, so that the callee's
-    // tracks fit into it and no renegotiation (which seed 000's protocol has no message for) is needed.
-    this.#createPeer(call, true, { offerToReceiveAudio: true, offerToReceiveVideo: true });
+    this.#createLink(call, true);
     return call;
   }
 
@@ -471,8 +540,25 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     }
     call.localStream = localStream;
     this.#setCallState(call, CallState.answering);
-    const peer = this.#createPeer(call, false);
-    peer.signal({ type: "offer", sdp: call.offerSdp ?? "" });
+    this.#createLink(call, false).signal({ kind: "offer", sdp: call.offerSdp ?? "" });
+  }
+
+  /**
+   * Sends an application payload (any JSON value) to the other party over the call's data
+   * channel. Returns false when no call is connected. Throws a `RangeError` above 16 KiB.
+   */
+  send(data: unknown): boolean {
+    return this.#call?.link?.send(data) ?? false;
+  }
+
+  /**
+   * Restarts ICE in the call in progress (new candidates, new TURN allocations with the current
+   * ICE servers); the new offer travels in `callDescription`. Only the caller's side offers, so
+   * this returns false on the callee's side, and without an accepted call.
+   */
+  restartIce(): boolean {
+    const call = this.#call;
+    return call !== undefined && call.accepted && (call.link?.restartIce() ?? false);
   }
 
   /** Turns the ringing incoming call down. Returns false when there is none. */
@@ -549,6 +635,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       return;
     }
     this.hangUp();
+    this.#cancelIceRefresh?.();
     if (this.#signaling) {
       // Emits `close`, which finishes the session in #onSignalingClose.
       this.#signaling.close();
@@ -580,6 +667,9 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       case "error":
         this.#onError(message.code, message.message, message.refType);
         return;
+      case "ice_servers":
+        this.#applyIceServers(message.iceServers, message.iceServersExpireAtMs);
+        return;
       case "pong":
       case "joined":
       case "connection_list":
@@ -589,7 +679,6 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       case "close_connection":
       case "rest_connection_list":
       case "resumed":
-      case "ice_servers":
         // Keep-alive and room traffic: not this session's business.
         return;
       default:
@@ -602,6 +691,9 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       case "loginResponse":
         if (message.content === "accepted") {
           this.#login = { userID: message.userID, username: message.username, ...(message.avatar !== undefined ? { avatar: message.avatar } : {}) };
+          if (message.iceServers) {
+            this.#applyIceServers(message.iceServers, message.iceServersExpireAtMs);
+          }
         } else {
           this.#settleLogin?.(new PhoneError("login_rejected", `login refused: ${message.error}`, message.code));
         }
@@ -708,9 +800,14 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
         return;
       }
       case "iceCandidate":
-        // simple-peer hands this object to `new RTCIceCandidate(init)`; the typings ask for the
-        // class, but the init dictionary is what it needs.
-        call?.peer?.signal({ type: "candidate", candidate: message.candidate as RTCIceCandidate });
+        call?.link?.signal({ kind: "candidate", candidate: message.candidate });
+        return;
+      case "callDescription":
+        // A renegotiation or ICE restart of the accepted call; the first offer and answer came
+        // in `incomingCall` and `callResponse`.
+        if (call?.accepted) {
+          call.link?.signal({ kind: message.sdp.type, sdp: message.sdp.sdp });
+        }
         return;
       case "callDescription":
         // This session never renegotiates, so it has nothing to answer with.
@@ -753,7 +850,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     switch (response) {
       case "accepted":
         this.#setCallState(call, CallState.connecting);
-        call.peer?.signal({ type: "answer", sdp: sdpAnswer ?? "" });
+        call.link?.signal({ kind: "answer", sdp: sdpAnswer ?? "" });
         return;
       case "notOnline":
         this.#endCall(call, { reason: CallEndReason.notOnline, byLocal: false });
@@ -786,58 +883,75 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       this.#endCall(call, { reason: CallEndReason.refused, byLocal: false, code, message });
       return;
     }
-    if ((refType === "onIceCandidate" || refType === "incomingCallResponse" || refType === "stop" || refType === "stopCall") && code === NOT_IN_CALL) {
+    if ((refType === "onIceCandidate" || refType === "callDescription" || refType === "incomingCallResponse" || refType === "stop" || refType === "stopCall") && code === NOT_IN_CALL) {
       // A message that crossed the end of its call on the wire: expected, nothing to do.
       return;
     }
     this.emit("error", { code, message: refType ? `${refType}: ${message}` : message });
   }
 
-  /** Creates the call's peer and wires its events; the caller's is the initiator. */
-  #createPeer(call: CallRecord, initiator: boolean, offerOptions?: RTCOfferOptions): SimplePeer.Instance {
-    const peer = new SimplePeer({
-      initiator,
-      trickle: true,
-      config: { iceServers: this.#iceServers },
-      ...(offerOptions ? { offerOptions } : {}),
+  /**
+   * Creates the call's link and wires its events; the caller's is the initiator (it makes every
+   * offer). The link sends the call's publications: `localStream` as camera and microphone.
+   */
+  #createLink(call: CallRecord, initiator: boolean): PeerLink {
+    const options = this.#options;
+    const publications = new LocalPublications({
+      createStream: () => new (options.wrtc?.MediaStream ?? globalThis.MediaStream)(),
       ...(call.localStream ? { stream: call.localStream } : {}),
-      ...(this.#options.wrtc ? { wrtc: this.#options.wrtc } : {}),
     });
-    call.peer = peer;
-    peer.on("signal", (data: SimplePeer.SignalData) => this.#onPeerSignal(call, data));
-    peer.on("connect", () => {
-      if (this.#call === call && (call.state === CallState.connecting || call.state === CallState.answering)) {
-        this.#setCallState(call, CallState.active);
-      }
+    const link = new PeerLink({
+      id: call.remote.userID,
+      username: call.remote.username,
+      initiator,
+      iceServers: this.#iceServers,
+      publications,
+      // The first offer receives audio and video whatever this side sends, so that the callee's
+      // tracks fit into it without a renegotiation before the call is even up.
+      offerOptions: { offerToReceiveAudio: true, offerToReceiveVideo: true },
+      // The caller's link exists while the call rings, which the server bounds; a connect bound
+      // would run during the ring.
+      connectTimeoutMs: 0,
+      ...(options.wrtc ? { wrtc: options.wrtc } : {}),
+      ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
+      ...(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
+      ...(options.iceDisconnectedTimeoutMs !== undefined ? { disconnectedTimeoutMs: options.iceDisconnectedTimeoutMs } : {}),
+      ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
     });
-    peer.on("stream", (stream: MediaStream) => {
-      if (this.#call !== call) {
-        return;
-      }
-      call.remoteStream = stream;
-      this.emit("remote-stream", { call, stream });
-    });
-    peer.on("error", (error: Error & { code?: string }) => {
-      const detail = `${error.code ?? "ERR_UNKNOWN"}: ${error.message}`;
-      if (this.#call === call && !call.ended) {
-        this.emit("error", { code: "peer_error", message: detail });
-      }
-      this.#onPeerLost(call, detail);
-    });
-    peer.on("close", () => this.#onPeerLost(call, "the peer connection closed"));
-    return peer;
+    call.publications = publications;
+    call.link = link;
+    call.unsubscribeLink = [
+      publications.attach(link),
+      link.on("signal", (signal) => this.#onLinkSignal(call, signal)),
+      link.on("state", ({ state }) => {
+        if (state === PeerState.connected && (call.state === CallState.connecting || call.state === CallState.answering)) {
+          this.#setCallState(call, CallState.active);
+        } else if (state === PeerState.failed) {
+          this.#onPeerLost(call, "the peer connection failed or was closed by the other side");
+        }
+      }),
+      link.on("stream", (stream) => {
+        call.remoteStream = stream;
+        this.emit("remote-stream", { call, stream });
+      }),
+      link.on("publication", (publication) => this.emit("remote-track-published", { call, ...publication })),
+      link.on("unpublication", ({ source }) => this.emit("remote-track-unpublished", { call, source })),
+      link.on("data", (data) => this.emit("call-data", { call, data })),
+      link.on("error", ({ code, message }) => this.emit("error", { code: "peer_error", message: `${code}: ${message}` })),
+    ];
+    return link;
   }
 
-  #onPeerSignal(call: CallRecord, data: SimplePeer.SignalData): void {
-    if (this.#call !== call) {
-      return;
-    }
-    switch (data.type) {
+  /** Puts a signal of the call's link into the call family's messages. */
+  #onLinkSignal(call: CallRecord, signal: PeerSignal): void {
+    switch (signal.kind) {
       case "offer":
         if (call.direction === "outgoing" && call.state === CallState.dialing) {
-          this.#send({ type: "call", calleeID: call.remote.userID, sdpOffer: data.sdp ?? "" });
+          this.#send({ type: "call", calleeID: call.remote.userID, sdpOffer: signal.sdp });
           this.#sdpWentOut(call);
           this.#setCallState(call, CallState.ringing);
+        } else if (call.accepted) {
+          this.#send({ type: "callDescription", sdp: { type: "offer", sdp: signal.sdp } });
         }
         return;
       case "answer":
@@ -847,34 +961,22 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
             callerID: call.remote.userID,
             ...(call.callId !== undefined ? { callId: call.callId } : {}),
             callResponse: "accepted",
-            sdpAnswer: data.sdp ?? "",
+            sdpAnswer: signal.sdp,
           });
           this.#sdpWentOut(call);
+        } else if (call.accepted) {
+          this.#send({ type: "callDescription", sdp: { type: "answer", sdp: signal.sdp } });
         }
         return;
-      case "candidate": {
-        const { candidate, sdpMid, sdpMLineIndex } = data.candidate;
-        const ice: IceCandidate = { candidate, sdpMid, sdpMLineIndex };
-        if (this.#options.candidateFilter && !this.#options.candidateFilter(ice)) {
-          return;
-        }
+      case "candidate":
         if (call.sdpSent) {
-          this.#send({ type: "onIceCandidate", candidate: ice });
+          this.#send({ type: "onIceCandidate", candidate: signal.candidate });
         } else {
-          call.queuedCandidates.push(ice);
+          call.queuedCandidates.push(signal.candidate);
         }
         return;
-      }
-      case "renegotiate":
-      case "transceiverRequest":
-        // The offer already receives audio and video, so the answering side never needs a new
-        // negotiation; a request would mean a local track was added mid-call, which is not supported.
-        this.emit("error", { code: "peer_error", message: `ignored a ${data.type} request: renegotiation is not supported in calls` });
-        return;
-      case "pranswer":
-      case "rollback":
-        // simple-peer never produces these.
-        return;
+      default:
+        assertNever(signal);
     }
   }
 
@@ -948,11 +1050,11 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     clearTimeout(call.lossTimer);
     call.lossTimer = undefined;
     call.queuedCandidates = [];
-    const peer = call.peer;
-    call.peer = undefined;
-    // The peer's listeners stay: each checks that its call is still current and not ended, and
-    // simple-peer may emit 'error' while tearing down, which must not find an emitter without one.
-    peer?.destroy();
+    for (const unsubscribe of call.unsubscribeLink.splice(0)) {
+      unsubscribe();
+    }
+    call.link?.destroy();
+    call.link = undefined;
     call.end = end;
     if (this.#call === call) {
       this.#call = undefined;
@@ -968,6 +1070,16 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     }
     call.state = state;
     this.emit("call-state", { call, state, previous });
+  }
+
+  /** Takes the server's ICE servers for the call in progress and the next ones, and schedules their renewal. */
+  #applyIceServers(iceServers: IceServer[], expiresAtMs: number | undefined): void {
+    this.#iceServers = iceServers;
+    this.#call?.link?.setIceServers(iceServers);
+    this.#cancelIceRefresh?.();
+    this.#cancelIceRefresh =
+      expiresAtMs === undefined ? undefined : scheduleIceServersRefresh(expiresAtMs, () => this.#send({ type: "refresh_ice_servers" }));
+    this.emit("ice-servers", { iceServers, expiresAtMs });
   }
 
   #send(message: Parameters<SignalingClient["send"]>[0]): void {
@@ -987,6 +1099,8 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     if (this.#state === PhoneSessionState.closed) {
       return;
     }
+    this.#cancelIceRefresh?.();
+    this.#cancelIceRefresh = undefined;
     this.#setState(PhoneSessionState.closed);
     this.#directory.clear();
     this.emit("close", info);

@@ -26,7 +26,8 @@ import { attachStream } from "../shared/stream-directive.ts";
  * - `server`: the webrtc-room server, an `http(s)` or `ws(s)` URL. Default: the page's origin.
  * - `name`: the name the sign-in form starts with. Signing in with a name that is already online
  *   takes it over (the other tab or device is signed out).
- * - `iceServers` (property only): STUN/TURN servers for calls, `RTCIceServer` shape. Default: a
+ * - `iceServers` (property only): STUN/TURN servers for calls, `RTCIceServer` shape, used only when
+ *   the server hands out none (it does whenever it is configured with STUN or TURN). Default: a
  *   public STUN server.
  *
  * Methods: `signIn(name?)`, `signOut()`, `call(userID)`, `hangUp()`. Read-only properties:

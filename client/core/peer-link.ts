@@ -1,26 +1,23 @@
 /**
- * One remote participant of a mesh room: one simple-peer instance, hence one `RTCPeerConnection`
- * and one data channel.
+ * A peer link: the connection to one remote, for a room pair and for a call alike. One simple-peer
+ * instance, hence one `RTCPeerConnection` and one data channel, at a time.
  *
- * The peer turns simple-peer's `signal` output into the protocol's negotiation messages (which
- * the session addresses and sends through the server) and multiplexes the pair's data channel:
- * application payloads, media state, round-trip probes, and the renegotiation requests of the
- * answering side, which the signaling protocol has no message for.
+ * The link turns simple-peer's `signal` output into domain signals ({@link PeerSignal}: an offer,
+ * an answer, a candidate), which its owner puts into its own wire messages (`send_offer`… for a
+ * room, `call` / `callDescription` / `onIceCandidate` for a call), and takes the remote's signals
+ * back the same way. It bounds the connection (connect timeout, ICE `disconnected` bound), sends
+ * the owner's publications, and routes the data channel (`data-channel.ts`): application payloads,
+ * media state, source announcements, round-trip probes, and the renegotiation requests of the
+ * answering side, which only the offering side can act on.
  *
- * A `MeshPeer` outlives its connections: when the pair fails, {@link MeshPeer.rebuild} puts a new
+ * A link outlives its connections: when the pair fails, {@link PeerLink.rebuild} puts a new
  * simple-peer (a new `RTCPeerConnection`) behind the same object, so that whoever holds the
  * {@link RemotePeer} keeps a valid handle. Events of a replaced connection are ignored.
  */
 import SimplePeer from "simple-peer";
-import type { IceCandidate, IceServer, RoomServerMessage } from "../../shared/protocol/index.ts";
-import {
-  MESH_CHANNEL_MAX_BYTES,
-  decodeMeshChannelMessage,
-  type MediaState,
-  type MeshChannelMessage,
-  type SourceAnnouncement,
-  type TrackSource,
-} from "../../shared/protocol/mesh.ts";
+import type { IceCandidate, IceServer } from "../../shared/protocol/index.ts";
+import type { MediaState, SourceAnnouncement, TrackSource } from "../../shared/protocol/mesh.ts";
+import { DataChannelRouter, PING_TIMEOUT_MS, type RenegotiationRequest } from "./data-channel.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import {
   TRACK_SOURCE_GROUP,
@@ -67,14 +64,21 @@ export const PeerState = {
 /** A value of {@link PeerState}. */
 export type PeerState = (typeof PeerState)[keyof typeof PeerState];
 
-/** A negotiation message for the server to relay to this peer's remote (`targetId` is added by the session). */
-export type OutgoingSignal =
-  | { type: "send_offer"; sdp: { type: "offer"; sdp: string } }
-  | { type: "send_aswer"; sdp: { type: "answer"; sdp: string } }
-  | { type: "new_candidate"; ice: IceCandidate };
+/**
+ * A negotiation step between the two ends of a link, with no wire name: the owner carries it in
+ * its own messages. `candidate` is the full `RTCIceCandidateInit`, `usernameFragment` included
+ * when the browser gave one (it tells candidates of an ICE restart from older ones).
+ */
+export type PeerSignal =
+  | { kind: "offer"; sdp: string }
+  | { kind: "answer"; sdp: string }
+  | { kind: "candidate"; candidate: IceCandidate };
 
-/** A negotiation message the server relayed from this peer's remote. */
-export type IncomingSignal = Extract<RoomServerMessage, { type: "send_offer" | "send_aswer" | "new_candidate" }>;
+/** What a link emits as `signal` (the former name, from when signals were room messages). */
+export type OutgoingSignal = PeerSignal;
+
+/** What a link takes in {@link PeerLink.signal} (the former name, from when signals were room messages). */
+export type IncomingSignal = PeerSignal;
 
 /** Codes of the errors a peer reports. */
 export type PeerErrorCode =
@@ -86,10 +90,11 @@ export type PeerErrorCode =
   /** The remote sent something this build does not understand, or out of its role. */
   | "bad_peer_message";
 
-/** Events of a {@link MeshPeer}. */
+/** Events of a {@link PeerLink}. */
 export type PeerEvents = {
   state: { state: PeerState; previous: PeerState };
-  signal: OutgoingSignal;
+  /** A negotiation step for the remote; the owner sends it through the server. */
+  signal: PeerSignal;
   /**
    * A remote media stream with camera or microphone arrived (once per stream, once the remote
    * announced its sources; screen streams come only as `publication`).
@@ -139,10 +144,12 @@ export interface RemotePeer {
   readonly rebuilds: number;
 }
 
-/** Options of a {@link MeshPeer}. */
-export interface MeshPeerOptions {
+/** Options of a {@link PeerLink}. */
+export interface PeerLinkOptions {
+  /** The remote's id (a room participant id, or the other party's user id in a call). */
   id: string;
   username: string;
+  /** True on the offering side: it makes every offer, the other side only answers. */
   initiator: boolean;
   iceServers: IceServer[];
   /** Local media to send to this remote (ignored when `publications` is given). */
@@ -161,8 +168,13 @@ export interface MeshPeerOptions {
   disconnectedTimeoutMs?: number;
   /** How long the offering side's connection may stay `connecting` before it counts as failed; 0 for no bound. */
   connectTimeoutMs?: number;
+  /** Options of every offer this side makes, e.g. `offerToReceiveVideo` for a side that may send nothing. */
+  offerOptions?: RTCOfferOptions;
   onListenerError?: ListenerErrorHandler;
 }
+
+/** The former name of {@link PeerLinkOptions}. */
+export type MeshPeerOptions = PeerLinkOptions;
 
 /** `RTCConfiguration` without `iceServers`, which come from the server. */
 export type RtcConfigurationExtras = Omit<RTCConfiguration, "iceServers">;
@@ -180,17 +192,10 @@ export const PEER_CONNECT_TIMEOUT_MS = 30_000;
 /** Decides whether a local ICE candidate is worth sending to the remote. */
 export type CandidateFilter = (ice: IceCandidate) => boolean;
 
-/** Default bound on one {@link MeshPeer.ping} round trip. */
-export const PING_TIMEOUT_MS = 5_000;
+export { PING_TIMEOUT_MS };
 
-interface PendingPing {
-  sentAtMs: number;
-  resolve: (rttMs: number) => void;
-  reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-const utf8 = new TextEncoder();
+/** A listener as simple-peer's (untyped) `on` / `off` take it. */
+type SimplePeerListener = Parameters<SimplePeer.Instance["off"]>[1];
 
 /** The session id of an SDP's `o=` line: a new `RTCPeerConnection` picks a new one, renegotiations keep it. */
 export function sdpSessionId(sdp: string): string | undefined {
@@ -207,7 +212,18 @@ function candidateUfrag(ice: IceCandidate): string | undefined {
   return ice.usernameFragment ?? / ufrag (\S+)/.exec(ice.candidate)?.[1];
 }
 
-/** How an incoming offer relates to the current connection; see {@link MeshPeer.classifyOffer}. */
+/**
+ * The ICE username fragment of m-section `mLineIndex` of a local description (an `a=ice-ufrag`
+ * there, else at session level): what a candidate gathered for that section belongs to.
+ */
+export function sdpSectionUfrag(sdp: string, mLineIndex: number): string | undefined {
+  const [session = "", ...sections] = sdp.split(/^(?=m=)/m);
+  const ufragOf = (text: string): string | undefined => /^a=ice-ufrag:(\S+)/m.exec(text)?.[1];
+  const section = sections[mLineIndex];
+  return (section === undefined ? undefined : ufragOf(section)) ?? ufragOf(session);
+}
+
+/** How an incoming offer relates to the current connection; see {@link PeerLink.classifyOffer}. */
 export type OfferKind = "first" | "renegotiation" | "new" | "stale";
 
 /** simple-peer's instance, with the connection it keeps in a private field. */
@@ -217,12 +233,12 @@ type SimplePeerInstance = SimplePeer.Instance & {
   negotiate(): void;
 };
 
-/** One remote participant: its `RTCPeerConnection` (through simple-peer) and data channel. */
-export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, PublicationTarget {
+/** The connection to one remote: its `RTCPeerConnection` (through simple-peer) and data channel. */
+export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, PublicationTarget {
   readonly id: string;
   readonly username: string;
   readonly initiator: boolean;
-  readonly #options: MeshPeerOptions;
+  readonly #options: PeerLinkOptions;
   readonly #candidateFilter: CandidateFilter | undefined;
   #iceServers: IceServer[];
   /** The current connection; events of earlier ones are ignored. */
@@ -231,10 +247,8 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
   #state: PeerState = PeerState.connecting;
   #stream: MediaStream | undefined;
   #mediaState: MediaState | undefined;
-  /** Internal messages produced before the data channel opened; flushed on connect. */
-  #queued: MeshChannelMessage[] = [];
-  readonly #pings = new Map<number, PendingPing>();
-  #nextPingSeq = 0;
+  /** The data channel of the current connection: opened on connect, closed on teardown. */
+  readonly #channel: DataChannelRouter;
   /** `o=` session id of the remote's description on the current connection. */
   #remoteSessionId: string | undefined;
   /** ICE ufrags of the remote's current description, and of descriptions that no longer apply. */
@@ -255,7 +269,7 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
   /** The remote's publications as last emitted. */
   #remotePublications = new Map<TrackSource, ReceivedTrack>();
 
-  constructor(options: MeshPeerOptions) {
+  constructor(options: PeerLinkOptions) {
     super(options.onListenerError);
     this.id = options.id;
     this.username = options.username;
@@ -263,6 +277,24 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     this.#options = options;
     this.#candidateFilter = options.candidateFilter;
     this.#iceServers = options.iceServers;
+    this.#channel = new DataChannelRouter(
+      (text) => this.#peer.send(text),
+      {
+        data: (payload) => this.emit("data", payload),
+        media: (state) => {
+          this.#mediaState = state;
+          this.emit("media", state);
+        },
+        sources: (sources) => {
+          this.#announced = sources;
+          this.#releaseStreams();
+          this.#updateRemotePublications();
+        },
+        renegotiationRequest: (request) => this.#onRenegotiationRequest(request),
+        unreadable: () => this.#report("bad_peer_message", `unreadable data-channel message from ${this.id}`),
+      },
+      this.id,
+    );
     this.#peer = this.#createConnection();
   }
 
@@ -330,43 +362,42 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     return sessionId === undefined || sessionId === this.#remoteSessionId ? "renegotiation" : "new";
   }
 
-  /** Feeds a negotiation message relayed from the remote. Out-of-role messages are reported, not applied. */
-  signal(message: IncomingSignal): void {
+  /** Feeds a negotiation step from the remote. Out-of-role descriptions are reported, not applied. */
+  signal(signal: PeerSignal): void {
     if (this.closed) {
       return;
     }
-    switch (message.type) {
-      case "send_offer":
-      case "send_aswer": {
-        // The newcomer always offers, so an offer to the initiator (or an answer to the other
-        // side) means the remote broke the protocol; applying it would wedge the negotiation.
-        const expected = this.initiator ? "send_aswer" : "send_offer";
-        if (message.type !== expected || message.sdp.type !== (this.initiator ? "answer" : "offer")) {
-          this.#report("bad_peer_message", `unexpected ${message.type} from ${this.id} (initiator: ${this.initiator})`);
+    switch (signal.kind) {
+      case "offer":
+      case "answer": {
+        // Only the offering side offers, so an offer to it (or an answer to the other side)
+        // means the remote broke the protocol; applying it would wedge the negotiation.
+        if (signal.kind !== (this.initiator ? "answer" : "offer")) {
+          this.#report("bad_peer_message", `unexpected ${signal.kind} from ${this.id} (initiator: ${this.initiator})`);
           return;
         }
-        this.#remoteSessionId = sdpSessionId(message.sdp.sdp) ?? this.#remoteSessionId;
+        this.#remoteSessionId = sdpSessionId(signal.sdp) ?? this.#remoteSessionId;
         // An ICE restart replaces the ufrags; candidates of the old ones may still be in flight.
-        const ufrags = new Set(sdpIceUfrags(message.sdp.sdp));
+        const ufrags = new Set(sdpIceUfrags(signal.sdp));
         for (const ufrag of this.#remoteUfrags) {
           if (!ufrags.has(ufrag)) {
             this.#staleUfrags.add(ufrag);
           }
         }
         this.#remoteUfrags = ufrags;
-        this.#peer.signal({ type: message.sdp.type, sdp: message.sdp.sdp });
+        this.#peer.signal({ type: signal.kind, sdp: signal.sdp });
         return;
       }
-      case "new_candidate": {
+      case "candidate": {
         // A candidate of a connection the remote has replaced would make libwebrtc refuse it and
         // simple-peer destroy the new connection; drop it.
-        const ufrag = candidateUfrag(message.ice);
+        const ufrag = candidateUfrag(signal.candidate);
         if (ufrag !== undefined && this.#staleUfrags.has(ufrag)) {
           return;
         }
         // simple-peer hands this object to `new RTCIceCandidate(init)`; the typings ask for the
         // class, but the init dictionary is what it needs.
-        this.#peer.signal({ type: "candidate", candidate: message.ice as RTCIceCandidate });
+        this.#peer.signal({ type: "candidate", candidate: signal.candidate as RTCIceCandidate });
         return;
       }
     }
@@ -374,31 +405,20 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
 
   /**
    * Sends an application payload (any JSON value) over the data channel. Returns false when the
-   * peer is not connected. Throws a `RangeError` above {@link MESH_CHANNEL_MAX_BYTES}.
+   * peer is not connected. Throws a `RangeError` above `MESH_CHANNEL_MAX_BYTES` (16 KiB).
    */
   send(data: unknown): boolean {
-    return this.#sendOnChannel({ type: "data", data });
+    return this.#channel.send({ type: "data", data });
   }
 
   /** Announces this side's media state to the remote. Returns false when not connected. */
   sendMediaState(state: MediaState): boolean {
-    return this.#sendOnChannel({ type: "media", audio: state.audio, video: state.video });
+    return this.#channel.send({ type: "media", audio: state.audio, video: state.video });
   }
 
   /** Measures one data-channel round trip, in milliseconds. Rejects when not connected, on timeout or on close. */
   ping(timeoutMs: number = PING_TIMEOUT_MS): Promise<number> {
-    if (!this.isConnected) {
-      return Promise.reject(new Error(`peer ${this.id} is not connected`));
-    }
-    const seq = this.#nextPingSeq++;
-    return new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pings.delete(seq);
-        reject(new Error(`ping to ${this.id} timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#pings.set(seq, { sentAtMs: performance.now(), resolve, reject, timer });
-      this.#sendOnChannel({ type: "ping", seq });
-    });
+    return this.#channel.ping(timeoutMs);
   }
 
   /**
@@ -538,6 +558,7 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
       config: { ...this.#options.rtcConfiguration, iceServers: this.#iceServers },
       // Strings stay strings: every data-channel message is JSON text.
       objectMode: true,
+      ...(this.#options.offerOptions ? { offerOptions: this.#options.offerOptions } : {}),
       ...(stream ? { stream } : {}),
       ...(this.#options.wrtc ? { wrtc: this.#options.wrtc } : {}),
     }) as SimplePeerInstance;
@@ -556,7 +577,7 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     };
     const onData = (chunk: unknown): void => {
       if (current()) {
-        this.#onData(chunk);
+        this.#channel.receive(chunk);
       }
     };
     const onStream = (stream: MediaStream): void => {
@@ -583,14 +604,9 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     };
     /** simple-peer's last event: its `RTCPeerConnection` is closed. */
     const onClose = (): void => {
-      peer.off("signal", onSignal);
-      peer.off("connect", onConnect);
-      peer.off("data", onData);
-      peer.off("stream", onStream);
-      peer.off("track", onTrack);
-      peer.off("iceStateChange", onIceState);
-      peer.off("error", onError);
-      peer.off("close", onClose);
+      for (const [event, listener] of Object.entries(listeners)) {
+        peer.off(event, listener);
+      }
       if (current() && this.#state !== PeerState.failed) {
         // The remote closed its side (its data channel closed first): it left, or it gave up on
         // this connection. Either the server removes it or the pair is rebuilt.
@@ -599,14 +615,19 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
         this.#teardown("remote closed the connection");
       }
     };
-    peer.on("signal", onSignal);
-    peer.on("connect", onConnect);
-    peer.on("data", onData);
-    peer.on("stream", onStream);
-    peer.on("track", onTrack);
-    peer.on("iceStateChange", onIceState);
-    peer.on("error", onError);
-    peer.on("close", onClose);
+    const listeners: Record<string, SimplePeerListener> = {
+      signal: onSignal,
+      connect: onConnect,
+      data: onData,
+      stream: onStream,
+      track: onTrack,
+      iceStateChange: onIceState,
+      error: onError,
+      close: onClose,
+    };
+    for (const [event, listener] of Object.entries(listeners)) {
+      peer.on(event, listener);
+    }
     // Only the offering side bounds the attempt: it is the one that can start a new one; the
     // answering side just waits for the next offer.
     const connectTimeoutMs = this.#options.connectTimeoutMs ?? PEER_CONNECT_TIMEOUT_MS;
@@ -630,51 +651,36 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     return peer;
   }
 
-  #sendOnChannel(message: MeshChannelMessage): boolean {
-    if (!this.isConnected) {
-      return false;
-    }
-    const text = JSON.stringify(message);
-    const bytes = utf8.encode(text).byteLength;
-    if (bytes > MESH_CHANNEL_MAX_BYTES) {
-      throw new RangeError(`data-channel message of ${bytes} bytes exceeds ${MESH_CHANNEL_MAX_BYTES}`);
-    }
-    this.#peer.send(text);
-    return true;
-  }
-
-  /** Sends an internal message now, or once the channel opens. */
-  #sendWhenOpen(message: MeshChannelMessage): void {
-    if (!this.#sendOnChannel(message)) {
-      this.#queued.push(message);
-    }
-  }
-
   #onSignal(data: SimplePeer.SignalData): void {
     switch (data.type) {
       case "offer":
-        this.emit("signal", { type: "send_offer", sdp: { type: "offer", sdp: data.sdp ?? "" } });
-        return;
       case "answer":
-        this.emit("signal", { type: "send_aswer", sdp: { type: "answer", sdp: data.sdp ?? "" } });
+        this.emit("signal", { kind: data.type, sdp: data.sdp ?? "" });
         return;
       case "candidate": {
-        const { candidate, sdpMid, sdpMLineIndex, usernameFragment } = data.candidate;
+        const { candidate, sdpMid, sdpMLineIndex } = data.candidate;
+        // simple-peer passes on only `candidate`, `sdpMid` and `sdpMLineIndex`; the fragment is in
+        // the candidate line (Chromium, libwebrtc) or in the local description it was gathered for.
+        const localSdp = this.peerConnection?.localDescription?.sdp;
+        const usernameFragment =
+          data.candidate.usernameFragment ??
+          candidateUfrag({ candidate }) ??
+          (localSdp !== undefined && typeof sdpMLineIndex === "number" ? sdpSectionUfrag(localSdp, sdpMLineIndex) : undefined);
         const ice: IceCandidate = { candidate, sdpMid, sdpMLineIndex, ...(usernameFragment ? { usernameFragment } : {}) };
         if (!this.#candidateFilter || this.#candidateFilter(ice)) {
-          this.emit("signal", { type: "new_candidate", ice });
+          this.emit("signal", { kind: "candidate", candidate: ice });
         }
         return;
       }
       // The answering side asks the offering side to negotiate again. These go peer to peer:
-      // the server relays only offers, answers and candidates.
+      // the owner's server messages carry only offers, answers and candidates.
       case "renegotiate":
-        this.#sendWhenOpen({ type: "renegotiate" });
+        this.#channel.sendWhenOpen({ type: "renegotiate" });
         return;
       case "transceiverRequest": {
         const kind = data.transceiverRequest.kind;
         if (kind === "audio" || kind === "video") {
-          this.#sendWhenOpen({ type: "transceiver_request", kind });
+          this.#channel.sendWhenOpen({ type: "transceiver_request", kind });
         }
         return;
       }
@@ -688,14 +694,10 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
   #onConnect(): void {
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
+    // Sources first: the remote holds streams back until it knows which is which. The channel is
+    // open before `state` listeners run, so that what they send (media state) goes out.
+    this.#channel.open(this.#sourcesMessage());
     this.#setState(PeerState.connected);
-    // Sources first: the remote holds streams back until it knows which is which.
-    this.#announceSources();
-    const queued = this.#queued;
-    this.#queued = [];
-    for (const message of queued) {
-      this.#sendOnChannel(message);
-    }
   }
 
   #onIceState(iceConnectionState: string): void {
@@ -716,59 +718,30 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     }, timeoutMs);
   }
 
-  #onData(chunk: unknown): void {
-    const message = typeof chunk === "string" ? decodeMeshChannelMessage(chunk) : undefined;
-    if (!message) {
-      this.#report("bad_peer_message", `unreadable data-channel message from ${this.id}`);
+  /** The remote (answering side) asks for a new offer; only the offering side may act on it. */
+  #onRenegotiationRequest(request: RenegotiationRequest): void {
+    if (!this.initiator) {
+      this.#report("bad_peer_message", `${request.type} sent to the answering side by ${this.id}`);
       return;
     }
-    switch (message.type) {
-      case "data":
-        this.emit("data", message.data);
-        return;
-      case "media":
-        this.#mediaState = { audio: message.audio, video: message.video };
-        this.emit("media", this.#mediaState);
-        return;
-      case "sources":
-        this.#announced = message.sources;
-        this.#releaseStreams();
-        this.#updateRemotePublications();
-        return;
-      case "ping":
-        this.#sendOnChannel({ type: "pong", seq: message.seq });
-        return;
-      case "pong": {
-        const pending = this.#pings.get(message.seq);
-        if (pending) {
-          this.#pings.delete(message.seq);
-          clearTimeout(pending.timer);
-          pending.resolve(performance.now() - pending.sentAtMs);
-        }
-        return;
-      }
-      case "renegotiate":
-      case "transceiver_request":
-        if (!this.initiator) {
-          this.#report("bad_peer_message", `${message.type} sent to the answering side by ${this.id}`);
-          return;
-        }
-        this.#peer.signal(
-          message.type === "renegotiate"
-            ? { type: "renegotiate", renegotiate: true }
-            : { type: "transceiverRequest", transceiverRequest: { kind: message.kind } },
-        );
-        return;
-    }
+    this.#peer.signal(
+      request.type === "renegotiate"
+        ? { type: "renegotiate", renegotiate: true }
+        : { type: "transceiverRequest", transceiverRequest: { kind: request.kind } },
+    );
   }
 
   /** Tells the remote what this side publishes now (everything, replacing the last announcement). */
   #announceSources(): void {
+    this.#channel.send(this.#sourcesMessage());
+  }
+
+  #sourcesMessage(): { type: "sources"; sources: SourceAnnouncement[] } {
     const { publications, stream } = this.#options;
     const sources: SourceAnnouncement[] = publications
       ? publications.announcement()
       : (stream?.getTracks() ?? []).map((track) => ({ source: track.kind === "audio" ? "microphone" : "camera", streamId: stream?.id ?? "" }));
-    this.#sendOnChannel({ type: "sources", sources });
+    return { type: "sources", sources };
   }
 
   /**
@@ -832,12 +805,7 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
   /** Settles everything in flight on the current connection. */
   #teardown(reason: string): void {
     this.#clearTimers();
-    this.#queued = [];
-    for (const pending of this.#pings.values()) {
-      clearTimeout(pending.timer);
-      pending.reject(new Error(`ping to ${this.id} abandoned: ${reason}`));
-    }
-    this.#pings.clear();
+    this.#channel.close(reason);
   }
 
   #report(code: PeerErrorCode, message: string): void {
@@ -853,3 +821,8 @@ export class MeshPeer extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     this.emit("state", { state, previous });
   }
 }
+
+/** The former name of {@link PeerLink}, from when only rooms had links. */
+export const MeshPeer = PeerLink;
+/** The former name of {@link PeerLink}. */
+export type MeshPeer = PeerLink;

@@ -1,0 +1,119 @@
+/**
+ * The pure parts under rooms and calls: the data-channel router (two routers wired back to back
+ * stand in for the two ends of a channel), the ICE username fragment of a local description's
+ * section, and when a phone asks for fresh ICE servers.
+ */
+import { describe, expect, test } from "vitest";
+import { DataChannelRouter, type DataChannelHandlers } from "../client/core/data-channel.ts";
+import { sdpSectionUfrag } from "../client/core/peer-link.ts";
+import { iceServersRefreshDelayMs } from "../client/core/phone-session.ts";
+import { ICE_REFRESH_AT_FRACTION, MIN_ICE_REFRESH_DELAY_MS } from "../client/core/mesh-session.ts";
+import { MESH_CHANNEL_MAX_BYTES } from "../shared/protocol/mesh.ts";
+
+/** One end of a channel: what its router handed over, as short strings. */
+interface End {
+  router: DataChannelRouter;
+  seen: string[];
+}
+
+/** Two routers whose sent text arrives at the other one, synchronously. */
+function channelPair(): [End, End] {
+  const ends: End[] = [];
+  for (const name of ["a", "b"]) {
+    const seen: string[] = [];
+    const handlers: DataChannelHandlers = {
+      data: (payload) => seen.push(`data ${JSON.stringify(payload)}`),
+      media: (state) => seen.push(`media ${state.audio}/${state.video}`),
+      sources: (sources) => seen.push(`sources ${sources.map((entry) => entry.source).join(",")}`),
+      renegotiationRequest: (request) => seen.push(request.type),
+      unreadable: () => seen.push("unreadable"),
+    };
+    const index = ends.length;
+    ends.push({ router: new DataChannelRouter((text) => ends[1 - index]?.router.receive(text), handlers, name), seen });
+  }
+  return ends as [End, End];
+}
+
+describe("DataChannelRouter", () => {
+  test("send() refuses before open(); sendWhenOpen() queues and open() sends its first message before the queue", () => {
+    const [a, b] = channelPair();
+    b.router.open();
+    expect(a.router.send({ type: "data", data: 1 })).toBe(false);
+    a.router.sendWhenOpen({ type: "renegotiate" });
+    expect(b.seen).toEqual([]);
+    a.router.open({ type: "sources", sources: [{ source: "camera", streamId: "s" }] });
+    expect(b.seen).toEqual(["sources camera", "renegotiate"]);
+    expect(a.router.send({ type: "media", audio: false, video: true })).toBe(true);
+    expect(b.seen.at(-1)).toBe("media false/true");
+  });
+
+  test("ping() resolves with the round trip once the other end answers, without reaching its handlers", async () => {
+    const [a, b] = channelPair();
+    a.router.open();
+    b.router.open();
+    const rttMs = await a.router.ping();
+    expect(rttMs).toBeGreaterThanOrEqual(0);
+    expect([...a.seen, ...b.seen]).toEqual([]);
+  });
+
+  test("close() rejects pings in flight and drops the queue", async () => {
+    const [a] = channelPair();
+    a.router.open();
+    // The other end never opened, so its answer never comes.
+    const pending = a.router.ping(60_000);
+    a.router.close("test over");
+    await expect(pending).rejects.toThrow(/abandoned: test over/);
+    a.router.sendWhenOpen({ type: "renegotiate" });
+    a.router.close("again");
+    expect(a.router.isOpen).toBe(false);
+  });
+
+  test("ping() rejects when the channel is not open", async () => {
+    const [a] = channelPair();
+    await expect(a.router.ping()).rejects.toThrow(/not connected/);
+  });
+
+  test.each([
+    ["text that is not JSON", "{nope"],
+    ["an unknown type", JSON.stringify({ type: "teleport" })],
+    ["a binary chunk", new Uint8Array([1, 2])],
+  ])("receive() reports %s as unreadable", (_name, chunk) => {
+    const [a] = channelPair();
+    a.router.receive(chunk);
+    expect(a.seen).toEqual(["unreadable"]);
+  });
+
+  test("send() throws a RangeError above MESH_CHANNEL_MAX_BYTES and sends nothing", () => {
+    const [a, b] = channelPair();
+    a.router.open();
+    expect(() => a.router.send({ type: "data", data: "x".repeat(MESH_CHANNEL_MAX_BYTES) })).toThrow(RangeError);
+    expect(b.seen).toEqual([]);
+  });
+});
+
+describe("sdpSectionUfrag", () => {
+  const sdp = ["v=0", "a=ice-ufrag:session", "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=ice-ufrag:first", "m=video 9 UDP/TLS/RTP/SAVPF 96", "m=application 9", "a=ice-ufrag:third", ""].join("\r\n");
+
+  test.each([
+    [0, "first"],
+    [1, "session"],
+    [2, "third"],
+    [7, "session"],
+  ])("section %i belongs to ufrag %s", (index, ufrag) => {
+    expect(sdpSectionUfrag(sdp, index)).toBe(ufrag);
+  });
+
+  test("a description without any ufrag gives undefined", () => {
+    expect(sdpSectionUfrag("v=0\r\nm=audio 9\r\n", 0)).toBeUndefined();
+  });
+});
+
+describe("iceServersRefreshDelayMs", () => {
+  test.each([
+    ["a long lifetime", 100_000, 100_000 * ICE_REFRESH_AT_FRACTION],
+    ["a lifetime about to end", 100, MIN_ICE_REFRESH_DELAY_MS],
+    ["credentials already expired", -5_000, MIN_ICE_REFRESH_DELAY_MS],
+  ])("with %s the refresh comes at 75 %% of what is left, never sooner than the floor", (_name, leftMs, expectedMs) => {
+    expect(iceServersRefreshDelayMs(1_000_000 + leftMs, 1_000_000)).toBe(expectedMs);
+  });
+});
