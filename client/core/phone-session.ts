@@ -809,9 +809,6 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
           call.link?.signal({ kind: message.sdp.type, sdp: message.sdp.sdp });
         }
         return;
-      case "callDescription":
-        // This session never renegotiates, so it has nothing to answer with.
-        return;
       case "stopCommunication":
         if (call && (call.state === CallState.connecting || call.state === CallState.active || (call.state === CallState.answering && call.sdpSent))) {
           this.#endCall(call, endOfStopReason(message.reason));
