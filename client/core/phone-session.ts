@@ -117,7 +117,7 @@ export const CallState = {
 /** A value of {@link CallState}. */
 export type CallState = (typeof CallState)[keyof typeof CallState];
 
-/** Why a call ended. Each maps to one wire outcome of seed 000 (see `docs/protocol-calls.md`). */
+/** Why a call ended. Each maps to one wire outcome of the call family (see `docs/protocol-calls.md`). */
 export const CallEndReason = {
   /** The caller gave up before the answer (`stopCall`); the callee's missed call. */
   cancelled: "cancelled",
