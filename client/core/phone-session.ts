@@ -117,7 +117,7 @@ export const CallState = {
 /** A value of {@link CallState}. */
 export type CallState = (typeof CallState)[keyof typeof CallState];
 
-/** Why a call ended. Each maps to one wire outcome of seed 000 (see `docs/protocol-calls.md`). */
+/** Why a call ended. Each maps to one wire outcome of the call family (see `docs/protocol-calls.md`). */
 export const CallEndReason = {
   /** The caller gave up before the answer (`stopCall`); the callee's missed call. */
   cancelled: "cancelled",
@@ -808,9 +808,6 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
         if (call?.accepted) {
           call.link?.signal({ kind: message.sdp.type, sdp: message.sdp.sdp });
         }
-        return;
-      case "callDescription":
-        // This session never renegotiates, so it has nothing to answer with.
         return;
       case "stopCommunication":
         if (call && (call.state === CallState.connecting || call.state === CallState.active || (call.state === CallState.answering && call.sdpSent))) {

@@ -1,5 +1,5 @@
 /**
- * One-to-one calls with presence (seeds 000 and 002), framework-free: runs unchanged in a browser
+ * One-to-one calls with presence (the call and presence families), framework-free: runs unchanged in a browser
  * and in Node (with `@roamhq/wrtc` and `ws` injected through the options). The phone's public
  * surface, next to the mesh's in `index.ts`.
  */

@@ -1,18 +1,18 @@
 /**
- * Call family of the wire protocol: seed 000's one-to-one calls, adapted to peer-to-peer media.
+ * Call family of the wire protocol: one-to-one calls, adapted to peer-to-peer media.
  *
- * Names, fields and values are kept from the seed (`NotResponse` keeps its capital N). Seed 000 had
- * a media server (Kurento) answer the caller's offer; here the callee's browser answers and the
+ * Names, fields and values are kept from the original protocol (`NotResponse` keeps its capital N),
+ * which had a media server (Kurento) answer the caller's offer; here the callee's browser answers and the
  * server only relays:
  * - the caller creates the SDP offer and sends it in `call.sdpOffer`;
  * - the callee receives it in `incomingCall.sdpOffer`, answers, and sends the answer in
- *   `incomingCallResponse.sdpAnswer` (the seed's field name `sdpOffer` is accepted there as an alias);
+ *   `incomingCallResponse.sdpAnswer` (the original field name `sdpOffer` is accepted there as an alias);
  * - the caller receives the answer in `callResponse {callResponse: "accepted", sdpAnswer}`; the callee
  *   receives `startCommunication` without SDP (it produced the answer itself);
  * - ICE candidates go up in `onIceCandidate` and come down to the other party in `iceCandidate`;
  * - once the call is accepted, either party may renegotiate (a new track, a data channel, an ICE
  *   restart) with `callDescription`, relayed unchanged to the other party.
- * SDP travels as the bare `sdp` string of an `RTCSessionDescription`, as in the seed.
+ * SDP travels as the bare `sdp` string of an `RTCSessionDescription`, as originally specified.
  * The caller's identity is stamped by the server from the login: a `callerID` in `call` is ignored.
  */
 import * as v from "valibot";
@@ -37,7 +37,7 @@ export const INCOMING_CALL_ANSWERS = ["accepted", "rejected", "exception"] as co
 
 /**
  * `incomingCallResponse`: the callee's answer to the ring from `callerID`. `accepted` needs the SDP
- * answer, in `sdpAnswer` or, as seed 000 named it, `sdpOffer` (checked by the call module, because
+ * answer, in `sdpAnswer` or, under its original name, `sdpOffer` (checked by the call module, because
  * a schema inside the `type` variant cannot relate two fields). `callId`, when given, must name the
  * ringing call; it protects against answering an older ring from the same caller.
  */
@@ -47,7 +47,7 @@ export const IncomingCallResponseSchema = v.object({
   callResponse: v.picklist(INCOMING_CALL_ANSWERS),
   callId: v.optional(CallIdSchema),
   sdpAnswer: v.optional(SdpSchema),
-  /** Seed 000's name for the callee's SDP; read as `sdpAnswer` when that is absent. */
+  /** The original name of the callee's SDP; read as `sdpAnswer` when that is absent. */
   sdpOffer: v.optional(SdpSchema),
 });
 
@@ -94,7 +94,7 @@ export type CallClientMessage =
   | v.InferOutput<typeof OnIceCandidateSchema>
   | v.InferOutput<typeof CallDescriptionSchema>;
 
-/** Every `callResponse` value (seed 000). */
+/** Every `callResponse` value. */
 export const CALL_RESPONSES = ["notOnline", "inCalling", "rejected", "NotResponse", "accepted", "exception"] as const;
 
 /** The caller's outcome of a `call`. */
@@ -123,7 +123,7 @@ export type CallServerMessage =
       callId: string;
       callerID: string;
       username: string;
-      /** Empty string when the caller has none (seed 000 always sends the field). */
+      /** Empty string when the caller has none (the field is always sent, as originally specified). */
       avatar: string;
       sdpOffer: string;
     }

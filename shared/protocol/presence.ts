@@ -1,11 +1,11 @@
 /**
- * Presence family of the wire protocol: logging in (seed 000's `login` / `loginResponse`) and the
- * directory of online users with their status (seed 002).
+ * Presence family of the wire protocol: logging in (`login` / `loginResponse`) and the
+ * directory of online users with their status.
  *
  * Scope is one server-wide lobby: every logged-in connection sees every logged-in user and receives
  * every change, its own included. A user is online while the connection that logged in is open, and
  * during the grace window after an abrupt loss of that connection, in which it may `resume`. Names are camelCase like the call family they serve (`loginResponse`, `incomingCall`),
- * not snake_case like the room family (seed 004).
+ * not snake_case like the room family.
  */
 import * as v from "valibot";
 import type { ErrorCode } from "./errors.ts";
@@ -19,7 +19,7 @@ export const USER_ID_MAX_LENGTH = 64;
 export const AVATAR_MAX_LENGTH = 2048;
 
 /**
- * A user id chosen by the client (seed 002 logs in with a typed name, so any printable text is
+ * A user id chosen by the client (users log in with a typed name, so any printable text is
  * allowed): trimmed, 1 to 64 characters, with the same character rules as display names (no control
  * characters, unpaired surrogates or bidi controls; not only invisible characters, see `text.ts`).
  * Ids compare exactly after trimming.
@@ -62,7 +62,7 @@ export const AvatarSchema = v.pipe(
 );
 
 /**
- * `login`: claim `userID` for this connection (seed 000), with an optional display name (defaults to
+ * `login`: claim `userID` for this connection with an optional display name (defaults to
  * the id) and avatar. A second login with an id that is already online takes it over: see
  * `loggedOut`.
  */
@@ -76,7 +76,7 @@ export const LoginSchema = v.object({
 /** A validated `login`. */
 export type LoginMessage = v.InferOutput<typeof LoginSchema>;
 
-/** Every status of an online user, in the order a call goes through them (seed 002). */
+/** Every status of an online user, in the order a call goes through them. */
 export const PRESENCE_STATUSES = ["online", "connecting", "in_call", "ending"] as const;
 
 /**
@@ -106,7 +106,7 @@ export type LoggedOutReason = "replaced";
 /** Presence messages the server sends. */
 export type PresenceServerMessage =
   | {
-      /** Acknowledges `login` (not in seed 000, which only reported failures; a client needs it). */
+      /** Acknowledges `login` (the original protocol only reported failures; a client needs it). */
       type: "loginResponse";
       content: "accepted";
       userID: string;
@@ -135,7 +135,7 @@ export type PresenceServerMessage =
       iceServersExpireAtMs?: number;
     }
   | {
-      /** Refuses `login` (seed 000's shape, plus the stable `code`). */
+      /** Refuses `login` (the original shape, plus the stable `code`). */
       type: "loginResponse";
       content: "rejected";
       /** Human-readable detail; do not match on it. */

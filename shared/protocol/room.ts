@@ -1,7 +1,7 @@
 /**
- * Room family of the wire protocol: seed 004's many-to-many mesh messages.
+ * Room family of the wire protocol: the many-to-many mesh messages.
  *
- * Names and fields are kept from the seed (`send_aswer` is spelled that way on purpose). A client
+ * Names and fields are kept from the original protocol (`send_aswer` is spelled that way on purpose). A client
  * joins with `new_user` (plus the `room` it wants), the server answers the joiner with `joined`
  * and broadcasts `connection_list` to the whole room; negotiation messages carry `targetId` and
  * are relayed only to that participant, stamped with the sender's `id` and `username`.
