@@ -1,6 +1,6 @@
 /**
  * Call registry: the pure state of who is logged in, their presence status and their one-to-one
- * calls (seeds 000 and 002), with no sockets and no clock.
+ * calls (the presence and call families of the protocol), with no sockets and no clock.
  *
  * Every operation returns what the server must do as plain data, in the one effects shape (server/effects.ts): messages to send
  * ({@link CallDelivery}), timers to start or cancel ({@link TimerCommand}), connections to close
@@ -523,7 +523,7 @@ export class CallRegistry {
   }
 
   /**
-   * Takes `user` out of its call, if any, telling the other party what seed 000 tells it:
+   * Takes `user` out of its call, if any, telling the other party what the call protocol (docs/protocol-calls.md) says:
    * - ringing, `user` is the caller: callee `incomingCallStopped` (a missed call);
    * - ringing, `user` is the callee: caller `callResponse` `rejected` (it said no), `exception`
    *   (its media failed) or `notOnline` (its connection went away);
@@ -590,7 +590,7 @@ export class CallRegistry {
 
 /**
  * The message that tells a client its message was refused: `loginResponse rejected` for a `login`
- * (seed 000's shape), `error` for anything else. Use it for decode failures too, with the
+ * (the presence family's shape), `error` for anything else. Use it for decode failures too, with the
  * `refType` the decoder reported.
  */
 export function refusalMessage(refType: string | undefined, code: ErrorCode, message: string): PresenceServerMessage | CommonServerMessage {

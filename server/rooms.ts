@@ -1,5 +1,5 @@
 /**
- * Room registry: the pure state of every room's `connectionList` (seed 004), with no sockets.
+ * Room registry: the pure state of every room's `connectionList` (the room family of the protocol), with no sockets.
  *
  * Every operation returns its {@link Effects} (here only deliveries: what must be sent to whom);
  * the effects applier (server/effects.ts) carries them out. The in-memory default of
