@@ -33,8 +33,12 @@ export const DIST_DIR = join(ROOT_DIR, "dist");
 /** The stable entry of the bundle: pages and embedders load `/assets/webrtc-room.js`. */
 export const BUNDLE_ENTRY_FILE = join(DIST_DIR, "webrtc-room.js");
 
-/** Budget for the gzipped bundle; the build fails above it. */
-export const BUNDLE_GZIP_BUDGET_BYTES = 60 * 1024;
+/**
+ * Budget for the gzipped bundle; the build fails above it. 64 KiB since the client core gained a
+ * server connection under the room session (issue 10); the phone session still carries its own
+ * signaling until it moves onto the same connection.
+ */
+export const BUNDLE_GZIP_BUDGET_BYTES = 64 * 1024;
 
 /**
  * Brotli quality for source maps. Quality 11 (used for what pages load) takes 2.3 s on the 1.1 MB

@@ -41,6 +41,11 @@ export function isClientErrorCode(code: string): code is ClientErrorCode {
   return Object.hasOwn(CLIENT_ERROR_CODES, code);
 }
 
+/** True when `code` is one of the server's codes (`shared/protocol/errors.ts`). */
+export function isServerErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}
+
 /** The one-line explanation of `code`, from the client's table or the server's. */
 export function explainErrorCode(code: WebRtcRoomErrorCode): string {
   return isClientErrorCode(code) ? CLIENT_ERROR_CODES[code] : ERROR_CODES[code];
