@@ -7,7 +7,7 @@ import { describe, expect, test } from "vitest";
 import { DataChannelRouter, type DataChannelHandlers } from "../client/core/data-channel.ts";
 import { sdpSectionUfrag } from "../client/core/peer-link.ts";
 import { iceServersRefreshDelayMs } from "../client/core/phone-session.ts";
-import { ICE_REFRESH_AT_FRACTION, MIN_ICE_REFRESH_DELAY_MS } from "../client/core/mesh-session.ts";
+import { ICE_REFRESH_AT_FRACTION, MIN_ICE_REFRESH_DELAY_MS } from "../client/core/server-connection.ts";
 import { MESH_CHANNEL_MAX_BYTES } from "../shared/protocol/mesh.ts";
 
 /** One end of a channel: what its router handed over, as short strings. */

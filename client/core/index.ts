@@ -49,21 +49,61 @@ export {
 } from "./peer-link.ts";
 export { DataChannelRouter, decodeChannelMessage, encodeChannelMessage, type DataChannelHandlers, type RenegotiationRequest } from "./data-channel.ts";
 export {
+  CLIENT_ERROR_CODES,
+  WebRtcRoomError,
+  explainErrorCode,
+  isClientErrorCode,
+  isServerErrorCode,
+  type ClientErrorCode,
+  type WebRtcRoomErrorCode,
+} from "./errors.ts";
+export {
   ICE_REFRESH_AT_FRACTION,
-  JOIN_TIMEOUT_MS,
   MIN_ICE_REFRESH_DELAY_MS,
+  REQUEST_TIMEOUT_MS,
+  ServerConnection,
+  ServerConnectionState,
+  ServerRefusalError,
+  chooseRecoveryPath,
+  iceRefreshDelayMs,
+  type CallAnswer,
+  type ConnectionErrorCode,
+  type IceServersOrigin,
+  type JoinedMessage,
+  type LoginRequest,
+  type LoginResponseMessage,
+  type RecoveryPath,
+  type RestartReason,
+  type ResumedRoom,
+  type RoomMessage,
+  type ServerConnectionEvents,
+  type ServerConnectionOptions,
+  type ServerErrorMessage,
+  type ServerSession,
+  type SessionLogin,
+} from "./server-connection.ts";
+export {
   PEER_REBUILD_BASE_DELAY_MS,
   PEER_REBUILD_MAX_DELAY_MS,
-  MeshError,
   peerRebuildDelayMs,
+} from "./room-decisions.ts";
+export {
+  JOIN_TIMEOUT_MS,
+  MeshError,
   MeshSession,
   MeshSessionState,
+  RoomError,
+  RoomSession,
+  RoomSessionState,
   type JoinInfo,
   type MeshErrorCode,
   type MeshSessionEvents,
   type MeshSessionOptions,
   type PeerLeftReason,
-} from "./mesh-session.ts";
+  type RoomErrorCode,
+  type RoomSessionEvents,
+  type RoomSessionOptions,
+} from "./room-session.ts";
 export {
   LocalPublications,
   TRACK_SOURCES,

@@ -32,7 +32,7 @@ import {
 } from "../../shared/protocol/index.ts";
 import type { TrackSource } from "../../shared/protocol/mesh.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
-import { ICE_REFRESH_AT_FRACTION, MIN_ICE_REFRESH_DELAY_MS } from "./mesh-session.ts";
+import { ICE_REFRESH_AT_FRACTION, MIN_ICE_REFRESH_DELAY_MS } from "./server-connection.ts";
 import {
   PeerLink,
   PeerState,

@@ -1,8 +1,9 @@
 /**
  * The signaling client: one logical connection to the webrtc-room server, typed both ways.
  *
- * It knows nothing about rooms or peers; the mesh session drives it. The WebSocket constructor is
- * injectable so that the same code runs on the browser's `WebSocket` and on `ws` in Node.
+ * It knows nothing about rooms or peers; the server connection (`server-connection.ts`) drives it.
+ * The WebSocket constructor is injectable so that the same code runs on the browser's `WebSocket`
+ * and on `ws` in Node.
  *
  * With a reconnect policy, the client survives the loss of its socket: it opens a new one after
  * the policy's delay, again and again until one opens or the policy gives up, and queues (bounded)

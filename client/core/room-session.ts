@@ -1,0 +1,823 @@
+/**
+ * A room session: membership of one room and one peer connection per other member (the room
+ * family of the protocol).
+ *
+ * The session keeps the client side of the room's `connectionList` as a map from participant id
+ * to {@link MeshPeer}. Who offers is fixed by join order: the newcomer offers to every member
+ * already present, and those members only answer, so two peers never offer to each other at the
+ * same time. A member leaves the map when the server says so (`close_connection`), whether it left
+ * on purpose or its socket died; the server's idle timeout and resume grace window bound how long a
+ * vanished member can linger.
+ *
+ * The wire is the {@link ServerConnection}'s business: this session calls its typed sends and
+ * reacts to its events; it never builds a wire message. The decisions (who offers, what an offer
+ * does to a pair, what survives a resume, how to get back in after a restart, when to rebuild) are
+ * pure functions in `room-decisions.ts`.
+ *
+ * The session survives the loss of its signaling socket: media and data channels are peer to
+ * peer and keep flowing, the connection reconnects with backoff and resumes the session within the
+ * server's grace window (the others notice nothing), or restarts after it, and the session joins
+ * again as a new participant. A pair whose connection fails is rebuilt alone, with the same rule
+ * about who offers. TURN credentials are renewed by the connection before they expire.
+ */
+import { assertNever, type ErrorCode, type IceServer, type Participant } from "../../shared/protocol/index.ts";
+import type { MediaState, TrackSource } from "../../shared/protocol/mesh.ts";
+import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
+import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
+import {
+  MeshPeer,
+  PING_TIMEOUT_MS,
+  PeerState,
+  type CandidateFilter,
+  type PeerErrorCode,
+  type PeerSignal,
+  type RemotePeer,
+  type RemotePublication,
+  type RtcConfigurationExtras,
+  type WebRtcImplementation,
+} from "./peer-link.ts";
+import { LocalPublications } from "./publications.ts";
+import type { ReconnectPolicy } from "./reconnect.ts";
+import {
+  absentPeers,
+  actionOnJoinFailure,
+  actionOnOffer,
+  actionOnPeerFailed,
+  appliesIceServers,
+  peerRebuildDelayMs,
+  peersToAddOnConnectionList,
+  rebuildStillDue,
+  reentryAfterRestart,
+  reentryAfterResume,
+  type JoinAttempt,
+  type OfferTarget,
+  type ReentryAction,
+  type RoomStay,
+} from "./room-decisions.ts";
+import {
+  REQUEST_TIMEOUT_MS,
+  ServerConnection,
+  ServerRefusalError,
+  type IceServersOrigin,
+  type JoinedMessage,
+  type ResumedRoom,
+  type RoomMessage,
+  type ServerErrorMessage,
+} from "./server-connection.ts";
+import type { SignalingCloseInfo, WebSocketConstructor } from "./signaling-client.ts";
+
+/**
+ * Lifecycle of a {@link RoomSession}: `idle → joining → joined ⇄ reconnecting → closed`. A session
+ * is used for one stay in one room; `reconnecting` is part of the stay (the peers stay up).
+ */
+export const RoomSessionState = {
+  /** Created; `join()` not called yet. */
+  idle: "idle",
+  /** Connecting to the server and waiting for the `joined` acknowledgement. */
+  joining: "joining",
+  /** In the room: peers come and go. */
+  joined: "joined",
+  /**
+   * Still in the room, but the signaling socket was lost: reconnecting, then resuming (or joining
+   * again as new). Peer connections and data channels keep working; signaling sent meanwhile is
+   * queued. Back to `joined` once the server took the session back.
+   */
+  reconnecting: "reconnecting",
+  /** Left, refused, or cut off from the server for good. Every peer is closed. */
+  closed: "closed",
+} as const;
+
+/** A value of {@link RoomSessionState}. */
+export type RoomSessionState = (typeof RoomSessionState)[keyof typeof RoomSessionState];
+
+/**
+ * Codes a room session reports: the server's error codes, the peers' codes, and the client codes
+ * of the connection and the join (explained in `CLIENT_ERROR_CODES`, `errors.ts`).
+ */
+export type RoomErrorCode =
+  | ErrorCode
+  | PeerErrorCode
+  | Extract<ClientErrorCode, "join_timeout" | "signaling_unreachable" | "signaling_closed" | "signaling_messages_dropped" | "resume_timeout" | "bad_server_message">;
+
+/** An error of a room session, with a stable code; `join()` rejects with one. */
+export class RoomError extends WebRtcRoomError<RoomErrorCode> {
+  override name = "MeshError";
+}
+
+/** Why a peer left the session's map. */
+export type PeerLeftReason =
+  /** The server announced that the remote left the room (or its connection was dropped). */
+  | "left"
+  /**
+   * This session lost its place in the room (its resume was refused, e.g. after the grace window
+   * or a server restart) and joins again under a new id; the remote comes back as a new peer.
+   */
+  | "rejoined"
+  /** This session closed. */
+  | "session_closed";
+
+/** Events of a {@link RoomSession}. */
+export type RoomSessionEvents = {
+  state: { state: RoomSessionState; previous: RoomSessionState };
+  /** A remote participant entered the map; its connection is `connecting`. */
+  "peer-joined": { peer: RemotePeer };
+  /** A remote participant left the map; its connection is closed. */
+  "peer-left": { peer: RemotePeer; reason: PeerLeftReason };
+  "peer-state": { peer: RemotePeer; state: PeerState; previous: PeerState };
+  /** A remote's camera/microphone stream arrived (again after a rebuild). */
+  "peer-stream": { peer: RemotePeer; stream: MediaStream };
+  /** A remote's track of `source` arrived, or replaced the one before (a new connection). */
+  "peer-track-published": { peer: RemotePeer } & RemotePublication;
+  /** A remote stopped publishing `source`, or the connection that carried it was replaced. */
+  "peer-track-unpublished": { peer: RemotePeer; source: TrackSource };
+  /** An application payload from a remote's `send()` or `broadcast()`. */
+  "peer-data": { peer: RemotePeer; data: unknown };
+  /** A remote announced whether its audio and video are on. */
+  "peer-media": { peer: RemotePeer; media: MediaState };
+  /** Something went wrong; `peerId` names the remote when one is involved. */
+  error: { code: RoomErrorCode; message: string; peerId?: string };
+  /**
+   * The signaling socket was lost and attempt `attempt` starts in `delayMs` (once per attempt).
+   * The session is `reconnecting`; peers keep working.
+   */
+  reconnecting: { attempt: number; delayMs: number };
+  /**
+   * The session is back in the room: `resumed` as the same participant (`id === previousId`,
+   * nobody noticed), or joined again as a new one (`resumed: false`, new `id`; every old peer was
+   * dropped with reason `rejoined` and the mesh forms again).
+   */
+  reconnected: { id: string; previousId: string; resumed: boolean };
+  /** New ICE servers (fresh TURN credentials) were applied to every peer. */
+  "ice-servers": { iceServers: IceServer[]; expiresAtMs: number | undefined };
+};
+
+/** What the server told this session when it joined (updated on resume, rejoin and ICE refresh). */
+export interface JoinInfo {
+  /** This participant's server-assigned id. */
+  id: string;
+  room: string;
+  username: string;
+  iceServers: IceServer[];
+  roomCapacity: number;
+  /** When the TURN credentials in `iceServers` expire (epoch ms); absent when they do not. */
+  iceServersExpireAtMs?: number;
+  /** How long the server keeps this participant after its socket is lost, in ms. */
+  resumeGraceMs?: number;
+}
+
+/** Options of a {@link RoomSession}. */
+export interface RoomSessionOptions {
+  /** Signaling URL, e.g. `wss://example.org/ws`. */
+  url: string;
+  room: string;
+  username: string;
+  /**
+   * Local media sent to every peer; omit to only receive. Its audio track is published as
+   * `microphone` and its video track as `camera` (see {@link RoomSession.publications}).
+   */
+  stream?: MediaStream;
+  /** WebRTC implementation for Node (`@roamhq/wrtc`); browsers use their own. */
+  wrtc?: WebRtcImplementation;
+  /** WebSocket class for Node (`ws`); browsers use their own. */
+  WebSocket?: WebSocketConstructor;
+  /** Local ICE candidates for which this returns false are not signaled (all are by default). */
+  candidateFilter?: CandidateFilter;
+  /** Bound on `join()`, from opening the socket to the `joined` acknowledgement; also bounds `resume`. */
+  joinTimeoutMs?: number;
+  /**
+   * Signaling reconnect policy; `false` makes the first loss of the socket final (the session
+   * closes with `signaling_closed`). Defaults to `DEFAULT_RECONNECT_POLICY`.
+   */
+  reconnect?: ReconnectPolicy | false;
+  /** Delay before the offering side rebuilds failed pair number `attempt` (1-based); defaults to {@link peerRebuildDelayMs}. */
+  peerRebuildDelayMs?: (attempt: number) => number;
+  /** `RTCConfiguration` fields besides `iceServers` for every peer, e.g. `{ iceTransportPolicy: "relay" }`. */
+  rtcConfiguration?: RtcConfigurationExtras;
+  /** How long ICE may stay `disconnected` before a pair counts as failed and is rebuilt. */
+  iceDisconnectedTimeoutMs?: number;
+  onListenerError?: ListenerErrorHandler;
+}
+
+/** A negotiation message the server relayed from a remote. */
+type RoomSignalMessage = Extract<RoomMessage, { type: "send_offer" | "send_aswer" | "new_candidate" }>;
+
+/** The link signal a relayed room message carries. */
+function peerSignalOf(message: RoomSignalMessage): PeerSignal {
+  switch (message.type) {
+    case "send_offer":
+      return { kind: "offer", sdp: message.sdp.sdp };
+    case "send_aswer":
+      return { kind: "answer", sdp: message.sdp.sdp };
+    case "new_candidate":
+      return { kind: "candidate", candidate: message.ice };
+  }
+}
+
+/** Default bound on `join()`. */
+export const JOIN_TIMEOUT_MS = REQUEST_TIMEOUT_MS;
+
+/** Everything the session holds for one remote: its peer and the unsubscribers of our listeners. */
+interface PeerEntry {
+  peer: MeshPeer;
+  unsubscribe: Array<() => void>;
+  /** Consecutive failures since the pair was last connected. */
+  failures: number;
+  rebuildTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** The first `join()`, until `joined`: its promise and its overall deadline. */
+interface PendingJoin {
+  resolve: (info: JoinInfo) => void;
+  reject: (error: RoomError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Membership of one room with a full mesh of peer connections. */
+export class RoomSession extends TypedEmitter<RoomSessionEvents> {
+  readonly #options: RoomSessionOptions;
+  readonly #connection: ServerConnection;
+  readonly #entries = new Map<string, PeerEntry>();
+  #state: RoomSessionState = RoomSessionState.idle;
+  #info: JoinInfo | undefined;
+  #pendingJoin: PendingJoin | undefined;
+  /** The id this session had before it lost its place and started joining again as new. */
+  #rejoiningFrom: string | undefined;
+  #mediaState: MediaState | undefined;
+  readonly #publications: LocalPublications;
+  readonly #unsubscribeConnection: Array<() => void>;
+
+  constructor(options: RoomSessionOptions) {
+    super(options.onListenerError);
+    this.#options = options;
+    this.#publications = new LocalPublications({
+      createStream: () => new (options.wrtc?.MediaStream ?? globalThis.MediaStream)(),
+      ...(options.stream ? { stream: options.stream } : {}),
+    });
+    this.#connection = new ServerConnection({
+      url: options.url,
+      resumeTimeoutMs: options.joinTimeoutMs ?? JOIN_TIMEOUT_MS,
+      ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+      ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
+      ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
+    });
+    const connection = this.#connection;
+    this.#unsubscribeConnection = [
+      connection.on("room", (message) => this.#onRoomMessage(message)),
+      connection.on("error", ({ code, message }) => this.#report(code, message)),
+      connection.on("reconnecting", ({ attempt, delayMs }) => this.#onReconnecting(attempt, delayMs)),
+      connection.on("resumed", ({ id, previousId, room }) => this.#onResumed(id, previousId, room)),
+      connection.on("restarted", ({ previousId }) => this.#reenter(reentryAfterRestart(this.#stay), previousId)),
+      connection.on("ice-servers", ({ iceServers, expiresAtMs, origin }) => this.#onIceServers(iceServers, expiresAtMs, origin)),
+      connection.on("close", (info) => this.#onConnectionClose(info)),
+    ];
+  }
+  /** Current lifecycle state. */
+  get state(): RoomSessionState {
+    return this.#state;
+  }
+
+  /**
+   * True while in the room: `joined`, and also `reconnecting`, because the server keeps the
+   * participant through its grace window and the peers stay connected. Use
+   * {@link RoomSession.isReconnecting} to tell the two apart.
+   */
+  get isJoined(): boolean {
+    return this.#state === RoomSessionState.joined || this.#state === RoomSessionState.reconnecting;
+  }
+
+  /** True while the signaling connection is being re-established. */
+  get isReconnecting(): boolean {
+    return this.#state === RoomSessionState.reconnecting;
+  }
+
+  /** True once the session has ended; it cannot be joined again. */
+  get closed(): boolean {
+    return this.#state === RoomSessionState.closed;
+  }
+
+  /**
+   * The tracks this participant sends, by source: `publish`, `unpublish` and `replace` work
+   * before and after joining, on every pair at once (adding or removing a track renegotiates,
+   * replacing does not); a rebuilt pair sends what is published at that moment.
+   */
+  get publications(): LocalPublications {
+    return this.#publications;
+  }
+
+  /** What the server acknowledged, once joined. */
+  get info(): JoinInfo | undefined {
+    return this.#info;
+  }
+
+  /** This participant's id, once joined. It changes when the session has to join again as new. */
+  get id(): string | undefined {
+    return this.#info?.id;
+  }
+
+  /** The remote participants, by id: the client side of the room's `connectionList`. */
+  get peers(): ReadonlyMap<string, RemotePeer> {
+    return new Map([...this.#entries].map(([id, entry]) => [id, entry.peer]));
+  }
+
+  /**
+   * Connects and joins the room. Resolves once the server acknowledged; the peers of members
+   * already present are created right after. Rejects with a {@link RoomError} (`room_full`,
+   * `join_timeout`, `signaling_unreachable`…) and closes the session on failure. Call once.
+   */
+  async join(): Promise<JoinInfo> {
+    if (this.#state !== RoomSessionState.idle) {
+      // A programming error, not a room condition: sessions are single-use.
+      throw new Error(`join() called in state "${this.#state}"; create a new RoomSession to join again`);
+    }
+    this.#setState(RoomSessionState.joining);
+    const joined = new Promise<JoinInfo>((resolve, reject) => {
+      // The bound covers the whole join, reconnections included, not one `new_user`.
+      const timeoutMs = this.#joinTimeoutMs;
+      const timer = setTimeout(() => {
+        this.#close(new RoomError("join_timeout", `no "joined" from ${this.#options.url} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pendingJoin = { resolve, reject, timer };
+    });
+    try {
+      await this.#connection.connect();
+    } catch {
+      // The connection's close event has already closed the session and rejected `joined`.
+      return joined;
+    }
+    this.#requestJoin("join");
+    return joined;
+  }
+
+  /**
+   * Sends an application payload (a small JSON value) to one peer. Returns false when that peer
+   * is unknown or not connected yet.
+   */
+  send(peerId: string, data: unknown): boolean {
+    return this.#entries.get(peerId)?.peer.send(data) ?? false;
+  }
+
+  /** Sends an application payload to every connected peer; returns how many it was sent to. */
+  broadcast(data: unknown): number {
+    let sent = 0;
+    for (const { peer } of this.#entries.values()) {
+      if (peer.send(data)) {
+        sent += 1;
+      }
+    }
+    return sent;
+  }
+
+  /**
+   * Announces whether this side's audio and video are on. Sent to every connected peer now and
+   * to each peer that connects later. Muting itself is `track.enabled = false` on the stream.
+   */
+  setMediaState(state: MediaState): void {
+    this.#mediaState = { audio: state.audio, video: state.video };
+    for (const { peer } of this.#entries.values()) {
+      peer.sendMediaState(this.#mediaState);
+    }
+  }
+
+  /** One data-channel round trip to `peerId`, in milliseconds. */
+  ping(peerId: string, timeoutMs: number = PING_TIMEOUT_MS): Promise<number> {
+    const entry = this.#entries.get(peerId);
+    if (!entry) {
+      return Promise.reject(new Error(`no peer "${peerId}" in this session`));
+    }
+    return entry.peer.ping(timeoutMs);
+  }
+
+  /**
+   * Restarts ICE on the pairs this side offers to (all of them, or only `peerId`), e.g. after a
+   * network change: new candidates and TURN allocations with the current ICE servers, same
+   * connections. Returns how many restarts began; pairs where the remote offers are skipped.
+   */
+  restartIce(peerId?: string): number {
+    let restarted = 0;
+    for (const [id, { peer }] of this.#entries) {
+      if ((peerId === undefined || id === peerId) && peer.restartIce()) {
+        restarted += 1;
+      }
+    }
+    return restarted;
+  }
+
+  /**
+   * Fails the connection to `peerId` as a real failure would (closes its `RTCPeerConnection`),
+   * so that the pair is rebuilt. For tests and diagnostics; returns false for an unknown peer.
+   */
+  debugFailPeer(peerId: string, reason = "forced by debugFailPeer()"): boolean {
+    const entry = this.#entries.get(peerId);
+    if (!entry || entry.peer.closed) {
+      return false;
+    }
+    entry.peer.fail(reason);
+    return true;
+  }
+
+  /**
+   * Leaves the room: tells the server, closes every peer connection and the socket, and drops
+   * every listener. Safe to call twice and in any state. While reconnecting the server cannot be
+   * told; it lets the participant go when the grace window ends.
+   */
+  leave(): void {
+    if (this.#state === RoomSessionState.closed) {
+      return;
+    }
+    // The explicit leave makes the server tell the others at once, before the socket close lands.
+    this.#connection.leaveRoom();
+    this.#close();
+  }
+
+  get #joinTimeoutMs(): number {
+    return this.#options.joinTimeoutMs ?? JOIN_TIMEOUT_MS;
+  }
+
+  /** Where the stay stands, as the re-entry decisions see it. */
+  get #stay(): RoomStay {
+    if (this.#state === RoomSessionState.joining) {
+      return "joining";
+    }
+    return this.isJoined ? "in_room" : "outside";
+  }
+
+  /**
+   * Ends the session: rejects a pending `join()` with `joinError`, closes the connection and every
+   * peer, emits the final `state` and drops every listener.
+   */
+  #close(joinError: RoomError = new RoomError("signaling_closed", "the session closed before it joined")): void {
+    if (this.#state === RoomSessionState.closed) {
+      return;
+    }
+    const pending = this.#pendingJoin;
+    this.#pendingJoin = undefined;
+    if (pending) {
+      clearTimeout(pending.timer);
+      pending.reject(joinError);
+    }
+    this.#rejoiningFrom = undefined;
+    for (const unsubscribe of this.#unsubscribeConnection) {
+      unsubscribe();
+    }
+    this.#connection.close();
+    for (const id of [...this.#entries.keys()]) {
+      this.#removePeer(id, "session_closed");
+    }
+    this.#setState(RoomSessionState.closed);
+    this.removeAllListeners();
+  }
+
+  #onConnectionClose(info: SignalingCloseInfo): void {
+    const detail = `code ${info.code}${info.reason ? `, ${info.reason}` : ""}`;
+    if (!info.opened) {
+      this.#close(new RoomError("signaling_unreachable", `cannot open ${this.#options.url} (${detail})`));
+      return;
+    }
+    if (this.isJoined) {
+      this.#report("signaling_closed", `signaling connection closed for good (${detail})`);
+    }
+    this.#close(new RoomError("signaling_closed", `signaling socket closed before joining (${detail})`));
+  }
+
+  // ---- joining, and getting back in ----
+
+  /** Sends `new_user`: the first one of `join()`, or the one of a re-entry after a drop. */
+  #requestJoin(attempt: JoinAttempt): void {
+    this.#connection.joinRoom(this.#options.room, this.#options.username, this.#joinTimeoutMs).then(
+      (joined) => this.#onJoined(attempt, joined),
+      (error: unknown) => this.#onJoinFailed(attempt, error),
+    );
+  }
+
+  #onJoined(attempt: JoinAttempt, joined: JoinedMessage): void {
+    const pending = this.#pendingJoin;
+    const previousId = this.#rejoiningFrom;
+    if (attempt === "join" ? pending === undefined : previousId === undefined) {
+      // Settled meanwhile (closed, or its deadline passed).
+      return;
+    }
+    const info: JoinInfo = {
+      id: joined.id,
+      room: joined.room,
+      username: joined.username,
+      iceServers: joined.iceServers,
+      roomCapacity: joined.roomCapacity,
+      resumeGraceMs: joined.resumeGraceMs,
+      ...(joined.iceServersExpireAtMs !== undefined ? { iceServersExpireAtMs: joined.iceServersExpireAtMs } : {}),
+    };
+    this.#pendingJoin = undefined;
+    this.#rejoiningFrom = undefined;
+    clearTimeout(pending?.timer);
+    this.#info = info;
+    this.#setState(RoomSessionState.joined);
+    if (pending) {
+      pending.resolve(info);
+    } else if (previousId !== undefined) {
+      this.emit("reconnected", { id: info.id, previousId, resumed: false });
+    }
+  }
+
+  #onJoinFailed(attempt: JoinAttempt, error: unknown): void {
+    if (this.closed) {
+      return;
+    }
+    const code = error instanceof WebRtcRoomError ? error.code : "signaling_closed";
+    const message = error instanceof Error ? error.message : String(error);
+    // What remains once interruptions and timeouts are handled is the server's refusal.
+    const refusal: RoomErrorCode = error instanceof ServerRefusalError ? error.code : "signaling_closed";
+    switch (actionOnJoinFailure(attempt, code)) {
+      case "wait":
+        return;
+      case "close_join_timeout":
+        this.#close(
+          new RoomError(
+            "join_timeout",
+            attempt === "join" ? `no "joined" from ${this.#options.url} within ${this.#joinTimeoutMs} ms` : `no "joined" within ${this.#joinTimeoutMs} ms after reconnecting`,
+          ),
+        );
+        return;
+      case "close":
+        this.#close(new RoomError(refusal, message));
+        return;
+      case "report_and_close":
+        // The room filled up (or the server refuses this client) while it was away: the stay is over.
+        this.#report(refusal, message);
+        this.#close(new RoomError(refusal, message));
+        return;
+    }
+  }
+
+  #onReconnecting(attempt: number, delayMs: number): void {
+    if (this.#state === RoomSessionState.joined) {
+      this.#setState(RoomSessionState.reconnecting);
+    }
+    this.emit("reconnecting", { attempt, delayMs });
+  }
+
+  /** The connection took its session back; `room` is what the server says of this session's room. */
+  #onResumed(id: string, previousId: string, room: ResumedRoom | undefined): void {
+    const action = reentryAfterResume(this.#stay, room !== undefined);
+    if (action === "keep_present_peers" && room !== undefined) {
+      this.#keepPresentPeers(id, previousId, room);
+      return;
+    }
+    this.#reenter(action, previousId);
+  }
+
+  /** Carries out a re-entry decision that does not keep the peers. */
+  #reenter(action: ReentryAction, previousId: string | undefined): void {
+    switch (action) {
+      case "resend_join":
+        // The first `join()` is still pending (its deadline runs); just ask again.
+        this.#requestJoin("join");
+        return;
+      case "rejoin_as_new":
+        this.#rejoinAsNew(this.#info?.id ?? previousId ?? "");
+        return;
+      case "keep_present_peers":
+      case "none":
+        return;
+    }
+  }
+
+  /**
+   * The server took the participant back: keep every peer that is still in the room (their
+   * connections never depended on the server) and drop the others. The connection lets the queued
+   * signaling go right after this.
+   */
+  #keepPresentPeers(id: string, previousId: string, room: ResumedRoom): void {
+    const info = this.#info;
+    if (!info) {
+      return;
+    }
+    this.#info = { ...info, id, room: room.room, username: room.username };
+    for (const absentId of absentPeers(this.#entries.keys(), room.list)) {
+      this.#removePeer(absentId, "left");
+    }
+    // Someone who joined meanwhile is not added here: its `connection_list` and offer were kept
+    // for this participant and follow `resumed`.
+    this.#setState(RoomSessionState.joined);
+    this.emit("reconnected", { id, previousId, resumed: true });
+  }
+
+  /**
+   * The old participant is lost (the connection discarded what was queued under its id): drop
+   * every peer and join again as a newcomer, who offers to everyone present.
+   */
+  #rejoinAsNew(previousId: string): void {
+    for (const id of [...this.#entries.keys()]) {
+      this.#removePeer(id, "rejoined");
+    }
+    this.#rejoiningFrom = previousId;
+    this.#requestJoin("rejoin");
+  }
+
+  // ---- ICE servers ----
+
+  /** Fresh ICE servers from the connection: applied to every peer once in the room. */
+  #onIceServers(iceServers: IceServer[], expiresAtMs: number | undefined, origin: IceServersOrigin): void {
+    const info = this.#info;
+    if (!info || !appliesIceServers(origin, this.isJoined)) {
+      return;
+    }
+    const { iceServersExpireAtMs: _previous, ...rest } = info;
+    this.#info = expiresAtMs === undefined ? { ...rest, iceServers } : { ...rest, iceServers, iceServersExpireAtMs: expiresAtMs };
+    for (const { peer } of this.#entries.values()) {
+      peer.setIceServers(iceServers);
+    }
+    this.emit("ice-servers", { iceServers, expiresAtMs });
+  }
+
+  // ---- room messages ----
+
+  #onRoomMessage(message: RoomMessage | ServerErrorMessage): void {
+    switch (message.type) {
+      case "connection_list":
+        this.#onConnectionList(message.newUserId, message.list);
+        return;
+      case "send_offer":
+      case "send_aswer":
+      case "new_candidate":
+        this.#onSignal(message);
+        return;
+      case "close_connection":
+        this.#removePeer(message.id, "left");
+        return;
+      case "rest_connection_list":
+        // The authoritative remaining list: drop anyone we still hold who is not on it.
+        for (const id of absentPeers(this.#entries.keys(), message.list)) {
+          this.#removePeer(id, "left");
+        }
+        return;
+      case "error":
+        this.#report(message.code, message.message);
+        return;
+      default:
+        assertNever(message);
+    }
+  }
+
+  /** An offer, answer or candidate from a remote. */
+  #onSignal(message: RoomSignalMessage): void {
+    let entry = this.#entries.get(message.id);
+    if (message.type === "send_offer") {
+      const target: OfferTarget =
+        entry === undefined
+          ? undefined
+          : entry.peer.initiator
+            ? { initiator: true }
+            : { initiator: false, failed: entry.peer.state === PeerState.failed, offerKind: entry.peer.classifyOffer(message.sdp.sdp) };
+      switch (actionOnOffer(target)) {
+        case "ignore":
+          return;
+        case "answer_new_peer":
+          entry = this.#addPeer({ id: message.id, username: message.username }, false);
+          break;
+        case "rebuild_then_signal":
+          entry?.peer.rebuild();
+          break;
+        case "signal":
+          break;
+      }
+    }
+    entry?.peer.signal(peerSignalOf(message));
+  }
+
+  /** `connection_list` goes to the whole room on every join; see {@link peersToAddOnConnectionList}. */
+  #onConnectionList(newUserId: string, list: Participant[]): void {
+    const selfId = this.#info?.id;
+    if (selfId === undefined) {
+      return;
+    }
+    for (const { participant, initiator } of peersToAddOnConnectionList(selfId, newUserId, list, new Set(this.#entries.keys()))) {
+      this.#addPeer(participant, initiator);
+    }
+  }
+
+  // ---- peers ----
+
+  #addPeer(participant: Participant, initiator: boolean): PeerEntry | undefined {
+    const info = this.#info;
+    if (!info) {
+      return undefined;
+    }
+    const options = this.#options;
+    const peer = new MeshPeer({
+      id: participant.id,
+      username: participant.username,
+      initiator,
+      iceServers: info.iceServers,
+      publications: this.#publications,
+      ...(options.wrtc ? { wrtc: options.wrtc } : {}),
+      ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
+      ...(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
+      ...(options.iceDisconnectedTimeoutMs !== undefined ? { disconnectedTimeoutMs: options.iceDisconnectedTimeoutMs } : {}),
+      ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
+    });
+    const entry: PeerEntry = { peer, unsubscribe: [], failures: 0, rebuildTimer: undefined };
+    entry.unsubscribe = [
+      peer.on("signal", (signal) => this.#sendSignal(peer.id, signal)),
+      peer.on("state", ({ state, previous }) => {
+        if (state === PeerState.connected) {
+          entry.failures = 0;
+          if (this.#mediaState) {
+            peer.sendMediaState(this.#mediaState);
+          }
+        }
+        this.emit("peer-state", { peer, state, previous });
+        if (state === PeerState.failed) {
+          this.#onPeerFailed(entry);
+        }
+      }),
+      peer.on("stream", (stream) => this.emit("peer-stream", { peer, stream })),
+      peer.on("publication", (publication) => this.emit("peer-track-published", { peer, ...publication })),
+      peer.on("unpublication", ({ source }) => this.emit("peer-track-unpublished", { peer, source })),
+      this.#publications.attach(peer),
+      peer.on("data", (data) => this.emit("peer-data", { peer, data })),
+      peer.on("media", (media) => this.emit("peer-media", { peer, media })),
+      peer.on("error", ({ code, message }) => this.#report(code, message, peer.id)),
+    ];
+    this.#entries.set(participant.id, entry);
+    this.emit("peer-joined", { peer });
+    return entry;
+  }
+
+  /** Hands a peer's offer, answer or candidate to the connection's typed sends. */
+  #sendSignal(targetId: string, signal: PeerSignal): void {
+    switch (signal.kind) {
+      case "offer":
+        this.#connection.sendOffer(targetId, { type: "offer", sdp: signal.sdp });
+        return;
+      case "answer":
+        this.#connection.sendAnswer(targetId, { type: "answer", sdp: signal.sdp });
+        return;
+      case "candidate":
+        this.#connection.sendCandidate(targetId, signal.candidate);
+        return;
+      default:
+        assertNever(signal);
+    }
+  }
+
+  /** One pair is down; see {@link actionOnPeerFailed}. */
+  #onPeerFailed(entry: PeerEntry): void {
+    if (actionOnPeerFailed({ initiator: entry.peer.initiator, rebuildScheduled: entry.rebuildTimer !== undefined }) !== "schedule_rebuild") {
+      return;
+    }
+    entry.failures += 1;
+    const delayMs = (this.#options.peerRebuildDelayMs ?? peerRebuildDelayMs)(entry.failures);
+    entry.rebuildTimer = setTimeout(() => {
+      entry.rebuildTimer = undefined;
+      if (rebuildStillDue({ stillHeld: this.#entries.get(entry.peer.id) === entry, failed: entry.peer.state === PeerState.failed })) {
+        entry.peer.rebuild();
+      }
+    }, delayMs);
+  }
+
+  #removePeer(id: string, reason: PeerLeftReason): void {
+    const entry = this.#entries.get(id);
+    if (!entry) {
+      return;
+    }
+    this.#entries.delete(id);
+    clearTimeout(entry.rebuildTimer);
+    entry.rebuildTimer = undefined;
+    entry.peer.destroy();
+    for (const unsubscribe of entry.unsubscribe) {
+      unsubscribe();
+    }
+    this.emit("peer-left", { peer: entry.peer, reason });
+  }
+
+  #report(code: RoomErrorCode, message: string, peerId?: string): void {
+    this.emit("error", peerId === undefined ? { code, message } : { code, message, peerId });
+  }
+
+  #setState(state: RoomSessionState): void {
+    const previous = this.#state;
+    if (previous === state) {
+      return;
+    }
+    this.#state = state;
+    this.emit("state", { state, previous });
+  }
+}
+
+/** The former name of {@link RoomSession}, kept so that existing code keeps working. */
+export const MeshSession = RoomSession;
+/** The former name of {@link RoomSession}. */
+export type MeshSession = RoomSession;
+/** The former name of {@link RoomSessionState}. */
+export const MeshSessionState = RoomSessionState;
+/** The former name of {@link RoomSessionState}. */
+export type MeshSessionState = RoomSessionState;
+/** The former name of {@link RoomError}; `instanceof MeshError` and `instanceof RoomError` are the same test. */
+export const MeshError = RoomError;
+/** The former name of {@link RoomError}. */
+export type MeshError = RoomError;
+/** The former name of {@link RoomErrorCode}. */
+export type MeshErrorCode = RoomErrorCode;
+/** The former name of {@link RoomSessionEvents}. */
+export type MeshSessionEvents = RoomSessionEvents;
+/** The former name of {@link RoomSessionOptions}. */
+export type MeshSessionOptions = RoomSessionOptions;

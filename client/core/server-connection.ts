@@ -1,0 +1,694 @@
+/**
+ * The server connection: the one place on the client that speaks the wire protocol.
+ *
+ * It owns the {@link SignalingClient} and everything that belongs to the connection rather than to
+ * a room or a call:
+ * - **Typed sends.** `joinRoom`, `sendOffer`, `login`, `call`… build the wire objects; the room and
+ *   phone sessions above never do.
+ * - **One dispatcher.** What the server sends is classified by family with the shared protocol's
+ *   tables (`shared/protocol/families.ts`) and emitted as a `room`, `call` or `presence` event;
+ *   an `error` goes to the family of the message it refused (`refType`). The session messages
+ *   (`joined`, `resumed`, `loginResponse`, `ice_servers`) are read here first.
+ * - **Requests.** {@link ServerConnection.request} sends a message and waits for its reply or its
+ *   refusal, within a bound. After a reply, the next server messages are delivered on a later
+ *   task, so that the code awaiting the reply has run before them (the server sends `joined` and
+ *   the `connection_list` that depends on it back to back, and `ws` may deliver both at once).
+ * - **One resumable session.** The server gives each connection an id and a resume token, the same
+ *   one in `joined` and `loginResponse`; the session covers the room membership and the login
+ *   alike. After a signaling blip the connection takes it back with `resume`.
+ * - **ICE servers** from `joined`, `loginResponse`, `resumed` and `ice_servers`, refreshed with
+ *   `refresh_ice_servers` at 75 % of their lifetime, for rooms and calls alike.
+ *
+ * Recovery after the socket is lost takes one of two named paths, chosen in one place
+ * ({@link chooseRecoveryPath}):
+ * - `resume`: the socket came back within the server's grace window; `resume {id, resumeToken}` is
+ *   answered `resumed`, the families learn what they still have (`resumed` event), and the
+ *   messages queued meanwhile go out. Nobody else noticed.
+ * - `restart`: there is no session to take back (lost before the first `joined` or login), or the
+ *   server refused or did not answer the resume. The queue is discarded (it was addressed under
+ *   the old id) and the families start again (`restarted` event): a room joins as new, a phone
+ *   logs in again.
+ */
+import { PROTOCOL_VERSION, type CallServerMessage, type ClientMessage, type CommonServerMessage, type ErrorCode, type IceCandidate, type IceServer, type Participant, type PresenceServerMessage, type RoomServerMessage, type ServerMessage, type StopReason } from "../../shared/protocol/index.ts";
+import { CLIENT_MESSAGE_FAMILY, isCallServerMessage, isClientMessageType, isPresenceServerMessage, isRoomServerMessage } from "../../shared/protocol/families.ts";
+import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
+import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
+import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from "./reconnect.ts";
+import { SignalingClient, type DroppedReason, type SignalingCloseInfo, type WebSocketConstructor } from "./signaling-client.ts";
+
+/**
+ * Lifecycle of a {@link ServerConnection}: `idle → connecting → open ⇄ reconnecting → closed`.
+ * `reconnecting` lasts from the loss of the socket until the session is resumed or restarted on a
+ * new one; sends meanwhile are queued.
+ */
+export const ServerConnectionState = {
+  /** Created; `connect()` not called yet. */
+  idle: "idle",
+  /** The first WebSocket handshake is in progress. */
+  connecting: "connecting",
+  /** Connected; sends go out at once. */
+  open: "open",
+  /** The socket was lost: waiting for a new one, or resuming the session on it. */
+  reconnecting: "reconnecting",
+  /** Gone for good. */
+  closed: "closed",
+} as const;
+
+/** A value of {@link ServerConnectionState}. */
+export type ServerConnectionState = (typeof ServerConnectionState)[keyof typeof ServerConnectionState];
+
+/** Default bound on `resume` (and the default the room uses for `new_user`). */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Share of the remaining credential lifetime after which fresh ICE servers are asked for: at 75 %
+ * a refresh that takes a while (or a reconnect in between) still lands before expiry.
+ */
+export const ICE_REFRESH_AT_FRACTION = 0.75;
+
+/** Floor of the delay before an ICE server refresh, so that a clock skew cannot make it spin. */
+export const MIN_ICE_REFRESH_DELAY_MS = 500;
+
+/**
+ * When to ask for fresh ICE servers whose credentials expire at `expiresAtMs` (epoch ms), seen at
+ * `nowMs`: after {@link ICE_REFRESH_AT_FRACTION} of the time left, never sooner than
+ * {@link MIN_ICE_REFRESH_DELAY_MS}; `undefined` when they do not expire.
+ */
+export function iceRefreshDelayMs(expiresAtMs: number | undefined, nowMs: number): number | undefined {
+  if (expiresAtMs === undefined) {
+    return undefined;
+  }
+  return Math.max(MIN_ICE_REFRESH_DELAY_MS, (expiresAtMs - nowMs) * ICE_REFRESH_AT_FRACTION);
+}
+
+/** A request the server refused with an `error`: `code` is the server's code (`room_full`, `resume_failed`…). */
+export class ServerRefusalError extends WebRtcRoomError<ErrorCode> {
+  override name = "ServerRefusalError";
+}
+
+/** The two ways back after the signaling socket was lost and a new one opened. */
+export type RecoveryPath = "resume" | "restart";
+
+/**
+ * The recovery path on a new socket: `resume` when the server gave this connection a session
+ * (an id and a resume token, from `joined`, `loginResponse` or the last `resumed`), `restart`
+ * otherwise. A refused or unanswered resume turns into a restart.
+ */
+export function chooseRecoveryPath(session: { resumeToken: string } | undefined): RecoveryPath {
+  return session === undefined ? "restart" : "resume";
+}
+
+/** Why the connection restarted instead of resuming. */
+export type RestartReason =
+  /** The socket was lost before the server gave this connection a session. */
+  | "no_session"
+  /** The server refused `resume` (grace window over, server restarted, token unknown). */
+  | "resume_refused"
+  /** The server did not answer `resume` in time. */
+  | "resume_timeout";
+
+/** Codes of the connection's own `error` events (explained in `CLIENT_ERROR_CODES`). */
+export type ConnectionErrorCode = Extract<ClientErrorCode, "bad_server_message" | "signaling_messages_dropped" | "resume_timeout">;
+
+/** Where a set of ICE servers came from. */
+export type IceServersOrigin = "joined" | "login" | "resumed" | "refresh";
+
+/** An `error` message from the server. */
+export type ServerErrorMessage = Extract<CommonServerMessage, { type: "error" }>;
+
+/** The server messages of the room family that the connection reads itself. */
+type RoomSessionMessageType = "joined" | "resumed" | "ice_servers";
+
+/** Room-family messages for a room session: membership and relayed negotiation. */
+export type RoomMessage = Exclude<RoomServerMessage, { type: RoomSessionMessageType }>;
+
+/** `joined`: the acknowledgement of `new_user`. */
+export type JoinedMessage = Extract<RoomServerMessage, { type: "joined" }>;
+
+/**
+ * The session fields issue 10 adds to `loginResponse accepted` (`id`, `resumeToken`,
+ * `resumeGraceMs`); optional because a server without resumable logins does not send them.
+ */
+interface LoginSessionFields {
+  id?: string;
+  resumeToken?: string;
+  resumeGraceMs?: number;
+}
+
+/** `loginResponse`, accepted (with the session fields when the server sends them) or rejected. */
+export type LoginResponseMessage = Extract<PresenceServerMessage, { type: "loginResponse" }> & LoginSessionFields;
+
+/** Who a session is logged in as, as `loginResponse` and `resumed` state it. */
+export interface SessionLogin {
+  userID: string;
+  username: string;
+  avatar?: string;
+}
+
+/** `resumed` with the login that issue 10 adds for sessions that logged in. */
+type ResumedMessage = Extract<RoomServerMessage, { type: "resumed" }> & { login?: SessionLogin };
+
+/** The room a resumed session is still in. */
+export interface ResumedRoom {
+  room: string;
+  username: string;
+  /** The room as it is now, this participant included. */
+  list: Participant[];
+}
+
+/** What a login asks for. */
+export interface LoginRequest {
+  userID: string;
+  username?: string;
+  avatar?: string;
+}
+
+/** The callee's answer to a ring, as `answerCall` sends it. */
+export interface CallAnswer {
+  callerID: string;
+  callResponse: "accepted" | "rejected" | "exception";
+  /** The ringing call's id from `incomingCall`; protects against answering an older ring. */
+  callId?: string;
+  /** The SDP answer, with `accepted`. */
+  sdpAnswer?: string;
+}
+
+/** The resumable session the server gave this connection. */
+export interface ServerSession {
+  /** The session id: the room participant id, and the id `resume` takes back. */
+  id: string;
+  /** How long the server keeps the session after losing the socket, when it said so. */
+  resumeGraceMs: number | undefined;
+}
+
+/** Events of a {@link ServerConnection}. */
+export type ServerConnectionEvents = {
+  state: { state: ServerConnectionState; previous: ServerConnectionState };
+  /** The socket was lost; attempt `attempt` starts in `delayMs` (once per attempt). */
+  reconnecting: { attempt: number; delayMs: number };
+  /**
+   * Recovery path `resume` succeeded: the session `previousId` is back as `id`. `room` is present
+   * when the session is still in a room, `login` when it is still logged in. Listeners run before
+   * the messages queued during the outage go out, and before the messages the server kept for the
+   * session are delivered.
+   */
+  resumed: { id: string; previousId: string; room: ResumedRoom | undefined; login: SessionLogin | undefined };
+  /**
+   * Recovery path `restart`: the old session (`previousId`, when there was one) is lost; what was
+   * queued under it was discarded. Each family identifies again on the new socket: a room with
+   * `joinRoom`, a phone with `login`.
+   */
+  restarted: { previousId: string | undefined; reason: RestartReason };
+  /** ICE servers changed; `origin` says which message brought them. */
+  "ice-servers": { iceServers: IceServer[]; expiresAtMs: number | undefined; origin: IceServersOrigin };
+  /** A room-family message, or an `error` that refused a room message (or names none). */
+  room: RoomMessage | ServerErrorMessage;
+  /** A call-family message, or an `error` that refused a call message (or names none). */
+  call: CallServerMessage | ServerErrorMessage;
+  /** A presence message that no request took, or an `error` that refused one (or names none). */
+  presence: PresenceServerMessage | ServerErrorMessage;
+  /**
+   * Something went wrong with the connection itself: `bad_server_message`,
+   * `signaling_messages_dropped`, `resume_timeout`.
+   */
+  error: { code: ConnectionErrorCode; message: string };
+  /** Emitted once, when the connection is gone for good; every listener is dropped after it. */
+  close: SignalingCloseInfo;
+};
+
+/** Options of a {@link ServerConnection}. */
+export interface ServerConnectionOptions {
+  /** Signaling URL, e.g. `wss://example.org/ws`. */
+  url: string;
+  /** WebSocket class for Node (`ws`); browsers use their own. */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * Reconnect policy; `false` makes the first loss of the socket final. Defaults to
+   * {@link DEFAULT_RECONNECT_POLICY}.
+   */
+  reconnect?: ReconnectPolicy | false;
+  /** Bound on `resume`; defaults to {@link REQUEST_TIMEOUT_MS}. */
+  resumeTimeoutMs?: number;
+  onListenerError?: ListenerErrorHandler;
+}
+
+/** A request waiting for its reply. */
+interface PendingRequest {
+  /** `type` of the message sent: an `error` with this `refType` refuses it. */
+  refType: string;
+  replyTypes: ReadonlySet<string>;
+  resolve: (message: ServerMessage) => void;
+  reject: (error: WebRtcRoomError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** The session as this side keeps it: the id, its secret, and the grace window. */
+interface HeldSession {
+  id: string;
+  resumeToken: string;
+  resumeGraceMs: number | undefined;
+}
+
+/** One connection to the server for any number of families (a room, a phone). */
+export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
+  readonly url: string;
+  readonly #signaling: SignalingClient;
+  readonly #resumeTimeoutMs: number;
+  #state: ServerConnectionState = ServerConnectionState.idle;
+  #session: HeldSession | undefined;
+  #iceServers: IceServer[] = [];
+  #iceServersExpireAtMs: number | undefined;
+  #iceRefreshTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #requests = new Set<PendingRequest>();
+  /** Server messages received while delivery waits for the code that awaited a reply. */
+  #backlog: ServerMessage[] = [];
+  #deliveryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(options: ServerConnectionOptions) {
+    super(options.onListenerError);
+    this.url = options.url;
+    this.#resumeTimeoutMs = options.resumeTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    const reconnect = options.reconnect === false ? undefined : (options.reconnect ?? DEFAULT_RECONNECT_POLICY);
+    this.#signaling = new SignalingClient({
+      url: options.url,
+      ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+      ...(reconnect ? { reconnect } : {}),
+      ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
+    });
+    this.#signaling.on("message", (message) => this.#receive(message));
+    this.#signaling.on("bad-message", ({ detail }) => this.#report("bad_server_message", detail));
+    this.#signaling.on("reconnecting", ({ attempt, delayMs }) => this.#onReconnecting(attempt, delayMs));
+    this.#signaling.on("reconnected", () => this.#recover());
+    this.#signaling.on("dropped", ({ messages, reason }) => this.#onDropped(messages.length, reason));
+    this.#signaling.on("close", (info) => this.#onClose(info));
+  }
+
+  /** Current lifecycle state. */
+  get state(): ServerConnectionState {
+    return this.#state;
+  }
+
+  /** True while connected and not recovering from a lost socket. */
+  get isOpen(): boolean {
+    return this.#state === ServerConnectionState.open;
+  }
+
+  /** True from the loss of the socket until the session is resumed or restarted. */
+  get isReconnecting(): boolean {
+    return this.#state === ServerConnectionState.reconnecting;
+  }
+
+  /** True once the connection is gone for good. */
+  get closed(): boolean {
+    return this.#state === ServerConnectionState.closed;
+  }
+
+  /** The resumable session, once the server gave one (`joined`, or a login on a server that resumes logins). */
+  get session(): ServerSession | undefined {
+    const session = this.#session;
+    return session && { id: session.id, resumeGraceMs: session.resumeGraceMs };
+  }
+
+  /** The current ICE servers (empty until the server sent some). */
+  get iceServers(): IceServer[] {
+    return this.#iceServers;
+  }
+
+  /** When the TURN credentials in {@link ServerConnection.iceServers} expire (epoch ms); absent when they do not. */
+  get iceServersExpireAtMs(): number | undefined {
+    return this.#iceServersExpireAtMs;
+  }
+
+  /**
+   * Opens the socket. Resolves once it is open; rejects with `signaling_unreachable` when it
+   * closes first (the `close` event follows). Call once.
+   */
+  async connect(): Promise<void> {
+    if (this.#state !== ServerConnectionState.idle) {
+      throw new Error(`connect() called in state "${this.#state}"`);
+    }
+    this.#setState(ServerConnectionState.connecting);
+    try {
+      await this.#signaling.connect();
+    } catch (error) {
+      throw new WebRtcRoomError("signaling_unreachable", error instanceof Error ? error.message : String(error), { cause: error });
+    }
+    this.#setState(ServerConnectionState.open);
+  }
+
+  /**
+   * Sends `message` now (ahead of anything queued) and resolves with the first server message
+   * whose type is in `replyTypes`. Rejects with a {@link ServerRefusalError} when the server refuses
+   * the message (an `error` whose `refType` is `message.type`), otherwise with a
+   * {@link WebRtcRoomError}: `request_timeout` after
+   * `timeoutMs`, `request_interrupted` when the socket is lost first (or is not open now), and
+   * `signaling_closed` when the connection closes. Server messages after the reply are delivered
+   * once the code awaiting it has run.
+   */
+  request<Type extends ServerMessage["type"]>(message: ClientMessage, replyTypes: readonly Type[], timeoutMs: number): Promise<Extract<ServerMessage, { type: Type }>> {
+    if (this.closed) {
+      return Promise.reject(new WebRtcRoomError("signaling_closed", `cannot send "${message.type}": the connection is closed`));
+    }
+    if (!this.#signaling.sendNow(message)) {
+      return Promise.reject(new WebRtcRoomError("request_interrupted", `cannot send "${message.type}": the socket is not open`));
+    }
+    const replies: ReadonlySet<string> = new Set(replyTypes);
+    return new Promise((resolve, reject) => {
+      const request: PendingRequest = {
+        refType: message.type,
+        replyTypes: replies,
+        resolve: (reply) => {
+          if (isReplyOf(reply, replyTypes)) {
+            resolve(reply);
+          }
+        },
+        reject,
+        timer: setTimeout(() => {
+          this.#requests.delete(request);
+          reject(new WebRtcRoomError("request_timeout", `no answer to "${message.type}" within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.#requests.add(request);
+    });
+  }
+
+  // ---- rooms ----
+
+  /**
+   * Joins `room` as `username` (`new_user`) and resolves with `joined`; the connection takes its
+   * session and ICE servers from it. Rejects as {@link ServerConnection.request} does, e.g. with
+   * `room_full`.
+   */
+  async joinRoom(room: string, username: string, timeoutMs: number): Promise<JoinedMessage> {
+    const joined = await this.request({ type: "new_user", room, username, protocolVersion: PROTOCOL_VERSION }, ["joined"], timeoutMs);
+    this.#adoptSession({ id: joined.id, resumeToken: joined.resumeToken, resumeGraceMs: joined.resumeGraceMs });
+    this.#setIceServers(joined.iceServers, joined.iceServersExpireAtMs, "joined");
+    return joined;
+  }
+
+  /** Leaves the room now (`close_connection`), ahead of anything queued. Returns false when the socket is not open. */
+  leaveRoom(): boolean {
+    return this.#signaling.sendNow({ type: "close_connection" });
+  }
+
+  /** Sends an SDP offer to room participant `targetId` (queued while reconnecting). */
+  sendOffer(targetId: string, sdp: { type: "offer"; sdp: string }): boolean {
+    return this.#signaling.send({ type: "send_offer", targetId, sdp });
+  }
+
+  /** Sends an SDP answer to room participant `targetId` (queued while reconnecting). */
+  sendAnswer(targetId: string, sdp: { type: "answer"; sdp: string }): boolean {
+    return this.#signaling.send({ type: "send_aswer", targetId, sdp });
+  }
+
+  /** Sends one trickled ICE candidate to room participant `targetId` (queued while reconnecting). */
+  sendCandidate(targetId: string, candidate: IceCandidate): boolean {
+    return this.#signaling.send({ type: "new_candidate", targetId, ice: candidate });
+  }
+
+  // ---- presence and calls ----
+
+  /**
+   * Logs in and resolves with `loginResponse`, accepted or rejected (check `content`). An accepted
+   * login gives the connection its ICE servers, and its session when the server resumes logins.
+   * Rejects as {@link ServerConnection.request} does (`request_timeout`…).
+   */
+  async login(login: LoginRequest, timeoutMs: number): Promise<LoginResponseMessage> {
+    const response: LoginResponseMessage = await this.request(
+      {
+        type: "login",
+        userID: login.userID,
+        ...(login.username !== undefined ? { username: login.username } : {}),
+        ...(login.avatar !== undefined ? { avatar: login.avatar } : {}),
+      },
+      ["loginResponse"],
+      timeoutMs,
+    );
+    if (response.content === "accepted") {
+      if (response.id !== undefined && response.resumeToken !== undefined) {
+        this.#adoptSession({ id: response.id, resumeToken: response.resumeToken, resumeGraceMs: response.resumeGraceMs });
+      }
+      if (response.iceServers !== undefined) {
+        this.#setIceServers(response.iceServers, response.iceServersExpireAtMs, "login");
+      }
+    }
+    return response;
+  }
+
+  /** Rings `calleeID` with the SDP offer `sdpOffer` (queued while reconnecting). */
+  call(calleeID: string, sdpOffer: string): boolean {
+    return this.#signaling.send({ type: "call", calleeID, sdpOffer });
+  }
+
+  /** Answers a ring (`incomingCallResponse`). */
+  answerCall(answer: CallAnswer): boolean {
+    return this.#signaling.send({
+      type: "incomingCallResponse",
+      callerID: answer.callerID,
+      callResponse: answer.callResponse,
+      ...(answer.callId !== undefined ? { callId: answer.callId } : {}),
+      ...(answer.sdpAnswer !== undefined ? { sdpAnswer: answer.sdpAnswer } : {}),
+    });
+  }
+
+  /** Hangs up whatever call this login is in (`stop`); `exception` says the media failed. */
+  hangUp(reason: Extract<StopReason, "normal" | "exception"> = "normal"): boolean {
+    return this.#signaling.send({ type: "stop", reason });
+  }
+
+  /** Sends one trickled ICE candidate to the other party of the call (`onIceCandidate`), all fields kept. */
+  sendCallCandidate(candidate: IceCandidate): boolean {
+    return this.#signaling.send({ type: "onIceCandidate", candidate });
+  }
+
+  /**
+   * Closes the connection for good: pending requests reject with `signaling_closed`, the `close`
+   * event follows, every listener is dropped. Safe to call twice.
+   */
+  close(): void {
+    this.#signaling.close();
+  }
+
+  // ---- recovery ----
+
+  #onReconnecting(attempt: number, delayMs: number): void {
+    // Replies to what was asked on the lost socket will never come; the recovery asks again.
+    this.#rejectRequests(() => new WebRtcRoomError("request_interrupted", "the signaling socket was lost before the answer"));
+    this.#setState(ServerConnectionState.reconnecting);
+    this.emit("reconnecting", { attempt, delayMs });
+  }
+
+  /** A new socket is open and its queue held: take the session back, or start again. */
+  #recover(): void {
+    const session = this.#session;
+    if (chooseRecoveryPath(session) === "restart" || session === undefined) {
+      this.#restart(undefined, "no_session");
+      return;
+    }
+    void this.#resume(session);
+  }
+
+  async #resume(session: HeldSession): Promise<void> {
+    let resumed: ResumedMessage;
+    try {
+      resumed = await this.request({ type: "resume", id: session.id, resumeToken: session.resumeToken }, ["resumed"], this.#resumeTimeoutMs);
+    } catch (error) {
+      const code = error instanceof WebRtcRoomError ? error.code : "request_interrupted";
+      if (code === "request_interrupted" || code === "signaling_closed") {
+        // Lost again (the next socket resumes again), or closed for good.
+        return;
+      }
+      if (code === "request_timeout") {
+        this.#report("resume_timeout", `no answer to "resume" within ${this.#resumeTimeoutMs} ms`);
+        this.#restart(session.id, "resume_timeout");
+        return;
+      }
+      this.#restart(session.id, "resume_refused");
+      return;
+    }
+    if (this.closed) {
+      return;
+    }
+    this.#session = { id: resumed.id, resumeToken: resumed.resumeToken, resumeGraceMs: session.resumeGraceMs };
+    this.#setIceServers(resumed.iceServers, resumed.iceServersExpireAtMs, "resumed");
+    this.emit("resumed", { id: resumed.id, previousId: session.id, room: roomOfResumed(resumed), login: resumed.login });
+    this.#signaling.flushQueue();
+    this.#setState(ServerConnectionState.open);
+  }
+
+  #restart(previousId: string | undefined, reason: RestartReason): void {
+    this.#session = undefined;
+    this.#signaling.discardQueue();
+    this.#setState(ServerConnectionState.open);
+    this.emit("restarted", { previousId, reason });
+  }
+
+  /** A session from `joined` or `loginResponse`: the outage (if any) is over, queued messages go out. */
+  #adoptSession(session: HeldSession): void {
+    this.#session = session;
+    this.#signaling.flushQueue();
+  }
+
+  #onDropped(count: number, reason: DroppedReason): void {
+    const why = reason === "queue_full" ? "the reconnect queue was full" : reason === "discarded" ? "the session restarted under a new id" : "the connection closed";
+    this.#report("signaling_messages_dropped", `${count} signaling message(s) not sent: ${why}`);
+  }
+
+  #onClose(info: SignalingCloseInfo): void {
+    this.#rejectRequests(() => new WebRtcRoomError("signaling_closed", `the signaling connection closed (code ${info.code})`));
+    clearTimeout(this.#iceRefreshTimer);
+    this.#iceRefreshTimer = undefined;
+    clearTimeout(this.#deliveryTimer);
+    this.#deliveryTimer = undefined;
+    this.#backlog = [];
+    this.#setState(ServerConnectionState.closed);
+    this.emit("close", info);
+    this.removeAllListeners();
+  }
+
+  #rejectRequests(makeError: () => WebRtcRoomError): void {
+    for (const request of this.#requests) {
+      clearTimeout(request.timer);
+      request.reject(makeError());
+    }
+    this.#requests.clear();
+  }
+
+  // ---- ICE servers ----
+
+  #setIceServers(iceServers: IceServer[], expiresAtMs: number | undefined, origin: IceServersOrigin): void {
+    this.#iceServers = iceServers;
+    this.#iceServersExpireAtMs = expiresAtMs;
+    clearTimeout(this.#iceRefreshTimer);
+    this.#iceRefreshTimer = undefined;
+    const delayMs = iceRefreshDelayMs(expiresAtMs, Date.now());
+    if (delayMs !== undefined) {
+      this.#iceRefreshTimer = setTimeout(() => {
+        this.#iceRefreshTimer = undefined;
+        // While reconnecting it waits in the queue; `resumed` brings fresh servers anyway.
+        this.#signaling.send({ type: "refresh_ice_servers" });
+      }, delayMs);
+    }
+    this.emit("ice-servers", { iceServers, expiresAtMs, origin });
+  }
+
+  // ---- dispatch ----
+
+  /** Every decoded server message, in order; held back while code awaiting a reply has not run yet. */
+  #receive(message: ServerMessage): void {
+    if (this.#deliveryTimer !== undefined) {
+      this.#backlog.push(message);
+      return;
+    }
+    this.#dispatch(message);
+  }
+
+  /**
+   * Holds delivery until the next task: the microtasks that a settled request queued (the code
+   * awaiting it, however deep) all run before a task, so they see the reply before what follows it.
+   */
+  #holdDelivery(): void {
+    if (this.#deliveryTimer !== undefined) {
+      return;
+    }
+    this.#deliveryTimer = setTimeout(() => {
+      this.#deliveryTimer = undefined;
+      while (this.#deliveryTimer === undefined && this.#backlog.length > 0) {
+        const next = this.#backlog.shift();
+        if (next) {
+          this.#dispatch(next);
+        }
+      }
+    }, 0);
+  }
+
+  #dispatch(message: ServerMessage): void {
+    if (this.#settleRequest(message)) {
+      this.#holdDelivery();
+      return;
+    }
+    switch (message.type) {
+      case "ice_servers":
+        this.#setIceServers(message.iceServers, message.iceServersExpireAtMs, "refresh");
+        return;
+      case "joined":
+      case "resumed":
+      case "pong":
+        // An acknowledgement nobody asked for (its request timed out) changes nothing.
+        return;
+      case "error":
+        this.#routeError(message);
+        return;
+      default:
+        break;
+    }
+    if (isRoomServerMessage(message)) {
+      this.emit("room", message);
+    } else if (isCallServerMessage(message)) {
+      this.emit("call", message);
+    } else if (isPresenceServerMessage(message)) {
+      this.emit("presence", message);
+    }
+  }
+
+  /** Hands `message` to the request it answers or refuses; true when there was one. */
+  #settleRequest(message: ServerMessage): boolean {
+    for (const request of this.#requests) {
+      if (request.replyTypes.has(message.type)) {
+        this.#requests.delete(request);
+        clearTimeout(request.timer);
+        request.resolve(message);
+        return true;
+      }
+      if (message.type === "error" && message.refType === request.refType) {
+        this.#requests.delete(request);
+        clearTimeout(request.timer);
+        request.reject(new ServerRefusalError(message.code, message.message));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** An `error` goes to the family of the message it refused; one that names none goes to every family. */
+  #routeError(message: ServerErrorMessage): void {
+    const family = message.refType !== undefined && isClientMessageType(message.refType) ? CLIENT_MESSAGE_FAMILY[message.refType] : "common";
+    if (family === "room" || family === "common") {
+      this.emit("room", message);
+    }
+    if (family === "call" || family === "common") {
+      this.emit("call", message);
+    }
+    if (family === "presence" || family === "common") {
+      this.emit("presence", message);
+    }
+  }
+
+  #report(code: ConnectionErrorCode, message: string): void {
+    this.emit("error", { code, message });
+  }
+
+  #setState(state: ServerConnectionState): void {
+    const previous = this.#state;
+    if (previous === state || previous === ServerConnectionState.closed) {
+      return;
+    }
+    this.#state = state;
+    this.emit("state", { state, previous });
+  }
+}
+
+/** True when `message` is one of the `replyTypes` (narrows it for the caller of `request`). */
+function isReplyOf<Type extends ServerMessage["type"]>(message: ServerMessage, replyTypes: readonly Type[]): message is Extract<ServerMessage, { type: Type }> {
+  return (replyTypes as readonly string[]).includes(message.type);
+}
+
+/**
+ * The room part of `resumed`: present when the session is still in a room. The fields are checked
+ * one by one because issue 10 makes them optional on the wire (a login-only session resumes
+ * without them).
+ */
+function roomOfResumed(message: ResumedMessage): ResumedRoom | undefined {
+  const { room, username, list } = message;
+  return room !== undefined && username !== undefined && list !== undefined ? { room, username, list } : undefined;
+}

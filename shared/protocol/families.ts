@@ -1,0 +1,91 @@
+/**
+ * Which protocol family each message `type` belongs to, as data: a client that serves several
+ * families over one connection (a room and a phone) routes what the server sends with these
+ * tables instead of listing types by hand in each consumer.
+ *
+ * The tables are `Record`s over the message unions, so that a message added to a family without a
+ * line here fails to compile.
+ */
+import type { CallServerMessage } from "./call.ts";
+import type { ClientMessageType, ServerMessage } from "./index.ts";
+import type { PresenceServerMessage } from "./presence.ts";
+import type { RoomServerMessage } from "./room.ts";
+
+/**
+ * The families of the protocol: `room` (mesh rooms), `call` (one-to-one calls), `presence` (login
+ * and the directory of online users), and `common` (keep-alive and errors, which belong to no
+ * family).
+ */
+export type MessageFamily = "room" | "call" | "presence" | "common";
+
+/** The family of every message `type` the server sends. */
+export const SERVER_MESSAGE_FAMILY: Readonly<Record<ServerMessage["type"], MessageFamily>> = {
+  pong: "common",
+  error: "common",
+  joined: "room",
+  resumed: "room",
+  ice_servers: "room",
+  connection_list: "room",
+  send_offer: "room",
+  send_aswer: "room",
+  new_candidate: "room",
+  close_connection: "room",
+  rest_connection_list: "room",
+  loginResponse: "presence",
+  presence: "presence",
+  presenceUpdate: "presence",
+  presenceLeft: "presence",
+  presenceChanges: "presence",
+  loggedOut: "presence",
+  callResponse: "call",
+  incomingCall: "call",
+  incomingCallStopped: "call",
+  incomingCallNotResponse: "call",
+  startCommunication: "call",
+  iceCandidate: "call",
+  stopCommunication: "call",
+  callDescription: "call",
+};
+
+/**
+ * The family of every message `type` a client sends: an `error` that names it in `refType`
+ * concerns that family. `resume` and `refresh_ice_servers` are listed under `room`, where the
+ * protocol defines them, although they serve the whole connection.
+ */
+export const CLIENT_MESSAGE_FAMILY: Readonly<Record<ClientMessageType, MessageFamily>> = {
+  ping: "common",
+  new_user: "room",
+  send_offer: "room",
+  send_aswer: "room",
+  new_candidate: "room",
+  close_connection: "room",
+  resume: "room",
+  refresh_ice_servers: "room",
+  login: "presence",
+  call: "call",
+  incomingCallResponse: "call",
+  stopCall: "call",
+  stop: "call",
+  onIceCandidate: "call",
+  callDescription: "call",
+};
+
+/** True when `type` is a message type clients may send. */
+export function isClientMessageType(type: string): type is ClientMessageType {
+  return Object.hasOwn(CLIENT_MESSAGE_FAMILY, type);
+}
+
+/** True when the server message belongs to the room family. */
+export function isRoomServerMessage(message: ServerMessage): message is RoomServerMessage {
+  return SERVER_MESSAGE_FAMILY[message.type] === "room";
+}
+
+/** True when the server message belongs to the call family. */
+export function isCallServerMessage(message: ServerMessage): message is CallServerMessage {
+  return SERVER_MESSAGE_FAMILY[message.type] === "call";
+}
+
+/** True when the server message belongs to the presence family. */
+export function isPresenceServerMessage(message: ServerMessage): message is PresenceServerMessage {
+  return SERVER_MESSAGE_FAMILY[message.type] === "presence";
+}
