@@ -77,8 +77,11 @@ export interface EffectsApplierOptions {
 /** The presence window's timer id. */
 const PRESENCE_WINDOW_TIMER = "presence:window";
 
-/** Failure places of the timers, by owner, as `/metrics` counts them. */
-const TIMER_PLACES: Readonly<Record<string, string>> = { ring: "call timer", ending: "call timer", grace: "grace timer", presence: "presence window" };
+/** Failure place of the presence window's timer, as `/metrics` counts it. */
+const PRESENCE_WINDOW_PLACE = "presence window";
+
+/** Failure places of the registries' timers, by owner, as `/metrics` counts them. */
+const TIMER_PLACES: ReadonlyMap<string, string> = new Map([["ring", "call timer"], ["ending", "call timer"], ["grace", "grace timer"]]);
 
 /** Carries out {@link Effects}; the one place where registry results meet sockets and timers. */
 export class EffectsApplier {
@@ -163,7 +166,7 @@ export class EffectsApplier {
     const result = presence.apply(changes);
     this.#queue(result.deliveries);
     if (result.startWindow) {
-      timers.start(PRESENCE_WINDOW_TIMER, this.#options.presenceWindowMs, TIMER_PLACES.presence as string, () => {
+      timers.start(PRESENCE_WINDOW_TIMER, this.#options.presenceWindowMs, PRESENCE_WINDOW_PLACE, () => {
         this.apply({ deliveries: presence.flush() });
       });
     }
@@ -175,7 +178,7 @@ export class EffectsApplier {
       timers.cancel(command.timerId);
       return;
     }
-    const place = TIMER_PLACES[timerOwner(command.timerId)] ?? "timer";
+    const place = TIMER_PLACES.get(timerOwner(command.timerId)) ?? "timer";
     timers.start(command.timerId, command.delayMs, place, () => this.#options.timerFired(command.timerId));
   }
 }
