@@ -6,7 +6,7 @@
  * year (`immutable`); any other file is revalidated on every use (`no-cache` + ETag).
  *
  * Pure apart from {@link loadStaticAssets}: {@link answerAsset} turns a request's two headers
- * into the whole answer, and the route in server.ts only writes it.
+ * into the whole answer, and the route in http-routes.ts only writes it.
  */
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";

@@ -1,19 +1,19 @@
 /**
  * Call registry: the pure state of who is logged in, their presence status and their one-to-one
- * calls (seeds 000 and 002), with no sockets and no clock.
+ * calls (the presence and call families of the protocol), with no sockets and no clock.
  *
- * Every operation returns what the socket layer must do as plain data: messages to send
+ * Every operation returns what the server must do as plain data, in the one effects shape (server/effects.ts): messages to send
  * ({@link CallDelivery}), timers to start or cancel ({@link TimerCommand}), connections to close
  * ({@link CloseCommand}) and the directory changes it made ({@link PresenceChanges}). Presence is
  * not sent from here: the changes go to the presence fan-out (server/presence.ts), which coalesces
  * them so that a burst of calls costs each logged-in connection one frame per window, not one per
- * change. Time enters only through {@link CallRegistry.timerFired}, called by the socket layer when
+ * change. Time enters only through {@link CallRegistry.timerFired}, called by the effects applier when
  * a timer it was asked to start runs out; a timer that fires after its call has moved on is
  * ignored, so cancelling is hygiene, not correctness.
  *
  * The registry knows connections only by id and never learns of a socket closing by itself: a
  * connection whose socket was lost abruptly stays logged in (its calls ring and continue, what it
- * is sent is buffered by the socket layer) until the socket layer resumes it under the same id or
+ * is sent is buffered by the session layer) until the session layer resumes it under the same id or
  * calls {@link CallRegistry.disconnect} when its grace window ends.
  *
  * Like the room registry, each call here is atomic on uWebSockets.js's single thread: two users
@@ -22,7 +22,7 @@
  */
 import type { CallClientMessage, CallServerMessage, StopReason } from "../shared/protocol/call.ts";
 import type { CommonServerMessage } from "../shared/protocol/common.ts";
-import { CLOSE_CODES, type CloseReason, type ErrorCode } from "../shared/protocol/errors.ts";
+import { CLOSE_CODES, type ErrorCode } from "../shared/protocol/errors.ts";
 import {
   refusesIncomingCalls,
   type LoginMessage,
@@ -32,6 +32,7 @@ import {
 } from "../shared/protocol/presence.ts";
 import { assertNever } from "../shared/protocol/index.ts";
 import type { IceCandidate, SessionDescription } from "../shared/protocol/room.ts";
+import type { CloseCommand, Delivery, Effects, TimerCommand } from "./effects.ts";
 import type { PresenceChanges } from "./presence.ts";
 
 /** How long a call rings before the caller gets `NotResponse` and the callee a missed call. */
@@ -77,30 +78,19 @@ export interface LoginIdentity {
 }
 
 /** One message for one connection, identified by its server-assigned id. */
-export interface CallDelivery {
-  to: string;
-  message: CallsServerMessage;
-}
+export type CallDelivery = Delivery<CallsServerMessage>;
 
 /**
- * A timer the socket layer runs for the registry: on `start`, call {@link CallRegistry.timerFired}
- * with `timerId` after `delayMs`; on `cancel`, drop that timer if it is still pending.
+ * Timer commands (ids `ring:<call>` and `ending:<call>`): the applier calls
+ * {@link CallRegistry.timerFired} with the id once a started timer runs out.
  */
-export type TimerCommand = { op: "start"; timerId: string; delayMs: number } | { op: "cancel"; timerId: string };
-
-/** A connection the socket layer must close, after sending this result's deliveries. */
-export interface CloseCommand {
-  connectionId: string;
-  code: number;
-  reason: CloseReason;
-}
+export type { CloseCommand, TimerCommand };
 
 /**
- * Everything an accepted operation asks of the socket layer, to be applied in this order: send the
- * deliveries, hand `presence` to the fan-out, run the timer commands, then the closes.
+ * Everything an accepted operation asks of the server, in the one effects shape (applied in order:
+ * deliveries, presence, timer commands, closes), with every field present.
  */
-export interface CallEffects {
-  deliveries: CallDelivery[];
+export interface CallEffects extends Effects<CallsServerMessage> {
   timers: TimerCommand[];
   closes: CloseCommand[];
   /** How the directory and its audience changed, computed from the final state. */
@@ -111,7 +101,10 @@ export interface CallEffects {
  * Result of an operation: its effects, or an error code for the sender alone. A refused operation
  * changes nothing.
  */
-export type CallResult = ({ ok: true } & CallEffects) | { ok: false; code: ErrorCode; message: string };
+export type CallResult = CallAccepted | { ok: false; code: ErrorCode; message: string };
+
+/** An accepted operation's result: its effects. */
+export type CallAccepted = { ok: true } & CallEffects;
 
 /** Options of a {@link CallRegistry}. */
 export interface CallRegistryOptions {
@@ -158,6 +151,7 @@ interface Call {
   readonly pending: { to: User; candidate: IceCandidate; chars: number }[];
 }
 
+/** Timer id prefixes; see `timerOwner` in server/effects.ts. */
 const RING_TIMER = "ring:";
 const ENDING_TIMER = "ending:";
 
@@ -218,7 +212,7 @@ export class CallRegistry {
    * else sees it leave. A no-op for a connection that never logged in
    * or was already replaced.
    */
-  disconnect(connectionId: string): CallResult {
+  disconnect(connectionId: string): CallAccepted {
     const user = this.#byConnection.get(connectionId);
     const out = new Outcome();
     if (user) {
@@ -237,7 +231,7 @@ export class CallRegistry {
    * `NotResponse`, callee `incomingCallNotResponse`) or the end of an `ending` period. A timer whose
    * call has moved on does nothing.
    */
-  timerFired(timerId: string): CallResult {
+  timerFired(timerId: string): CallAccepted {
     const out = new Outcome();
     if (timerId.startsWith(RING_TIMER)) {
       const call = this.#calls.get(timerId.slice(RING_TIMER.length));
@@ -311,7 +305,7 @@ export class CallRegistry {
    * that changed and is still the one registered under its id (a replaced or departed user object
    * is no entry), and every user id gone and not back.
    */
-  #finish(out: Outcome): CallResult {
+  #finish(out: Outcome): CallAccepted {
     const updated: PresenceUser[] = [];
     for (const user of out.changedUsers) {
       if (this.#isCurrent(user)) {
@@ -529,7 +523,7 @@ export class CallRegistry {
   }
 
   /**
-   * Takes `user` out of its call, if any, telling the other party what seed 000 tells it:
+   * Takes `user` out of its call, if any, telling the other party what the call protocol (docs/protocol-calls.md) says:
    * - ringing, `user` is the caller: callee `incomingCallStopped` (a missed call);
    * - ringing, `user` is the callee: caller `callResponse` `rejected` (it said no), `exception`
    *   (its media failed) or `notOnline` (its connection went away);
@@ -596,7 +590,7 @@ export class CallRegistry {
 
 /**
  * The message that tells a client its message was refused: `loginResponse rejected` for a `login`
- * (seed 000's shape), `error` for anything else. Use it for decode failures too, with the
+ * (the presence family's shape), `error` for anything else. Use it for decode failures too, with the
  * `refType` the decoder reported.
  */
 export function refusalMessage(refType: string | undefined, code: ErrorCode, message: string): PresenceServerMessage | CommonServerMessage {

@@ -3,7 +3,7 @@
  */
 import type { ErrorCode } from "../shared/protocol/index.ts";
 
-/** Counters the socket layer increments; plain numbers so the hot path stays cheap. */
+/** Counters the transport (and the HTTP routes) increment; plain numbers so the hot path stays cheap. */
 export class ServerMetrics {
   connectionsOpened = 0;
   connectionsClosed = 0;

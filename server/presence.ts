@@ -4,7 +4,7 @@
  *
  * Without coalescing every status change of a caller and a callee is one frame to every logged-in
  * connection, so one `call` costs about two frames per logged-in user and a burst of calls floods
- * every bystander. Here a change only marks its user dirty and opens a window; the socket layer runs
+ * every bystander. Here a change only marks its user dirty and opens a window; the effects applier runs
  * the window's timer and calls {@link PresenceFanout.flush} when it runs out, which sends each
  * connection at most ONE frame carrying the difference between what it was told and the directory
  * now: `presenceUpdate` or `presenceLeft` for a single change, `presenceChanges` for more, nothing
@@ -22,12 +22,13 @@
  *   once and the others see at most one update.
  */
 import type { PresenceServerMessage, PresenceUser } from "../shared/protocol/presence.ts";
+import type { PresenceDirectory } from "./stores.ts";
 
 /** Default of `presenceWindowMs`: long enough to merge a burst, short enough to feel live. */
 export const PRESENCE_WINDOW_MS = 50;
 
 /**
- * How one operation of the call registry changed the directory and its audience. The socket layer
+ * How one operation of the call registry changed the directory and its audience. The effects applier
  * passes it to {@link PresenceFanout.apply} unchanged.
  */
 export interface PresenceChanges {
@@ -47,7 +48,7 @@ export interface PresenceDelivery {
   message: PresenceServerMessage;
 }
 
-/** What {@link PresenceFanout.apply} asks of the socket layer. */
+/** What {@link PresenceFanout.apply} asks of the effects applier. */
 export interface PresenceEffects {
   /** Messages to send now: the snapshot of a new login (or, without coalescing, every change). */
   deliveries: PresenceDelivery[];
@@ -91,8 +92,11 @@ interface Delta {
   left: string[];
 }
 
-/** The directory as subscribers see it, and the changes they have not been told yet. */
-export class PresenceFanout {
+/**
+ * The directory as subscribers see it, and the changes they have not been told yet: the in-memory
+ * default of {@link PresenceDirectory} (server/stores.ts).
+ */
+export class PresenceFanout implements PresenceDirectory {
   readonly #coalesce: boolean;
   /** user id → entry: the directory now, in login order (a takeover keeps its place). */
   readonly #current = new Map<string, PresenceUser>();
@@ -174,7 +178,7 @@ export class PresenceFanout {
     if (this.#dirty.size === 0) {
       return deliveries;
     }
-    // Everyone told the same thing shares one message object, which the socket layer serializes once.
+    // Everyone told the same thing shares one message object, which the applier serializes once.
     const shared = messageFor(this.#delta(undefined));
     if (shared) {
       for (const to of this.#subscribers) {

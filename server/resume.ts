@@ -6,12 +6,22 @@
  * resume token (the same for both). When its socket is lost abruptly the session is *suspended*
  * rather than ended: it keeps its seat and its login (the others see nothing), and what is
  * addressed to it is buffered, within bounds, until a new connection presents the token (`resume`)
- * or the grace window ends. No sockets and no timers here: the socket layer asks
- * {@link suspendsOnClose} whether to suspend, arms one timer per suspension at `deadlineMs` and
- * calls {@link SessionResumption.expire} when it fires.
+ * or the grace window ends. No sockets and no timers here: the session layer asks
+ * {@link suspendsOnClose} whether to suspend; a suspension's effects start its grace timer
+ * ({@link graceTimerId}), and the session layer calls {@link SessionResumption.expire} when it fires.
  */
 import { timingSafeEqual } from "node:crypto";
 import { CLOSE_CODES } from "../shared/protocol/errors.ts";
+import type { Effects, TimerCommand } from "./effects.ts";
+import type { SuspendedSessions } from "./stores.ts";
+
+/** Owner part of the grace timers' ids (see `timerOwner` in server/effects.ts). */
+export const GRACE_TIMER_OWNER = "grace";
+
+/** The id of session `id`'s grace timer. */
+export function graceTimerId(id: string): string {
+  return `${GRACE_TIMER_OWNER}:${id}`;
+}
 
 /** Default grace window after an abrupt disconnect, in milliseconds. */
 export const DEFAULT_RESUME_GRACE_MS = 15_000;
@@ -36,9 +46,15 @@ export interface SessionResumptionOptions {
 /** Why a `resume` was refused (all answered as `resume_failed`; the reason is for logs and tests). */
 export type ResumeRefusal = "unknown_id" | "wrong_token" | "expired";
 
-/** Outcome of {@link SessionResumption.resume}. */
+/** Outcome of {@link SessionResumption.suspend}: when the grace window ends, and its timer. */
+export interface SuspendOutcome extends Effects {
+  deadlineMs: number;
+  timers: TimerCommand[];
+}
+
+/** Outcome of {@link SessionResumption.resume}; on success its effects cancel the grace timer. */
 export type ResumeOutcome =
-  | {
+  | (Effects & {
       ok: true;
       /**
        * `suspended`: the session's socket was gone; `live`: its old socket is still open as far
@@ -47,7 +63,7 @@ export type ResumeOutcome =
       from: "suspended" | "live";
       /** What was addressed to the session while it was away, oldest first. */
       frames: BufferedFrame[];
-    }
+    })
   | { ok: false; reason: ResumeRefusal };
 
 /** Outcome of {@link SessionResumption.buffer}. */
@@ -104,7 +120,7 @@ function tokensMatch(expected: string, given: string): boolean {
  * Resume tokens of live sessions and the suspended sessions with their buffers. A session id is in
  * exactly one of three states: unknown, live (admitted), or suspended.
  */
-export class SessionResumption {
+export class SessionResumption implements SuspendedSessions {
   /** session id → its current resume token (live and suspended sessions). */
   readonly #tokens = new Map<string, string>();
   /** session id → its suspension, for suspended sessions only. */
@@ -137,15 +153,16 @@ export class SessionResumption {
 
   /**
    * Suspends live session `id`: from now on frames for it are buffered. Returns when the grace
-   * window ends, or undefined when `id` is not a live session (nothing to suspend).
+   * window ends with the timer that ends it, or undefined when `id` is not a live session (nothing
+   * to suspend).
    */
-  suspend(id: string, nowMs: number): number | undefined {
+  suspend(id: string, nowMs: number): SuspendOutcome | undefined {
     if (!this.#tokens.has(id) || this.#suspended.has(id)) {
       return undefined;
     }
     const deadlineMs = nowMs + this.#graceMs;
     this.#suspended.set(id, { deadlineMs, frames: [], bytes: 0 });
-    return deadlineMs;
+    return { deadlineMs, deliveries: [], timers: [{ op: "start", timerId: graceTimerId(id), delayMs: this.#graceMs }] };
   }
 
   /** True while `id` is suspended. */
@@ -194,7 +211,13 @@ export class SessionResumption {
       return { ok: false, reason: "expired" };
     }
     this.admit(id, nextToken);
-    return { ok: true, from: suspension ? "suspended" : "live", frames: suspension?.frames ?? [] };
+    return {
+      ok: true,
+      from: suspension ? "suspended" : "live",
+      frames: suspension?.frames ?? [],
+      deliveries: [],
+      timers: [{ op: "cancel", timerId: graceTimerId(id) }],
+    };
   }
 
   /**
@@ -211,9 +234,10 @@ export class SessionResumption {
   }
 
   /** Forgets `id` entirely (it left its room and holds no login); its token stops working. */
-  forget(id: string): void {
+  forget(id: string): Effects {
     this.#tokens.delete(id);
     this.#suspended.delete(id);
+    return { deliveries: [], timers: [{ op: "cancel", timerId: graceTimerId(id) }] };
   }
 
   /** Ids of every suspended session. */

@@ -1,20 +1,17 @@
 /**
- * Room registry: the pure state of every room's `connectionList` (seed 004), with no sockets.
+ * Room registry: the pure state of every room's `connectionList` (the room family of the protocol), with no sockets.
  *
- * Every operation returns what must be sent to whom as {@link Delivery} values; the socket layer
- * only sends them. Because uWebSockets.js runs all handlers on one thread, each call here is atomic:
+ * Every operation returns its {@link Effects} (here only deliveries: what must be sent to whom);
+ * the effects applier (server/effects.ts) carries them out. The in-memory default of
+ * {@link RoomMembership} (server/stores.ts). Because uWebSockets.js runs all handlers on one thread, each call here is atomic:
  * two joins racing for the last seat are simply two calls in some order, and exactly one wins.
  */
 import type { ErrorCode, IceCandidate, Participant, RoomServerMessage, SessionDescription } from "../shared/protocol/index.ts";
-
-/** One message for one connection, identified by its server-assigned id. */
-export interface Delivery {
-  to: string;
-  message: RoomServerMessage;
-}
+import type { Delivery, Effects } from "./effects.ts";
+import type { RoomMembership } from "./stores.ts";
 
 /** Result of an operation: what to send, or an error code for the sender alone. */
-export type RoomResult = { ok: true; deliveries: Delivery[] } | { ok: false; code: ErrorCode; message: string };
+export type RoomResult = ({ ok: true } & Effects<RoomServerMessage>) | { ok: false; code: ErrorCode; message: string };
 
 /** A negotiation message addressed to one participant of the sender's room. */
 export type TargetedMessage =
@@ -47,7 +44,7 @@ export interface RoomStats {
  * Every room and who is in it. A room exists while it has at least one participant; it is created
  * by the first join and disappears with the last leave.
  */
-export class RoomRegistry {
+export class RoomRegistry implements RoomMembership {
   /** room name → room. */
   readonly #rooms = new Map<string, Room>();
   /**
@@ -80,7 +77,7 @@ export class RoomRegistry {
     }
     joined.members.set(id, username);
     this.#memberships.set(id, joined);
-    // One message object for every recipient, so the socket layer can serialize it once.
+    // One message object for every recipient, so the applier can serialize it once.
     const message: RoomServerMessage = { type: "connection_list", newUserId: id, list: toParticipants(joined.members) };
     return { ok: true, deliveries: [...joined.members.keys()].map((to) => ({ to, message })) };
   }
@@ -100,7 +97,7 @@ export class RoomRegistry {
 
   /**
    * The checks of {@link relay} without building the stamped message: where a `type` message from
-   * `senderId` to `targetId` goes and the sender's name, or why it may not. The socket layer uses
+   * `senderId` to `targetId` goes and the sender's name, or why it may not. The relay handler uses
    * this on its hot path, where it builds the relayed frame itself.
    */
   route(senderId: string, type: TargetedMessage["type"], targetId: string): RouteResult {
@@ -133,10 +130,10 @@ export class RoomRegistry {
       this.#rooms.delete(room.name);
       return { ok: true, deliveries: [] };
     }
-    // Two message objects shared by every recipient, so the socket layer can serialize each once.
+    // Two message objects shared by every recipient, so the applier can serialize each once.
     const closed: RoomServerMessage = { type: "close_connection", id };
     const rest: RoomServerMessage = { type: "rest_connection_list", list: toParticipants(room.members) };
-    const deliveries: Delivery[] = [];
+    const deliveries: Delivery<RoomServerMessage>[] = [];
     for (const to of room.members.keys()) {
       deliveries.push({ to, message: closed });
       deliveries.push({ to, message: rest });

@@ -44,15 +44,16 @@ describe("SessionResumption (happy path)", () => {
   it("hands the buffered frames over in order and rotates the token when resumed in time", () => {
     const state = new SessionResumption({ graceMs: 100 });
     state.admit("p", "token-1");
-    expect(state.suspend("p", 1_000)).toBe(1_100);
+    expect(state.suspend("p", 1_000)).toEqual({ deadlineMs: 1_100, deliveries: [], timers: [{ op: "start", timerId: "grace:p", delayMs: 100 }] });
     expect(state.isSuspended("p")).toBe(true);
     expect(state.buffer("p", '{"type":"a"}')).toBe("buffered");
     expect(state.buffer("p", '{"type":"b"}')).toBe("buffered");
-    expect(state.resume("p", "token-1", "token-2", 1_100)).toEqual({ ok: true, from: "suspended", frames: ['{"type":"a"}', '{"type":"b"}'] });
+    const cancelGrace = [{ op: "cancel", timerId: "grace:p" }];
+    expect(state.resume("p", "token-1", "token-2", 1_100)).toEqual({ ok: true, from: "suspended", frames: ['{"type":"a"}', '{"type":"b"}'], deliveries: [], timers: cancelGrace });
     expect(state.isSuspended("p")).toBe(false);
     // The old token is spent; the new one works (here on a live participant: a half-open takeover).
     expect(state.resume("p", "token-1", "token-3", 1_200)).toEqual({ ok: false, reason: "wrong_token" });
-    expect(state.resume("p", "token-2", "token-3", 1_200)).toEqual({ ok: true, from: "live", frames: [] });
+    expect(state.resume("p", "token-2", "token-3", 1_200)).toEqual({ ok: true, from: "live", frames: [], deliveries: [], timers: cancelGrace });
   });
 
   it("expires a suspension at its deadline and not before", () => {
@@ -111,7 +112,7 @@ describe("SessionResumption (failure cases)", () => {
   it("refuses once the participant is forgotten (a clean leave)", () => {
     const state = new SessionResumption({ graceMs: 100 });
     state.admit("p", "t");
-    state.forget("p");
+    expect(state.forget("p")).toEqual({ deliveries: [], timers: [{ op: "cancel", timerId: "grace:p" }] });
     expect(state.suspend("p", 0)).toBeUndefined();
     expect(state.resume("p", "t", "u", 0)).toEqual({ ok: false, reason: "unknown_id" });
   });
@@ -120,7 +121,7 @@ describe("SessionResumption (failure cases)", () => {
     const state = new SessionResumption({ graceMs: 100 });
     state.admit("p", "t");
     expect(state.buffer("p", "x")).toBe("not_suspended");
-    expect(state.suspend("p", 0)).toBe(100);
+    expect(state.suspend("p", 0)?.deadlineMs).toBe(100);
     expect(state.suspend("p", 50)).toBeUndefined();
   });
 

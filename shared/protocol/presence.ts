@@ -116,7 +116,7 @@ export type PresenceServerMessage =
        * The session id (the connection id, the same as `joined.id` when this connection joined a
        * room), for `resume` after a signaling reconnect. The session fields `id`, `resumeToken` and
        * `resumeGraceMs` are always sent by this server; they are optional here because the call
-       * registry builds the message and the socket layer adds them.
+       * registry builds the message and the login handler (server/handlers/presence.ts) adds them.
        */
       id?: string;
       /**
@@ -128,7 +128,7 @@ export type PresenceServerMessage =
       resumeGraceMs?: number;
       /**
        * ICE servers for this user's calls, with TURN credentials when the server has TURN
-       * configured. Filled in by the socket layer (the call registry does not know about TURN).
+       * configured. Filled in by the login handler (the call registry does not know about TURN).
        */
       iceServers?: IceServer[];
       /** When the TURN credentials expire (Unix epoch ms); refresh with `refresh_ice_servers`. */

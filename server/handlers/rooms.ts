@@ -1,0 +1,73 @@
+/**
+ * Handlers of the room family: joining (`new_user`), leaving (`close_connection`) and the relayed
+ * negotiation (`send_offer`, `send_aswer`, `new_candidate`), whose fast path forwards the frame's
+ * bytes with a stamp (`WebSocketTransport.relay`, server/transport.ts).
+ */
+import { PROTOCOL_VERSION } from "../../shared/protocol/index.ts";
+import type { Handler, HandlerServices, HandlerTable, MessageOf } from "./table.ts";
+
+/** The room family's message types. */
+export type RoomMessageType = "new_user" | "close_connection" | "send_offer" | "send_aswer" | "new_candidate";
+
+/** The room family's handlers. */
+export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessageType> {
+  const { config, transport, rooms, calls, suspended, sessions, applier } = services;
+
+  /**
+   * Relays a validated negotiation message to its target, stamped with the sender. A suspended
+   * target gets it on resume; that rare slow path serializes the stamped message.
+   */
+  const relay: Handler<MessageOf<"send_offer" | "send_aswer" | "new_candidate">> = (sender, message, text, bytes, nowMs) => {
+    const route = rooms.route(sender.id, message.type, message.targetId);
+    if (!route.ok) {
+      transport.refuse(sender, route.code, route.message, message.type, nowMs);
+      return;
+    }
+    if (!transport.relay(sender, route.to, route.username, message, text, bytes) && suspended.isSuspended(route.to)) {
+      applier.hold(route.to, JSON.stringify({ ...message, id: sender.id, username: route.username }));
+      applier.settleOverflows();
+    }
+  };
+
+  return {
+    new_user(sender, message) {
+      if (message.protocolVersion !== undefined && message.protocolVersion !== PROTOCOL_VERSION) {
+        transport.refuse(sender, "unsupported_version", `this server speaks protocol version ${PROTOCOL_VERSION}`, message.type);
+        return;
+      }
+      const result = rooms.join(sender.id, message.room, message.username);
+      if (!result.ok) {
+        transport.refuse(sender, result.code, result.message, message.type);
+        return;
+      }
+      transport.reply(sender, {
+        type: "joined",
+        id: sender.id,
+        room: message.room,
+        username: message.username,
+        protocolVersion: PROTOCOL_VERSION,
+        ...services.iceServersFor(sender.id),
+        maxMessageBytes: config.maxMessageBytes,
+        roomCapacity: config.roomCapacity,
+        resumeToken: sessions.token(sender.id),
+        resumeGraceMs: config.resumeGraceMs,
+      });
+      applier.apply(result);
+    },
+    close_connection(sender, message) {
+      const result = rooms.leave(sender.id);
+      if (!result.ok) {
+        transport.refuse(sender, result.code, result.message, message.type);
+        return;
+      }
+      if (calls.userIdOf(sender.id) === undefined) {
+        // Nothing left to resume; a login keeps the session and its token.
+        applier.apply(suspended.forget(sender.id));
+      }
+      applier.apply(result);
+    },
+    send_offer: relay,
+    send_aswer: relay,
+    new_candidate: relay,
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Message dispatch: one handler per client message `type`, grouped by family (rooms, calls,
+ * presence, session). {@link HandlerTable} is keyed by every `type` of the protocol, so a new
+ * client message without a handler does not compile.
+ */
+import type { ClientMessage, ClientMessageType } from "../../shared/protocol/index.ts";
+import type { AddressRateLimiter } from "../address-limits.ts";
+import type { CallRegistry } from "../calls.ts";
+import type { ServerConfig } from "../config.ts";
+import type { EffectsApplier } from "../effects.ts";
+import type { Sessions } from "../sessions.ts";
+import type { RoomMembership, SuspendedSessions } from "../stores.ts";
+import type { Connection, WebSocketTransport } from "../transport.ts";
+import type { IssuedIceServers } from "../turn.ts";
+
+/** The client message of `type`. */
+export type MessageOf<Type extends ClientMessageType> = Extract<ClientMessage, { type: Type }>;
+
+/**
+ * Acts on one validated `message` from `sender`. `text` and `bytes` are the frame it was decoded
+ * from (`bytes` valid during this call only), used by the relay fast path.
+ */
+export type Handler<Message extends ClientMessage> = (sender: Connection, message: Message, text: string, bytes: Uint8Array, nowMs: number) => void;
+
+/** A handler for each of `Types`; with the default, for every client message type. */
+export type HandlerTable<Types extends ClientMessageType = ClientMessageType> = { readonly [Type in Types]: Handler<MessageOf<Type>> };
+
+/** What the handlers work with. */
+export interface HandlerServices {
+  config: ServerConfig;
+  transport: WebSocketTransport;
+  rooms: RoomMembership;
+  calls: CallRegistry;
+  suspended: SuspendedSessions;
+  sessions: Sessions;
+  applier: EffectsApplier;
+  /** Per-address budgets of the messages that cost the server most. */
+  loginAttempts: AddressRateLimiter;
+  callAttempts: AddressRateLimiter;
+  /** The ICE servers handed to session `id` now. */
+  iceServersFor(id: string): IssuedIceServers;
+  /** True when the server hands out ICE servers at all (STUN configured or TURN credentials). */
+  handsOutIceServers: boolean;
+}
+
+/** The handler of `message`'s type, called with it. */
+export function dispatch(table: HandlerTable, sender: Connection, message: ClientMessage, text: string, bytes: Uint8Array, nowMs: number): void {
+  // The table holds the handler of exactly this type; TypeScript cannot tie the two unions together.
+  (table[message.type] as Handler<ClientMessage>)(sender, message, text, bytes, nowMs);
+}

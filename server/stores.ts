@@ -1,0 +1,74 @@
+/**
+ * The state the server shares between connections, behind small interfaces: room membership, the
+ * presence directory and suspended sessions. One process uses the in-memory defaults
+ * ({@link RoomRegistry}, {@link PresenceFanout}, {@link SessionResumption}); a shared store (several
+ * server nodes behind one address) can replace them by keeping these contracts.
+ *
+ * Every method is synchronous and atomic with respect to the others: the single-threaded default
+ * gets that for free, a shared store must give it (a transaction or a script per call).
+ */
+import type { Participant } from "../shared/protocol/index.ts";
+import type { PresenceChanges, PresenceDelivery, PresenceEffects } from "./presence.ts";
+import type { BufferOutcome, BufferedFrame, ResumeOutcome, SuspendOutcome } from "./resume.ts";
+import type { RoomResult, RoomStats, RouteResult, TargetedMessage } from "./rooms.ts";
+import type { Effects } from "./effects.ts";
+
+/** Who is in which room. Default: {@link RoomRegistry} (server/rooms.ts). */
+export interface RoomMembership {
+  /**
+   * Adds session `id` to `room` under `username` as ONE atomic check-and-add: the checks (not in a
+   * room yet, a free seat) and the add happen with no other join or leave in between, so two joins
+   * racing for the last seat end with exactly one winner. The effects tell every member, the
+   * newcomer included, the new list.
+   */
+  join(id: string, room: string, username: string): RoomResult;
+  /** Removes `id` from its room; the remaining members are told. Refused when it is in none. */
+  leave(id: string): RoomResult;
+  /** Where a negotiation message of `senderId` to `targetId` goes, and the sender's name to stamp. */
+  route(senderId: string, type: TargetedMessage["type"], targetId: string): RouteResult;
+  /** The room `id` has joined, if any. */
+  roomOf(id: string): string | undefined;
+  /** The members of `room` in join order; empty when it does not exist. */
+  participants(room: string): Participant[];
+  /** Counts for health and metrics. */
+  stats(): RoomStats;
+}
+
+/**
+ * The presence directory as logged-in connections see it, and who sees it. Default:
+ * {@link PresenceFanout} (server/presence.ts), which coalesces changes per window.
+ */
+export interface PresenceDirectory {
+  /** Records one operation's directory changes; a new login's snapshot is in the result's deliveries. */
+  apply(changes: PresenceChanges): PresenceEffects;
+  /** Ends the window {@link PresenceEffects.startWindow} opened: what each subscriber has not been told. */
+  flush(): PresenceDelivery[];
+}
+
+/**
+ * Resume tokens and suspended sessions with what was held for them. Default:
+ * {@link SessionResumption} (server/resume.ts). A session id is unknown, live (admitted) or
+ * suspended.
+ */
+export interface SuspendedSessions {
+  /** The token of live or suspended session `id`, if it holds one. */
+  tokenOf(id: string): string | undefined;
+  /** Makes `id` live under `token` (a new session, or a fresh token after a resume). */
+  admit(id: string, token: string): void;
+  /** Suspends live session `id`; the effects start its grace timer. Undefined when not live. */
+  suspend(id: string, nowMs: number): SuspendOutcome | undefined;
+  /** True while `id` is suspended. */
+  isSuspended(id: string): boolean;
+  /** Holds a frame for suspended `id`; `overflow` ends the suspension (the caller ends the session). */
+  buffer(id: string, frame: BufferedFrame): BufferOutcome;
+  /** Hands session `id` to whoever holds `token`, under `nextToken`, with what was held for it. */
+  resume(id: string, token: string, nextToken: string, nowMs: number): ResumeOutcome;
+  /** Ends `id`'s suspension when its grace window is over at `nowMs`; true when the caller ends the session. */
+  expire(id: string, nowMs: number): boolean;
+  /** Forgets `id` (its session ended); the effects cancel its grace timer. */
+  forget(id: string): Effects;
+  /** Ids of every suspended session. */
+  suspendedIds(): string[];
+  /** Number of suspended sessions. */
+  suspendedCount(): number;
+}
