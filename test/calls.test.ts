@@ -9,24 +9,25 @@
  */
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import {
-  CallRegistry,
-  ENDING_MS,
-  RING_TIMEOUT_MS,
-  refusalMessage,
-  type CallResult,
-  type CallsClientMessage,
-  type CallsServerMessage,
-  type CloseCommand,
-  type TimerCommand,
-} from "../server/calls.ts";
+import { CallRegistry, ENDING_MS, RING_TIMEOUT_MS, type CallRegistryOptions, type CallResult, type TimerCommand } from "../server/calls.ts";
+import { combineEffects, type CloseCommand, type Effects } from "../server/effects.ts";
+import { LoginDirectory, refusalMessage, type LoginResult } from "../server/logins.ts";
 import { PresenceFanout, type PresenceChanges } from "../server/presence.ts";
-import { CALL_CLIENT_SCHEMAS, CallDescriptionSchema, CallSchema, IncomingCallResponseSchema, OnIceCandidateSchema, StopCallSchema, StopSchema } from "../shared/protocol/call.ts";
+import { CALL_CLIENT_SCHEMAS, CallDescriptionSchema, CallSchema, IncomingCallResponseSchema, OnIceCandidateSchema, StopCallSchema, StopSchema, type CallClientMessage, type CallServerMessage } from "../shared/protocol/call.ts";
 import type { ErrorCode } from "../shared/protocol/errors.ts";
 import { SDP_MAX_LENGTH } from "../shared/protocol/room.ts";
-import { LoginSchema, type PresenceStatus, type PresenceUser } from "../shared/protocol/presence.ts";
+import { LoginSchema, type LoginMessage, type PresenceServerMessage, type PresenceStatus, type PresenceUser } from "../shared/protocol/presence.ts";
 
 const ClientSchema = v.variant("type", [LoginSchema, ...CALL_CLIENT_SCHEMAS]);
+
+/** A client message of the call or presence family. */
+type CallsClientMessage = LoginMessage | CallClientMessage;
+
+/** A server message the call registry or the login directory produces. */
+type CallsServerMessage = CallServerMessage | PresenceServerMessage;
+
+/** One step's result: its effects (every field present), or a refusal. */
+type StepResult = ({ ok: true } & Required<Effects<CallsServerMessage>>) | { ok: false; code: ErrorCode; message: string };
 
 /** Decodes `raw` with the real schemas, as the socket layer does; throws on a schema error. */
 function decode(raw: Record<string, unknown>): CallsClientMessage {
@@ -42,12 +43,15 @@ const ALICE_AVATAR = "https://example.com/alice.png";
 const PRESENCE_TYPES: ReadonlySet<string> = new Set(["presence", "presenceUpdate", "presenceLeft", "presenceChanges"]);
 
 /**
- * Stands in for the socket layer: applies every result the way server.ts must (deliveries into
+ * Stands in for the socket layer: routes a login to the login directory and everything else to the
+ * call registry, ends a replaced or dropped login's call as the login handler and the session
+ * lifecycle do, applies every result the way the effects applier does (deliveries into
  * per-connection inboxes, presence changes through a real {@link PresenceFanout} whose window closes
  * right after each step, timer commands into a pending set, closes recorded) and fires timers on
- * demand. It drives the real registry; nothing is mocked.
+ * demand. It drives the real directory and registry; nothing is mocked.
  */
 class Switchboard {
+  readonly logins = new LoginDirectory();
   readonly registry: CallRegistry;
   readonly presence = new PresenceFanout();
   readonly inbox = new Map<string, CallsServerMessage[]>();
@@ -55,11 +59,14 @@ class Switchboard {
   readonly closes: CloseCommand[] = [];
   timerLog: TimerCommand[] = [];
 
-  constructor(registry = new CallRegistry()) {
-    this.registry = registry;
+  constructor(options: CallRegistryOptions = {}) {
+    this.registry = new CallRegistry(this.logins, options);
   }
 
-  apply(result: CallResult): CallResult {
+  apply(step: StepResult | CallResult | LoginResult): StepResult {
+    const result: StepResult = step.ok
+      ? { ok: true, deliveries: step.deliveries, timers: step.timers ?? [], closes: step.closes ?? [], presence: step.presence }
+      : step;
     if (result.ok) {
       const effects = this.presence.apply(result.presence);
       for (const { to, message } of [...result.deliveries, ...effects.deliveries, ...this.presence.flush()]) {
@@ -78,16 +85,25 @@ class Switchboard {
     return result;
   }
 
-  send(connectionId: string, raw: Record<string, unknown>): CallResult {
-    return this.apply(this.registry.handle(connectionId, decode(raw)));
+  send(connectionId: string, raw: Record<string, unknown>): StepResult {
+    const message = decode(raw);
+    if (message.type !== "login") {
+      return this.apply(this.registry.handle(connectionId, message));
+    }
+    const login = this.logins.login(connectionId, message);
+    if (!login.ok || login.replaced === undefined) {
+      return this.apply(login);
+    }
+    return this.apply({ ok: true, ...combineEffects(this.registry.loginEnded(login.replaced, "replaced"), login) });
   }
 
-  drop(connectionId: string): CallResult {
-    return this.apply(this.registry.disconnect(connectionId));
+  drop(connectionId: string): StepResult {
+    const loggedOut = this.logins.logout(connectionId);
+    return this.apply({ ok: true, ...combineEffects(this.registry.loginEnded(connectionId, "disconnected"), loggedOut) });
   }
 
   /** Runs a timer out, whether or not it is still pending (a late timer must be harmless). */
-  fire(timerId: string): CallResult {
+  fire(timerId: string): StepResult {
     this.pendingTimers.delete(timerId);
     return this.apply(this.registry.timerFired(timerId));
   }
@@ -110,7 +126,7 @@ class Switchboard {
   }
 
   statuses(): Statuses {
-    return [this.registry.statusOf("alice"), this.registry.statusOf("bob"), this.registry.statusOf("carol")];
+    return [this.logins.statusOf("alice"), this.logins.statusOf("bob"), this.logins.statusOf("carol")];
   }
 }
 
@@ -180,7 +196,7 @@ interface Transition {
   timers?: TimerCommand[];
 }
 
-function run(board: Switchboard, action: Action): CallResult {
+function run(board: Switchboard, action: Action): StepResult {
   if ("send" in action) {
     return board.send(action.from, action.send);
   }
@@ -575,14 +591,14 @@ function sortedChanges(changes: PresenceChanges): PresenceChanges {
 function checkTransition(row: Transition): void {
   const board = GIVEN[row.given]();
   const before = board.statuses();
-  const directoryBefore = board.registry.directory();
-  const droppedLogin = "drop" in row.when && board.registry.userIdOf(row.when.drop) !== undefined ? [row.when.drop] : [];
+  const directoryBefore = board.logins.directory();
+  const droppedLogin = "drop" in row.when && board.logins.userIdOf(row.when.drop) !== undefined ? [row.when.drop] : [];
   board.clear();
   const result = run(board, row.when);
   if (row.error) {
     expect(result).toMatchObject({ ok: false, code: row.error });
     expect(board.statuses()).toEqual(before);
-    expect(board.registry.directory()).toEqual(directoryBefore);
+    expect(board.logins.directory()).toEqual(directoryBefore);
     expect(board.inbox.size).toBe(0);
     return;
   }
@@ -592,7 +608,7 @@ function checkTransition(row: Transition): void {
   expect(board.callMessages("c")).toEqual(row.c ?? []);
   expect(board.statuses()).toEqual(row.after);
   expect(board.timerLog).toEqual(row.timers ?? []);
-  const directoryAfter = board.registry.directory();
+  const directoryAfter = board.logins.directory();
   expect(result.ok && sortedChanges(result.presence)).toEqual(sortedChanges(expectedChanges(directoryBefore, directoryAfter, droppedLogin)));
   expect(board.presence.directory()).toEqual(directoryAfter);
 }
@@ -643,7 +659,7 @@ describe("CallRegistry ICE candidates while ringing", () => {
   });
 
   it("refuses a user's candidates beyond maxPendingCandidates with too_many_candidates; the other user has its own share", () => {
-    const board = everyoneOnline(new Switchboard(new CallRegistry({ maxPendingCandidates: 2 })));
+    const board = everyoneOnline(new Switchboard({ maxPendingCandidates: 2 }));
     board.send("a", call("bob"));
     expect(board.send("a", ice()).ok).toBe(true);
     expect(board.send("b", ice()).ok).toBe(true);
@@ -654,7 +670,7 @@ describe("CallRegistry ICE candidates while ringing", () => {
   });
 
   it("refuses a user's candidate that would take its held characters past maxPendingCandidateChars, and delivers what it held", () => {
-    const board = everyoneOnline(new Switchboard(new CallRegistry({ maxPendingCandidateChars: 100 })));
+    const board = everyoneOnline(new Switchboard({ maxPendingCandidateChars: 100 }));
     const sixty = { ...CANDIDATE, candidate: "c".repeat(50), sdpMid: "0".repeat(4), usernameFragment: "u".repeat(6) };
     board.send("a", call("bob"));
     expect(board.send("a", ice(sixty)).ok).toBe(true);
@@ -686,11 +702,11 @@ describe("CallRegistry presence", () => {
 
   it("loginOf states each connection's login as loginResponse did, and nothing for a connection not logged in", () => {
     const board = everyoneOnline();
-    expect(board.registry.loginOf("a")).toEqual({ userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
-    expect(board.registry.loginOf("c")).toEqual({ userID: "carol", username: "carol" });
-    expect(board.registry.loginOf("x")).toBeUndefined();
+    expect(board.logins.loginOf("a")).toEqual({ userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
+    expect(board.logins.loginOf("c")).toEqual({ userID: "carol", username: "carol" });
+    expect(board.logins.loginOf("x")).toBeUndefined();
     board.drop("c");
-    expect(board.registry.loginOf("c")).toBeUndefined();
+    expect(board.logins.loginOf("c")).toBeUndefined();
   });
 
   it("pushes presenceUpdate for a new user to every other logged-in connection only", () => {
@@ -757,7 +773,7 @@ describe("CallRegistry presence", () => {
       { type: "presenceChanges", users: [{ userID: "bob", username: "Bob", status: "ending" }], left: ["alice"] },
     ]);
     expect(board.received("a")).toEqual([]);
-    expect(board.registry.directory().map((user) => user.userID)).toEqual(["bob", "carol"]);
+    expect(board.logins.directory().map((user) => user.userID)).toEqual(["bob", "carol"]);
   });
 
   it("lets a user log in again with the same id after its connection closed", () => {
@@ -777,9 +793,9 @@ describe("CallRegistry login takeover: the newer connection wins", () => {
     expect(board.received("b")).toEqual([{ type: "loggedOut", reason: "replaced" }]);
     expect(board.closes).toEqual([{ connectionId: "b", code: 4003, reason: "replaced" }]);
     expect(board.received("b2").map((message) => message.type)).toEqual(["loginResponse", "presence"]);
-    expect(board.registry.userIdOf("b")).toBeUndefined();
-    expect(board.presence.directory()).toEqual(board.registry.directory());
-    expect(board.registry.userIdOf("b2")).toBe("bob");
+    expect(board.logins.userIdOf("b")).toBeUndefined();
+    expect(board.presence.directory()).toEqual(board.logins.directory());
+    expect(board.logins.userIdOf("b2")).toBe("bob");
   });
 
   it("reports the older connection leaving the presence audience and the newer one joining it, the entry updated in place", () => {
@@ -798,7 +814,7 @@ describe("CallRegistry login takeover: the newer connection wins", () => {
     board.clear();
     board.send("b2", { type: "login", userID: "bob", username: "Bobby" });
     expect(board.received("a")).toEqual([{ type: "presenceUpdate", user: { userID: "bob", username: "Bobby", status: "online" } }]);
-    expect(board.registry.directory().map((user) => user.userID)).toEqual(["alice", "bob", "carol"]);
+    expect(board.logins.directory().map((user) => user.userID)).toEqual(["alice", "bob", "carol"]);
   });
 
   it("treats the older connection's later close as a no-op", () => {
@@ -806,7 +822,7 @@ describe("CallRegistry login takeover: the newer connection wins", () => {
     board.send("b2", { type: "login", userID: "bob" });
     board.clear();
     expect(board.drop("b")).toEqual({ ok: true, deliveries: [], timers: [], closes: [], presence: { unsubscribed: [], left: [], updated: [] } });
-    expect(board.registry.statusOf("bob")).toBe("online");
+    expect(board.logins.statusOf("bob")).toBe("online");
   });
 
   it.each([
@@ -841,13 +857,13 @@ describe("CallRegistry login takeover: the newer connection wins", () => {
 
 describe("CallRegistry timers and options", () => {
   it("uses ringTimeoutMs for the ring timer", () => {
-    const board = everyoneOnline(new Switchboard(new CallRegistry({ ringTimeoutMs: 250 })));
+    const board = everyoneOnline(new Switchboard({ ringTimeoutMs: 250 }));
     board.send("a", call("bob"));
     expect(board.pendingTimers).toEqual(new Map([["ring:c1", 250]]));
   });
 
   it("skips ending and starts no timer when endingMs is 0", () => {
-    const board = everyoneOnline(new Switchboard(new CallRegistry({ endingMs: 0 })));
+    const board = everyoneOnline(new Switchboard({ endingMs: 0 }));
     board.send("a", call("bob"));
     board.send("b", accept());
     board.clear();
@@ -884,18 +900,20 @@ describe("CallRegistry timers and options", () => {
     board.send("c", call("alice"));
     board.drop("c");
     expect(board.pendingTimers.size).toBe(0);
-    expect(board.registry.stats()).toEqual({ users: 2, ringingCalls: 0, activeCalls: 0 });
+    expect(board.registry.stats()).toEqual({ ringingCalls: 0, activeCalls: 0 });
+    expect(board.logins.count()).toBe(2);
   });
 
   it("counts ringing and active calls in stats", () => {
     const board = GIVEN["alice and bob are in a call"]();
     board.send("d", { type: "login", userID: "dave" });
     board.send("d", call("carol"));
-    expect(board.registry.stats()).toEqual({ users: 4, ringingCalls: 1, activeCalls: 1 });
+    expect(board.registry.stats()).toEqual({ ringingCalls: 1, activeCalls: 1 });
+    expect(board.logins.count()).toBe(4);
   });
 
   it.each([{ ringTimeoutMs: 0 }, { endingMs: -1 }, { maxPendingCandidates: Number.NaN }, { maxPendingCandidateChars: -1 }])("refuses the options %o", (options) => {
-    expect(() => new CallRegistry(options)).toThrow(RangeError);
+    expect(() => new CallRegistry(new LoginDirectory(), options)).toThrow(RangeError);
   });
 });
 
