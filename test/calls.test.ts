@@ -1,8 +1,10 @@
 /**
- * Unit tests of the pure call registry (seeds 000 and 002): every transition of the call state
- * machine, table-driven, the races included, each with the directory changes it reports; then
- * presence as the fan-out sends it (one window per step), login takeover, timers and the schemas.
- * The fan-out's coalescing across steps is tested in presence.test.ts.
+ * Unit tests of the pure call registry (seeds 000 and 002) on the real login directory: every
+ * transition of the call state machine, table-driven, the races included, each with the directory
+ * changes it reports; then the statuses it sets as the fan-out sends them (one window per step),
+ * the calls a login takeover ends, timers and the call schemas. The directory's own transitions
+ * (login, takeover, logout) are tested in logins.test.ts, the fan-out's coalescing across steps in
+ * presence.test.ts.
  *
  * Every client message goes through the real valibot schemas first, in a `v.variant` built like the
  * one in shared/protocol/index.ts, so the schemas and the module are tested together.
@@ -11,7 +13,7 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { CallRegistry, ENDING_MS, RING_TIMEOUT_MS, type CallRegistryOptions, type CallResult, type TimerCommand } from "../server/calls.ts";
 import { combineEffects, type CloseCommand, type Effects } from "../server/effects.ts";
-import { LoginDirectory, refusalMessage, type LoginResult } from "../server/logins.ts";
+import { LoginDirectory, type LoginResult } from "../server/logins.ts";
 import { PresenceFanout, type PresenceChanges } from "../server/presence.ts";
 import { CALL_CLIENT_SCHEMAS, CallDescriptionSchema, CallSchema, IncomingCallResponseSchema, OnIceCandidateSchema, StopCallSchema, StopSchema, type CallClientMessage, type CallServerMessage } from "../shared/protocol/call.ts";
 import type { ErrorCode } from "../shared/protocol/errors.ts";
@@ -550,7 +552,6 @@ const REFUSALS: Transition[] = [
   { spec: "callDescription while the call rings is refused with invalid_state (callee)", given: "alice rings bob", when: { from: "b", send: describeCall(RESTART_ANSWER) }, error: "invalid_state" },
   { spec: "callDescription from a user in no call is refused with not_in_call", given: "alice and bob are in a call", when: { from: "c", send: describeCall() }, error: "not_in_call" },
   { spec: "callDescription after the call ended is refused with not_in_call", given: "alice and bob are ending their call", when: { from: "a", send: describeCall() }, error: "not_in_call" },
-  { spec: "login on a connection already logged in is refused with already_logged_in", given: "everyone is online", when: { from: "a", send: { type: "login", userID: "alice2" } }, error: "already_logged_in" },
   ...(
     [
       ["call", call("bob")],
@@ -683,44 +684,7 @@ describe("CallRegistry ICE candidates while ringing", () => {
   });
 });
 
-describe("CallRegistry presence", () => {
-  it("answers login with loginResponse accepted, then the whole directory including the new user", () => {
-    const board = everyoneOnline();
-    expect(board.received("c")).toEqual([
-      { type: "loginResponse", content: "accepted", userID: "carol", username: "carol" },
-      {
-        type: "presence",
-        users: [
-          { userID: "alice", username: "Alice", avatar: ALICE_AVATAR, status: "online" },
-          { userID: "bob", username: "Bob", status: "online" },
-          { userID: "carol", username: "carol", status: "online" },
-        ],
-      },
-    ]);
-    expect(board.received("a")[0]).toEqual({ type: "loginResponse", content: "accepted", userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
-  });
-
-  it("loginOf states each connection's login as loginResponse did, and nothing for a connection not logged in", () => {
-    const board = everyoneOnline();
-    expect(board.logins.loginOf("a")).toEqual({ userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
-    expect(board.logins.loginOf("c")).toEqual({ userID: "carol", username: "carol" });
-    expect(board.logins.loginOf("x")).toBeUndefined();
-    board.drop("c");
-    expect(board.logins.loginOf("c")).toBeUndefined();
-  });
-
-  it("pushes presenceUpdate for a new user to every other logged-in connection only", () => {
-    const board = GIVEN["everyone is online"]();
-    board.clear();
-    board.send("d", { type: "login", userID: "dave" });
-    const update = { type: "presenceUpdate", user: { userID: "dave", username: "dave", status: "online" } };
-    expect(board.received("a")).toEqual([update]);
-    expect(board.received("b")).toEqual([update]);
-    expect(board.received("c")).toEqual([update]);
-    expect(board.received("x")).toEqual([]);
-    expect(board.received("d").map((message) => message.type)).toEqual(["loginResponse", "presence"]);
-  });
-
+describe("CallRegistry presence: the statuses it sets", () => {
   it("pushes both parties' status changes as one presenceChanges to everyone, the parties included, after the call messages", () => {
     const board = GIVEN["everyone is online"]();
     board.clear();
@@ -775,48 +739,9 @@ describe("CallRegistry presence", () => {
     expect(board.received("a")).toEqual([]);
     expect(board.logins.directory().map((user) => user.userID)).toEqual(["bob", "carol"]);
   });
-
-  it("lets a user log in again with the same id after its connection closed", () => {
-    const board = GIVEN["everyone is online"]();
-    board.drop("a");
-    board.clear();
-    expect(board.send("a2", { type: "login", userID: "alice" }).ok).toBe(true);
-    expect(board.received("b")).toEqual([{ type: "presenceUpdate", user: { userID: "alice", username: "alice", status: "online" } }]);
-  });
 });
 
-describe("CallRegistry login takeover: the newer connection wins", () => {
-  it("tells the older connection loggedOut and asks to close it with 4003 replaced", () => {
-    const board = GIVEN["everyone is online"]();
-    board.clear();
-    board.send("b2", { type: "login", userID: "bob", username: "Bobby" });
-    expect(board.received("b")).toEqual([{ type: "loggedOut", reason: "replaced" }]);
-    expect(board.closes).toEqual([{ connectionId: "b", code: 4003, reason: "replaced" }]);
-    expect(board.received("b2").map((message) => message.type)).toEqual(["loginResponse", "presence"]);
-    expect(board.logins.userIdOf("b")).toBeUndefined();
-    expect(board.presence.directory()).toEqual(board.logins.directory());
-    expect(board.logins.userIdOf("b2")).toBe("bob");
-  });
-
-  it("reports the older connection leaving the presence audience and the newer one joining it, the entry updated in place", () => {
-    const board = GIVEN["everyone is online"]();
-    const result = board.send("b2", { type: "login", userID: "bob", username: "Bobby" });
-    expect(result.ok && result.presence).toEqual({
-      subscribed: "b2",
-      unsubscribed: ["b"],
-      left: [],
-      updated: [{ userID: "bob", username: "Bobby", status: "online" }],
-    });
-  });
-
-  it("shows others a presenceUpdate in place, never presenceLeft", () => {
-    const board = GIVEN["everyone is online"]();
-    board.clear();
-    board.send("b2", { type: "login", userID: "bob", username: "Bobby" });
-    expect(board.received("a")).toEqual([{ type: "presenceUpdate", user: { userID: "bob", username: "Bobby", status: "online" } }]);
-    expect(board.logins.directory().map((user) => user.userID)).toEqual(["alice", "bob", "carol"]);
-  });
-
+describe("CallRegistry login takeover: the newer connection wins, the older one's call ends", () => {
   it("treats the older connection's later close as a no-op", () => {
     const board = GIVEN["everyone is online"]();
     board.send("b2", { type: "login", userID: "bob" });
@@ -917,26 +842,8 @@ describe("CallRegistry timers and options", () => {
   });
 });
 
-describe("refusalMessage", () => {
-  it("answers a refused login with seed 000's loginResponse rejected, carrying the code", () => {
-    expect(refusalMessage("login", "already_logged_in", "already logged in")).toEqual({
-      type: "loginResponse",
-      content: "rejected",
-      error: "already logged in",
-      code: "already_logged_in",
-    });
-  });
-
-  it("answers any other refusal with error and its refType", () => {
-    expect(refusalMessage("call", "not_logged_in", "login first")).toEqual({ type: "error", code: "not_logged_in", message: "login first", refType: "call" });
-    expect(refusalMessage(undefined, "bad_message", "not JSON")).toEqual({ type: "error", code: "bad_message", message: "not JSON" });
-  });
-});
-
-describe("call and presence schemas", () => {
+describe("call schemas", () => {
   const accepted: [string, v.GenericSchema, Record<string, unknown>, unknown][] = [
-    ["login trims the user id and keeps name and avatar", LoginSchema, { type: "login", userID: "  alice ", username: "Alice", avatar: "/a.png" }, { type: "login", userID: "alice", username: "Alice", avatar: "/a.png" }],
-    ["login accepts any printable user id (seed 002 logs in with a typed name)", LoginSchema, { type: "login", userID: "王 小明" }, { type: "login", userID: "王 小明" }],
     ["call drops a client-sent callerID", CallSchema, { type: "call", callerID: "mallory", calleeID: "bob", sdpOffer: OFFER }, { type: "call", calleeID: "bob", sdpOffer: OFFER }],
     ["stopCall ignores extra fields", StopCallSchema, { type: "stopCall", reason: "x" }, { type: "stopCall" }],
     ["stop accepts reason exception", StopSchema, { type: "stop", reason: "exception" }, { type: "stop", reason: "exception" }],
@@ -950,11 +857,6 @@ describe("call and presence schemas", () => {
   });
 
   const refused: [string, v.GenericSchema, Record<string, unknown>][] = [
-    ["login refuses an empty user id", LoginSchema, { type: "login", userID: "   " }],
-    ["login refuses a user id with control characters", LoginSchema, { type: "login", userID: "a\nb" }],
-    ["login refuses a user id longer than 64 characters", LoginSchema, { type: "login", userID: "x".repeat(65) }],
-    ["login refuses a javascript: avatar", LoginSchema, { type: "login", userID: "a", avatar: "javascript:alert(1)" }],
-    ["login refuses a data: avatar", LoginSchema, { type: "login", userID: "a", avatar: "data:image/png;base64,AAAA" }],
     ["call refuses a missing sdpOffer", CallSchema, { type: "call", calleeID: "bob" }],
     ["call refuses an empty sdpOffer", CallSchema, { type: "call", calleeID: "bob", sdpOffer: "" }],
     ["incomingCallResponse refuses an unknown answer", IncomingCallResponseSchema, { type: "incomingCallResponse", callerID: "alice", callResponse: "maybe" }],
