@@ -44,6 +44,7 @@ import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
 import {
   ServerConnection,
   ServerRefusalError,
+  sessionConnection,
   type ConnectionErrorCode,
   type LoginResponseMessage,
   type ServerErrorMessage,
@@ -421,8 +422,9 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     super(options.onListenerError);
     this.#options = options;
     this.#iceServers = [...(options.iceServers ?? DEFAULT_PHONE_ICE_SERVERS)];
-    this.#ownsConnection = options.connection === undefined;
-    this.#connection = options.connection ?? ownConnection(options);
+    const chosen = sessionConnection(options, options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS, "PhoneSession");
+    this.#connection = chosen.connection;
+    this.#ownsConnection = chosen.owned;
     this.url = this.#connection.url;
   }
 
@@ -1232,16 +1234,3 @@ function endOfStopReason(reason: StopReason): CallEnd {
   }
 }
 
-/** The connection a phone session opens for itself when it was given none. */
-function ownConnection(options: PhoneSessionOptions): ServerConnection {
-  if (options.url === undefined) {
-    throw new TypeError("PhoneSession needs a `url` or a `connection`");
-  }
-  return new ServerConnection({
-    url: options.url,
-    resumeTimeoutMs: options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS,
-    ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
-    ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
-    ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
-  });
-}

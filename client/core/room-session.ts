@@ -58,6 +58,7 @@ import {
   REQUEST_TIMEOUT_MS,
   ServerConnection,
   ServerRefusalError,
+  sessionConnection,
   type IceServersOrigin,
   type JoinedMessage,
   type ResumedRoom,
@@ -261,8 +262,9 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       createStream: () => new (options.wrtc?.MediaStream ?? globalThis.MediaStream)(),
       ...(options.stream ? { stream: options.stream } : {}),
     });
-    this.#ownsConnection = options.connection === undefined;
-    this.#connection = options.connection ?? ownConnection(options);
+    const chosen = sessionConnection(options, options.joinTimeoutMs ?? JOIN_TIMEOUT_MS, "RoomSession");
+    this.#connection = chosen.connection;
+    this.#ownsConnection = chosen.owned;
     const connection = this.#connection;
     this.#unsubscribeConnection = [
       connection.on("room", (message) => this.#onRoomMessage(message)),
@@ -809,20 +811,6 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     this.#state = state;
     this.emit("state", { state, previous });
   }
-}
-
-/** The connection a room session opens for itself when it was given none. */
-function ownConnection(options: RoomSessionOptions): ServerConnection {
-  if (options.url === undefined) {
-    throw new TypeError("RoomSession needs a `url` or a `connection`");
-  }
-  return new ServerConnection({
-    url: options.url,
-    resumeTimeoutMs: options.joinTimeoutMs ?? JOIN_TIMEOUT_MS,
-    ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
-    ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
-    ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
-  });
 }
 
 /** The former name of {@link RoomSession}, kept so that existing code keeps working. */

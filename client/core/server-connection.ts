@@ -729,3 +729,36 @@ function roomOfResumed(message: ResumedMessage): ResumedRoom | undefined {
   const { room, username, list } = message;
   return room !== undefined && username !== undefined && list !== undefined ? { room, username, list } : undefined;
 }
+
+/** The options a room or phone session takes about its connection. */
+export interface SessionConnectionOptions {
+  /** Signaling URL; not needed with `connection`. */
+  url?: string;
+  /** A connection to share; the session opens its own when there is none. */
+  connection?: ServerConnection;
+  WebSocket?: WebSocketConstructor;
+  reconnect?: ReconnectPolicy | false;
+  onListenerError?: ListenerErrorHandler;
+}
+
+/**
+ * The connection a session runs on: the shared one from its options (`owned: false`: the session
+ * must leave it open), or one of its own opened with `url` (`owned: true`). `sessionName` names
+ * the session in the error thrown when there is neither.
+ */
+export function sessionConnection(options: SessionConnectionOptions, resumeTimeoutMs: number, sessionName: string): { connection: ServerConnection; owned: boolean } {
+  if (options.connection) {
+    return { connection: options.connection, owned: false };
+  }
+  if (options.url === undefined) {
+    throw new TypeError(`${sessionName} needs a \`url\` or a \`connection\``);
+  }
+  const connection = new ServerConnection({
+    url: options.url,
+    resumeTimeoutMs,
+    ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+    ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
+    ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
+  });
+  return { connection, owned: true };
+}
