@@ -236,8 +236,12 @@ export class PhoneError extends WebRtcRoomError<PhoneErrorCode> {
   }
 }
 
-/** Codes of a phone session's `error` event: the server's, the connection's, and `peer_error`. */
-export type PhoneEventErrorCode = ErrorCode | ConnectionErrorCode | Extract<ClientErrorCode, "peer_error">;
+/**
+ * Codes of a phone session's `error` event: the server's, the connection's, `peer_error`, and
+ * `login_rejected` / `login_timeout` when logging in again after a lost session failed (the
+ * session closes next).
+ */
+export type PhoneEventErrorCode = ErrorCode | ConnectionErrorCode | Extract<ClientErrorCode, "peer_error" | "login_rejected" | "login_timeout">;
 
 /** Why a session closed. */
 export interface PhoneCloseInfo extends SignalingCloseInfo {
@@ -723,7 +727,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       this.#login = { userID: response.userID, username: response.username, ...(response.avatar !== undefined ? { avatar: response.avatar } : {}) };
       return;
     }
-    this.#onLoginRefused(attempt, new PhoneError("login_rejected", `login refused: ${response.error}`, response.code));
+    this.#onLoginRefused(attempt, "login_rejected", `login refused: ${response.error}`, response.code);
   }
 
   #onLoginFailed(attempt: "first" | "again", error: unknown): void {
@@ -737,17 +741,21 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     }
     const message = error instanceof Error ? error.message : String(error);
     const refusal = error instanceof ServerRefusalError ? error.code : undefined;
-    this.#onLoginRefused(attempt, refusal ? new PhoneError("login_rejected", `login refused: ${message}`, refusal) : new PhoneError("login_timeout", message));
+    if (refusal) {
+      this.#onLoginRefused(attempt, "login_rejected", `login refused: ${message}`, refusal);
+    } else {
+      this.#onLoginRefused(attempt, "login_timeout", message);
+    }
   }
 
   /** The login failed: the first one rejects `connect()`; one made again ends the session. */
-  #onLoginRefused(attempt: "first" | "again", error: PhoneError): void {
+  #onLoginRefused(attempt: "first" | "again", code: "login_rejected" | "login_timeout", message: string, serverCode?: ErrorCode): void {
     this.#loggingIn = undefined;
     if (attempt === "first") {
-      this.#settleLogin?.(error);
+      this.#settleLogin?.(new PhoneError(code, message, serverCode));
       return;
     }
-    this.emit("error", { code: error.serverCode ?? "resume_failed", message: `logging in again failed: ${error.message}` });
+    this.emit("error", { code: serverCode ?? code, message: `logging in again failed: ${message}` });
     this.close();
   }
 
