@@ -126,27 +126,16 @@ export type RoomMessage = Exclude<RoomServerMessage, { type: RoomSessionMessageT
 export type JoinedMessage = Extract<RoomServerMessage, { type: "joined" }>;
 
 /**
- * The session fields issue 10 adds to `loginResponse accepted` (`id`, `resumeToken`,
- * `resumeGraceMs`); optional because a server without resumable logins does not send them.
+ * `loginResponse`, accepted (with the session fields `id`, `resumeToken`, `resumeGraceMs` and the
+ * ICE servers) or rejected: the shared protocol's message.
  */
-interface LoginSessionFields {
-  id?: string;
-  resumeToken?: string;
-  resumeGraceMs?: number;
-}
+export type LoginResponseMessage = Extract<PresenceServerMessage, { type: "loginResponse" }>;
 
-/** `loginResponse`, accepted (with the session fields when the server sends them) or rejected. */
-export type LoginResponseMessage = Extract<PresenceServerMessage, { type: "loginResponse" }> & LoginSessionFields;
+/** `resumed`: the shared protocol's message, with `login` when the session is logged in. */
+type ResumedMessage = Extract<RoomServerMessage, { type: "resumed" }>;
 
-/** Who a session is logged in as, as `loginResponse` and `resumed` state it. */
-export interface SessionLogin {
-  userID: string;
-  username: string;
-  avatar?: string;
-}
-
-/** `resumed` with the login that issue 10 adds for sessions that logged in. */
-type ResumedMessage = Extract<RoomServerMessage, { type: "resumed" }> & { login?: SessionLogin };
+/** Who a session is logged in as, as `loginResponse` and `resumed` state it: the shared protocol's `resumed.login`. */
+export type SessionLogin = NonNullable<ResumedMessage["login"]>;
 
 /** The room a resumed session is still in. */
 export interface ResumedRoom {
