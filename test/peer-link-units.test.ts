@@ -1,13 +1,11 @@
 /**
  * The pure parts under rooms and calls: the data-channel router (two routers wired back to back
- * stand in for the two ends of a channel), the ICE username fragment of a local description's
- * section, and when a phone asks for fresh ICE servers.
+ * stand in for the two ends of a channel) and the ICE username fragment of a local description's
+ * section.
  */
 import { describe, expect, test } from "vitest";
 import { DataChannelRouter, type DataChannelHandlers } from "../client/core/data-channel.ts";
 import { sdpSectionUfrag } from "../client/core/peer-link.ts";
-import { iceServersRefreshDelayMs } from "../client/core/phone-session.ts";
-import { ICE_REFRESH_AT_FRACTION, MIN_ICE_REFRESH_DELAY_MS } from "../client/core/server-connection.ts";
 import { MESH_CHANNEL_MAX_BYTES } from "../shared/protocol/mesh.ts";
 
 /** One end of a channel: what its router handed over, as short strings. */
@@ -105,15 +103,5 @@ describe("sdpSectionUfrag", () => {
 
   test("a description without any ufrag gives undefined", () => {
     expect(sdpSectionUfrag("v=0\r\nm=audio 9\r\n", 0)).toBeUndefined();
-  });
-});
-
-describe("iceServersRefreshDelayMs", () => {
-  test.each([
-    ["a long lifetime", 100_000, 100_000 * ICE_REFRESH_AT_FRACTION],
-    ["a lifetime about to end", 100, MIN_ICE_REFRESH_DELAY_MS],
-    ["credentials already expired", -5_000, MIN_ICE_REFRESH_DELAY_MS],
-  ])("with %s the refresh comes at 75 %% of what is left, never sooner than the floor", (_name, leftMs, expectedMs) => {
-    expect(iceServersRefreshDelayMs(1_000_000 + leftMs, 1_000_000)).toBe(expectedMs);
   });
 });

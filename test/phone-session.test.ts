@@ -173,8 +173,9 @@ async function connectedCall(a: TestPhone, b: TestPhone): Promise<{ outgoing: Ph
 }
 
 /**
- * A short grace window: this PhoneSession does not resume its login after a drop, so a dropped
- * login ends for the others when the window runs out, as a close would end it.
+ * A short grace window: a phone that does not reconnect (`reconnect: false`) leaves its login
+ * suspended on the server, and it ends for the others when the window runs out, as a close would
+ * end it. (Resuming across a cut is in `test/calls-signaling-cut.test.ts`.)
  */
 const RESUME_GRACE_MS = 500;
 
@@ -440,9 +441,9 @@ describe("phone session, failure cases", () => {
     await expect(alice.session.connect()).rejects.toMatchObject({ code: "not_ready" });
   });
 
-  it("B's connection drops mid-call: A's call ends disconnected, B's ends disconnected on its side", async () => {
+  it("B's connection drops mid-call and B does not reconnect: A's call ends disconnected, B's ends disconnected on its side", async () => {
     const alice = new TestPhone("Alice", { video: true });
-    const bob = new TestPhone("Bob", { video: true });
+    const bob = new TestPhone("Bob", { video: true, reconnect: false });
     await online(alice, bob);
     const { outgoing, incoming } = await connectedCall(alice, bob);
     for (const socket of bob.sockets) {

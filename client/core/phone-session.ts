@@ -11,8 +11,17 @@
  * later offer and answer of the accepted call (a track published or unpublished, an ICE restart)
  * travels in `callDescription`. Candidates, `usernameFragment` included, trickle through
  * `onIceCandidate` / `iceCandidate` from the first moment: the server holds them while the call
- * rings. ICE servers are the server's: `loginResponse` carries them (with TURN credentials when the
- * server has TURN), and they are renewed with `refresh_ice_servers` before they expire.
+ * rings.
+ *
+ * The wire is the {@link ServerConnection}'s business, as for rooms: this session calls its typed
+ * sends and reacts to its events, and never builds a wire message. The connection brings the
+ * server's ICE servers (from `loginResponse`, with TURN credentials when the server has TURN) and
+ * renews them before they expire. It may be shared with a room session (one socket, one resumable
+ * session on the server). After a signaling blip the connection resumes the session: the login and
+ * its call carry on (an accepted call's media never depended on the server; a ringing call keeps
+ * ringing) and the directory is read again from the `presence` that follows. When the server lost
+ * the session (grace window over, server restarted), the connection restarts: this session logs
+ * in again, and a call it was in is reported ended ({@link CallEndReason.sessionLost}).
  *
  * The server is the authority on outcomes (busy, timeout, missed calls); this side only mirrors
  * them in {@link CallState} and reports why each call ended as a {@link CallEnd}. Local streams
@@ -27,12 +36,20 @@ import {
   type IceServer,
   type PresenceServerMessage,
   type PresenceUser,
-  type ServerMessage,
   type StopReason,
 } from "../../shared/protocol/index.ts";
 import type { TrackSource } from "../../shared/protocol/mesh.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
-import { ICE_REFRESH_AT_FRACTION, MIN_ICE_REFRESH_DELAY_MS } from "./server-connection.ts";
+import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
+import {
+  ServerConnection,
+  ServerRefusalError,
+  sessionConnection,
+  type ConnectionErrorCode,
+  type LoginResponseMessage,
+  type ServerErrorMessage,
+  type SessionLogin,
+} from "./server-connection.ts";
 import {
   PeerLink,
   PeerState,
@@ -43,7 +60,8 @@ import {
   type WebRtcImplementation,
 } from "./peer-link.ts";
 import { LocalPublications } from "./publications.ts";
-import { SignalingClient, type SignalingCloseInfo, type WebSocketConstructor } from "./signaling-client.ts";
+import type { ReconnectPolicy } from "./reconnect.ts";
+import type { SignalingCloseInfo, WebSocketConstructor } from "./signaling-client.ts";
 
 /** How long `connect()` waits for `loginResponse` and the directory once the socket is open. */
 export const LOGIN_TIMEOUT_MS = 10_000;
@@ -61,32 +79,17 @@ export const PEER_LOSS_GRACE_MS = 3_000;
  */
 export const DEFAULT_PHONE_ICE_SERVERS: readonly IceServer[] = [{ urls: "stun:stun.l.google.com:19302" }];
 
-/**
- * Delay before fresh ICE servers are asked for, for credentials that expire at `expiresAtMs`:
- * {@link ICE_REFRESH_AT_FRACTION} of the time left, as rooms do, never less than
- * {@link MIN_ICE_REFRESH_DELAY_MS}.
- */
-export function iceServersRefreshDelayMs(expiresAtMs: number, nowMs: number): number {
-  return Math.max(MIN_ICE_REFRESH_DELAY_MS, (expiresAtMs - nowMs) * ICE_REFRESH_AT_FRACTION);
-}
-
-/**
- * Calls `refresh` when ICE servers that expire at `expiresAtMs` should be renewed; returns the
- * function that cancels it. (The phone's own until one server connection renews for rooms and
- * calls alike.)
- */
-function scheduleIceServersRefresh(expiresAtMs: number, refresh: () => void): () => void {
-  const timer = setTimeout(refresh, iceServersRefreshDelayMs(expiresAtMs, Date.now()));
-  return () => clearTimeout(timer);
-}
-
 /** Lifecycle of a {@link PhoneSession}. Only moves forward; a session is one login. */
 export const PhoneSessionState = {
   /** Created; `connect()` not called yet. */
   idle: "idle",
   /** Opening the socket, then waiting for `loginResponse` and the directory. */
   connecting: "connecting",
-  /** Logged in: the directory is live, calls can be placed and received. */
+  /**
+   * Logged in: the directory is live, calls can be placed and received. The session stays `ready`
+   * through a signaling blip ({@link PhoneSession.isReconnecting}); what is sent meanwhile is
+   * queued by the connection.
+   */
   ready: "ready",
   /** Logged out, refused, replaced or cut off. Any call is over. */
   closed: "closed",
@@ -141,6 +144,12 @@ export const CallEndReason = {
   replaced: "replaced",
   /** The server refused a call message (`error`, see {@link CallEnd.code}). */
   refused: "refused",
+  /**
+   * This side's signaling connection was away longer than the server keeps a login (its grace
+   * window, or the server restarted): the server ended the login and its call, and the session
+   * logged in again.
+   */
+  sessionLost: "session_lost",
 } as const;
 
 /** A value of {@link CallEndReason}. */
@@ -209,36 +218,30 @@ export interface PhoneLogin {
   avatar?: string;
 }
 
-/** Codes of a {@link PhoneError}. */
-export type PhoneErrorCode =
-  /** The server refused the login; `serverCode` says why (`bad_message`, `already_logged_in`). */
-  | "login_rejected"
-  /** No `loginResponse` and directory within `loginTimeoutMs`. */
-  | "login_timeout"
-  /** The signaling socket could not be opened, or closed during the login. */
-  | "signaling_unreachable"
-  /** The method needs a logged-in session. */
-  | "not_ready"
-  /** `call()` while another call is in progress. */
-  | "call_in_progress"
-  /** `call()` with one's own user id. */
-  | "self_call"
-  /** `accept()` with no incoming call ringing. */
-  | "no_incoming_call";
+/** Codes of a {@link PhoneError}, explained in `CLIENT_ERROR_CODES` (`errors.ts`). */
+export type PhoneErrorCode = Extract<
+  ClientErrorCode,
+  "login_rejected" | "login_timeout" | "signaling_unreachable" | "not_ready" | "call_in_progress" | "self_call" | "no_incoming_call"
+>;
 
 /** An error with a stable code; `connect()` rejects with one and misuse of the API throws one. */
-export class PhoneError extends Error {
+export class PhoneError extends WebRtcRoomError<PhoneErrorCode> {
   override name = "PhoneError";
-  readonly code: PhoneErrorCode;
   /** The server's code, with `login_rejected`. */
   readonly serverCode: ErrorCode | undefined;
 
   constructor(code: PhoneErrorCode, message: string, serverCode?: ErrorCode) {
-    super(message);
-    this.code = code;
+    super(code, message);
     this.serverCode = serverCode;
   }
 }
+
+/**
+ * Codes of a phone session's `error` event: the server's, the connection's, `peer_error`, and
+ * `login_rejected` / `login_timeout` when logging in again after a lost session failed (the
+ * session closes next).
+ */
+export type PhoneEventErrorCode = ErrorCode | ConnectionErrorCode | Extract<ClientErrorCode, "peer_error" | "login_rejected" | "login_timeout">;
 
 /** Why a session closed. */
 export interface PhoneCloseInfo extends SignalingCloseInfo {
@@ -275,16 +278,37 @@ export type PhoneSessionEvents = {
   "missed-call": MissedCall;
   /** Another connection logged in with this user id; the session closes next. */
   "logged-out": { reason: "replaced" };
-  /** Something went wrong that ends nothing by itself: an unexpected server error, a peer error. */
-  error: { code: ErrorCode | "peer_error" | "bad_server_message"; message: string };
+  /**
+   * The signaling socket was lost and attempt `attempt` starts in `delayMs` (once per attempt). The
+   * session stays `ready` and a call's media keeps flowing; what is sent meanwhile is queued.
+   */
+  reconnecting: { attempt: number; delayMs: number };
+  /**
+   * The login is back: `resumed` (the server kept it, with its call; nobody noticed), or logged in
+   * again (`resumed: false`: the server had ended it, and a call in progress was reported ended
+   * with {@link CallEndReason.sessionLost}). The directory follows either way.
+   */
+  reconnected: { resumed: boolean };
+  /**
+   * Something went wrong that ends nothing by itself: an unexpected server error, a peer error,
+   * signaling messages dropped while reconnecting, a resume that got no answer.
+   */
+  error: { code: PhoneEventErrorCode; message: string };
   /** Emitted once when the session is over; listeners are dropped after it. */
   close: PhoneCloseInfo;
 };
 
 /** Options of a {@link PhoneSession}. */
 export interface PhoneSessionOptions {
-  /** `ws://` or `wss://` URL of the server's `/ws` endpoint. */
-  url: string;
+  /** `ws://` or `wss://` URL of the server's `/ws` endpoint; not needed with `connection`. */
+  url?: string;
+  /**
+   * A server connection to log in on, shared with a room session, say (one socket and one
+   * resumable session for both). Without it the session opens its own with `url`, `WebSocket` and
+   * `reconnect`. A shared connection is the caller's: `close()` hangs up and stops listening but
+   * leaves it open, and the login lasts until the connection closes (the protocol has no logout).
+   */
+  connection?: ServerConnection;
   /** The id to log in with (trimmed by the server; 1–64 printable characters). */
   userID: string;
   /** Display name; the server defaults it to the user id. */
@@ -300,8 +324,14 @@ export interface PhoneSessionOptions {
    * The servers (with TURN credentials) in the server's `loginResponse` take precedence.
    */
   iceServers?: readonly IceServer[];
-  /** WebSocket class; defaults to `globalThis.WebSocket` (pass `ws` in Node). */
+  /** WebSocket class; defaults to `globalThis.WebSocket` (pass `ws` in Node). Unused with `connection`. */
   WebSocket?: WebSocketConstructor;
+  /**
+   * Signaling reconnect policy of the session's own connection; `false` makes the first loss of
+   * the socket final (the session closes, and a call ends `disconnected`). Defaults to
+   * `DEFAULT_RECONNECT_POLICY`. Unused with `connection`.
+   */
+  reconnect?: ReconnectPolicy | false;
   /** WebRTC implementation; defaults to the browser's (pass `@roamhq/wrtc` in Node). */
   wrtc?: WebRtcImplementation;
   /** Local ICE candidates for which this returns false are not sent. */
@@ -310,7 +340,7 @@ export interface PhoneSessionOptions {
   rtcConfiguration?: RtcConfigurationExtras;
   /** How long ICE may stay `disconnected` before the call's connection counts as failed; defaults to rooms' bound. */
   iceDisconnectedTimeoutMs?: number;
-  /** Defaults to {@link LOGIN_TIMEOUT_MS}. */
+  /** Bound on the login, and on `resume` for the session's own connection; defaults to {@link LOGIN_TIMEOUT_MS}. */
   loginTimeoutMs?: number;
   /** Defaults to {@link PEER_LOSS_GRACE_MS}. */
   peerLossGraceMs?: number;
@@ -371,12 +401,19 @@ const NOT_IN_CALL: ErrorCode = "not_in_call";
 export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
   readonly url: string;
   readonly #options: PhoneSessionOptions;
+  readonly #connection: ServerConnection;
+  /** True when the session opened the connection itself (and closes it with itself). */
+  readonly #ownsConnection: boolean;
+  #unsubscribeConnection: Array<() => void> = [];
   /** The server's ICE servers once logged in (when it hands any out), else the embedder's or the default. */
   #iceServers: IceServer[];
-  #cancelIceRefresh: (() => void) | undefined;
   #state: PhoneSessionState = PhoneSessionState.idle;
-  #signaling: SignalingClient | undefined;
   #login: PhoneLogin | undefined;
+  /**
+   * Which login waits for its directory: the first one (`connect()`), or one made again after the
+   * server lost the session; `undefined` once the directory after it arrived.
+   */
+  #loggingIn: "first" | "again" | undefined;
   /** user id → entry, in login order. */
   readonly #directory = new Map<string, PresenceUser>();
   #call: CallRecord | undefined;
@@ -387,9 +424,12 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
 
   constructor(options: PhoneSessionOptions) {
     super(options.onListenerError);
-    this.url = options.url;
     this.#options = options;
     this.#iceServers = [...(options.iceServers ?? DEFAULT_PHONE_ICE_SERVERS)];
+    const chosen = sessionConnection(options, options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS, "PhoneSession");
+    this.#connection = chosen.connection;
+    this.#ownsConnection = chosen.owned;
+    this.url = this.#connection.url;
   }
 
   /** Current lifecycle state. */
@@ -405,6 +445,19 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
   /** True once the session is over for good. */
   get closed(): boolean {
     return this.#state === PhoneSessionState.closed;
+  }
+
+  /**
+   * True while logged in but the signaling socket is lost: the login and its call wait on the
+   * server for the connection to resume them; what is sent meanwhile is queued.
+   */
+  get isReconnecting(): boolean {
+    return this.isReady && this.#connection.isReconnecting;
+  }
+
+  /** The server connection this session logs in on (its own, or the one passed in the options). */
+  get connection(): ServerConnection {
+    return this.#connection;
   }
 
   /** Who this session logged in as, once it has. */
@@ -451,16 +504,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       throw new PhoneError("not_ready", `connect() called in state "${this.#state}"`);
     }
     this.#setState(PhoneSessionState.connecting);
-    const signaling = new SignalingClient({
-      url: this.url,
-      ...(this.#options.WebSocket ? { WebSocket: this.#options.WebSocket } : {}),
-      ...(this.#options.onListenerError ? { onListenerError: this.#options.onListenerError } : {}),
-    });
-    this.#signaling = signaling;
-    signaling.on("message", (message) => this.#onMessage(message));
-    signaling.on("bad-message", ({ detail }) => this.emit("error", { code: "bad_server_message", message: detail }));
-    signaling.on("close", (info) => this.#onSignalingClose(info));
-
+    this.#listen();
     const loggedIn = new Promise<void>((resolve, reject) => {
       this.#settleLogin = (error) => {
         this.#settleLogin = undefined;
@@ -473,21 +517,14 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     });
     // Observed here so that a failure before the await below is never reported as unhandled.
     loggedIn.catch(() => undefined);
+    const timeoutMs = this.#loginTimeoutMs;
+    const timer = setTimeout(() => this.#settleLogin?.(new PhoneError("login_timeout", `no login answer within ${timeoutMs} ms`)), timeoutMs);
     try {
-      await signaling.connect();
+      await this.#connection.connect();
+      this.#requestLogin("first");
     } catch (error) {
       this.#settleLogin?.(new PhoneError("signaling_unreachable", error instanceof Error ? error.message : String(error)));
     }
-    if (signaling.isOpen) {
-      signaling.send({
-        type: "login",
-        userID: this.#options.userID,
-        ...(this.#options.username !== undefined ? { username: this.#options.username } : {}),
-        ...(this.#options.avatar !== undefined ? { avatar: this.#options.avatar } : {}),
-      });
-    }
-    const timeoutMs = this.#options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS;
-    const timer = setTimeout(() => this.#settleLogin?.(new PhoneError("login_timeout", `no login answer within ${timeoutMs} ms`)), timeoutMs);
     try {
       await loggedIn;
     } catch (error) {
@@ -596,7 +633,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
         return;
       case CallState.ringing:
         if (call.direction === "outgoing") {
-          this.#send({ type: "stopCall" });
+          this.#connection.cancelCall();
           this.#endCall(call, { reason: CallEndReason.cancelled, byLocal: true });
         } else {
           this.#answerRing(call, "rejected");
@@ -607,7 +644,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
         if (call.sdpSent) {
           // The acceptance may already be recorded: `stop` ends it either way (rejected while
           // ringing, stopCommunication normal once accepted).
-          this.#send({ type: "stop" });
+          this.#connection.hangUp();
           this.#endCall(call, { reason: CallEndReason.hangUp, byLocal: true });
         } else {
           this.#answerRing(call, "rejected");
@@ -616,7 +653,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
         return;
       case CallState.connecting:
       case CallState.active:
-        this.#send({ type: "stop", reason: "normal" });
+        this.#connection.hangUp("normal");
         this.#endCall(call, { reason: CallEndReason.hangUp, byLocal: true });
         return;
       case CallState.ended:
@@ -628,85 +665,150 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
 
   /**
    * Hangs up any call (so that the other party sees a normal end, not a dropped connection) and
-   * closes the socket, which takes this user offline. Safe to call twice and in any state.
+   * closes the session's own connection, which takes this user offline. On a shared connection it
+   * only stops listening: the login lasts until that connection closes. Safe to call twice and in
+   * any state.
    */
   close(): void {
     if (this.#state === PhoneSessionState.closed) {
       return;
     }
     this.hangUp();
-    this.#cancelIceRefresh?.();
-    if (this.#signaling) {
-      // Emits `close`, which finishes the session in #onSignalingClose.
-      this.#signaling.close();
-    } else {
-      this.#finish({ code: 1000, reason: "client closed", byClient: true, opened: false, replaced: false });
+    if (this.#ownsConnection && this.#state !== PhoneSessionState.idle) {
+      // Emits `close`, which finishes the session in #onConnectionClose.
+      this.#connection.close();
     }
+    this.#finish({ code: 1000, reason: "client closed", byClient: true, opened: this.#state !== PhoneSessionState.idle, replaced: false });
   }
 
-  #onMessage(message: ServerMessage): void {
-    switch (message.type) {
-      case "loginResponse":
-      case "presence":
-      case "presenceUpdate":
-      case "presenceLeft":
-      case "presenceChanges":
-      case "loggedOut":
-        this.#onPresenceMessage(message);
-        return;
-      case "callResponse":
-      case "incomingCall":
-      case "incomingCallStopped":
-      case "incomingCallNotResponse":
-      case "startCommunication":
-      case "iceCandidate":
-      case "callDescription":
-      case "stopCommunication":
-        this.#onCallMessage(message);
-        return;
-      case "error":
-        this.#onError(message.code, message.message, message.refType);
-        return;
-      case "ice_servers":
-        this.#applyIceServers(message.iceServers, message.iceServersExpireAtMs);
-        return;
-      case "pong":
-      case "joined":
-      case "connection_list":
-      case "send_offer":
-      case "send_aswer":
-      case "new_candidate":
-      case "close_connection":
-      case "rest_connection_list":
-      case "resumed":
-        // Keep-alive and room traffic: not this session's business.
-        return;
-      default:
-        assertNever(message);
-    }
+  get #loginTimeoutMs(): number {
+    return this.#options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS;
   }
 
-  #onPresenceMessage(message: PresenceServerMessage): void {
-    switch (message.type) {
-      case "loginResponse":
-        if (message.content === "accepted") {
-          this.#login = { userID: message.userID, username: message.username, ...(message.avatar !== undefined ? { avatar: message.avatar } : {}) };
-          if (message.iceServers) {
-            this.#applyIceServers(message.iceServers, message.iceServersExpireAtMs);
-          }
-        } else {
-          this.#settleLogin?.(new PhoneError("login_rejected", `login refused: ${message.error}`, message.code));
+  /** Subscribes to the connection, once `connect()` starts: a shared connection may carry other families' traffic before. */
+  #listen(): void {
+    const connection = this.#connection;
+    this.#unsubscribeConnection = [
+      connection.on("presence", (message) => this.#onPresenceMessage(message)),
+      connection.on("call", (message) => (message.type === "error" ? this.#onError(message) : this.#onCallMessage(message))),
+      connection.on("ice-servers", ({ iceServers, expiresAtMs }) => this.#applyIceServers(iceServers, expiresAtMs)),
+      connection.on("error", ({ code, message }) => this.emit("error", { code, message })),
+      connection.on("reconnecting", (attempt) => {
+        if (this.isReady) {
+          this.emit("reconnecting", attempt);
         }
+      }),
+      connection.on("resumed", ({ login }) => this.#onResumed(login)),
+      connection.on("restarted", () => this.#onLoginLost()),
+      connection.on("close", (info) => this.#onConnectionClose(info)),
+    ];
+  }
+
+  // ---- logging in, and getting back in ----
+
+  /** Sends `login`: the first one of `connect()`, or one made again after the server lost the session. */
+  #requestLogin(attempt: "first" | "again"): void {
+    this.#loggingIn = attempt;
+    const { userID, username, avatar } = this.#options;
+    this.#connection
+      .login({ userID, ...(username !== undefined ? { username } : {}), ...(avatar !== undefined ? { avatar } : {}) }, this.#loginTimeoutMs)
+      .then(
+        (response) => this.#onLoginResponse(attempt, response),
+        (error: unknown) => this.#onLoginFailed(attempt, error),
+      );
+  }
+
+  #onLoginResponse(attempt: "first" | "again", response: LoginResponseMessage): void {
+    if (this.closed || this.#loggingIn !== attempt) {
+      return;
+    }
+    if (response.content === "accepted") {
+      // The directory follows; the login counts from then on.
+      this.#login = { userID: response.userID, username: response.username, ...(response.avatar !== undefined ? { avatar: response.avatar } : {}) };
+      return;
+    }
+    this.#onLoginRefused(attempt, "login_rejected", `login refused: ${response.error}`, response.code);
+  }
+
+  #onLoginFailed(attempt: "first" | "again", error: unknown): void {
+    if (this.closed || this.#loggingIn !== attempt) {
+      return;
+    }
+    const code = error instanceof WebRtcRoomError ? error.code : "signaling_closed";
+    if (code === "request_interrupted" || code === "signaling_closed") {
+      // Lost before the answer: the recovery (resumed or restarted) decides; a close ends it all.
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const refusal = error instanceof ServerRefusalError ? error.code : undefined;
+    if (refusal) {
+      this.#onLoginRefused(attempt, "login_rejected", `login refused: ${message}`, refusal);
+    } else {
+      this.#onLoginRefused(attempt, "login_timeout", message);
+    }
+  }
+
+  /** The login failed: the first one rejects `connect()`; one made again ends the session. */
+  #onLoginRefused(attempt: "first" | "again", code: "login_rejected" | "login_timeout", message: string, serverCode?: ErrorCode): void {
+    this.#loggingIn = undefined;
+    if (attempt === "first") {
+      this.#settleLogin?.(new PhoneError(code, message, serverCode));
+      return;
+    }
+    this.emit("error", { code: serverCode ?? code, message: `logging in again failed: ${message}` });
+    this.close();
+  }
+
+  /**
+   * The connection took its session back. With the login in it, everything carries on: a call
+   * keeps its media or keeps ringing, and the directory follows. Without it, the login was lost.
+   */
+  #onResumed(login: SessionLogin | undefined): void {
+    if (login === undefined) {
+      this.#onLoginLost();
+      return;
+    }
+    if (this.#loggingIn !== undefined) {
+      // The login was accepted but its answer was lost with the socket: the directory follows.
+      this.#login = { userID: login.userID, username: login.username, ...(login.avatar !== undefined ? { avatar: login.avatar } : {}) };
+      return;
+    }
+    if (this.isReady) {
+      this.emit("reconnected", { resumed: true });
+    }
+  }
+
+  /**
+   * The server no longer has this login (the connection restarted, or resumed a session without
+   * it): a call in progress is over on the server, so it ends here too, and the session logs in
+   * again. A login still waiting for its answer is simply asked again.
+   */
+  #onLoginLost(): void {
+    if (this.#state === PhoneSessionState.connecting) {
+      this.#requestLogin("first");
+      return;
+    }
+    if (!this.isReady) {
+      return;
+    }
+    if (this.#call) {
+      this.#endCall(this.#call, { reason: CallEndReason.sessionLost, byLocal: true, message: "the server ended the login while the signaling connection was away" });
+    }
+    this.#requestLogin("again");
+  }
+
+  #onPresenceMessage(message: PresenceServerMessage | ServerErrorMessage): void {
+    switch (message.type) {
+      case "loginResponse":
+      case "error":
+        // Answers to `login` go to its request; these are leftovers of one that timed out.
         return;
       case "presence":
         this.#directory.clear();
         for (const user of message.users) {
           this.#directory.set(user.userID, user);
         }
-        if (this.#state === PhoneSessionState.connecting && this.#login) {
-          this.#setState(PhoneSessionState.ready);
-          this.#settleLogin?.();
-        }
+        this.#onDirectory();
         this.emit("directory", { users: this.users });
         return;
       case "presenceUpdate":
@@ -743,6 +845,21 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
         return;
       default:
         assertNever(message);
+    }
+  }
+
+  /** The whole directory arrived: a login waiting for it is complete. */
+  #onDirectory(): void {
+    const attempt = this.#loggingIn;
+    if (attempt === undefined || !this.#login) {
+      return;
+    }
+    this.#loggingIn = undefined;
+    if (attempt === "first") {
+      this.#setState(PhoneSessionState.ready);
+      this.#settleLogin?.();
+    } else {
+      this.emit("reconnected", { resumed: false });
     }
   }
 
@@ -828,7 +945,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       this.#endCall(current, { reason: CallEndReason.busy, byLocal: false, message: `${message.callerID} called at the same moment` });
     } else if (current) {
       // The server never rings a user in a call; if it did, this side cannot take the call.
-      this.#send({ type: "incomingCallResponse", callerID: message.callerID, callId: message.callId, callResponse: "rejected" });
+      this.#connection.answerCall({ callerID: message.callerID, callId: message.callId, callResponse: "rejected" });
       return;
     }
     const call = new CallRecord(
@@ -869,7 +986,8 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     }
   }
 
-  #onError(code: ErrorCode, message: string, refType: string | undefined): void {
+  /** An `error` refusing a call message (or naming none). */
+  #onError({ code, message, refType }: ServerErrorMessage): void {
     const call = this.#call;
     if (refType === "call" && call?.direction === "outgoing" && call.state === CallState.ringing) {
       this.#endCall(call, { reason: CallEndReason.refused, byLocal: false, code, message });
@@ -944,17 +1062,16 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     switch (signal.kind) {
       case "offer":
         if (call.direction === "outgoing" && call.state === CallState.dialing) {
-          this.#send({ type: "call", calleeID: call.remote.userID, sdpOffer: signal.sdp });
+          this.#connection.call(call.remote.userID, signal.sdp);
           this.#sdpWentOut(call);
           this.#setCallState(call, CallState.ringing);
         } else if (call.accepted) {
-          this.#send({ type: "callDescription", sdp: { type: "offer", sdp: signal.sdp } });
+          this.#connection.sendCallDescription({ type: "offer", sdp: signal.sdp });
         }
         return;
       case "answer":
         if (call.direction === "incoming" && call.state === CallState.answering && !call.sdpSent) {
-          this.#send({
-            type: "incomingCallResponse",
+          this.#connection.answerCall({
             callerID: call.remote.userID,
             ...(call.callId !== undefined ? { callId: call.callId } : {}),
             callResponse: "accepted",
@@ -962,12 +1079,12 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
           });
           this.#sdpWentOut(call);
         } else if (call.accepted) {
-          this.#send({ type: "callDescription", sdp: { type: "answer", sdp: signal.sdp } });
+          this.#connection.sendCallDescription({ type: "answer", sdp: signal.sdp });
         }
         return;
       case "candidate":
         if (call.sdpSent) {
-          this.#send({ type: "onIceCandidate", candidate: signal.candidate });
+          this.#connection.sendCallCandidate(signal.candidate);
         } else {
           call.queuedCandidates.push(signal.candidate);
         }
@@ -981,7 +1098,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
   #sdpWentOut(call: CallRecord): void {
     call.sdpSent = true;
     for (const candidate of call.queuedCandidates.splice(0)) {
-      this.#send({ type: "onIceCandidate", candidate });
+      this.#connection.sendCallCandidate(candidate);
     }
   }
 
@@ -1000,7 +1117,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
         return;
       case CallState.ringing:
         // Only an outgoing call has a peer while ringing.
-        this.#send({ type: "stopCall" });
+        this.#connection.cancelCall();
         this.#endCall(call, { reason: CallEndReason.mediaFailed, byLocal: true, message: detail });
         return;
       case CallState.answering:
@@ -1022,7 +1139,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       call.lossTimer = setTimeout(() => {
         call.lossTimer = undefined;
         if (this.#call === call && !call.ended) {
-          this.#send({ type: "stop", reason: "exception" });
+          this.#connection.hangUp("exception");
           this.#endCall(call, { reason: CallEndReason.mediaFailed, byLocal: true, message: detail });
         }
       }, this.#options.peerLossGraceMs ?? PEER_LOSS_GRACE_MS);
@@ -1031,8 +1148,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
 
   /** Answers the ring of `call` without accepting it. */
   #answerRing(call: CallRecord, callResponse: "rejected" | "exception"): void {
-    this.#send({
-      type: "incomingCallResponse",
+    this.#connection.answerCall({
       callerID: call.remote.userID,
       ...(call.callId !== undefined ? { callId: call.callId } : {}),
       callResponse,
@@ -1069,21 +1185,15 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     this.emit("call-state", { call, state, previous });
   }
 
-  /** Takes the server's ICE servers for the call in progress and the next ones, and schedules their renewal. */
+  /** Takes the server's ICE servers (the connection renews them) for the call in progress and the next ones. */
   #applyIceServers(iceServers: IceServer[], expiresAtMs: number | undefined): void {
     this.#iceServers = iceServers;
     this.#call?.link?.setIceServers(iceServers);
-    this.#cancelIceRefresh?.();
-    this.#cancelIceRefresh =
-      expiresAtMs === undefined ? undefined : scheduleIceServersRefresh(expiresAtMs, () => this.#send({ type: "refresh_ice_servers" }));
     this.emit("ice-servers", { iceServers, expiresAtMs });
   }
 
-  #send(message: Parameters<SignalingClient["send"]>[0]): void {
-    this.#signaling?.send(message);
-  }
-
-  #onSignalingClose(info: SignalingCloseInfo): void {
+  /** The connection is gone for good: a call in progress ends, and so does the session. */
+  #onConnectionClose(info: SignalingCloseInfo): void {
     const replaced = this.#replaced || info.code === 4003;
     this.#settleLogin?.(new PhoneError("signaling_unreachable", `the signaling connection closed during the login (code ${info.code})`));
     if (this.#call) {
@@ -1096,8 +1206,10 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     if (this.#state === PhoneSessionState.closed) {
       return;
     }
-    this.#cancelIceRefresh?.();
-    this.#cancelIceRefresh = undefined;
+    for (const unsubscribe of this.#unsubscribeConnection.splice(0)) {
+      unsubscribe();
+    }
+    this.#loggingIn = undefined;
     this.#setState(PhoneSessionState.closed);
     this.#directory.clear();
     this.emit("close", info);
@@ -1129,3 +1241,4 @@ function endOfStopReason(reason: StopReason): CallEnd {
       return assertNever(reason);
   }
 }
+

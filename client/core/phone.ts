@@ -19,6 +19,7 @@ export {
   type PhoneCall,
   type PhoneCloseInfo,
   type PhoneErrorCode,
+  type PhoneEventErrorCode,
   type PhoneLogin,
   type PhoneSessionEvents,
   type PhoneSessionOptions,

@@ -58,6 +58,7 @@ import {
   REQUEST_TIMEOUT_MS,
   ServerConnection,
   ServerRefusalError,
+  sessionConnection,
   type IceServersOrigin,
   type JoinedMessage,
   type ResumedRoom,
@@ -167,8 +168,14 @@ export interface JoinInfo {
 
 /** Options of a {@link RoomSession}. */
 export interface RoomSessionOptions {
-  /** Signaling URL, e.g. `wss://example.org/ws`. */
-  url: string;
+  /** Signaling URL, e.g. `wss://example.org/ws`; not needed with `connection`. */
+  url?: string;
+  /**
+   * A server connection to join on, shared with a phone session, say (one socket and one resumable
+   * session for both). Without it the session opens its own with `url`, `WebSocket` and
+   * `reconnect`. A shared connection is the caller's: `leave()` leaves the room but keeps it open.
+   */
+  connection?: ServerConnection;
   room: string;
   username: string;
   /**
@@ -178,7 +185,7 @@ export interface RoomSessionOptions {
   stream?: MediaStream;
   /** WebRTC implementation for Node (`@roamhq/wrtc`); browsers use their own. */
   wrtc?: WebRtcImplementation;
-  /** WebSocket class for Node (`ws`); browsers use their own. */
+  /** WebSocket class for Node (`ws`); browsers use their own. Unused with `connection`. */
   WebSocket?: WebSocketConstructor;
   /** Local ICE candidates for which this returns false are not signaled (all are by default). */
   candidateFilter?: CandidateFilter;
@@ -186,7 +193,7 @@ export interface RoomSessionOptions {
   joinTimeoutMs?: number;
   /**
    * Signaling reconnect policy; `false` makes the first loss of the socket final (the session
-   * closes with `signaling_closed`). Defaults to `DEFAULT_RECONNECT_POLICY`.
+   * closes with `signaling_closed`). Defaults to `DEFAULT_RECONNECT_POLICY`. Unused with `connection`.
    */
   reconnect?: ReconnectPolicy | false;
   /** Delay before the offering side rebuilds failed pair number `attempt` (1-based); defaults to {@link peerRebuildDelayMs}. */
@@ -236,6 +243,8 @@ interface PendingJoin {
 export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   readonly #options: RoomSessionOptions;
   readonly #connection: ServerConnection;
+  /** True when the session opened the connection itself (and closes it when it leaves). */
+  readonly #ownsConnection: boolean;
   readonly #entries = new Map<string, PeerEntry>();
   #state: RoomSessionState = RoomSessionState.idle;
   #info: JoinInfo | undefined;
@@ -253,13 +262,9 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       createStream: () => new (options.wrtc?.MediaStream ?? globalThis.MediaStream)(),
       ...(options.stream ? { stream: options.stream } : {}),
     });
-    this.#connection = new ServerConnection({
-      url: options.url,
-      resumeTimeoutMs: options.joinTimeoutMs ?? JOIN_TIMEOUT_MS,
-      ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
-      ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
-      ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
-    });
+    const chosen = sessionConnection(options, options.joinTimeoutMs ?? JOIN_TIMEOUT_MS, "RoomSession");
+    this.#connection = chosen.connection;
+    this.#ownsConnection = chosen.owned;
     const connection = this.#connection;
     this.#unsubscribeConnection = [
       connection.on("room", (message) => this.#onRoomMessage(message)),
@@ -334,7 +339,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       // The bound covers the whole join, reconnections included, not one `new_user`.
       const timeoutMs = this.#joinTimeoutMs;
       const timer = setTimeout(() => {
-        this.#close(new RoomError("join_timeout", `no "joined" from ${this.#options.url} within ${timeoutMs} ms`));
+        this.#close(new RoomError("join_timeout", `no "joined" from ${this.#connection.url} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pendingJoin = { resolve, reject, timer };
     });
@@ -416,16 +421,19 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   }
 
   /**
-   * Leaves the room: tells the server, closes every peer connection and the socket, and drops
-   * every listener. Safe to call twice and in any state. While reconnecting the server cannot be
-   * told; it lets the participant go when the grace window ends.
+   * Leaves the room: tells the server, closes every peer connection and the session's own
+   * connection (a shared one stays open), and drops every listener. Safe to call twice and in any
+   * state. While its own connection is reconnecting the server cannot be told; it lets the
+   * participant go when the grace window ends. A shared connection tells it after the resume.
    */
   leave(): void {
     if (this.#state === RoomSessionState.closed) {
       return;
     }
     // The explicit leave makes the server tell the others at once, before the socket close lands.
-    this.#connection.leaveRoom();
+    if (this.#state !== RoomSessionState.idle) {
+      this.#connection.leaveRoom();
+    }
     this.#close();
   }
 
@@ -459,7 +467,9 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     for (const unsubscribe of this.#unsubscribeConnection) {
       unsubscribe();
     }
-    this.#connection.close();
+    if (this.#ownsConnection) {
+      this.#connection.close();
+    }
     for (const id of [...this.#entries.keys()]) {
       this.#removePeer(id, "session_closed");
     }
@@ -470,7 +480,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   #onConnectionClose(info: SignalingCloseInfo): void {
     const detail = `code ${info.code}${info.reason ? `, ${info.reason}` : ""}`;
     if (!info.opened) {
-      this.#close(new RoomError("signaling_unreachable", `cannot open ${this.#options.url} (${detail})`));
+      this.#close(new RoomError("signaling_unreachable", `cannot open ${this.#connection.url} (${detail})`));
       return;
     }
     if (this.isJoined) {
@@ -532,7 +542,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
         this.#close(
           new RoomError(
             "join_timeout",
-            attempt === "join" ? `no "joined" from ${this.#options.url} within ${this.#joinTimeoutMs} ms` : `no "joined" within ${this.#joinTimeoutMs} ms after reconnecting`,
+            attempt === "join" ? `no "joined" from ${this.#connection.url} within ${this.#joinTimeoutMs} ms` : `no "joined" within ${this.#joinTimeoutMs} ms after reconnecting`,
           ),
         );
         return;

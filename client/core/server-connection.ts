@@ -126,27 +126,16 @@ export type RoomMessage = Exclude<RoomServerMessage, { type: RoomSessionMessageT
 export type JoinedMessage = Extract<RoomServerMessage, { type: "joined" }>;
 
 /**
- * The session fields issue 10 adds to `loginResponse accepted` (`id`, `resumeToken`,
- * `resumeGraceMs`); optional because a server without resumable logins does not send them.
+ * `loginResponse`, accepted (with the session fields `id`, `resumeToken`, `resumeGraceMs` and the
+ * ICE servers) or rejected: the shared protocol's message.
  */
-interface LoginSessionFields {
-  id?: string;
-  resumeToken?: string;
-  resumeGraceMs?: number;
-}
+export type LoginResponseMessage = Extract<PresenceServerMessage, { type: "loginResponse" }>;
 
-/** `loginResponse`, accepted (with the session fields when the server sends them) or rejected. */
-export type LoginResponseMessage = Extract<PresenceServerMessage, { type: "loginResponse" }> & LoginSessionFields;
+/** `resumed`: the shared protocol's message, with `login` when the session is logged in. */
+type ResumedMessage = Extract<RoomServerMessage, { type: "resumed" }>;
 
-/** Who a session is logged in as, as `loginResponse` and `resumed` state it. */
-export interface SessionLogin {
-  userID: string;
-  username: string;
-  avatar?: string;
-}
-
-/** `resumed` with the login that issue 10 adds for sessions that logged in. */
-type ResumedMessage = Extract<RoomServerMessage, { type: "resumed" }> & { login?: SessionLogin };
+/** Who a session is logged in as, as `loginResponse` and `resumed` state it: the shared protocol's `resumed.login`. */
+export type SessionLogin = NonNullable<ResumedMessage["login"]>;
 
 /** The room a resumed session is still in. */
 export interface ResumedRoom {
@@ -249,7 +238,11 @@ interface HeldSession {
   resumeGraceMs: number | undefined;
 }
 
-/** One connection to the server for any number of families (a room, a phone). */
+/**
+ * One connection to the server for any number of families: a {@link RoomSession} and a
+ * `PhoneSession` may share it (pass it as their `connection` option), and then share one socket
+ * and one resumable session, which a `resume` takes back whole.
+ */
 export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
   readonly url: string;
   readonly #signaling: SignalingClient;
@@ -259,6 +252,8 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
   #iceServers: IceServer[] = [];
   #iceServersExpireAtMs: number | undefined;
   #iceRefreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The first opening of the socket, which every session sharing the connection waits for. */
+  #opening: Promise<void> | undefined;
   readonly #requests = new Set<PendingRequest>();
   /** Server messages received while delivery waits for the code that awaited a reply. */
   #backlog: ServerMessage[] = [];
@@ -321,12 +316,27 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
 
   /**
    * Opens the socket. Resolves once it is open; rejects with `signaling_unreachable` when it
-   * closes first (the `close` event follows). Call once.
+   * closes first (the `close` event follows). Every session on a shared connection calls it: the
+   * first call opens the socket, later ones wait for the same opening, or resolve at once when the
+   * socket was opened already (reconnecting included); on a closed connection it rejects with
+   * `signaling_closed`.
    */
-  async connect(): Promise<void> {
-    if (this.#state !== ServerConnectionState.idle) {
-      throw new Error(`connect() called in state "${this.#state}"`);
+  connect(): Promise<void> {
+    switch (this.#state) {
+      case ServerConnectionState.idle:
+        this.#opening = this.#open();
+        return this.#opening;
+      case ServerConnectionState.connecting:
+        return this.#opening ?? this.#open();
+      case ServerConnectionState.open:
+      case ServerConnectionState.reconnecting:
+        return Promise.resolve();
+      case ServerConnectionState.closed:
+        return Promise.reject(new WebRtcRoomError("signaling_closed", "the connection is closed"));
     }
+  }
+
+  async #open(): Promise<void> {
     this.#setState(ServerConnectionState.connecting);
     try {
       await this.#signaling.connect();
@@ -386,9 +396,12 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
     return joined;
   }
 
-  /** Leaves the room now (`close_connection`), ahead of anything queued. Returns false when the socket is not open. */
+  /**
+   * Leaves the room (`close_connection`): at once when the socket is open, after the resume while
+   * reconnecting (a connection shared with a phone resumes the session, and the seat with it).
+   */
   leaveRoom(): boolean {
-    return this.#signaling.sendNow({ type: "close_connection" });
+    return this.#signaling.send({ type: "close_connection" });
   }
 
   /** Sends an SDP offer to room participant `targetId` (queued while reconnecting). */
@@ -451,6 +464,11 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
     });
   }
 
+  /** Gives up the outgoing call that is ringing (`stopCall`). */
+  cancelCall(): boolean {
+    return this.#signaling.send({ type: "stopCall" });
+  }
+
   /** Hangs up whatever call this login is in (`stop`); `exception` says the media failed. */
   hangUp(reason: Extract<StopReason, "normal" | "exception"> = "normal"): boolean {
     return this.#signaling.send({ type: "stop", reason });
@@ -459,6 +477,14 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
   /** Sends one trickled ICE candidate to the other party of the call (`onIceCandidate`), all fields kept. */
   sendCallCandidate(candidate: IceCandidate): boolean {
     return this.#signaling.send({ type: "onIceCandidate", candidate });
+  }
+
+  /**
+   * Sends a later offer or answer of the accepted call (`callDescription`): a renegotiation or an
+   * ICE restart. The first ones travel in `call` and `answerCall`.
+   */
+  sendCallDescription(sdp: { type: "offer" | "answer"; sdp: string }): boolean {
+    return this.#signaling.send({ type: "callDescription", sdp });
   }
 
   /**
@@ -691,4 +717,37 @@ function isReplyOf<Type extends ServerMessage["type"]>(message: ServerMessage, r
 function roomOfResumed(message: ResumedMessage): ResumedRoom | undefined {
   const { room, username, list } = message;
   return room !== undefined && username !== undefined && list !== undefined ? { room, username, list } : undefined;
+}
+
+/** The options a room or phone session takes about its connection. */
+export interface SessionConnectionOptions {
+  /** Signaling URL; not needed with `connection`. */
+  url?: string;
+  /** A connection to share; the session opens its own when there is none. */
+  connection?: ServerConnection;
+  WebSocket?: WebSocketConstructor;
+  reconnect?: ReconnectPolicy | false;
+  onListenerError?: ListenerErrorHandler;
+}
+
+/**
+ * The connection a session runs on: the shared one from its options (`owned: false`: the session
+ * must leave it open), or one of its own opened with `url` (`owned: true`). `sessionName` names
+ * the session in the error thrown when there is neither.
+ */
+export function sessionConnection(options: SessionConnectionOptions, resumeTimeoutMs: number, sessionName: string): { connection: ServerConnection; owned: boolean } {
+  if (options.connection) {
+    return { connection: options.connection, owned: false };
+  }
+  if (options.url === undefined) {
+    throw new TypeError(`${sessionName} needs a \`url\` or a \`connection\``);
+  }
+  const connection = new ServerConnection({
+    url: options.url,
+    resumeTimeoutMs,
+    ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+    ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
+    ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
+  });
+  return { connection, owned: true };
 }

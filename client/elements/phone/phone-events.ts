@@ -2,8 +2,7 @@
  * The phases of `<webrtc-phone>` and the events it dispatches, as a typed map from event name to
  * `CustomEvent`.
  */
-import type { CallDirection, CallEndReason, PhoneErrorCode } from "../../core/phone.ts";
-import type { ErrorCode } from "../../../shared/protocol/index.ts";
+import type { CallDirection, CallEndReason, PhoneErrorCode, PhoneEventErrorCode } from "../../core/phone.ts";
 
 /** What `<webrtc-phone>` shows. Derived from the session and its call; see `PhoneController.phase`. */
 export const PhonePhase = {
@@ -35,9 +34,7 @@ export interface PhoneUserInfo {
 /** Codes of the `error` event. */
 export type PhoneElementErrorCode =
   | PhoneErrorCode
-  | ErrorCode
-  | "peer_error"
-  | "bad_server_message"
+  | PhoneEventErrorCode
   /** The `server` attribute is not a usable URL. */
   | "bad_server_url"
   /** The connection to the server closed while logged in. */

@@ -40,6 +40,8 @@ export function endNotice(call: Pick<PhoneCall, "direction" | "remote">, end: Ca
       return end.byLocal ? "The call ended: you signed in elsewhere." : `The call ended: ${name} signed in elsewhere.`;
     case "refused":
       return `The call could not be placed${end.message ? ` (${end.message})` : ""}.`;
+    case "session_lost":
+      return "The call ended: you were away from the server too long.";
   }
 }
 
