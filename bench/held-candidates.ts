@@ -10,7 +10,8 @@
  *
  * Run: node --expose-gc --import tsx bench/held-candidates.ts [pairs]
  */
-import { CallRegistry, MAX_PENDING_CANDIDATES, MAX_PENDING_CANDIDATE_CHARS } from "../server/calls.ts";
+import { CallRegistry, MAX_PENDING_CANDIDATES, MAX_PENDING_CANDIDATE_CHARS, type CallRegistryOptions } from "../server/calls.ts";
+import { LoginDirectory } from "../server/logins.ts";
 import { ICE_CANDIDATE_MAX_LENGTH, SDP_MID_MAX_LENGTH, USERNAME_FRAGMENT_MAX_LENGTH, decodeClientMessage } from "../shared/protocol/index.ts";
 import type { IceCandidate } from "../shared/protocol/room.ts";
 
@@ -45,11 +46,13 @@ function parsedCandidate(candidateChars: number, sdpMidChars: number, ufragChars
   return decoded.message.candidate;
 }
 
-/** Retained bytes per ringing call pair after both parties filled what `registry` holds. */
-function measure(label: string, registry: CallRegistry, candidate: () => IceCandidate): void {
+/** Retained bytes per ringing call pair after both parties filled what a registry with `options` holds. */
+function measure(label: string, options: CallRegistryOptions, candidate: () => IceCandidate): void {
+  const logins = new LoginDirectory();
+  const registry = new CallRegistry(logins, options);
   for (let pair = 0; pair < PAIRS; pair += 1) {
-    registry.handle(`a${pair}`, { type: "login", userID: `a${pair}` });
-    registry.handle(`b${pair}`, { type: "login", userID: `b${pair}` });
+    logins.login(`a${pair}`, { type: "login", userID: `a${pair}` });
+    logins.login(`b${pair}`, { type: "login", userID: `b${pair}` });
   }
   for (let pair = 0; pair < PAIRS; pair += 1) {
     registry.handle(`a${pair}`, { type: "call", calleeID: `b${pair}`, sdpOffer: "v=0" });
@@ -70,11 +73,11 @@ function measure(label: string, registry: CallRegistry, candidate: () => IceCand
 
 console.log(`held ICE candidates per ringing call pair, worst case (bound now: ${MAX_PENDING_CANDIDATES} candidates and ${MAX_PENDING_CANDIDATE_CHARS} characters per user)`);
 // Before: the old bound was 64 per call, whoever sent them; one candidate nearly filled a frame.
-measure("before", new CallRegistry({ maxPendingCandidates: MAX_PENDING_CANDIDATES / 2, maxPendingCandidateChars: Number.POSITIVE_INFINITY }), () =>
+measure("before", { maxPendingCandidates: MAX_PENDING_CANDIDATES / 2, maxPendingCandidateChars: Number.POSITIVE_INFINITY }, () =>
   parsedCandidate(FRAME_BYTES - 200, 0, 0, false),
 );
-measure("now", new CallRegistry(), () => parsedCandidate(ICE_CANDIDATE_MAX_LENGTH, SDP_MID_MAX_LENGTH, USERNAME_FRAGMENT_MAX_LENGTH, true));
+measure("now", {}, () => parsedCandidate(ICE_CANDIDATE_MAX_LENGTH, SDP_MID_MAX_LENGTH, USERNAME_FRAGMENT_MAX_LENGTH, true));
 // Characters outside Latin-1 make V8 store two bytes per character.
-measure("now, 2-byte", new CallRegistry(), () => parsedCandidate(ICE_CANDIDATE_MAX_LENGTH, SDP_MID_MAX_LENGTH, USERNAME_FRAGMENT_MAX_LENGTH, true, "\u4e2d"));
-measure("now, tiny", new CallRegistry(), () => parsedCandidate(1, 0, 0, true));
-measure("typical", new CallRegistry(), () => parsedCandidate(120, 1, 4, true));
+measure("now, 2-byte", {}, () => parsedCandidate(ICE_CANDIDATE_MAX_LENGTH, SDP_MID_MAX_LENGTH, USERNAME_FRAGMENT_MAX_LENGTH, true, "\u4e2d"));
+measure("now, tiny", {}, () => parsedCandidate(1, 0, 0, true));
+measure("typical", {}, () => parsedCandidate(120, 1, 4, true));

@@ -1,40 +1,37 @@
 /**
- * Call registry: the pure state of who is logged in, their presence status and their one-to-one
- * calls (the presence and call families of the protocol), with no sockets and no clock.
+ * Call registry: the pure state of one-to-one calls (the call family of the protocol): rings,
+ * accepted calls, their `ending` periods and the ICE candidates held while a call rings, with no
+ * sockets and no clock. Who is logged in, and their presence status, is the login directory's
+ * ({@link Logins}, server/logins.ts): the registry looks users up there and sets the status of the
+ * users it rings, connects and frees.
  *
- * Every operation returns what the server must do as plain data, in the one effects shape (server/effects.ts): messages to send
- * ({@link CallDelivery}), timers to start or cancel ({@link TimerCommand}), connections to close
- * ({@link CloseCommand}) and the directory changes it made ({@link PresenceChanges}). Presence is
- * not sent from here: the changes go to the presence fan-out (server/presence.ts), which coalesces
- * them so that a burst of calls costs each logged-in connection one frame per window, not one per
- * change. Time enters only through {@link CallRegistry.timerFired}, called by the effects applier when
- * a timer it was asked to start runs out; a timer that fires after its call has moved on is
- * ignored, so cancelling is hygiene, not correctness.
+ * Every operation returns what the server must do as plain data, in the one effects shape
+ * (server/effects.ts): messages to send ({@link CallDelivery}), timers to start or cancel
+ * ({@link TimerCommand}) and the directory entries whose status it changed ({@link PresenceChanges}).
+ * Presence is not sent from here: the changes go to the presence fan-out (server/presence.ts), which
+ * coalesces them so that a burst of calls costs each logged-in connection one frame per window, not
+ * one per change. Time enters only through {@link CallRegistry.timerFired}, called by the effects
+ * applier when a timer it was asked to start runs out; a timer that fires after its call has moved
+ * on is ignored, so cancelling is hygiene, not correctness.
  *
  * The registry knows connections only by id and never learns of a socket closing by itself: a
  * connection whose socket was lost abruptly stays logged in (its calls ring and continue, what it
- * is sent is buffered by the session layer) until the session layer resumes it under the same id or
- * calls {@link CallRegistry.disconnect} when its grace window ends.
+ * is sent is buffered by the session layer) until the session layer resumes it under the same id,
+ * or its login ends (the grace window ran out, or a newer login took the user id over) and the
+ * registry is told so through {@link CallRegistry.loginEnded}.
  *
  * Like the room registry, each call here is atomic on uWebSockets.js's single thread: two users
  * calling each other "at the same moment" are two calls in some order, and the second caller finds
  * the first one ringing it.
  */
 import type { CallClientMessage, CallServerMessage, StopReason } from "../shared/protocol/call.ts";
-import type { CommonServerMessage } from "../shared/protocol/common.ts";
-import { CLOSE_CODES, type ErrorCode } from "../shared/protocol/errors.ts";
-import {
-  refusesIncomingCalls,
-  type LoginMessage,
-  type PresenceServerMessage,
-  type PresenceStatus,
-  type PresenceUser,
-} from "../shared/protocol/presence.ts";
+import type { ErrorCode } from "../shared/protocol/errors.ts";
+import { refusesIncomingCalls, type PresenceStatus, type PresenceUser } from "../shared/protocol/presence.ts";
 import { assertNever } from "../shared/protocol/index.ts";
 import type { IceCandidate, SessionDescription } from "../shared/protocol/room.ts";
-import type { CloseCommand, Delivery, Effects, TimerCommand } from "./effects.ts";
+import type { Delivery, Effects, TimerCommand } from "./effects.ts";
 import type { PresenceChanges } from "./presence.ts";
-
+import type { Logins } from "./stores.ts";
 /** How long a call rings before the caller gets `NotResponse` and the callee a missed call. */
 export const RING_TIMEOUT_MS = 30_000;
 
@@ -61,39 +58,26 @@ export const MAX_PENDING_CANDIDATES = 64;
  */
 export const MAX_PENDING_CANDIDATE_CHARS = 32 * 1024;
 
-/** A client message this module handles. */
-export type CallsClientMessage = LoginMessage | CallClientMessage;
-
-/**
- * A server message this module produces: the call family, plus `loginResponse` and `loggedOut`
- * (directory messages come from the presence fan-out, server/presence.ts).
- */
-export type CallsServerMessage = CallServerMessage | PresenceServerMessage;
-
-/** Who a connection is logged in as: what `loginResponse accepted` and `resumed.login` state. */
-export interface LoginIdentity {
-  userID: string;
-  username: string;
-  avatar?: string;
-}
-
-/** One message for one connection, identified by its server-assigned id. */
-export type CallDelivery = Delivery<CallsServerMessage>;
+/** One call-family message for one connection, identified by its server-assigned id. */
+export type CallDelivery = Delivery<CallServerMessage>;
 
 /**
  * Timer commands (ids `ring:<call>` and `ending:<call>`): the applier calls
  * {@link CallRegistry.timerFired} with the id once a started timer runs out.
  */
-export type { CloseCommand, TimerCommand };
+export type { TimerCommand };
 
 /**
  * Everything an accepted operation asks of the server, in the one effects shape (applied in order:
- * deliveries, presence, timer commands, closes), with every field present.
+ * deliveries, presence, timer commands), with every field it uses present. The registry closes no
+ * connection.
  */
-export interface CallEffects extends Effects<CallsServerMessage> {
+export interface CallEffects extends Effects<CallServerMessage> {
   timers: TimerCommand[];
-  closes: CloseCommand[];
-  /** How the directory and its audience changed, computed from the final state. */
+  /**
+   * The directory entries whose status changed, computed from the final state (the audience
+   * itself changes only through the login directory).
+   */
   presence: PresenceChanges;
 }
 
@@ -120,35 +104,27 @@ export interface CallRegistryOptions {
 
 /** Counts for health and metrics. */
 export interface CallStats {
-  users: number;
   ringingCalls: number;
   activeCalls: number;
 }
 
-/** A logged-in connection. Replaced by a new object when another connection takes the user id. */
-interface User {
+/** One party of a call: its connection, and the user id it called or was called as. */
+interface Party {
   readonly connectionId: string;
   readonly userID: string;
-  readonly username: string;
-  readonly avatar: string | undefined;
-  status: PresenceStatus;
-  /** The call this user is ringing in or talking in; set exactly when status is connecting/in_call. */
-  call: Call | undefined;
-  /** The ended call whose `ending` timer will bring this user back online. */
-  endingCallId: string | undefined;
 }
 
 interface Call {
   readonly id: string;
-  readonly caller: User;
-  readonly callee: User;
+  readonly caller: Party;
+  readonly callee: Party;
   phase: "ringing" | "active";
   /**
    * Candidates received while ringing, delivered in order once the call is accepted. Each sender's
    * share is bounded by count and characters ({@link MAX_PENDING_CANDIDATES},
    * {@link MAX_PENDING_CANDIDATE_CHARS}); `chars` is that candidate's contribution.
    */
-  readonly pending: { to: User; candidate: IceCandidate; chars: number }[];
+  readonly pending: { to: Party; candidate: IceCandidate; chars: number }[];
 }
 
 /** Timer id prefixes; see `timerOwner` in server/effects.ts. */
@@ -156,25 +132,28 @@ const RING_TIMER = "ring:";
 const ENDING_TIMER = "ending:";
 
 /**
- * Every logged-in user, their presence status and their calls. One server-wide lobby: every
- * logged-in connection sees every user and receives every change, its own included.
+ * Every call, ringing or accepted, and the `ending` periods after them, between the users of one
+ * {@link Logins} directory.
  */
 export class CallRegistry {
-  /** connection id → user, in login order. */
-  readonly #byConnection = new Map<string, User>();
-  /** user id → user; login order, a replacing login keeping the replaced user's place. */
-  readonly #byUserID = new Map<string, User>();
+  readonly #logins: Logins;
   /** call id → call, ringing or active. */
   readonly #calls = new Map<string, Call>();
+  /** connection id → the call it is ringing in or talking in; its status is connecting/in_call. */
+  readonly #callOf = new Map<string, Call>();
+  /** connection id → the ended call whose `ending` timer will bring it back online. */
+  readonly #endingOf = new Map<string, string>();
   /** ended call id → its parties, while their `ending` timer runs. */
-  readonly #endings = new Map<string, User[]>();
+  readonly #endings = new Map<string, Party[]>();
   readonly #ringTimeoutMs: number;
   readonly #endingMs: number;
   readonly #maxPendingCandidates: number;
   readonly #maxPendingCandidateChars: number;
   #lastCallNumber = 0;
 
-  constructor(options: CallRegistryOptions = {}) {
+  /** Calls between the users of `logins`, whose statuses this registry sets. */
+  constructor(logins: Logins, options: CallRegistryOptions = {}) {
+    this.#logins = logins;
     this.#ringTimeoutMs = options.ringTimeoutMs ?? RING_TIMEOUT_MS;
     this.#endingMs = options.endingMs ?? ENDING_MS;
     this.#maxPendingCandidates = options.maxPendingCandidates ?? MAX_PENDING_CANDIDATES;
@@ -185,10 +164,8 @@ export class CallRegistry {
   }
 
   /** Applies one decoded client message from `connectionId`. */
-  handle(connectionId: string, message: CallsClientMessage): CallResult {
+  handle(connectionId: string, message: CallClientMessage): CallResult {
     switch (message.type) {
-      case "login":
-        return this.#login(connectionId, message);
       case "call":
         return this.#call(connectionId, message.calleeID, message.sdpOffer);
       case "incomingCallResponse":
@@ -207,22 +184,17 @@ export class CallRegistry {
   }
 
   /**
-   * Forgets `connectionId` because its session ended (its socket closed, or its grace window ran
-   * out without a resume): its call ends for the other party (reason `disconnected`) and everyone
-   * else sees it leave. A no-op for a connection that never logged in
-   * or was already replaced.
+   * Ends the call of `connectionId`, whose login the directory has just ended: a newer login took
+   * its user id over (`replaced`), or its session ended (`disconnected`: its socket closed, or its
+   * grace window ran out without a resume). The other party is told as if the connection had
+   * dropped, with `reason`. Call it after the directory's operation (so that the ended login is
+   * no directory entry any more) and apply its effects before the directory's: the call ends, then
+   * the login goes. A no-op for a connection in no call.
    */
-  disconnect(connectionId: string): CallAccepted {
-    const user = this.#byConnection.get(connectionId);
+  loginEnded(connectionId: string, reason: "replaced" | "disconnected"): CallAccepted {
     const out = new Outcome();
-    if (user) {
-      this.#hangUp(user, "disconnected", out);
-      this.#leaveEnding(user, out);
-      this.#byConnection.delete(connectionId);
-      this.#byUserID.delete(user.userID);
-      out.unsubscribe(connectionId);
-      out.left(user.userID);
-    }
+    this.#hangUp(connectionId, reason, out);
+    this.#leaveEnding(connectionId, out);
     return this.#finish(out);
   }
 
@@ -242,10 +214,10 @@ export class CallRegistry {
       }
     } else if (timerId.startsWith(ENDING_TIMER)) {
       const callId = timerId.slice(ENDING_TIMER.length);
-      for (const user of this.#endings.get(callId) ?? []) {
-        if (user.endingCallId === callId && user.status === "ending") {
-          user.endingCallId = undefined;
-          this.#setStatus(user, "online", out);
+      for (const party of this.#endings.get(callId) ?? []) {
+        if (this.#endingOf.get(party.connectionId) === callId) {
+          this.#endingOf.delete(party.connectionId);
+          this.#setStatus(party, "online", out);
         }
       }
       this.#endings.delete(callId);
@@ -253,38 +225,7 @@ export class CallRegistry {
     return this.#finish(out);
   }
 
-  /** The directory: every online user in login order. */
-  directory(): PresenceUser[] {
-    return [...this.#byUserID.values()].map(toPresenceUser);
-  }
-
-  /** Status of `userID`, or undefined when it is offline. */
-  statusOf(userID: string): PresenceStatus | undefined {
-    return this.#byUserID.get(userID)?.status;
-  }
-
-  /** The user id `connectionId` logged in with, if it did and was not replaced since. */
-  userIdOf(connectionId: string): string | undefined {
-    return this.#byConnection.get(connectionId)?.userID;
-  }
-
-  /** The login of `connectionId` as `loginResponse accepted` stated it, if it is logged in. */
-  loginOf(connectionId: string): LoginIdentity | undefined {
-    const user = this.#byConnection.get(connectionId);
-    if (!user) {
-      return undefined;
-    }
-    return user.avatar === undefined
-      ? { userID: user.userID, username: user.username }
-      : { userID: user.userID, username: user.username, avatar: user.avatar };
-  }
-
-  /** Ids of every logged-in connection, in login order: the audience of presence changes. */
-  connectionIds(): string[] {
-    return [...this.#byConnection.keys()];
-  }
-
-  /** Current number of users and calls. */
+  /** Current number of calls. */
   stats(): CallStats {
     let ringingCalls = 0;
     for (const call of this.#calls.values()) {
@@ -292,110 +233,66 @@ export class CallRegistry {
         ringingCalls += 1;
       }
     }
-    return { users: this.#byUserID.size, ringingCalls, activeCalls: this.#calls.size - ringingCalls };
-  }
-
-  /** True while `user` is the one registered under its user id (not replaced, not gone). */
-  #isCurrent(user: User): boolean {
-    return this.#byUserID.get(user.userID) === user;
+    return { ringingCalls, activeCalls: this.#calls.size - ringingCalls };
   }
 
   /**
-   * Adds the operation's directory changes, computed from the final state: the entry of every user
-   * that changed and is still the one registered under its id (a replaced or departed user object
-   * is no entry), and every user id gone and not back.
+   * The operation's effects, with the directory entries it changed as they are now: each entry
+   * whose status changed and that is still logged in, in order of first change.
    */
   #finish(out: Outcome): CallAccepted {
     const updated: PresenceUser[] = [];
-    for (const user of out.changedUsers) {
-      if (this.#isCurrent(user)) {
-        updated.push(toPresenceUser(user));
+    for (const connectionId of out.changed) {
+      const entry = this.#logins.presenceOf(connectionId);
+      if (entry) {
+        updated.push(entry);
       }
     }
-    const left = out.leftUserIDs.filter((userID) => !this.#byUserID.has(userID));
-    const presence: PresenceChanges = { unsubscribed: out.unsubscribed, left, updated };
-    if (out.subscribed !== undefined) {
-      presence.subscribed = out.subscribed;
-    }
-    return { ok: true, deliveries: out.deliveries, timers: out.timers, closes: out.closes, presence };
-  }
-
-  #login(connectionId: string, message: LoginMessage): CallResult {
-    const current = this.#byConnection.get(connectionId);
-    if (current) {
-      return refuse("already_logged_in", `this connection is already logged in as "${current.userID}"`);
-    }
-    const out = new Outcome();
-    const replaced = this.#byUserID.get(message.userID);
-    if (replaced) {
-      // The newer login wins: the older connection's call ends as if it had dropped, then it is
-      // told why and closed, so the user id is never online twice.
-      this.#hangUp(replaced, "replaced", out);
-      this.#leaveEnding(replaced, out);
-      this.#byConnection.delete(replaced.connectionId);
-      out.unsubscribe(replaced.connectionId);
-      out.deliver(replaced.connectionId, { type: "loggedOut", reason: "replaced" });
-      out.close({ connectionId: replaced.connectionId, code: CLOSE_CODES.replaced, reason: "replaced" });
-    }
-    const user: User = {
-      connectionId,
-      userID: message.userID,
-      username: message.username ?? message.userID,
-      avatar: message.avatar,
-      status: "online",
-      call: undefined,
-      endingCallId: undefined,
-    };
-    this.#byConnection.set(connectionId, user);
-    this.#byUserID.set(user.userID, user);
-    const accepted: PresenceServerMessage = { type: "loginResponse", content: "accepted", userID: user.userID, username: user.username };
-    if (user.avatar !== undefined) {
-      accepted.avatar = user.avatar;
-    }
-    out.deliver(connectionId, accepted);
-    out.subscribe(connectionId);
-    out.changed(user);
-    return this.#finish(out);
+    return { ok: true, deliveries: out.deliveries, timers: out.timers, presence: { unsubscribed: [], left: [], updated } };
   }
 
   #call(connectionId: string, calleeID: string, sdpOffer: string): CallResult {
-    const caller = this.#byConnection.get(connectionId);
-    if (!caller) {
+    const login = this.#logins.loginOf(connectionId);
+    if (!login) {
       return notLoggedIn("call");
     }
-    if (calleeID === caller.userID) {
+    if (calleeID === login.userID) {
       return refuse("self_target", "a user cannot call itself");
     }
     const out = new Outcome();
-    if (caller.call) {
-      if (caller.call.phase === "ringing" && caller.call.callee === caller) {
+    const current = this.#callOf.get(connectionId);
+    if (current) {
+      if (current.phase === "ringing" && current.callee.connectionId === connectionId) {
         // Glare: the other side's call reached the server first and is ringing this caller.
         out.deliver(connectionId, { type: "callResponse", callResponse: "inCalling", calleeID });
         return this.#finish(out);
       }
       return refuse("invalid_state", "this user is already in a call; send stop first");
     }
-    const callee = this.#byUserID.get(calleeID);
-    if (!callee) {
+    const calleeConnection = this.#logins.connectionOf(calleeID);
+    const calleeEntry = calleeConnection === undefined ? undefined : this.#logins.presenceOf(calleeConnection);
+    if (calleeConnection === undefined || !calleeEntry) {
       out.deliver(connectionId, { type: "callResponse", callResponse: "notOnline", calleeID });
       return this.#finish(out);
     }
-    if (refusesIncomingCalls(callee.status)) {
+    if (refusesIncomingCalls(calleeEntry.status)) {
       out.deliver(connectionId, { type: "callResponse", callResponse: "inCalling", calleeID });
       return this.#finish(out);
     }
     this.#lastCallNumber += 1;
+    const caller: Party = { connectionId, userID: login.userID };
+    const callee: Party = { connectionId: calleeConnection, userID: calleeID };
     const call: Call = { id: `c${this.#lastCallNumber}`, caller, callee, phase: "ringing", pending: [] };
     this.#calls.set(call.id, call);
-    this.#leaveEnding(caller, out);
-    caller.call = call;
-    callee.call = call;
+    this.#leaveEnding(connectionId, out);
+    this.#callOf.set(caller.connectionId, call);
+    this.#callOf.set(callee.connectionId, call);
     out.deliver(callee.connectionId, {
       type: "incomingCall",
       callId: call.id,
-      callerID: caller.userID,
-      username: caller.username,
-      avatar: caller.avatar ?? "",
+      callerID: login.userID,
+      username: login.username,
+      avatar: login.avatar ?? "",
       sdpOffer,
     });
     this.#setStatus(caller, "connecting", out);
@@ -405,14 +302,13 @@ export class CallRegistry {
   }
 
   #answer(connectionId: string, message: Extract<CallClientMessage, { type: "incomingCallResponse" }>): CallResult {
-    const callee = this.#byConnection.get(connectionId);
-    if (!callee) {
+    if (!this.#logins.loginOf(connectionId)) {
       return notLoggedIn("incomingCallResponse");
     }
-    const call = callee.call;
+    const call = this.#callOf.get(connectionId);
     const matches =
       call !== undefined &&
-      call.callee === callee &&
+      call.callee.connectionId === connectionId &&
       call.caller.userID === message.callerID &&
       (message.callId === undefined || message.callId === call.id);
     if (!matches) {
@@ -432,20 +328,20 @@ export class CallRegistry {
         }
         call.phase = "active";
         out.timer({ op: "cancel", timerId: RING_TIMER + call.id });
-        out.deliver(call.caller.connectionId, { type: "callResponse", callResponse: "accepted", calleeID: callee.userID, sdpAnswer });
-        out.deliver(callee.connectionId, { type: "startCommunication", callId: call.id, callerID: call.caller.userID });
+        out.deliver(call.caller.connectionId, { type: "callResponse", callResponse: "accepted", calleeID: call.callee.userID, sdpAnswer });
+        out.deliver(call.callee.connectionId, { type: "startCommunication", callId: call.id, callerID: call.caller.userID });
         for (const { to, candidate } of call.pending.splice(0)) {
           out.deliver(to.connectionId, { type: "iceCandidate", candidate });
         }
         this.#setStatus(call.caller, "in_call", out);
-        this.#setStatus(callee, "in_call", out);
+        this.#setStatus(call.callee, "in_call", out);
         break;
       }
       case "rejected":
-        this.#hangUp(callee, "normal", out);
+        this.#hangUp(connectionId, "normal", out);
         break;
       case "exception":
-        this.#hangUp(callee, "exception", out);
+        this.#hangUp(connectionId, "exception", out);
         break;
       default:
         return assertNever(message.callResponse);
@@ -455,25 +351,23 @@ export class CallRegistry {
 
   /** `stop` and `stopCall`: hang up whatever call the sender is in; nothing to hang up is fine. */
   #stop(connectionId: string, type: "stop" | "stopCall", reason: StopReason): CallResult {
-    const user = this.#byConnection.get(connectionId);
-    if (!user) {
+    if (!this.#logins.loginOf(connectionId)) {
       return notLoggedIn(type);
     }
     const out = new Outcome();
-    this.#hangUp(user, reason, out);
+    this.#hangUp(connectionId, reason, out);
     return this.#finish(out);
   }
 
   #iceCandidate(connectionId: string, candidate: IceCandidate): CallResult {
-    const user = this.#byConnection.get(connectionId);
-    if (!user) {
+    if (!this.#logins.loginOf(connectionId)) {
       return notLoggedIn("onIceCandidate");
     }
-    const call = user.call;
+    const call = this.#callOf.get(connectionId);
     if (!call) {
       return refuse("not_in_call", "onIceCandidate needs a call in progress");
     }
-    const other = call.caller === user ? call.callee : call.caller;
+    const other = otherParty(call, connectionId);
     const out = new Outcome();
     if (call.phase === "ringing") {
       // This user's share of what the call holds: at most 2 × maxPendingCandidates entries to scan.
@@ -505,48 +399,45 @@ export class CallRegistry {
    * `call` and `incomingCallResponse`, so another description would race them: `invalid_state`.
    */
   #callDescription(connectionId: string, sdp: SessionDescription): CallResult {
-    const user = this.#byConnection.get(connectionId);
-    if (!user) {
+    if (!this.#logins.loginOf(connectionId)) {
       return notLoggedIn("callDescription");
     }
-    const call = user.call;
+    const call = this.#callOf.get(connectionId);
     if (!call) {
       return refuse("not_in_call", "callDescription needs an accepted call");
     }
     if (call.phase === "ringing") {
       return refuse("invalid_state", "callDescription needs an accepted call; this one is still ringing");
     }
-    const other = call.caller === user ? call.callee : call.caller;
     const out = new Outcome();
-    out.deliver(other.connectionId, { type: "callDescription", sdp });
+    out.deliver(otherParty(call, connectionId).connectionId, { type: "callDescription", sdp });
     return this.#finish(out);
   }
 
   /**
-   * Takes `user` out of its call, if any, telling the other party what the call protocol (docs/protocol-calls.md) says:
-   * - ringing, `user` is the caller: callee `incomingCallStopped` (a missed call);
-   * - ringing, `user` is the callee: caller `callResponse` `rejected` (it said no), `exception`
+   * Takes `connectionId` out of its call, if any, telling the other party what the call protocol (docs/protocol-calls.md) says:
+   * - ringing, it is the caller: callee `incomingCallStopped` (a missed call);
+   * - ringing, it is the callee: caller `callResponse` `rejected` (it said no), `exception`
    *   (its media failed) or `notOnline` (its connection went away);
    * - accepted: the other `stopCommunication {reason}`, and both become `ending`.
    */
-  #hangUp(user: User, reason: StopReason, out: Outcome): void {
-    const call = user.call;
+  #hangUp(connectionId: string, reason: StopReason, out: Outcome): void {
+    const call = this.#callOf.get(connectionId);
     if (!call) {
       return;
     }
     if (call.phase === "ringing") {
-      if (call.caller === user) {
-        out.deliver(call.callee.connectionId, { type: "incomingCallStopped", callId: call.id, callerID: user.userID });
+      if (call.caller.connectionId === connectionId) {
+        out.deliver(call.callee.connectionId, { type: "incomingCallStopped", callId: call.id, callerID: call.caller.userID });
       } else {
         const callResponse = reason === "normal" ? "rejected" : reason === "exception" ? "exception" : "notOnline";
-        out.deliver(call.caller.connectionId, { type: "callResponse", callResponse, calleeID: user.userID });
+        out.deliver(call.caller.connectionId, { type: "callResponse", callResponse, calleeID: call.callee.userID });
       }
       out.timer({ op: "cancel", timerId: RING_TIMER + call.id });
       this.#closeCall(call, "online", out);
       return;
     }
-    const other = call.caller === user ? call.callee : call.caller;
-    out.deliver(other.connectionId, { type: "stopCommunication", reason });
+    out.deliver(otherParty(call, connectionId).connectionId, { type: "stopCommunication", reason });
     this.#closeCall(call, this.#endingMs > 0 ? "ending" : "online", out);
   }
 
@@ -554,9 +445,9 @@ export class CallRegistry {
   #closeCall(call: Call, next: "online" | "ending", out: Outcome): void {
     this.#calls.delete(call.id);
     for (const party of [call.caller, call.callee]) {
-      party.call = undefined;
+      this.#callOf.delete(party.connectionId);
       if (next === "ending") {
-        party.endingCallId = call.id;
+        this.#endingOf.set(party.connectionId, call.id);
       }
       this.#setStatus(party, next, out);
     }
@@ -566,54 +457,36 @@ export class CallRegistry {
     }
   }
 
-  /** Ends `user`'s `ending` period early (it places a call or goes away). */
-  #leaveEnding(user: User, out: Outcome): void {
-    const callId = user.endingCallId;
+  /** Ends the `ending` period of `connectionId` early (it places a call or its login ended). */
+  #leaveEnding(connectionId: string, out: Outcome): void {
+    const callId = this.#endingOf.get(connectionId);
     if (callId === undefined) {
       return;
     }
-    user.endingCallId = undefined;
+    this.#endingOf.delete(connectionId);
     const parties = this.#endings.get(callId) ?? [];
-    if (!parties.some((party) => party.endingCallId === callId && this.#isCurrent(party))) {
+    if (!parties.some((party) => this.#endingOf.get(party.connectionId) === callId)) {
       this.#endings.delete(callId);
       out.timer({ op: "cancel", timerId: ENDING_TIMER + callId });
     }
   }
 
-  #setStatus(user: User, status: PresenceStatus, out: Outcome): void {
-    if (user.status !== status) {
-      user.status = status;
-      out.changed(user);
+  /** Sets `party`'s status in the directory; a party whose login ended is no entry any more. */
+  #setStatus(party: Party, status: PresenceStatus, out: Outcome): void {
+    if (this.#logins.setStatus(party.connectionId, status)) {
+      out.changedEntry(party.connectionId);
     }
   }
-}
-
-/**
- * The message that tells a client its message was refused: `loginResponse rejected` for a `login`
- * (the presence family's shape), `error` for anything else. Use it for decode failures too, with the
- * `refType` the decoder reported.
- */
-export function refusalMessage(refType: string | undefined, code: ErrorCode, message: string): PresenceServerMessage | CommonServerMessage {
-  if (refType === "login") {
-    return { type: "loginResponse", content: "rejected", error: message, code };
-  }
-  return refType === undefined ? { type: "error", code, message } : { type: "error", code, message, refType };
 }
 
 /** Collects one operation's effects; {@link CallRegistry} turns them into a {@link CallResult}. */
 class Outcome {
   readonly deliveries: CallDelivery[] = [];
   readonly timers: TimerCommand[] = [];
-  readonly closes: CloseCommand[] = [];
-  /** Users whose directory entry changed, each once, in order of first change. */
-  readonly changedUsers: User[] = [];
-  readonly leftUserIDs: string[] = [];
-  /** Connections that stopped being logged in. */
-  readonly unsubscribed: string[] = [];
-  /** The connection that just logged in and gets the whole directory. */
-  subscribed: string | undefined;
+  /** Connections whose directory entry changed, each once, in order of first change. */
+  readonly changed: string[] = [];
 
-  deliver(to: string, message: CallsServerMessage): void {
+  deliver(to: string, message: CallServerMessage): void {
     this.deliveries.push({ to, message });
   }
 
@@ -621,35 +494,16 @@ class Outcome {
     this.timers.push(command);
   }
 
-  close(command: CloseCommand): void {
-    this.closes.push(command);
-  }
-
-  changed(user: User): void {
-    if (!this.changedUsers.includes(user)) {
-      this.changedUsers.push(user);
+  changedEntry(connectionId: string): void {
+    if (!this.changed.includes(connectionId)) {
+      this.changed.push(connectionId);
     }
-  }
-
-  left(userID: string): void {
-    this.leftUserIDs.push(userID);
-  }
-
-  subscribe(connectionId: string): void {
-    this.subscribed = connectionId;
-  }
-
-  unsubscribe(connectionId: string): void {
-    this.unsubscribed.push(connectionId);
   }
 }
 
-function toPresenceUser(user: User): PresenceUser {
-  const entry: PresenceUser = { userID: user.userID, username: user.username, status: user.status };
-  if (user.avatar !== undefined) {
-    entry.avatar = user.avatar;
-  }
-  return entry;
+/** The party of `call` that is not `connectionId`. */
+function otherParty(call: Call, connectionId: string): Party {
+  return call.caller.connectionId === connectionId ? call.callee : call.caller;
 }
 
 /** What a held candidate counts against {@link MAX_PENDING_CANDIDATE_CHARS}: its strings' lengths. */

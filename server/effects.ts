@@ -41,6 +41,35 @@ export interface Effects<Message extends ServerMessage = ServerMessage> {
   presence?: PresenceChanges;
 }
 
+/**
+ * One operation made of two steps, `first`'s effects before `second`'s in every field. Used where a
+ * login ends: the call registry's effects (the call ends, other entries change status) come first,
+ * then the login directory's (`loggedOut`, the 4003 close, the login leaving the audience or taken
+ * over), as they always went out. The two presence changes are about different entries (the call
+ * registry reports only logins still present, the directory only the one that ended or came in),
+ * so their lists simply follow each other.
+ */
+export function combineEffects<First extends ServerMessage, Second extends ServerMessage>(
+  first: Effects<First>,
+  second: Effects<Second>,
+): Required<Effects<First | Second>> {
+  const presence: PresenceChanges = {
+    unsubscribed: [...(first.presence?.unsubscribed ?? []), ...(second.presence?.unsubscribed ?? [])],
+    left: [...(first.presence?.left ?? []), ...(second.presence?.left ?? [])],
+    updated: [...(first.presence?.updated ?? []), ...(second.presence?.updated ?? [])],
+  };
+  const subscribed = second.presence?.subscribed ?? first.presence?.subscribed;
+  if (subscribed !== undefined) {
+    presence.subscribed = subscribed;
+  }
+  return {
+    deliveries: [...first.deliveries, ...second.deliveries],
+    timers: [...(first.timers ?? []), ...(second.timers ?? [])],
+    closes: [...(first.closes ?? []), ...(second.closes ?? [])],
+    presence,
+  };
+}
+
 /** The owner part of a timer id (`ring`, `ending`, `grace`, …): what a timer belongs to. */
 export function timerOwner(timerId: string): string {
   const colon = timerId.indexOf(":");

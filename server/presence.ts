@@ -1,6 +1,7 @@
 /**
- * Presence fan-out: turns the directory changes of the call registry into `presence*` frames for
- * every logged-in connection, coalesced per window. Pure like the registry: no sockets, no clock.
+ * Presence fan-out: turns the directory changes of the login directory and the call registry into
+ * `presence*` frames for every logged-in connection, coalesced per window. Pure like them: no
+ * sockets, no clock.
  *
  * Without coalescing every status change of a caller and a callee is one frame to every logged-in
  * connection, so one `call` costs about two frames per logged-in user and a burst of calls floods
@@ -28,8 +29,9 @@ import type { PresenceDirectory } from "./stores.ts";
 export const PRESENCE_WINDOW_MS = 50;
 
 /**
- * How one operation of the call registry changed the directory and its audience. The effects applier
- * passes it to {@link PresenceFanout.apply} unchanged.
+ * How one operation of the login directory or the call registry (or both, for a login that ends a
+ * call) changed the directory and its audience. The effects applier passes it to
+ * {@link PresenceFanout.apply} unchanged.
  */
 export interface PresenceChanges {
   /** The connection that just logged in: it gets the whole directory and joins the audience. */

@@ -15,12 +15,13 @@ import { EffectsApplier, timerOwner } from "./effects.ts";
 import { FailureReporter } from "./failures.ts";
 import { dispatch, handlerTable } from "./handlers/index.ts";
 import { HttpAnswers, registerHttpRoutes } from "./http-routes.ts";
+import { LoginDirectory } from "./logins.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { PresenceFanout } from "./presence.ts";
 import { GRACE_TIMER_OWNER, RESUME_BUFFER_MAX_BYTES, SessionResumption } from "./resume.ts";
 import { RoomRegistry } from "./rooms.ts";
 import { Sessions } from "./sessions.ts";
-import type { PresenceDirectory, RoomMembership, SuspendedSessions } from "./stores.ts";
+import type { Logins, PresenceDirectory, RoomMembership, SuspendedSessions } from "./stores.ts";
 import { TimerService } from "./timers.ts";
 import { WebSocketTransport } from "./transport.ts";
 import { iceServersFor } from "./turn.ts";
@@ -61,7 +62,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
 
   // Shared state, each behind its store interface with the in-memory default.
   const rooms: RoomMembership = new RoomRegistry({ roomCapacity: config.roomCapacity });
-  const calls = new CallRegistry({ ringTimeoutMs: config.ringTimeoutMs });
+  const logins: Logins = new LoginDirectory();
+  const calls = new CallRegistry(logins, { ringTimeoutMs: config.ringTimeoutMs });
   /** Presence frames, coalesced per `presenceWindowMs`; -1 sends every change at once (no coalescing). */
   const presence: PresenceDirectory = new PresenceFanout({ coalesce: config.presenceWindowMs >= 0 });
   /**
@@ -100,11 +102,12 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     },
     endSession: (id) => sessions.end(id),
   });
-  const sessions = new Sessions({ rooms, calls, suspended, applier, transport, graceMs: config.resumeGraceMs, resumeFailures, iceServersFor: issueIceServers });
+  const sessions = new Sessions({ rooms, logins, calls, suspended, applier, transport, graceMs: config.resumeGraceMs, resumeFailures, iceServersFor: issueIceServers });
   const handlers = handlerTable({
     config,
     transport,
     rooms,
+    logins,
     calls,
     suspended,
     sessions,
@@ -134,7 +137,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     metrics,
     assets: await loadStaticAssets(),
     gauges: () => {
-      const { users, ringingCalls, activeCalls } = calls.stats();
+      const { ringingCalls, activeCalls } = calls.stats();
       const suspendedIds = suspended.suspendedIds();
       return {
         shuttingDown: transport.shuttingDown,
@@ -143,7 +146,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         maxConnections,
         clientAddresses: transport.clientAddressCount,
         ...rooms.stats(),
-        onlineUsers: users,
+        onlineUsers: logins.count(),
         ringingCalls,
         activeCalls,
         suspendedParticipants: suspendedIds.filter((id) => rooms.roomOf(id) !== undefined).length,

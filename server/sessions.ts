@@ -4,16 +4,16 @@
  * suspended for the grace window (the others see nothing; what is sent to it is held), taken back
  * by `resume {id, resumeToken}`, or ended as a close ends it when the window runs out.
  *
- * It joins the room membership, the call registry and the suspended sessions; everything they ask
- * for goes through the one {@link EffectsApplier}.
+ * It joins the room membership, the login directory, the call registry and the suspended sessions;
+ * everything they ask for goes through the one {@link EffectsApplier}.
  */
 import { nanoid } from "nanoid";
 import type { ServerMessage } from "../shared/protocol/index.ts";
 import type { AddressRateLimiter } from "./address-limits.ts";
 import type { CallRegistry } from "./calls.ts";
-import type { Effects, EffectsApplier } from "./effects.ts";
+import { combineEffects, type Effects, type EffectsApplier } from "./effects.ts";
 import { suspendsOnClose } from "./resume.ts";
-import type { RoomMembership, SuspendedSessions } from "./stores.ts";
+import type { Logins, RoomMembership, SuspendedSessions } from "./stores.ts";
 import type { Connection, SessionLoss, WebSocketTransport } from "./transport.ts";
 import type { IssuedIceServers } from "./turn.ts";
 
@@ -31,6 +31,7 @@ function newResumeToken(): string {
 /** What {@link Sessions} works with. */
 export interface SessionsOptions {
   rooms: RoomMembership;
+  logins: Logins;
   calls: CallRegistry;
   suspended: SuspendedSessions;
   applier: EffectsApplier;
@@ -67,8 +68,8 @@ export class Sessions {
    * runs, ended at once otherwise (see {@link suspendsOnClose}).
    */
   lost(id: string, loss: SessionLoss): void {
-    const { rooms, calls, suspended, applier, transport, graceMs } = this.#options;
-    const loggedIn = calls.userIdOf(id) !== undefined;
+    const { rooms, logins, suspended, applier, transport, graceMs } = this.#options;
+    const loggedIn = logins.loginOf(id) !== undefined;
     if (rooms.roomOf(id) === undefined && !loggedIn) {
       applier.apply(suspended.forget(id));
       return;
@@ -104,13 +105,16 @@ export class Sessions {
    * connection). Used on a close that does not suspend and when a suspension ends unresumed.
    */
   end(id: string): void {
-    const { rooms, calls, suspended, applier } = this.#options;
+    const { rooms, logins, calls, suspended, applier } = this.#options;
     applier.apply(suspended.forget(id));
     const left = rooms.leave(id);
     if (left.ok) {
       applier.apply(left);
     }
-    applier.apply(calls.disconnect(id));
+    // The directory first, so that the call registry no longer sees the login; the call's effects
+    // go out first, as for a replaced login.
+    const loggedOut = logins.logout(id);
+    applier.apply(combineEffects(calls.loginEnded(id, "disconnected"), loggedOut));
   }
 
   /**
@@ -119,14 +123,14 @@ export class Sessions {
    * The connection must be fresh: a room or a login of its own would be orphaned by the change of id.
    */
   resume(connection: Connection, id: string, token: string, nowMs: number): void {
-    const { rooms, calls, suspended, applier, transport, resumeFailures } = this.#options;
+    const { rooms, logins, suspended, applier, transport, resumeFailures } = this.#options;
     // Past its budget of refused resumes an address gets the same refusal without a token check,
     // so guessing tokens from it costs the guesser time and tells it nothing.
     if (!resumeFailures.allows(connection.address, nowMs)) {
       transport.refuse(connection, "resume_failed", RESUME_REFUSED, "resume", nowMs);
       return;
     }
-    if (rooms.roomOf(connection.id) !== undefined || calls.userIdOf(connection.id) !== undefined) {
+    if (rooms.roomOf(connection.id) !== undefined || logins.loginOf(connection.id) !== undefined) {
       resumeFailures.take(connection.address, nowMs);
       transport.refuse(connection, "resume_failed", RESUME_REFUSED, "resume", nowMs);
       return;
@@ -134,7 +138,7 @@ export class Sessions {
     const nextToken = newResumeToken();
     const outcome = suspended.resume(id, token, nextToken, performance.now());
     const room = rooms.roomOf(id);
-    const login = calls.loginOf(id);
+    const login = logins.loginOf(id);
     if (!outcome.ok || (room === undefined && login === undefined)) {
       resumeFailures.take(connection.address, nowMs);
       transport.refuse(connection, "resume_failed", RESUME_REFUSED, "resume", nowMs);

@@ -1,13 +1,15 @@
 /**
  * The state the server shares between connections, behind small interfaces: room membership, the
- * presence directory and suspended sessions. One process uses the in-memory defaults
- * ({@link RoomRegistry}, {@link PresenceFanout}, {@link SessionResumption}); a shared store (several
+ * logins, the presence directory and suspended sessions. One process uses the in-memory defaults
+ * ({@link RoomRegistry}, {@link LoginDirectory}, {@link PresenceFanout}, {@link SessionResumption}); a shared store (several
  * server nodes behind one address) can replace them by keeping these contracts.
  *
  * Every method is synchronous and atomic with respect to the others: the single-threaded default
  * gets that for free, a shared store must give it (a transaction or a script per call).
  */
 import type { Participant } from "../shared/protocol/index.ts";
+import type { LoginMessage, PresenceStatus, PresenceUser } from "../shared/protocol/presence.ts";
+import type { LoginEffects, LoginIdentity, LoginResult } from "./logins.ts";
 import type { PresenceChanges, PresenceDelivery, PresenceEffects } from "./presence.ts";
 import type { BufferOutcome, BufferedFrame, ResumeOutcome, SuspendOutcome } from "./resume.ts";
 import type { RoomResult, RoomStats, RouteResult, TargetedMessage } from "./rooms.ts";
@@ -32,6 +34,34 @@ export interface RoomMembership {
   participants(room: string): Participant[];
   /** Counts for health and metrics. */
   stats(): RoomStats;
+}
+
+/**
+ * Who is logged in on which connection, as whom, with which presence status. Default:
+ * {@link LoginDirectory} (server/logins.ts). The call registry reads it and sets statuses; the
+ * effects carry the changes to the presence fan-out ({@link PresenceDirectory}).
+ */
+export interface Logins {
+  /**
+   * Logs connection `connectionId` in as `message.userID` as ONE atomic check-and-take-over: the
+   * check (this connection is not logged in yet) and the take-over of the user id from whichever
+   * connection holds it happen with no other login or logout in between, so two logins racing for
+   * one user id end with exactly one holder, the other told `loggedOut` and closed with 4003. The
+   * result names the replaced connection; its call is ended by the call registry afterwards.
+   */
+  login(connectionId: string, message: LoginMessage): LoginResult;
+  /** Ends the login of `connectionId` (its session ended); the others see it leave. Nothing when not logged in. */
+  logout(connectionId: string): LoginEffects;
+  /** Sets the status of the login on `connectionId`; true when its entry changed (false when not logged in). */
+  setStatus(connectionId: string, status: PresenceStatus): boolean;
+  /** Who `connectionId` is logged in as, if it is. */
+  loginOf(connectionId: string): LoginIdentity | undefined;
+  /** The connection logged in as `userID`, if it is online. */
+  connectionOf(userID: string): string | undefined;
+  /** The directory entry of the login on `connectionId`, if it is logged in. */
+  presenceOf(connectionId: string): PresenceUser | undefined;
+  /** Number of logged-in users, for health and metrics. */
+  count(): number;
 }
 
 /**

@@ -14,7 +14,7 @@ import { nanoid } from "nanoid";
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from "uWebSockets.js";
 import { CLOSE_CODES, decodeClientMessage, type ClientMessage, type ErrorCode, type ServerMessage } from "../shared/protocol/index.ts";
 import { AddressRateLimiter, ConnectionsPerAddress } from "./address-limits.ts";
-import { refusalMessage } from "./calls.ts";
+import { refusalMessage } from "./logins.ts";
 import { addressLimitKey, clientAddress, TrustedProxies } from "./client-address.ts";
 import type { ServerConfig } from "./config.ts";
 import type { DeliveryPort } from "./effects.ts";

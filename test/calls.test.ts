@@ -1,32 +1,35 @@
 /**
- * Unit tests of the pure call registry (seeds 000 and 002): every transition of the call state
- * machine, table-driven, the races included, each with the directory changes it reports; then
- * presence as the fan-out sends it (one window per step), login takeover, timers and the schemas.
- * The fan-out's coalescing across steps is tested in presence.test.ts.
+ * Unit tests of the pure call registry (seeds 000 and 002) on the real login directory: every
+ * transition of the call state machine, table-driven, the races included, each with the directory
+ * changes it reports; then the statuses it sets as the fan-out sends them (one window per step),
+ * the calls a login takeover ends, timers and the call schemas. The directory's own transitions
+ * (login, takeover, logout) are tested in logins.test.ts, the fan-out's coalescing across steps in
+ * presence.test.ts.
  *
  * Every client message goes through the real valibot schemas first, in a `v.variant` built like the
  * one in shared/protocol/index.ts, so the schemas and the module are tested together.
  */
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import {
-  CallRegistry,
-  ENDING_MS,
-  RING_TIMEOUT_MS,
-  refusalMessage,
-  type CallResult,
-  type CallsClientMessage,
-  type CallsServerMessage,
-  type CloseCommand,
-  type TimerCommand,
-} from "../server/calls.ts";
+import { CallRegistry, ENDING_MS, RING_TIMEOUT_MS, type CallRegistryOptions, type CallResult, type TimerCommand } from "../server/calls.ts";
+import { combineEffects, type CloseCommand, type Effects } from "../server/effects.ts";
+import { LoginDirectory, type LoginResult } from "../server/logins.ts";
 import { PresenceFanout, type PresenceChanges } from "../server/presence.ts";
-import { CALL_CLIENT_SCHEMAS, CallDescriptionSchema, CallSchema, IncomingCallResponseSchema, OnIceCandidateSchema, StopCallSchema, StopSchema } from "../shared/protocol/call.ts";
+import { CALL_CLIENT_SCHEMAS, CallDescriptionSchema, CallSchema, IncomingCallResponseSchema, OnIceCandidateSchema, StopCallSchema, StopSchema, type CallClientMessage, type CallServerMessage } from "../shared/protocol/call.ts";
 import type { ErrorCode } from "../shared/protocol/errors.ts";
 import { SDP_MAX_LENGTH } from "../shared/protocol/room.ts";
-import { LoginSchema, type PresenceStatus, type PresenceUser } from "../shared/protocol/presence.ts";
+import { LoginSchema, type LoginMessage, type PresenceServerMessage, type PresenceStatus, type PresenceUser } from "../shared/protocol/presence.ts";
 
 const ClientSchema = v.variant("type", [LoginSchema, ...CALL_CLIENT_SCHEMAS]);
+
+/** A client message of the call or presence family. */
+type CallsClientMessage = LoginMessage | CallClientMessage;
+
+/** A server message the call registry or the login directory produces. */
+type CallsServerMessage = CallServerMessage | PresenceServerMessage;
+
+/** One step's result: its effects (every field present), or a refusal. */
+type StepResult = ({ ok: true } & Required<Effects<CallsServerMessage>>) | { ok: false; code: ErrorCode; message: string };
 
 /** Decodes `raw` with the real schemas, as the socket layer does; throws on a schema error. */
 function decode(raw: Record<string, unknown>): CallsClientMessage {
@@ -42,12 +45,15 @@ const ALICE_AVATAR = "https://example.com/alice.png";
 const PRESENCE_TYPES: ReadonlySet<string> = new Set(["presence", "presenceUpdate", "presenceLeft", "presenceChanges"]);
 
 /**
- * Stands in for the socket layer: applies every result the way server.ts must (deliveries into
+ * Stands in for the socket layer: routes a login to the login directory and everything else to the
+ * call registry, ends a replaced or dropped login's call as the login handler and the session
+ * lifecycle do, applies every result the way the effects applier does (deliveries into
  * per-connection inboxes, presence changes through a real {@link PresenceFanout} whose window closes
  * right after each step, timer commands into a pending set, closes recorded) and fires timers on
- * demand. It drives the real registry; nothing is mocked.
+ * demand. It drives the real directory and registry; nothing is mocked.
  */
 class Switchboard {
+  readonly logins = new LoginDirectory();
   readonly registry: CallRegistry;
   readonly presence = new PresenceFanout();
   readonly inbox = new Map<string, CallsServerMessage[]>();
@@ -55,11 +61,14 @@ class Switchboard {
   readonly closes: CloseCommand[] = [];
   timerLog: TimerCommand[] = [];
 
-  constructor(registry = new CallRegistry()) {
-    this.registry = registry;
+  constructor(options: CallRegistryOptions = {}) {
+    this.registry = new CallRegistry(this.logins, options);
   }
 
-  apply(result: CallResult): CallResult {
+  apply(step: StepResult | CallResult | LoginResult): StepResult {
+    const result: StepResult = step.ok
+      ? { ok: true, deliveries: step.deliveries, timers: step.timers ?? [], closes: step.closes ?? [], presence: step.presence }
+      : step;
     if (result.ok) {
       const effects = this.presence.apply(result.presence);
       for (const { to, message } of [...result.deliveries, ...effects.deliveries, ...this.presence.flush()]) {
@@ -78,16 +87,25 @@ class Switchboard {
     return result;
   }
 
-  send(connectionId: string, raw: Record<string, unknown>): CallResult {
-    return this.apply(this.registry.handle(connectionId, decode(raw)));
+  send(connectionId: string, raw: Record<string, unknown>): StepResult {
+    const message = decode(raw);
+    if (message.type !== "login") {
+      return this.apply(this.registry.handle(connectionId, message));
+    }
+    const login = this.logins.login(connectionId, message);
+    if (!login.ok || login.replaced === undefined) {
+      return this.apply(login);
+    }
+    return this.apply({ ok: true, ...combineEffects(this.registry.loginEnded(login.replaced, "replaced"), login) });
   }
 
-  drop(connectionId: string): CallResult {
-    return this.apply(this.registry.disconnect(connectionId));
+  drop(connectionId: string): StepResult {
+    const loggedOut = this.logins.logout(connectionId);
+    return this.apply({ ok: true, ...combineEffects(this.registry.loginEnded(connectionId, "disconnected"), loggedOut) });
   }
 
   /** Runs a timer out, whether or not it is still pending (a late timer must be harmless). */
-  fire(timerId: string): CallResult {
+  fire(timerId: string): StepResult {
     this.pendingTimers.delete(timerId);
     return this.apply(this.registry.timerFired(timerId));
   }
@@ -110,7 +128,7 @@ class Switchboard {
   }
 
   statuses(): Statuses {
-    return [this.registry.statusOf("alice"), this.registry.statusOf("bob"), this.registry.statusOf("carol")];
+    return [this.logins.statusOf("alice"), this.logins.statusOf("bob"), this.logins.statusOf("carol")];
   }
 }
 
@@ -180,7 +198,7 @@ interface Transition {
   timers?: TimerCommand[];
 }
 
-function run(board: Switchboard, action: Action): CallResult {
+function run(board: Switchboard, action: Action): StepResult {
   if ("send" in action) {
     return board.send(action.from, action.send);
   }
@@ -534,7 +552,6 @@ const REFUSALS: Transition[] = [
   { spec: "callDescription while the call rings is refused with invalid_state (callee)", given: "alice rings bob", when: { from: "b", send: describeCall(RESTART_ANSWER) }, error: "invalid_state" },
   { spec: "callDescription from a user in no call is refused with not_in_call", given: "alice and bob are in a call", when: { from: "c", send: describeCall() }, error: "not_in_call" },
   { spec: "callDescription after the call ended is refused with not_in_call", given: "alice and bob are ending their call", when: { from: "a", send: describeCall() }, error: "not_in_call" },
-  { spec: "login on a connection already logged in is refused with already_logged_in", given: "everyone is online", when: { from: "a", send: { type: "login", userID: "alice2" } }, error: "already_logged_in" },
   ...(
     [
       ["call", call("bob")],
@@ -575,14 +592,14 @@ function sortedChanges(changes: PresenceChanges): PresenceChanges {
 function checkTransition(row: Transition): void {
   const board = GIVEN[row.given]();
   const before = board.statuses();
-  const directoryBefore = board.registry.directory();
-  const droppedLogin = "drop" in row.when && board.registry.userIdOf(row.when.drop) !== undefined ? [row.when.drop] : [];
+  const directoryBefore = board.logins.directory();
+  const droppedLogin = "drop" in row.when && board.logins.userIdOf(row.when.drop) !== undefined ? [row.when.drop] : [];
   board.clear();
   const result = run(board, row.when);
   if (row.error) {
     expect(result).toMatchObject({ ok: false, code: row.error });
     expect(board.statuses()).toEqual(before);
-    expect(board.registry.directory()).toEqual(directoryBefore);
+    expect(board.logins.directory()).toEqual(directoryBefore);
     expect(board.inbox.size).toBe(0);
     return;
   }
@@ -592,7 +609,7 @@ function checkTransition(row: Transition): void {
   expect(board.callMessages("c")).toEqual(row.c ?? []);
   expect(board.statuses()).toEqual(row.after);
   expect(board.timerLog).toEqual(row.timers ?? []);
-  const directoryAfter = board.registry.directory();
+  const directoryAfter = board.logins.directory();
   expect(result.ok && sortedChanges(result.presence)).toEqual(sortedChanges(expectedChanges(directoryBefore, directoryAfter, droppedLogin)));
   expect(board.presence.directory()).toEqual(directoryAfter);
 }
@@ -643,7 +660,7 @@ describe("CallRegistry ICE candidates while ringing", () => {
   });
 
   it("refuses a user's candidates beyond maxPendingCandidates with too_many_candidates; the other user has its own share", () => {
-    const board = everyoneOnline(new Switchboard(new CallRegistry({ maxPendingCandidates: 2 })));
+    const board = everyoneOnline(new Switchboard({ maxPendingCandidates: 2 }));
     board.send("a", call("bob"));
     expect(board.send("a", ice()).ok).toBe(true);
     expect(board.send("b", ice()).ok).toBe(true);
@@ -654,7 +671,7 @@ describe("CallRegistry ICE candidates while ringing", () => {
   });
 
   it("refuses a user's candidate that would take its held characters past maxPendingCandidateChars, and delivers what it held", () => {
-    const board = everyoneOnline(new Switchboard(new CallRegistry({ maxPendingCandidateChars: 100 })));
+    const board = everyoneOnline(new Switchboard({ maxPendingCandidateChars: 100 }));
     const sixty = { ...CANDIDATE, candidate: "c".repeat(50), sdpMid: "0".repeat(4), usernameFragment: "u".repeat(6) };
     board.send("a", call("bob"));
     expect(board.send("a", ice(sixty)).ok).toBe(true);
@@ -667,44 +684,7 @@ describe("CallRegistry ICE candidates while ringing", () => {
   });
 });
 
-describe("CallRegistry presence", () => {
-  it("answers login with loginResponse accepted, then the whole directory including the new user", () => {
-    const board = everyoneOnline();
-    expect(board.received("c")).toEqual([
-      { type: "loginResponse", content: "accepted", userID: "carol", username: "carol" },
-      {
-        type: "presence",
-        users: [
-          { userID: "alice", username: "Alice", avatar: ALICE_AVATAR, status: "online" },
-          { userID: "bob", username: "Bob", status: "online" },
-          { userID: "carol", username: "carol", status: "online" },
-        ],
-      },
-    ]);
-    expect(board.received("a")[0]).toEqual({ type: "loginResponse", content: "accepted", userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
-  });
-
-  it("loginOf states each connection's login as loginResponse did, and nothing for a connection not logged in", () => {
-    const board = everyoneOnline();
-    expect(board.registry.loginOf("a")).toEqual({ userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
-    expect(board.registry.loginOf("c")).toEqual({ userID: "carol", username: "carol" });
-    expect(board.registry.loginOf("x")).toBeUndefined();
-    board.drop("c");
-    expect(board.registry.loginOf("c")).toBeUndefined();
-  });
-
-  it("pushes presenceUpdate for a new user to every other logged-in connection only", () => {
-    const board = GIVEN["everyone is online"]();
-    board.clear();
-    board.send("d", { type: "login", userID: "dave" });
-    const update = { type: "presenceUpdate", user: { userID: "dave", username: "dave", status: "online" } };
-    expect(board.received("a")).toEqual([update]);
-    expect(board.received("b")).toEqual([update]);
-    expect(board.received("c")).toEqual([update]);
-    expect(board.received("x")).toEqual([]);
-    expect(board.received("d").map((message) => message.type)).toEqual(["loginResponse", "presence"]);
-  });
-
+describe("CallRegistry presence: the statuses it sets", () => {
   it("pushes both parties' status changes as one presenceChanges to everyone, the parties included, after the call messages", () => {
     const board = GIVEN["everyone is online"]();
     board.clear();
@@ -757,56 +737,17 @@ describe("CallRegistry presence", () => {
       { type: "presenceChanges", users: [{ userID: "bob", username: "Bob", status: "ending" }], left: ["alice"] },
     ]);
     expect(board.received("a")).toEqual([]);
-    expect(board.registry.directory().map((user) => user.userID)).toEqual(["bob", "carol"]);
-  });
-
-  it("lets a user log in again with the same id after its connection closed", () => {
-    const board = GIVEN["everyone is online"]();
-    board.drop("a");
-    board.clear();
-    expect(board.send("a2", { type: "login", userID: "alice" }).ok).toBe(true);
-    expect(board.received("b")).toEqual([{ type: "presenceUpdate", user: { userID: "alice", username: "alice", status: "online" } }]);
+    expect(board.logins.directory().map((user) => user.userID)).toEqual(["bob", "carol"]);
   });
 });
 
-describe("CallRegistry login takeover: the newer connection wins", () => {
-  it("tells the older connection loggedOut and asks to close it with 4003 replaced", () => {
-    const board = GIVEN["everyone is online"]();
-    board.clear();
-    board.send("b2", { type: "login", userID: "bob", username: "Bobby" });
-    expect(board.received("b")).toEqual([{ type: "loggedOut", reason: "replaced" }]);
-    expect(board.closes).toEqual([{ connectionId: "b", code: 4003, reason: "replaced" }]);
-    expect(board.received("b2").map((message) => message.type)).toEqual(["loginResponse", "presence"]);
-    expect(board.registry.userIdOf("b")).toBeUndefined();
-    expect(board.presence.directory()).toEqual(board.registry.directory());
-    expect(board.registry.userIdOf("b2")).toBe("bob");
-  });
-
-  it("reports the older connection leaving the presence audience and the newer one joining it, the entry updated in place", () => {
-    const board = GIVEN["everyone is online"]();
-    const result = board.send("b2", { type: "login", userID: "bob", username: "Bobby" });
-    expect(result.ok && result.presence).toEqual({
-      subscribed: "b2",
-      unsubscribed: ["b"],
-      left: [],
-      updated: [{ userID: "bob", username: "Bobby", status: "online" }],
-    });
-  });
-
-  it("shows others a presenceUpdate in place, never presenceLeft", () => {
-    const board = GIVEN["everyone is online"]();
-    board.clear();
-    board.send("b2", { type: "login", userID: "bob", username: "Bobby" });
-    expect(board.received("a")).toEqual([{ type: "presenceUpdate", user: { userID: "bob", username: "Bobby", status: "online" } }]);
-    expect(board.registry.directory().map((user) => user.userID)).toEqual(["alice", "bob", "carol"]);
-  });
-
+describe("CallRegistry login takeover: the newer connection wins, the older one's call ends", () => {
   it("treats the older connection's later close as a no-op", () => {
     const board = GIVEN["everyone is online"]();
     board.send("b2", { type: "login", userID: "bob" });
     board.clear();
     expect(board.drop("b")).toEqual({ ok: true, deliveries: [], timers: [], closes: [], presence: { unsubscribed: [], left: [], updated: [] } });
-    expect(board.registry.statusOf("bob")).toBe("online");
+    expect(board.logins.statusOf("bob")).toBe("online");
   });
 
   it.each([
@@ -841,13 +782,13 @@ describe("CallRegistry login takeover: the newer connection wins", () => {
 
 describe("CallRegistry timers and options", () => {
   it("uses ringTimeoutMs for the ring timer", () => {
-    const board = everyoneOnline(new Switchboard(new CallRegistry({ ringTimeoutMs: 250 })));
+    const board = everyoneOnline(new Switchboard({ ringTimeoutMs: 250 }));
     board.send("a", call("bob"));
     expect(board.pendingTimers).toEqual(new Map([["ring:c1", 250]]));
   });
 
   it("skips ending and starts no timer when endingMs is 0", () => {
-    const board = everyoneOnline(new Switchboard(new CallRegistry({ endingMs: 0 })));
+    const board = everyoneOnline(new Switchboard({ endingMs: 0 }));
     board.send("a", call("bob"));
     board.send("b", accept());
     board.clear();
@@ -884,41 +825,25 @@ describe("CallRegistry timers and options", () => {
     board.send("c", call("alice"));
     board.drop("c");
     expect(board.pendingTimers.size).toBe(0);
-    expect(board.registry.stats()).toEqual({ users: 2, ringingCalls: 0, activeCalls: 0 });
+    expect(board.registry.stats()).toEqual({ ringingCalls: 0, activeCalls: 0 });
+    expect(board.logins.count()).toBe(2);
   });
 
   it("counts ringing and active calls in stats", () => {
     const board = GIVEN["alice and bob are in a call"]();
     board.send("d", { type: "login", userID: "dave" });
     board.send("d", call("carol"));
-    expect(board.registry.stats()).toEqual({ users: 4, ringingCalls: 1, activeCalls: 1 });
+    expect(board.registry.stats()).toEqual({ ringingCalls: 1, activeCalls: 1 });
+    expect(board.logins.count()).toBe(4);
   });
 
   it.each([{ ringTimeoutMs: 0 }, { endingMs: -1 }, { maxPendingCandidates: Number.NaN }, { maxPendingCandidateChars: -1 }])("refuses the options %o", (options) => {
-    expect(() => new CallRegistry(options)).toThrow(RangeError);
+    expect(() => new CallRegistry(new LoginDirectory(), options)).toThrow(RangeError);
   });
 });
 
-describe("refusalMessage", () => {
-  it("answers a refused login with seed 000's loginResponse rejected, carrying the code", () => {
-    expect(refusalMessage("login", "already_logged_in", "already logged in")).toEqual({
-      type: "loginResponse",
-      content: "rejected",
-      error: "already logged in",
-      code: "already_logged_in",
-    });
-  });
-
-  it("answers any other refusal with error and its refType", () => {
-    expect(refusalMessage("call", "not_logged_in", "login first")).toEqual({ type: "error", code: "not_logged_in", message: "login first", refType: "call" });
-    expect(refusalMessage(undefined, "bad_message", "not JSON")).toEqual({ type: "error", code: "bad_message", message: "not JSON" });
-  });
-});
-
-describe("call and presence schemas", () => {
+describe("call schemas", () => {
   const accepted: [string, v.GenericSchema, Record<string, unknown>, unknown][] = [
-    ["login trims the user id and keeps name and avatar", LoginSchema, { type: "login", userID: "  alice ", username: "Alice", avatar: "/a.png" }, { type: "login", userID: "alice", username: "Alice", avatar: "/a.png" }],
-    ["login accepts any printable user id (seed 002 logs in with a typed name)", LoginSchema, { type: "login", userID: "王 小明" }, { type: "login", userID: "王 小明" }],
     ["call drops a client-sent callerID", CallSchema, { type: "call", callerID: "mallory", calleeID: "bob", sdpOffer: OFFER }, { type: "call", calleeID: "bob", sdpOffer: OFFER }],
     ["stopCall ignores extra fields", StopCallSchema, { type: "stopCall", reason: "x" }, { type: "stopCall" }],
     ["stop accepts reason exception", StopSchema, { type: "stop", reason: "exception" }, { type: "stop", reason: "exception" }],
@@ -932,11 +857,6 @@ describe("call and presence schemas", () => {
   });
 
   const refused: [string, v.GenericSchema, Record<string, unknown>][] = [
-    ["login refuses an empty user id", LoginSchema, { type: "login", userID: "   " }],
-    ["login refuses a user id with control characters", LoginSchema, { type: "login", userID: "a\nb" }],
-    ["login refuses a user id longer than 64 characters", LoginSchema, { type: "login", userID: "x".repeat(65) }],
-    ["login refuses a javascript: avatar", LoginSchema, { type: "login", userID: "a", avatar: "javascript:alert(1)" }],
-    ["login refuses a data: avatar", LoginSchema, { type: "login", userID: "a", avatar: "data:image/png;base64,AAAA" }],
     ["call refuses a missing sdpOffer", CallSchema, { type: "call", calleeID: "bob" }],
     ["call refuses an empty sdpOffer", CallSchema, { type: "call", calleeID: "bob", sdpOffer: "" }],
     ["incomingCallResponse refuses an unknown answer", IncomingCallResponseSchema, { type: "incomingCallResponse", callerID: "alice", callResponse: "maybe" }],

@@ -1,11 +1,12 @@
 /**
  * The effects applier on a fake transport (the sockets are the only fake): real suspended
  * sessions, presence fan-out and timer service. Order of what goes out, buffering for suspended
- * sessions, overflow and close handling, timers and the presence window.
+ * sessions, overflow and close handling, timers and the presence window; and how two steps'
+ * effects combine into one operation's.
  */
 import { describe, expect, it } from "vitest";
 import type { ServerMessage } from "../shared/protocol/index.ts";
-import { EffectsApplier, timerOwner, type DeliveryPort } from "../server/effects.ts";
+import { combineEffects, EffectsApplier, timerOwner, type DeliveryPort, type Effects } from "../server/effects.ts";
 import { PresenceFanout } from "../server/presence.ts";
 import { SessionResumption } from "../server/resume.ts";
 import { TimerService } from "../server/timers.ts";
@@ -135,5 +136,38 @@ describe("EffectsApplier (failure cases)", () => {
     const { applier, ended } = setup({ suspended: ["s"] });
     applier.apply({ deliveries: [], closes: [{ connectionId: "s", code: 4003, reason: "replaced" }, { connectionId: "gone", code: 4003, reason: "replaced" }] });
     expect(ended).toEqual(["s"]);
+  });
+});
+
+describe("combineEffects", () => {
+  const alice = { userID: "alice", username: "Alice", status: "ending" } as const;
+  const bob = { userID: "bob", username: "Bob", status: "online" } as const;
+
+  it("puts the first step's effects before the second's in every field, the second's login subscribing", () => {
+    const callEnded: Effects = {
+      deliveries: [{ to: "a", message: { type: "stopCommunication", reason: "replaced" } }],
+      timers: [{ op: "start", timerId: "ending:c1", delayMs: 1000 }],
+      presence: { unsubscribed: [], left: [], updated: [alice] },
+    };
+    const takeover: Effects = {
+      deliveries: [{ to: "b", message: { type: "loggedOut", reason: "replaced" } }, { to: "b2", message: pong }],
+      closes: [{ connectionId: "b", code: 4003, reason: "replaced" }],
+      presence: { subscribed: "b2", unsubscribed: ["b"], left: [], updated: [bob] },
+    };
+    expect(combineEffects(callEnded, takeover)).toEqual({
+      deliveries: [...callEnded.deliveries, ...takeover.deliveries],
+      timers: callEnded.timers,
+      closes: takeover.closes,
+      presence: { subscribed: "b2", unsubscribed: ["b"], left: [], updated: [alice, bob] },
+    });
+  });
+
+  it("gives every field, empty ones included, for steps that ask nothing", () => {
+    expect(combineEffects({ deliveries: [] }, { deliveries: [], presence: { unsubscribed: ["a"], left: ["alice"], updated: [] } })).toEqual({
+      deliveries: [],
+      timers: [],
+      closes: [],
+      presence: { unsubscribed: ["a"], left: ["alice"], updated: [] },
+    });
   });
 });

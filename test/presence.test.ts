@@ -1,20 +1,23 @@
 /**
- * Unit tests of the presence fan-out (server/presence.ts) driven by the real call registry:
- * table-driven windows (flip-back suppression, a login during a window, a leave and rejoin, takeovers,
- * many changes in one frame), the window protocol with the socket layer, the uncoalesced baseline
- * mode, and a seeded random walk checking that every connection's directory, rebuilt the way a
- * client applies the frames, equals the registry's after every flush.
+ * Unit tests of the presence fan-out (server/presence.ts) driven by the real login directory and
+ * call registry: table-driven windows (flip-back suppression, a login during a window, a leave and
+ * rejoin, takeovers, many changes in one frame), the window protocol with the socket layer, the
+ * uncoalesced baseline mode, and a seeded random walk checking that every connection's directory,
+ * rebuilt the way a client applies the frames, equals the login directory's after every flush.
  */
 import { describe, expect, it } from "vitest";
-import { CallRegistry, type CallResult, type CallsClientMessage } from "../server/calls.ts";
-import { PresenceFanout, type PresenceDelivery } from "../server/presence.ts";
-import type { PresenceServerMessage, PresenceStatus, PresenceUser } from "../shared/protocol/presence.ts";
+import { CallRegistry } from "../server/calls.ts";
+import { combineEffects } from "../server/effects.ts";
+import { LoginDirectory } from "../server/logins.ts";
+import { PresenceFanout, type PresenceChanges, type PresenceDelivery } from "../server/presence.ts";
+import type { CallClientMessage } from "../shared/protocol/call.ts";
+import type { LoginMessage, PresenceServerMessage, PresenceStatus, PresenceUser } from "../shared/protocol/presence.ts";
 
 const OFFER = "v=0\r\n(offer)";
 const ANSWER = "v=0\r\n(answer)";
 
 /** One step: a client message, a dropped connection, or a registry timer running out. */
-type Step = { from: string; send: CallsClientMessage } | { drop: string } | { fire: string };
+type Step = { from: string; send: LoginMessage | CallClientMessage } | { drop: string } | { fire: string };
 
 const login = (from: string, userID: string, username?: string): Step => ({ from, send: username === undefined ? { type: "login", userID } : { type: "login", userID, username } });
 const call = (from: string, calleeID: string): Step => ({ from, send: { type: "call", calleeID, sdpOffer: OFFER } });
@@ -23,13 +26,16 @@ const stopCall = (from: string): Step => ({ from, send: { type: "stopCall" } });
 const drop = (connection: string): Step => ({ drop: connection });
 
 /**
- * Stands in for the socket layer, as server.ts does it: call deliveries are dropped (calls.test.ts
- * covers them), presence changes go through the fan-out, whose window the test closes with
- * {@link flush}. Every presence frame is recorded per connection, and replayed into a per-connection
- * directory the way a client applies it.
+ * Stands in for the socket layer, as the server does it: a login goes to the login directory (a
+ * replaced login's call ends through the call registry), the rest to the call registry, and a drop
+ * ends the login then its call. Call deliveries are dropped (calls.test.ts covers them), presence
+ * changes go through the fan-out, whose window the test closes with {@link flush}. Every presence
+ * frame is recorded per connection, and replayed into a per-connection directory the way a client
+ * applies it.
  */
 class Lobby {
-  readonly registry = new CallRegistry();
+  readonly logins = new LoginDirectory();
+  readonly registry = new CallRegistry(this.logins);
   readonly fanout: PresenceFanout;
   /** Presence frames per connection, in order. */
   readonly frames = new Map<string, PresenceServerMessage[]>();
@@ -42,8 +48,27 @@ class Lobby {
     this.fanout = new PresenceFanout({ coalesce });
   }
 
+  /** The directory changes of `step`, or the code it was refused with. */
+  attempt(step: Step): { ok: true; presence: PresenceChanges } | { ok: false; code: string } {
+    if ("fire" in step) {
+      return this.registry.timerFired(step.fire);
+    }
+    if ("drop" in step) {
+      const loggedOut = this.logins.logout(step.drop);
+      return { ok: true, ...combineEffects(this.registry.loginEnded(step.drop, "disconnected"), loggedOut) };
+    }
+    if (step.send.type !== "login") {
+      return this.registry.handle(step.from, step.send);
+    }
+    const login = this.logins.login(step.from, step.send);
+    if (!login.ok || login.replaced === undefined) {
+      return login;
+    }
+    return { ok: true, ...combineEffects(this.registry.loginEnded(login.replaced, "replaced"), login) };
+  }
+
   step(step: Step): void {
-    const result: CallResult = "send" in step ? this.registry.handle(step.from, step.send) : "drop" in step ? this.registry.disconnect(step.drop) : this.registry.timerFired(step.fire);
+    const result = this.attempt(step);
     if (!result.ok) {
       throw new Error(`step refused: ${result.code}`);
     }
@@ -78,11 +103,11 @@ class Lobby {
     return this.frames.get(connection) ?? [];
   }
 
-  /** Asserts that every logged-in connection now shows exactly the registry's directory, in order. */
+  /** Asserts that every logged-in connection now shows exactly the login directory, in order. */
   expectConsistent(): void {
-    const truth = this.registry.directory();
+    const truth = this.logins.directory();
     expect(this.fanout.directory()).toEqual(truth);
-    for (const connection of this.registry.connectionIds()) {
+    for (const connection of this.logins.connectionIds()) {
       expect([...(this.seen.get(connection)?.values() ?? [])], `directory of ${connection}`).toEqual(truth);
     }
   }
@@ -392,7 +417,7 @@ function random(seed: number): () => number {
 }
 
 describe("PresenceFanout consistency under random churn", () => {
-  it.each([1, 2, 3, 4, 5])("every connection's directory equals the registry's after every flush (seed %i)", (seed) => {
+  it.each([1, 2, 3, 4, 5])("every connection's directory equals the login directory's after every flush (seed %i)", (seed) => {
     const next = random(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
     const lobby = new Lobby();
@@ -401,7 +426,7 @@ describe("PresenceFanout consistency under random churn", () => {
     for (let window = 0; window < 200; window += 1) {
       const steps = 1 + Math.floor(next() * 6);
       for (let index = 0; index < steps; index += 1) {
-        const connections = lobby.registry.connectionIds();
+        const connections = lobby.logins.connectionIds();
         const from = connections.length > 0 ? pick(connections) : undefined;
         const roll = next();
         let step: Step | undefined;
@@ -420,7 +445,7 @@ describe("PresenceFanout consistency under random churn", () => {
         } else {
           step = { fire: `${pick(["ring:", "ending:"])}c${1 + Math.floor(next() * 20)}` };
         }
-        const result = "send" in step ? lobby.registry.handle(step.from, step.send) : "drop" in step ? lobby.registry.disconnect(step.drop) : lobby.registry.timerFired(step.fire);
+        const result = lobby.attempt(step);
         if (result.ok) {
           const effects = lobby.fanout.apply(result.presence);
           for (const { to, message } of effects.deliveries) {

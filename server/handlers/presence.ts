@@ -1,20 +1,21 @@
 /**
- * Handler of the presence family: `login`, which enters the directory and starts (or joins) the
+ * Handler of the presence family: `login`, which enters the login directory (taking the user id
+ * over from an older connection, whose call the call registry ends) and starts (or joins) the
  * connection's resumable session.
  */
-import type { CallAccepted } from "../calls.ts";
 import { isAllowedAvatar } from "../avatars.ts";
+import { combineEffects, type Effects } from "../effects.ts";
 import type { HandlerServices, HandlerTable } from "./table.ts";
 
 /** The presence family's handlers. */
 export function presenceHandlers(services: HandlerServices): HandlerTable<"login"> {
-  const { config, transport, calls, sessions, applier, loginAttempts } = services;
+  const { config, transport, logins, calls, sessions, applier, loginAttempts } = services;
 
   /**
    * Adds the session fields to an accepted `loginResponse` (`id`, the session's resume token,
    * `resumeGraceMs`) and the caller's ICE servers, when the server hands any out.
    */
-  function withSessionFields(result: CallAccepted, connectionId: string): CallAccepted {
+  function withSessionFields(result: Effects, connectionId: string): Effects {
     const session = { id: connectionId, resumeToken: sessions.token(connectionId), resumeGraceMs: config.resumeGraceMs };
     const iceServers = services.handsOutIceServers ? services.iceServersFor(connectionId) : {};
     return {
@@ -37,12 +38,15 @@ export function presenceHandlers(services: HandlerServices): HandlerTable<"login
         transport.refuse(sender, "rate_limited", "too many login attempts from this address; try again in a few seconds", message.type, nowMs);
         return;
       }
-      const result = calls.handle(sender.id, message);
-      if (result.ok) {
-        applier.apply(withSessionFields(result, sender.id));
-      } else {
+      const result = logins.login(sender.id, message);
+      if (!result.ok) {
         transport.refuse(sender, result.code, result.message, message.type);
+        return;
       }
+      // The newer login wins: the replaced connection's call ends as if it had dropped, before
+      // that connection is told why and closed.
+      const effects = result.replaced === undefined ? result : combineEffects(calls.loginEnded(result.replaced, "replaced"), result);
+      applier.apply(withSessionFields(effects, sender.id));
     },
   };
 }

@@ -11,7 +11,7 @@ export type RoomMessageType = "new_user" | "close_connection" | "send_offer" | "
 
 /** The room family's handlers. */
 export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessageType> {
-  const { config, transport, rooms, calls, suspended, sessions, applier } = services;
+  const { config, transport, rooms, logins, suspended, sessions, applier } = services;
 
   /**
    * Relays a validated negotiation message to its target, stamped with the sender. A suspended
@@ -60,7 +60,7 @@ export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessag
         transport.refuse(sender, result.code, result.message, message.type);
         return;
       }
-      if (calls.userIdOf(sender.id) === undefined) {
+      if (logins.loginOf(sender.id) === undefined) {
         // Nothing left to resume; a login keeps the session and its token.
         applier.apply(suspended.forget(sender.id));
       }

@@ -6,7 +6,7 @@ import type { HandlerServices, HandlerTable } from "./table.ts";
 
 /** The session family's handlers. */
 export function sessionHandlers(services: HandlerServices): HandlerTable<"ping" | "resume" | "refresh_ice_servers"> {
-  const { transport, rooms, calls, sessions } = services;
+  const { transport, rooms, logins, sessions } = services;
   return {
     ping(sender, message) {
       transport.reply(sender, message.t === undefined ? { type: "pong" } : { type: "pong", t: message.t });
@@ -15,7 +15,7 @@ export function sessionHandlers(services: HandlerServices): HandlerTable<"ping" 
       sessions.resume(sender, message.id, message.resumeToken, nowMs);
     },
     refresh_ice_servers(sender, message) {
-      if (rooms.roomOf(sender.id) === undefined && calls.userIdOf(sender.id) === undefined) {
+      if (rooms.roomOf(sender.id) === undefined && logins.loginOf(sender.id) === undefined) {
         transport.refuse(sender, "not_in_room", "refresh_ice_servers needs a joined room or a login", message.type);
         return;
       }

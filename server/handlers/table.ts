@@ -9,7 +9,7 @@ import type { CallRegistry } from "../calls.ts";
 import type { ServerConfig } from "../config.ts";
 import type { EffectsApplier } from "../effects.ts";
 import type { Sessions } from "../sessions.ts";
-import type { RoomMembership, SuspendedSessions } from "../stores.ts";
+import type { Logins, RoomMembership, SuspendedSessions } from "../stores.ts";
 import type { Connection, WebSocketTransport } from "../transport.ts";
 import type { IssuedIceServers } from "../turn.ts";
 
@@ -30,6 +30,7 @@ export interface HandlerServices {
   config: ServerConfig;
   transport: WebSocketTransport;
   rooms: RoomMembership;
+  logins: Logins;
   calls: CallRegistry;
   suspended: SuspendedSessions;
   sessions: Sessions;
