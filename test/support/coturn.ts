@@ -56,6 +56,12 @@ export interface RunningCoturn {
   readonly port: number;
   /** Everything coturn printed so far (for failure messages). */
   log(): string;
+  /**
+   * Freezes coturn (SIGSTOP): its sockets stay open but nothing is relayed or answered, so packets
+   * to it vanish as on a network gone dark, with no ICMP "port unreachable" that would tell ICE the
+   * path is gone. {@link stop} still works afterwards.
+   */
+  pause(): void;
   /** Stops coturn and removes its config; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -157,6 +163,8 @@ export async function startCoturn(options: CoturnOptions): Promise<RunningCoturn
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (!exitedEarly) {
+        // A paused coturn handles SIGTERM only once it runs again.
+        child.kill("SIGCONT");
         child.kill("SIGTERM");
         const killTimer = setTimeout(() => child.kill("SIGKILL"), 3_000);
         await exited;
@@ -174,5 +182,10 @@ export async function startCoturn(options: CoturnOptions): Promise<RunningCoturn
       throw new Error(`coturn did not answer STUN on 127.0.0.1:${port} within ${READY_TIMEOUT_MS} ms${exitedEarly ? " (it exited)" : ""}; its log:\n${output}`);
     }
   }
-  return { url: `turn:127.0.0.1:${port}?transport=udp`, port, log: () => output, stop };
+  const pause = (): void => {
+    if (!exitedEarly) {
+      child.kill("SIGSTOP");
+    }
+  };
+  return { url: `turn:127.0.0.1:${port}?transport=udp`, port, log: () => output, pause, stop };
 }
