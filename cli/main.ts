@@ -1,5 +1,6 @@
 /**
- * `webrtc-room` command line: `serve` runs the server, `peers` runs headless load-test peers.
+ * `webrtc-room` command line: `serve` runs the server, `token` mints a token for it, `peers` runs
+ * headless load-test peers.
  *
  * It lives outside `server/` and `client/` because it is the one place that reaches both: the
  * server never imports the client. `bin/webrtc-room.js` runs its compiled form (`lib/cli/main.js`).
@@ -7,12 +8,14 @@
 import { createRequire } from "node:module";
 import { ConfigError, isLoopbackHost, loadConfig, serveHelp } from "../server/config.ts";
 import { startServer } from "../server/server.ts";
+import { runTokenCommand } from "./token.ts";
 import { isNativeUws, shimWarning } from "../server/uws.ts";
 
 const USAGE = `Usage: webrtc-room <command> [options]
 
 Commands:
   serve    run the signaling server, web client and join pages (webrtc-room serve --help)
+  token    mint a join or login token for a server in token mode (webrtc-room token --help)
   peers    run headless WebRTC peers against a server (webrtc-room peers --help)
 `;
 
@@ -105,6 +108,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve":
       return serve(rest);
+    case "token":
+      return runTokenCommand(rest, process.env);
     case "peers": {
       if (!hasWrtc()) {
         console.error([
