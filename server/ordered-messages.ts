@@ -6,7 +6,9 @@
  * handed on only afterwards, so that a `send_offer` sent right behind a `new_user` never overtakes
  * the join it depends on. Another connection's messages never wait. A connection that closes
  * meanwhile has its waiting messages dropped: the handler that awaited checks the connection is
- * still open before acting, and nothing queued behind it runs.
+ * still open before acting, and nothing queued behind it runs. The wait is bounded (count and
+ * bytes): a client has no reason to send much before the answer to its join or login, and what it
+ * sends past the bound is refused, not held.
  */
 import type { ClientMessage } from "../shared/protocol/index.ts";
 import type { Connection } from "./transport.ts";
@@ -27,6 +29,12 @@ export interface OrderedMessagesOptions {
   isOpen(connection: Connection): boolean;
   /** A handler failed after the transport's own boundary (asynchronously, or while draining). */
   failed(sender: Connection, message: ClientMessage, error: unknown): void;
+  /** `message` arrived while the connection's wait was full: it is dropped, the sender is told. */
+  overflowed(sender: Connection, message: ClientMessage, nowMs: number): void;
+  /** Most messages one connection may have waiting. */
+  maxWaitingMessages: number;
+  /** Most frame bytes one connection may have waiting (each held as its text and its bytes). */
+  maxWaitingBytes: number;
 }
 
 /** Keeps each connection's messages in order while one of its handlers is asynchronous. */
@@ -34,6 +42,8 @@ export class OrderedMessages {
   readonly #options: OrderedMessagesOptions;
   /** Connections with a handler in flight → the messages waiting behind it. */
   readonly #waiting = new WeakMap<Connection, WaitingMessage[]>();
+  /** Frame bytes waiting per connection, for {@link OrderedMessagesOptions.maxWaitingBytes}. */
+  readonly #waitingBytes = new WeakMap<Connection, number>();
 
   constructor(options: OrderedMessagesOptions) {
     this.#options = options;
@@ -46,6 +56,12 @@ export class OrderedMessages {
   receive(sender: Connection, message: ClientMessage, text: string, bytes: Uint8Array, nowMs: number): void {
     const waiting = this.#waiting.get(sender);
     if (waiting !== undefined) {
+      const waitingBytes = (this.#waitingBytes.get(sender) ?? 0) + bytes.byteLength;
+      if (waiting.length >= this.#options.maxWaitingMessages || waitingBytes > this.#options.maxWaitingBytes) {
+        this.#options.overflowed(sender, message, nowMs);
+        return;
+      }
+      this.#waitingBytes.set(sender, waitingBytes);
       waiting.push({ message, text, bytes: bytes.slice() });
       return;
     }
@@ -71,6 +87,7 @@ export class OrderedMessages {
   #drain(sender: Connection): void {
     const queue = this.#waiting.get(sender) ?? [];
     this.#waiting.delete(sender);
+    this.#waitingBytes.delete(sender);
     while (queue.length > 0) {
       if (!this.#options.isOpen(sender)) {
         return;
@@ -85,6 +102,7 @@ export class OrderedMessages {
       if (pending !== undefined) {
         // Another handler went asynchronous: the rest waits behind it, still first in line.
         pending.push(...queue);
+        this.#waitingBytes.set(sender, queue.reduce((total, waiting) => total + waiting.bytes.byteLength, 0));
         return;
       }
     }

@@ -32,6 +32,9 @@ import { uWS } from "./uws.ts";
 /** Path of the signaling WebSocket endpoint. */
 export const WEBSOCKET_PATH = "/ws";
 
+/** Most messages a connection may send behind a join or login whose token is being verified. */
+const MAX_WAITING_MESSAGES = 32;
+
 /** How often address limiters drop the state of addresses whose buckets are full again. */
 const ADDRESS_SWEEP_INTERVAL_MS = 10_000;
 
@@ -144,6 +147,12 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         transport.refuse(sender, "internal", "the server failed to handle this message; it has been logged", message.type);
       }
     },
+    overflowed: (sender, message, nowMs) => {
+      transport.refuse(sender, "rate_limited", "too many messages while the join or login is verified; wait for its answer", message.type, nowMs);
+    },
+    maxWaitingMessages: MAX_WAITING_MESSAGES,
+    // At most one largest frame, held as text and bytes: the per-connection bound grows by 2 × maxMessageBytes at most.
+    maxWaitingBytes: config.maxMessageBytes,
   });
   transport.attach(app, WEBSOCKET_PATH, {
     message: (sender, message, text, bytes, nowMs) => ordered.receive(sender, message, text, bytes, nowMs),
