@@ -1,18 +1,21 @@
 /**
- * `webrtc-room` command line: `serve` runs the server, `peers` runs headless load-test peers.
+ * `webrtc-room` command line: `serve` runs the server, `token` mints a token for it, `peers` runs
+ * headless load-test peers.
  *
  * It lives outside `server/` and `client/` because it is the one place that reaches both: the
  * server never imports the client. `bin/webrtc-room.js` runs its compiled form (`lib/cli/main.js`).
  */
 import { createRequire } from "node:module";
-import { ConfigError, loadConfig, serveHelp } from "../server/config.ts";
+import { ConfigError, isLoopbackHost, loadConfig, serveHelp } from "../server/config.ts";
 import { startServer } from "../server/server.ts";
+import { runTokenCommand } from "./token.ts";
 import { isNativeUws, shimWarning } from "../server/uws.ts";
 
 const USAGE = `Usage: webrtc-room <command> [options]
 
 Commands:
   serve    run the signaling server, web client and join pages (webrtc-room serve --help)
+  token    mint a join or login token for a server in token mode (webrtc-room token --help)
   peers    run headless WebRTC peers against a server (webrtc-room peers --help)
 `;
 
@@ -35,7 +38,19 @@ async function serve(argv: string[]): Promise<number> {
   if (!isNativeUws) {
     console.error(shimWarning());
   }
-  const server = await startServer(config);
+  if (config.auth === "open") {
+    console.error(openModeWarning(config.host));
+  }
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`webrtc-room serve: ${error.message}`);
+      return USAGE_EXIT_CODE;
+    }
+    throw error;
+  }
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   const scheme = config.tlsCertFile ? "https" : "http";
   console.log(`webrtc-room listening on ${scheme}://${shownHost}:${server.port}/  (signaling ${server.wsUrl})`);
@@ -51,6 +66,21 @@ async function serve(argv: string[]): Promise<number> {
   // socket, a forgotten timer) must not keep a stopped server's process alive past its deadline.
   setTimeout(() => process.exit(0), 250).unref();
   return 0;
+}
+
+/** The start-up warning of open mode, loud on purpose: it must not pass unnoticed in a deployment's log. */
+function openModeWarning(host: string): string {
+  const rule = "!".repeat(78);
+  return [
+    rule,
+    "!! webrtc-room: OPEN MODE (--auth open). Anyone who reaches this server can join any room",
+    "!! under any name and log in as any user (taking over that user's calls). For development only.",
+    isLoopbackHost(host)
+      ? `!! Listening on ${host} (loopback): only this machine can connect.`
+      : `!! Listening on ${host}, reachable from the network, because --auth open was given explicitly.`,
+    "!! Deploy with --auth token and --auth-secret or --auth-public-key: see docs/security.md.",
+    rule,
+  ].join("\n");
 }
 
 /** The optional peer dependency that `webrtc-room peers` (and only it) needs. */
@@ -78,6 +108,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve":
       return serve(rest);
+    case "token":
+      return runTokenCommand(rest, process.env);
     case "peers": {
       if (!hasWrtc()) {
         console.error([

@@ -11,9 +11,23 @@ import { PRESENCE_WINDOW_MS } from "./presence.ts";
 import { DEFAULT_RESUME_GRACE_MS } from "./resume.ts";
 import type { TurnSettings } from "./turn.ts";
 import { TrustedProxies } from "./client-address.ts";
+import { MIN_SECRET_BYTES, type TokenSettings } from "./tokens.ts";
+
+/**
+ * Who may join and log in: `open` (anyone, today's behaviour, for development) or `token` (a valid
+ * signed token for every join and login; docs/security.md).
+ */
+export type AuthMode = "open" | "token";
+
+/** The auth modes, for validation and `--help`. */
+export const AUTH_MODES: readonly AuthMode[] = ["open", "token"];
 
 /** Everything the server needs to run. */
 export interface ServerConfig {
+  /**
+   * Interface to listen on. `webrtc-room serve` in open mode without an explicit `--auth open`
+   * listens on loopback only and refuses any other host ({@link loadConfig}).
+   */
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
@@ -95,6 +109,17 @@ export interface ServerConfig {
    * server's own host and same-origin paths, which are always allowed. Empty: those only.
    */
   avatarHosts: string[];
+  /** `open` or `token` (see {@link AuthMode}). */
+  auth: AuthMode;
+  /** HS256 secret join and login tokens are verified with (at least 32 bytes). Never logged. */
+  authSecret?: string;
+  /**
+   * Ed25519 public key tokens are verified with, as JWK (JSON text) or PEM; `--auth-public-key`
+   * also takes a file holding either. One of this and {@link authSecret}, not both.
+   */
+  authPublicKey?: string;
+  /** When set, tokens must carry this `iss`. */
+  authIssuer?: string;
 }
 
 /** Defaults used by `npm start` and by tests that do not override them. */
@@ -128,6 +153,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   trustedProxies: [],
   shutdownTimeoutMs: 2000,
   avatarHosts: [],
+  auth: "open",
 };
 
 type OptionKind = "string" | "integer" | "list";
@@ -174,14 +200,44 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: "trustedProxies", flag: "trusted-proxies", env: "WEBRTC_ROOM_TRUSTED_PROXIES", kind: "list", help: "comma-separated proxy addresses or CIDR subnets whose X-Forwarded-For names the client; empty = none" },
   { key: "shutdownTimeoutMs", flag: "shutdown-timeout-ms", env: "WEBRTC_ROOM_SHUTDOWN_TIMEOUT_MS", kind: "integer", help: "milliseconds connections get to close on shutdown before they are closed by force" },
   { key: "avatarHosts", flag: "avatar-hosts", env: "WEBRTC_ROOM_AVATAR_HOSTS", kind: "list", help: "comma-separated hosts (host or host:port) allowed in https: avatar URLs; own host and /paths always" },
+  { key: "auth", flag: "auth", env: "WEBRTC_ROOM_AUTH", kind: "string", help: "open (anyone may join and log in; loopback only unless given explicitly) or token (signed tokens required)" },
+  { key: "authSecret", flag: "auth-secret", env: "WEBRTC_ROOM_AUTH_SECRET", kind: "string", help: "HS256 secret (>= 32 bytes) tokens are verified and minted with (prefer the environment variable: flags show in ps)" },
+  { key: "authPublicKey", flag: "auth-public-key", env: "WEBRTC_ROOM_AUTH_PUBLIC_KEY", kind: "string", help: "Ed25519 public key tokens are verified with: a file, or the JWK or PEM itself" },
+  { key: "authIssuer", flag: "auth-issuer", env: "WEBRTC_ROOM_AUTH_ISSUER", kind: "string", help: "iss every token must carry; unset = not checked" },
 ];
+
+/** The host `webrtc-room serve` listens on in open mode when neither `--host` nor `--auth` is given. */
+export const OPEN_MODE_DEFAULT_HOST = "127.0.0.1";
+
+/** True when `host` is a loopback interface (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** The text of `--auth-public-key`: the JWK or PEM itself, or the file that holds it. */
+function readPublicKeyOption(value: string): string {
+  const trimmed = value.trim();
+  if (trimmed.startsWith("{") || trimmed.startsWith("-----BEGIN")) {
+    return trimmed;
+  }
+  try {
+    return readFileSync(trimmed, "utf8");
+  } catch (error) {
+    throw new ConfigError(`--auth-public-key: cannot read "${trimmed}" (${(error as NodeJS.ErrnoException).code ?? "error"}); give a file, a JWK or a PEM`);
+  }
+}
 
 /** Thrown for a flag or variable that cannot be used; the CLI prints it and exits with 2. */
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Reads flags and environment variables over {@link DEFAULT_CONFIG}. */
+/**
+ * Reads flags and environment variables over {@link DEFAULT_CONFIG}. Open mode that nobody asked
+ * for (no `--auth` / `WEBRTC_ROOM_AUTH`) listens on {@link OPEN_MODE_DEFAULT_HOST} when no host is
+ * given, and refuses a host that is not loopback: an open server reaches the network only by an
+ * explicit `--auth open`.
+ */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServerConfig {
   const { values } = parseArgs({
     args: [...argv],
@@ -196,10 +252,24 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
       continue;
     }
     const value = parseOptionValue(option, raw);
-    if (option.key === "stunUrls") {
+    if (option.key === "authPublicKey") {
+      config.authPublicKey = readPublicKeyOption(raw);
+    } else if (option.key === "stunUrls") {
       config.iceServers = (value as string[]).map((urls) => ({ urls }));
     } else {
       Object.assign(config, { [option.key]: value });
+    }
+  }
+  const authGiven = values.auth !== undefined || env.WEBRTC_ROOM_AUTH !== undefined;
+  const hostGiven = values.host !== undefined || env.HOST !== undefined;
+  if (config.auth === "open" && !authGiven) {
+    if (!hostGiven) {
+      config.host = OPEN_MODE_DEFAULT_HOST;
+    } else if (!isLoopbackHost(config.host)) {
+      throw new ConfigError(
+        `refusing to listen on ${config.host} in open mode (anyone could join any room and log in as anyone): ` +
+          "give --auth token with a key, or --auth open to accept that explicitly",
+      );
     }
   }
   return validateConfig(config);
@@ -265,12 +335,43 @@ export function validateConfig(config: ServerConfig): ServerConfig {
       throw new ConfigError(`--turn-urls takes turn: or turns: URLs, got "${url}"`);
     }
   }
+  validateAuth(config);
   for (const host of config.avatarHosts) {
     if (normalizeAvatarHost(host) === undefined) {
       throw new ConfigError(`--avatar-hosts takes host or host:port entries, got "${host}"`);
     }
   }
   return config;
+}
+
+/** Auth mode and token key: a known mode, one key at most, a secret long enough, token mode keyed. */
+function validateAuth(config: ServerConfig): void {
+  if (!AUTH_MODES.includes(config.auth)) {
+    throw new ConfigError(`--auth takes ${AUTH_MODES.join(" or ")}, got "${config.auth}"`);
+  }
+  if (config.authSecret !== undefined && config.authPublicKey !== undefined) {
+    throw new ConfigError("--auth-secret and --auth-public-key exclude each other: give the one key tokens are verified with");
+  }
+  if (config.authSecret !== undefined && Buffer.byteLength(config.authSecret, "utf8") < MIN_SECRET_BYTES) {
+    throw new ConfigError(`--auth-secret (WEBRTC_ROOM_AUTH_SECRET) must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (config.auth === "token" && config.authSecret === undefined && config.authPublicKey === undefined) {
+    throw new ConfigError(
+      "--auth token needs the key tokens are verified with: --auth-secret (WEBRTC_ROOM_AUTH_SECRET, HS256, >= 32 bytes) " +
+        "or --auth-public-key (WEBRTC_ROOM_AUTH_PUBLIC_KEY, Ed25519 as a file, JWK or PEM)",
+    );
+  }
+}
+
+/** The token settings of `config`, or undefined in open mode (tokens are then ignored). */
+export function tokenSettings(config: ServerConfig): TokenSettings | undefined {
+  if (config.auth !== "token") {
+    return undefined;
+  }
+  const key: TokenSettings["key"] = config.authSecret !== undefined
+    ? { kind: "secret", secret: config.authSecret }
+    : { kind: "publicKey", publicKey: config.authPublicKey ?? "" };
+  return { key, issuer: config.authIssuer };
 }
 
 /** The TURN settings of `config`, or undefined when TURN is not configured. */
@@ -317,7 +418,11 @@ export function defaultMaxConnections(fileLimit: number | undefined): number {
 /** `webrtc-room serve --help` text, generated from {@link SERVER_OPTIONS}. */
 export function serveHelp(): string {
   const lines = SERVER_OPTIONS.map((option) => {
-    const fallback = option.key === "stunUrls" ? DEFAULT_CONFIG.iceServers.map((server) => server.urls).join(",") : DEFAULT_CONFIG[option.key];
+    const fallback = option.key === "stunUrls"
+      ? DEFAULT_CONFIG.iceServers.map((server) => server.urls).join(",")
+      : option.key === "host"
+        ? `${DEFAULT_CONFIG.host} (${OPEN_MODE_DEFAULT_HOST} in open mode unless --auth is given)`
+        : DEFAULT_CONFIG[option.key];
     const shown = Array.isArray(fallback) ? fallback.join(",") : (fallback ?? "");
     return `  --${option.flag.padEnd(24)} ${option.help}\n  ${"".padEnd(26)} env ${option.env}, default ${shown === "" ? "(none)" : shown}`;
   });

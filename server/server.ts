@@ -10,7 +10,7 @@ import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
 import { AddressRateLimiter } from "./address-limits.ts";
 import { loadStaticAssets } from "./assets.ts";
 import { CallRegistry } from "./calls.ts";
-import { DEFAULT_CONFIG, defaultMaxConnections, openFileLimit, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
+import { ConfigError, DEFAULT_CONFIG, defaultMaxConnections, openFileLimit, tokenSettings, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
 import { EffectsApplier, timerOwner } from "./effects.ts";
 import { FailureReporter } from "./failures.ts";
 import { dispatch, handlerTable } from "./handlers/index.ts";
@@ -24,11 +24,16 @@ import { Sessions } from "./sessions.ts";
 import type { Logins, PresenceDirectory, RoomMembership, SuspendedSessions } from "./stores.ts";
 import { TimerService } from "./timers.ts";
 import { WebSocketTransport } from "./transport.ts";
+import { OrderedMessages } from "./ordered-messages.ts";
+import { TokenKeyError, TokenVerifier } from "./tokens.ts";
 import { iceServersFor } from "./turn.ts";
 import { uWS } from "./uws.ts";
 
 /** Path of the signaling WebSocket endpoint. */
 export const WEBSOCKET_PATH = "/ws";
+
+/** Most messages a connection may send behind a join or login whose token is being verified. */
+const MAX_WAITING_MESSAGES = 32;
 
 /** How often address limiters drop the state of addresses whose buckets are full again. */
 const ADDRESS_SWEEP_INTERVAL_MS = 10_000;
@@ -51,9 +56,23 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The token verifier of a token-mode `config`; undefined in open mode. A key that cannot be used is a {@link ConfigError}. */
+async function tokenVerifierFor(config: ServerConfig): Promise<TokenVerifier | undefined> {
+  const settings = tokenSettings(config);
+  if (settings === undefined) {
+    return undefined;
+  }
+  try {
+    return await TokenVerifier.create(settings);
+  } catch (error) {
+    throw error instanceof TokenKeyError ? new ConfigError(`--auth-public-key / --auth-secret: ${error.message}`) : error;
+  }
+}
+
 /** Starts a server with {@link DEFAULT_CONFIG} overridden by `overrides`. */
 export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
   const config = validateConfig({ ...DEFAULT_CONFIG, ...overrides });
+  const tokens = await tokenVerifierFor(config);
   const startedAtMs = Date.now();
   const metrics = new ServerMetrics();
   const failures = new FailureReporter(metrics);
@@ -116,9 +135,27 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     callAttempts,
     iceServersFor: issueIceServers,
     handsOutIceServers: config.iceServers.length > 0 || turn !== undefined,
+    tokens,
+  });
+  /** Keeps each connection's messages in order behind a join or login whose token is being verified. */
+  const ordered = new OrderedMessages({
+    handle: (sender, message, text, bytes, nowMs) => dispatch(handlers, sender, message, text, bytes, nowMs),
+    isOpen: (connection) => transport.isOpen(connection),
+    failed: (sender, message, error) => {
+      failures.report(`message ${message.type}`, error);
+      if (transport.isOpen(sender)) {
+        transport.refuse(sender, "internal", "the server failed to handle this message; it has been logged", message.type);
+      }
+    },
+    overflowed: (sender, message, nowMs) => {
+      transport.refuse(sender, "rate_limited", "too many messages while the join or login is verified; wait for its answer", message.type, nowMs);
+    },
+    maxWaitingMessages: MAX_WAITING_MESSAGES,
+    // At most one largest frame, held as text and bytes: the per-connection bound grows by 2 × maxMessageBytes at most.
+    maxWaitingBytes: config.maxMessageBytes,
   });
   transport.attach(app, WEBSOCKET_PATH, {
-    message: (sender, message, text, bytes, nowMs) => dispatch(handlers, sender, message, text, bytes, nowMs),
+    message: (sender, message, text, bytes, nowMs) => ordered.receive(sender, message, text, bytes, nowMs),
     sessionLost: (id, loss) => sessions.lost(id, loss),
   });
 

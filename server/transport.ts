@@ -234,6 +234,11 @@ export class WebSocketTransport implements DeliveryPort {
     return this.#shuttingDown;
   }
 
+  /** True while `connection`'s socket is open and no close is queued for it (it may still be acted for). */
+  isOpen(connection: Connection): boolean {
+    return connection.state === CONNECTION_STATES.open;
+  }
+
   /** True when session `id` has an open socket. */
   isConnected(id: string): boolean {
     return this.#sockets.has(id);

@@ -3,11 +3,11 @@
  */
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_CONFIG, SERVER_OPTIONS, loadConfig, validateConfig } from "../server/config.ts";
+import { ConfigError, DEFAULT_CONFIG, OPEN_MODE_DEFAULT_HOST, SERVER_OPTIONS, loadConfig, validateConfig } from "../server/config.ts";
 
 describe("loadConfig (happy path)", () => {
-  it("uses the defaults when nothing is given", () => {
-    expect(loadConfig([], {})).toEqual(DEFAULT_CONFIG);
+  it("uses the defaults when nothing is given, on loopback since open mode was not asked for", () => {
+    expect(loadConfig([], {})).toEqual({ ...DEFAULT_CONFIG, host: OPEN_MODE_DEFAULT_HOST });
   });
 
   it("reads environment variables and lets flags win over them", () => {
@@ -57,6 +57,49 @@ describe("loadConfig (failure cases)", () => {
 
   it("refuses an unknown flag", () => {
     expect(() => loadConfig(["--prot", "1"], {})).toThrow(/--prot/);
+  });
+});
+
+/** A secret of exactly the 32 bytes HS256 needs. */
+const SECRET = "s".repeat(32);
+
+describe("auth configuration", () => {
+  it("listens on every interface in open mode only when --auth open (or WEBRTC_ROOM_AUTH) says so", () => {
+    expect(loadConfig(["--auth", "open"], {}).host).toBe("0.0.0.0");
+    expect(loadConfig(["--auth", "open", "--host", "0.0.0.0"], {}).host).toBe("0.0.0.0");
+    expect(loadConfig(["--host", "0.0.0.0"], { WEBRTC_ROOM_AUTH: "open" }).host).toBe("0.0.0.0");
+  });
+
+  it("accepts any loopback host in implicit open mode", () => {
+    for (const host of ["127.0.0.1", "127.0.1.1", "::1", "localhost"]) {
+      expect(loadConfig(["--host", host], {}).host).toBe(host);
+    }
+  });
+
+  it("refuses a non-loopback host in implicit open mode, naming --auth", () => {
+    for (const argv of [["--host", "0.0.0.0"], ["--host", "192.168.1.10"]]) {
+      expect(() => loadConfig(argv, {})).toThrow(ConfigError);
+      expect(() => loadConfig(argv, {})).toThrow(/--auth open/);
+    }
+    expect(() => loadConfig([], { HOST: "::" })).toThrow(/refusing to listen/);
+  });
+
+  it("reads token mode with its secret, issuer and public key from flags and environment", () => {
+    const fromFlags = loadConfig(["--auth", "token", "--auth-secret", SECRET, "--auth-issuer", "https://app.test"], {});
+    expect(fromFlags).toMatchObject({ auth: "token", authSecret: SECRET, authIssuer: "https://app.test", host: "0.0.0.0" });
+    const jwk = '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}';
+    expect(loadConfig([], { WEBRTC_ROOM_AUTH: "token", WEBRTC_ROOM_AUTH_PUBLIC_KEY: jwk }).authPublicKey).toBe(jwk);
+  });
+
+  it.each([
+    [["--auth", "token"], /--auth token needs/],
+    [["--auth", "tokens"], /--auth takes open or token/],
+    [["--auth", "token", "--auth-secret", "too-short"], /at least 32 bytes/],
+    [["--auth", "token", "--auth-secret", SECRET, "--auth-public-key", '{"kty":"OKP"}'], /exclude each other/],
+    [["--auth", "token", "--auth-public-key", "/nonexistent/key.pem"], /cannot read/],
+  ])("refuses %j with a clear message", (argv, pattern) => {
+    expect(() => loadConfig(argv, {})).toThrow(ConfigError);
+    expect(() => loadConfig(argv, {})).toThrow(pattern);
   });
 });
 

@@ -5,6 +5,9 @@
  */
 import { isAllowedAvatar } from "../avatars.ts";
 import { combineEffects, type Effects } from "../effects.ts";
+import type { LoginMessage } from "../../shared/protocol/presence.ts";
+import type { TokenVerifier } from "../tokens.ts";
+import type { Connection } from "../transport.ts";
 import type { HandlerServices, HandlerTable } from "./table.ts";
 
 /** The presence family's handlers. */
@@ -28,8 +31,51 @@ export function presenceHandlers(services: HandlerServices): HandlerTable<"login
     };
   }
 
+  /** Logs `sender` in as `message` says (in token mode, a message built from the verified token). */
+  function login(sender: Connection, message: LoginMessage): void {
+    const result = logins.login(sender.id, message);
+    if (!result.ok) {
+      transport.refuse(sender, result.code, result.message, message.type);
+      return;
+    }
+    // The newer login wins: the replaced connection's call ends as if it had dropped, before
+    // that connection is told why and closed.
+    const effects = result.replaced === undefined ? result : combineEffects(calls.loginEnded(result.replaced, "replaced"), result);
+    applier.apply(withSessionFields(effects, sender.id));
+  }
+
+  /**
+   * Token mode: logs in as the verified login token says (`sub` is the user id; the message's own
+   * `userID`, `username` and `avatar` are ignored). A refused token changes nothing; a connection
+   * that closed while the token was verified is left alone.
+   */
+  async function loginWithToken(sender: Connection, token: string, verifier: TokenVerifier): Promise<void> {
+    const verdict = await verifier.verifyLogin(token);
+    if (!transport.isOpen(sender)) {
+      return;
+    }
+    if (!verdict.ok) {
+      transport.refuse(sender, verdict.code, verdict.message, "login");
+      return;
+    }
+    const { userId, name, avatar } = verdict.claims;
+    login(sender, { type: "login", userID: userId, username: name, avatar });
+  }
+
   return {
     login(sender, message, _text, _bytes, nowMs) {
+      if (services.tokens !== undefined) {
+        if (message.token === undefined) {
+          transport.refuse(sender, "token_missing", "this server needs a login token in login.token", message.type, nowMs);
+          return;
+        }
+        // The budget is taken before the verification, whose cost it bounds.
+        if (!loginAttempts.take(sender.address, nowMs)) {
+          transport.refuse(sender, "rate_limited", "too many login attempts from this address; try again in a few seconds", message.type, nowMs);
+          return;
+        }
+        return loginWithToken(sender, message.token, services.tokens);
+      }
       if (message.avatar !== undefined && !isAllowedAvatar(message.avatar, config.avatarHosts, sender.host)) {
         transport.refuse(sender, "avatar_not_allowed", "avatars may come from this server or the hosts it allows (--avatar-hosts)", message.type, nowMs);
         return;
@@ -38,15 +84,7 @@ export function presenceHandlers(services: HandlerServices): HandlerTable<"login
         transport.refuse(sender, "rate_limited", "too many login attempts from this address; try again in a few seconds", message.type, nowMs);
         return;
       }
-      const result = logins.login(sender.id, message);
-      if (!result.ok) {
-        transport.refuse(sender, result.code, result.message, message.type);
-        return;
-      }
-      // The newer login wins: the replaced connection's call ends as if it had dropped, before
-      // that connection is told why and closed.
-      const effects = result.replaced === undefined ? result : combineEffects(calls.loginEnded(result.replaced, "replaced"), result);
-      applier.apply(withSessionFields(effects, sender.id));
+      login(sender, message);
     },
   };
 }

@@ -4,6 +4,8 @@
  * bytes with a stamp (`WebSocketTransport.relay`, server/transport.ts).
  */
 import { PROTOCOL_VERSION } from "../../shared/protocol/index.ts";
+import type { TokenVerifier } from "../tokens.ts";
+import type { Connection } from "../transport.ts";
 import type { Handler, HandlerServices, HandlerTable, MessageOf } from "./table.ts";
 
 /** The room family's message types. */
@@ -29,30 +31,58 @@ export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessag
     }
   };
 
+  /** Joins `sender` to `room` as `username` (the message's in open mode, the token's in token mode). */
+  function join(sender: Connection, room: string, username: string): void {
+    const result = rooms.join(sender.id, room, username);
+    if (!result.ok) {
+      transport.refuse(sender, result.code, result.message, "new_user");
+      return;
+    }
+    transport.reply(sender, {
+      type: "joined",
+      id: sender.id,
+      room,
+      username,
+      protocolVersion: PROTOCOL_VERSION,
+      ...services.iceServersFor(sender.id),
+      maxMessageBytes: config.maxMessageBytes,
+      roomCapacity: config.roomCapacity,
+      resumeToken: sessions.token(sender.id),
+      resumeGraceMs: config.resumeGraceMs,
+    });
+    applier.apply(result);
+  }
+
+  /**
+   * Token mode: joins once the join token for `message.room` is verified; a refused token changes
+   * nothing. A connection that closed while the token was verified is left alone.
+   */
+  async function joinWithToken(sender: Connection, message: MessageOf<"new_user">, token: string, verifier: TokenVerifier): Promise<void> {
+    const verdict = await verifier.verifyJoin(token, message.room);
+    if (!transport.isOpen(sender)) {
+      return;
+    }
+    if (!verdict.ok) {
+      transport.refuse(sender, verdict.code, verdict.message, message.type);
+      return;
+    }
+    join(sender, message.room, verdict.claims.name);
+  }
+
   return {
     new_user(sender, message) {
       if (message.protocolVersion !== undefined && message.protocolVersion !== PROTOCOL_VERSION) {
         transport.refuse(sender, "unsupported_version", `this server speaks protocol version ${PROTOCOL_VERSION}`, message.type);
         return;
       }
-      const result = rooms.join(sender.id, message.room, message.username);
-      if (!result.ok) {
-        transport.refuse(sender, result.code, result.message, message.type);
-        return;
+      if (services.tokens !== undefined) {
+        if (message.token === undefined) {
+          transport.refuse(sender, "token_missing", "this server needs a join token in new_user.token", message.type);
+          return;
+        }
+        return joinWithToken(sender, message, message.token, services.tokens);
       }
-      transport.reply(sender, {
-        type: "joined",
-        id: sender.id,
-        room: message.room,
-        username: message.username,
-        protocolVersion: PROTOCOL_VERSION,
-        ...services.iceServersFor(sender.id),
-        maxMessageBytes: config.maxMessageBytes,
-        roomCapacity: config.roomCapacity,
-        resumeToken: sessions.token(sender.id),
-        resumeGraceMs: config.resumeGraceMs,
-      });
-      applier.apply(result);
+      join(sender, message.room, message.username);
     },
     close_connection(sender, message) {
       const result = rooms.leave(sender.id);

@@ -11,6 +11,7 @@ import type { EffectsApplier } from "../effects.ts";
 import type { Sessions } from "../sessions.ts";
 import type { Logins, RoomMembership, SuspendedSessions } from "../stores.ts";
 import type { Connection, WebSocketTransport } from "../transport.ts";
+import type { TokenVerifier } from "../tokens.ts";
 import type { IssuedIceServers } from "../turn.ts";
 
 /** The client message of `type`. */
@@ -18,9 +19,11 @@ export type MessageOf<Type extends ClientMessageType> = Extract<ClientMessage, {
 
 /**
  * Acts on one validated `message` from `sender`. `text` and `bytes` are the frame it was decoded
- * from (`bytes` valid during this call only), used by the relay fast path.
+ * from (`bytes` valid during this call only), used by the relay fast path. A handler that must
+ * await (token verification) returns a promise: the connection's later messages wait for it
+ * (server/ordered-messages.ts), and after its await it checks the connection is still open.
  */
-export type Handler<Message extends ClientMessage> = (sender: Connection, message: Message, text: string, bytes: Uint8Array, nowMs: number) => void;
+export type Handler<Message extends ClientMessage> = (sender: Connection, message: Message, text: string, bytes: Uint8Array, nowMs: number) => void | Promise<void>;
 
 /** A handler for each of `Types`; with the default, for every client message type. */
 export type HandlerTable<Types extends ClientMessageType = ClientMessageType> = { readonly [Type in Types]: Handler<MessageOf<Type>> };
@@ -42,10 +45,12 @@ export interface HandlerServices {
   iceServersFor(id: string): IssuedIceServers;
   /** True when the server hands out ICE servers at all (STUN configured or TURN credentials). */
   handsOutIceServers: boolean;
+  /** Token mode: verifies the join and login tokens. Undefined in open mode, where tokens are ignored. */
+  tokens?: TokenVerifier;
 }
 
-/** The handler of `message`'s type, called with it. */
-export function dispatch(table: HandlerTable, sender: Connection, message: ClientMessage, text: string, bytes: Uint8Array, nowMs: number): void {
+/** The handler of `message`'s type, called with it; its promise when it is asynchronous. */
+export function dispatch(table: HandlerTable, sender: Connection, message: ClientMessage, text: string, bytes: Uint8Array, nowMs: number): void | Promise<void> {
   // The table holds the handler of exactly this type; TypeScript cannot tie the two unions together.
-  (table[message.type] as Handler<ClientMessage>)(sender, message, text, bytes, nowMs);
+  return (table[message.type] as Handler<ClientMessage>)(sender, message, text, bytes, nowMs);
 }

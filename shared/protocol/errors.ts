@@ -27,6 +27,15 @@ export const ERROR_CODES = {
   internal: "The server failed while handling the message; it was logged and nothing else changed for this connection, which stays open.",
   avatar_not_allowed: "The login's `avatar` is a well-formed https: URL, but its host is not one this server lets avatars come from; log in with another avatar or none.",
   too_many_candidates: "The call is still ringing and the server already holds as many of this user's ICE candidates as it will (count or size); this one was dropped.",
+  token_missing: "The server runs in token mode and the `new_user` or `login` carries no `token`; nothing changed.",
+  token_invalid: "The `token` is not a well-formed signed token for this server (bad encoding, altered or missing signature, missing or malformed claims); nothing changed.",
+  token_expired: "The `token`'s `exp` has passed (beyond the server's few seconds of clock tolerance); ask the application for a new one.",
+  token_not_yet_valid: "The `token`'s `nbf` lies in the future (beyond the server's few seconds of clock tolerance).",
+  token_wrong_audience: "The `token`'s `aud` does not name `webrtc-room`.",
+  token_wrong_issuer: "The `token`'s `iss` is not the issuer this server is configured to trust.",
+  token_wrong_room: "The join token's `room` is not the room the `new_user` asks for.",
+  token_wrong_kind: "The `token` is of the other kind: a login token cannot join a room and a join token cannot log in.",
+  token_algorithm: "The `token` is signed with an algorithm the server's key does not allow (`none` included).",
 } as const;
 
 /** A stable error code, as sent in `error.code`. */

@@ -9,7 +9,7 @@
  */
 import * as v from "valibot";
 import type { ErrorCode } from "./errors.ts";
-import { UsernameSchema, type IceServer } from "./room.ts";
+import { AuthTokenSchema, UsernameSchema, type IceServer } from "./room.ts";
 import { displayTextSchema } from "./text.ts";
 
 /** Longest user id accepted, in UTF-16 code units, after trimming. */
@@ -64,13 +64,16 @@ export const AvatarSchema = v.pipe(
 /**
  * `login`: claim `userID` for this connection with an optional display name (defaults to
  * the id) and avatar. A second login with an id that is already online takes it over: see
- * `loggedOut`.
+ * `loggedOut`. `token` is the login token a token-mode server requires (docs/security.md): there
+ * the user id, name and avatar come from it and the message's own fields are ignored. An
+ * open-mode server ignores it.
  */
 export const LoginSchema = v.object({
   type: v.literal("login"),
   userID: UserIdSchema,
   username: v.optional(UsernameSchema),
   avatar: v.optional(AvatarSchema),
+  token: v.optional(AuthTokenSchema),
 });
 
 /** A validated `login`. */

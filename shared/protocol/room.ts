@@ -27,7 +27,8 @@ export const USERNAME_MAX_LENGTH = 64;
 /** Server-assigned participant ids (nanoid alphabet). */
 const ParticipantIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/));
 
-const RoomNameSchema = v.pipe(v.string(), v.regex(ROOM_NAME_PATTERN, "room must match [A-Za-z0-9_-]{1,64}"));
+/** A room name: {@link ROOM_NAME_PATTERN}. */
+export const RoomNameSchema = v.pipe(v.string(), v.regex(ROOM_NAME_PATTERN, "room must match [A-Za-z0-9_-]{1,64}"));
 
 /**
  * Display name: trimmed, 1 to 64 characters, no control characters, unpaired surrogates or bidi
@@ -76,12 +77,22 @@ export const IceCandidateSchema = v.object({
   ),
 });
 
-/** `new_user`: join `room` under the display name `username`. */
+/** Longest signed token (`new_user.token`, `login.token`) accepted, in characters. */
+export const AUTH_TOKEN_MAX_LENGTH = 4096;
+
+/** A signed join or login token (JWS compact serialization), bounded before any verification. */
+export const AuthTokenSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(AUTH_TOKEN_MAX_LENGTH, `token must be at most ${AUTH_TOKEN_MAX_LENGTH} characters`));
+
+/**
+ * `new_user`: join `room` under the display name `username`. `token` is the join token a
+ * token-mode server requires (docs/security.md); an open-mode server ignores it.
+ */
 export const NewUserSchema = v.object({
   type: v.literal("new_user"),
   room: RoomNameSchema,
   username: UsernameSchema,
   protocolVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(PROTOCOL_VERSION_MAX))),
+  token: v.optional(AuthTokenSchema),
 });
 
 /** `send_offer`: an SDP offer for `targetId`. */
