@@ -63,10 +63,15 @@ function unsecured(claims: JWTPayload): string {
   return `${part({ alg: "none", typ: "JWT" })}.${part(claims)}.`;
 }
 
-/** Flips one character of the signature. */
+/**
+ * Changes the first character of the signature, which carries six whole bits of it. (The last
+ * character of a base64url signature also holds padding bits: changing only those leaves the
+ * signature intact, which made an earlier version of this helper pass 1 token in 16 unchanged.)
+ */
 function alterSignature(token: string): string {
-  const last = token.at(-1) === "A" ? "B" : "A";
-  return `${token.slice(0, -1)}${last}`;
+  const signatureStart = token.lastIndexOf(".") + 1;
+  const replacement = token[signatureStart] === "A" ? "B" : "A";
+  return `${token.slice(0, signatureStart)}${replacement}${token.slice(signatureStart + 1)}`;
 }
 
 /** Asserts that none of `clients` has received anything it has not consumed yet. */
