@@ -13,13 +13,12 @@
  */
 import wrtc from "@roamhq/wrtc";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import WebSocket from "ws";
 import { isUdpCandidate, settleWebRtc } from "../client/headless/peers.ts";
 import { CallEndReason, CallState, PhoneSession, type CallEnd, type PhoneCall, type PhoneSessionOptions } from "../client/core/phone.ts";
-import type { WebSocketConstructor } from "../client/core/index.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
 import { requireCoturn, startCoturn, type RunningCoturn } from "./support/coturn.ts";
 import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
+import { recordingWebSocket, type WireMessage } from "./support/recording-websocket.ts";
 import { MESH_DEADLINE_MS, waitFor } from "./mesh/helpers.ts";
 
 const TURN_SECRET = "ice-disconnected-secret";
@@ -36,9 +35,6 @@ const CALLER_PATIENCE_MS = 120_000;
 
 const hasCoturn = requireCoturn();
 
-/** A protocol message as it crossed the socket, parsed. */
-type WireMessage = { type: string } & Record<string, unknown>;
-
 /** One user: a phone session whose socket records every message both ways. */
 class User {
   readonly session: PhoneSession;
@@ -48,19 +44,7 @@ class User {
 
   constructor(name: string, url: string, options: Partial<PhoneSessionOptions>) {
     this.userID = `${name}-${Math.random().toString(36).slice(2, 8)}`;
-    const { sent, received } = this;
-    const RecordingWebSocket: WebSocketConstructor = class extends WebSocket {
-      constructor(address: string) {
-        super(address);
-        this.on("message", (frame) => received.push(JSON.parse(String(frame)) as WireMessage));
-      }
-
-      override send(text: string): void {
-        sent.push(JSON.parse(text) as WireMessage);
-        super.send(text);
-      }
-    };
-    this.session = new PhoneSession({ url, userID: this.userID, wrtc, WebSocket: RecordingWebSocket, candidateFilter: isUdpCandidate, ...options });
+    this.session = new PhoneSession({ url, userID: this.userID, wrtc, WebSocket: recordingWebSocket(this.sent, this.received), candidateFilter: isUdpCandidate, ...options });
   }
 
   sentOf(type: string): WireMessage[] {

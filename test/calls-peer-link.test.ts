@@ -7,15 +7,14 @@
  */
 import wrtc from "@roamhq/wrtc";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import WebSocket from "ws";
 import { isUdpCandidate, settleWebRtc, SyntheticVideo } from "../client/headless/peers.ts";
 import { CallState, PhoneSession, type PhoneCall, type PhoneSessionOptions } from "../client/core/phone.ts";
-import type { WebSocketConstructor } from "../client/core/index.ts";
 import type { IceServer } from "../shared/protocol/index.ts";
 import type { TrackSource } from "../shared/protocol/mesh.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
 import { requireCoturn, startCoturn, type RunningCoturn } from "./support/coturn.ts";
 import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
+import { recordingWebSocket, type WireMessage } from "./support/recording-websocket.ts";
 import { waitFor } from "./mesh/helpers.ts";
 
 type RTCVideoSink = InstanceType<typeof wrtc.nonstandard.RTCVideoSink>;
@@ -25,9 +24,6 @@ const TURN_SECRET = "calls-turn-secret";
 const CREDENTIAL_TTL_SECONDS = 5;
 
 const hasCoturn = requireCoturn();
-
-/** A protocol message as it crossed the socket, parsed. */
-type WireMessage = { type: string } & Record<string, unknown>;
 
 /** The ICE ufrag a candidate line names (`… ufrag <ufrag> …`). */
 function ufragOf(candidate: string): string | undefined {
@@ -64,20 +60,7 @@ class Caller {
 
   constructor(name: string, url: string, options: Partial<PhoneSessionOptions> = {}) {
     this.userID = `${name}-${Math.random().toString(36).slice(2, 8)}`;
-    const sent = this.sent;
-    const received = this.received;
-    const RecordingWebSocket: WebSocketConstructor = class extends WebSocket {
-      constructor(address: string) {
-        super(address);
-        this.on("message", (frame) => received.push(JSON.parse(String(frame)) as WireMessage));
-      }
-
-      override send(text: string): void {
-        sent.push(JSON.parse(text) as WireMessage);
-        super.send(text);
-      }
-    };
-    this.session = new PhoneSession({ url, userID: this.userID, wrtc, WebSocket: RecordingWebSocket, candidateFilter: isUdpCandidate, ...options });
+    this.session = new PhoneSession({ url, userID: this.userID, wrtc, WebSocket: recordingWebSocket(this.sent, this.received), candidateFilter: isUdpCandidate, ...options });
     this.session.on("incoming-call", (call) => this.incoming.push(call));
     this.session.on("call-data", ({ data }) => this.data.push(data));
     this.session.on("remote-track-published", ({ source, track }) => {

@@ -11,7 +11,7 @@ import { startServer, type RunningServer } from "../server/server.ts";
 import type { ServerConfig } from "../server/config.ts";
 import { ANSWER_SDP, CANDIDATE_1, CANDIDATE_2, connectCall, logIn, ring, statusTrail, untilStatus, type LoggedIn } from "./support/call-client.ts";
 import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
-import { TestClient } from "./support/ws-client.ts";
+import { TestClient, cutAndAwaitServer } from "./support/ws-client.ts";
 
 /** Long enough never to run out during a test that resumes; tests of the expiry pass a short one. */
 const LONG_GRACE_MS = 60_000;
@@ -60,21 +60,9 @@ function acceptedLogin(client: TestClient): LoginAccepted {
   return accepted;
 }
 
-/**
- * Cuts the TCP connection without a close frame (the server sees 1006, as on network loss) and
- * waits until the server has noticed, so that what the test does next finds the session suspended.
- */
+/** Cuts `client` as a network loss would, once this file's server has noticed. */
 async function cut(client: TestClient): Promise<void> {
-  const before = server?.connectionCount() ?? 0;
-  client.socket.terminate();
-  await client.closed;
-  const deadline = Date.now() + 5_000;
-  while ((server?.connectionCount() ?? 0) >= before) {
-    if (Date.now() > deadline) {
-      throw new Error("the server did not notice the cut connection");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await cutAndAwaitServer(client, server);
 }
 
 /** Sends `resume` for session `id` on a new connection and waits for `resumed`. */

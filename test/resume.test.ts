@@ -8,7 +8,7 @@ import { CLOSE_CODES, type ServerMessage } from "../shared/protocol/index.ts";
 import { SessionResumption, suspendsOnClose, type BufferedFrame } from "../server/resume.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
 import type { ServerConfig } from "../server/config.ts";
-import { TestClient } from "./support/ws-client.ts";
+import { TestClient, cutAndAwaitServer } from "./support/ws-client.ts";
 import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
 
 const GRACE_MS = 1_000;
@@ -157,21 +157,9 @@ async function connect(url = server?.wsUrl ?? ""): Promise<TestClient> {
   return client;
 }
 
-/**
- * Cuts the TCP connection without a close frame (the server sees 1006, as on network loss) and
- * waits until the server has noticed, so that what the test sends next finds the participant away.
- */
+/** Cuts `client` as a network loss would, once this file's server has noticed. */
 async function drop(client: TestClient): Promise<void> {
-  const before = server?.connectionCount() ?? 0;
-  client.socket.terminate();
-  await client.closed;
-  const deadline = Date.now() + 5_000;
-  while ((server?.connectionCount() ?? 0) >= before) {
-    if (Date.now() > deadline) {
-      throw new Error("the server did not notice the dropped connection");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await cutAndAwaitServer(client, server);
 }
 
 afterEach(async () => {

@@ -119,3 +119,20 @@ export class TestClient {
     }
   }
 }
+
+/**
+ * Cuts `client`'s TCP connection without a close frame (the server sees 1006, as on network loss)
+ * and waits until `server` has noticed, so that what a test does next finds the session suspended.
+ */
+export async function cutAndAwaitServer(client: TestClient, server: { connectionCount(): number } | undefined): Promise<void> {
+  const before = server?.connectionCount() ?? 0;
+  client.socket.terminate();
+  await client.closed;
+  const deadline = Date.now() + EXPECT_TIMEOUT_MS;
+  while ((server?.connectionCount() ?? 0) >= before) {
+    if (Date.now() > deadline) {
+      throw new Error("the server did not notice the cut connection");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
