@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   token_wrong_room: "The join token's `room` is not the room the `new_user` asks for.",
   token_wrong_kind: "The `token` is of the other kind: a login token cannot join a room and a join token cannot log in.",
   token_algorithm: "The `token` is signed with an algorithm the server's key does not allow (`none` included).",
+  user_online: "Open mode: the `login`'s `userID` is online on another connection (connected, or away within its resume grace window) and the login carries no `reclaimKey` matching the one that login received; nothing changed for anyone.",
 } as const;
 
 /** A stable error code, as sent in `error.code`. */
