@@ -150,6 +150,11 @@ export interface LoginRequest {
   userID: string;
   username?: string;
   avatar?: string;
+  /**
+   * The reclaim key this user's last accepted login on this server received: an open-mode server
+   * lets this login take the user id over from a login still online only with it.
+   */
+  reclaimKey?: string;
 }
 
 /** The callee's answer to a ring, as `answerCall` sends it. */
@@ -433,6 +438,7 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
         userID: login.userID,
         ...(login.username !== undefined ? { username: login.username } : {}),
         ...(login.avatar !== undefined ? { avatar: login.avatar } : {}),
+        ...(login.reclaimKey !== undefined ? { reclaimKey: login.reclaimKey } : {}),
       },
       ["loginResponse"],
       timeoutMs,
