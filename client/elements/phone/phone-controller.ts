@@ -364,10 +364,11 @@ export class PhoneController implements ReactiveController {
       }
       if (info.replaced) {
         this.#fail("replaced", "another connection signed in with this name");
-      } else if (info.opened) {
+      } else if (info.opened && session.login !== undefined) {
         this.#fail("signaling_closed", `the connection to the server closed (code ${info.code})`);
       }
-      // A socket that never opened is reported by connect()'s rejection.
+      // A socket that never opened, or a refused login (the session closes before connect()
+      // rejects), is reported by connect()'s rejection, with the server's reason.
     });
   }
 
