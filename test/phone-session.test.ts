@@ -479,6 +479,7 @@ describe("phone session, failure cases", () => {
     const bob = new TestPhone("Bob", { video: true, reclaimKeys: new MemoryReclaimKeyStore() });
     await online(alice, bob);
     const { outgoing, incoming } = await connectedCall(alice, bob);
+    await waitFor("alice sees bob in the call", () => alice.statusOf(bob.userID) === "in_call");
     const stranger = new TestPhone("Mallory", { userID: bob.userID, reclaimKeys: new MemoryReclaimKeyStore() });
     const refusal = await stranger.session.connect().then(() => undefined, (error: unknown) => error);
     expect(refusal).toBeInstanceOf(PhoneError);
