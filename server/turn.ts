@@ -97,9 +97,4 @@ export class SessionIceServers {
   forget(sessionId: string): void {
     this.#issued.delete(sessionId);
   }
-
-  /** Number of sessions holding a credential. */
-  get size(): number {
-    return this.#issued.size;
-  }
 }

@@ -81,14 +81,12 @@ describe("SessionIceServers", () => {
     const renewed = servers.for("p", 0) && servers.for("p", 80_000);
     expect(servers.for("p", 90_000)).toEqual(renewed);
     expect(turnEntry(servers.for("q", 90_000).iceServers).username).toBe("190:q");
-    expect(servers.size).toBe(2);
   });
 
   it("forgets a session's credential when the session ends: a session with that id later gets a new one", () => {
     const servers = new SessionIceServers([], turnSettings100s);
     servers.for("p", 0);
     servers.forget("p");
-    expect(servers.size).toBe(0);
     expect(turnEntry(servers.for("p", 1_000).iceServers).username).toBe("101:p");
   });
 });
