@@ -65,8 +65,8 @@ export interface MemberView {
   roomState: RoomState;
 }
 
-/** An admitted member: its id and what `joined` tells it. */
-export interface Admission extends MemberView {
+/** An admitted member: its id and what `joined` tells it (its list follows in `connection_list`). */
+export interface Admission extends Omit<MemberView, "list"> {
   id: string;
 }
 
@@ -442,7 +442,7 @@ export class RoomRegistry implements RoomMembership {
     if (entrant.grants.host && room.waiting.size > 0) {
       deliveries.push({ to: id, message: { type: "lobby", waiting: fullList(room, room.waiting) } });
     }
-    const admission: Admission = { id, room: room.name, username: entrant.username, list: entrant.grants.hidden ? full : visibleList(room), grants: { ...entrant.grants }, roomState: roomStateOf(room) };
+    const admission: Admission = { id, room: room.name, username: entrant.username, grants: { ...entrant.grants }, roomState: roomStateOf(room) };
     return { ok: true, outcome: "admitted", admission, deliveries };
   }
 

@@ -112,3 +112,55 @@ describe("RoomRegistry refusals (failure cases)", () => {
     expect(registry.participants("r1").map((p) => p.id)).toEqual(["a", "b", "c"]);
   });
 });
+
+describe("RoomRegistry host state", () => {
+  const OPEN = { publish: true, data: true, host: false, hidden: false, bypassLobby: false };
+
+  it("makes the first participant of a new room host in open mode and hands over to the earliest visible member", () => {
+    const registry = new RoomRegistry({ roomCapacity: 8, openMode: true });
+    const first = registry.join("a", { room: "r", username: "Ada", grants: OPEN });
+    expect(first.ok && first.outcome === "admitted" && first.admission.grants.host).toBe(true);
+    registry.join("b", { room: "r", username: "Bob", grants: OPEN });
+    registry.join("c", { room: "r", username: "Cy", grants: OPEN });
+    const left = registry.leave("a");
+    expect(left.ok && left.deliveries.filter((delivery) => delivery.message.type === "room_state").map((delivery) => delivery.to)).toEqual(["b", "c"]);
+    expect(registry.viewOf("b")?.grants.host).toBe(true);
+    expect(registry.viewOf("c")?.roomState.hosts).toEqual(["b"]);
+  });
+
+  it("hands nothing over in token mode and keeps a room with waiters after its members left", () => {
+    const registry = new RoomRegistry({ roomCapacity: 8, openMode: false });
+    registry.join("h", { room: "r", username: "Hal", grants: { ...OPEN, host: true } });
+    registry.join("b", { room: "r", username: "Bob", grants: OPEN });
+    registry.configure("h", { lobby: true });
+    expect(registry.join("w", { room: "r", username: "Wes", grants: OPEN })).toMatchObject({ ok: true, outcome: "waiting" });
+    registry.leave("h");
+    expect(registry.viewOf("b")?.grants.host).toBe(false);
+    registry.leave("b");
+    expect(registry.isWaiting("w")).toBe(true);
+    const host = registry.join("h2", { room: "r", username: "Hal", grants: { ...OPEN, host: true } });
+    expect(host.ok && host.deliveries.some((delivery) => delivery.to === "h2" && delivery.message.type === "lobby")).toBe(true);
+    expect(registry.admitFromLobby("h2", "w")).toMatchObject({ ok: true, outcome: "admitted", admission: { id: "w", roomState: { lobby: true } } });
+  });
+
+  it("turns a room's waiters away when its last member leaves in open mode", () => {
+    const registry = new RoomRegistry({ roomCapacity: 8, openMode: true });
+    registry.join("a", { room: "r", username: "Ada", grants: OPEN });
+    registry.configure("a", { lobby: true });
+    registry.join("w", { room: "r", username: "Wes", grants: OPEN });
+    expect(registry.leave("a")).toEqual({ ok: true, deliveries: [{ to: "w", message: { type: "error", code: "lobby_denied", message: "everyone left the room", refType: "new_user" } }] });
+    expect(registry.isWaiting("w")).toBe(false);
+    expect(registry.stats()).toEqual({ rooms: 0, participants: 0 });
+  });
+
+  it("refuses every host operation of a non-host with not_host and changes nothing", () => {
+    const registry = new RoomRegistry({ roomCapacity: 8, openMode: true });
+    registry.join("a", { room: "r", username: "Ada", grants: OPEN });
+    registry.join("b", { room: "r", username: "Bob", grants: OPEN });
+    const before = registry.viewOf("a");
+    for (const result of [registry.configure("b", { locked: true }), registry.remove("b", "a"), registry.mute("b", "a", "audio"), registry.admitFromLobby("b", "a"), registry.denyFromLobby("b", "a")]) {
+      expect(result).toMatchObject({ ok: false, code: "not_host" });
+    }
+    expect(registry.viewOf("a")).toEqual(before);
+  });
+});
