@@ -20,7 +20,7 @@
  * again as a new participant. A pair whose connection fails is rebuilt alone, with the same rule
  * about who offers. TURN credentials are renewed by the connection before they expire.
  */
-import { assertNever, type ErrorCode, type IceServer, type Participant } from "../../shared/protocol/index.ts";
+import { assertNever, type ErrorCode, type IceServer, type MuteKind, type Participant, type RoomGrants, type RoomState } from "../../shared/protocol/index.ts";
 import type { MediaState, TrackSource } from "../../shared/protocol/mesh.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
@@ -36,7 +36,7 @@ import {
   type RtcConfigurationExtras,
   type WebRtcImplementation,
 } from "./peer-link.ts";
-import { LocalPublications } from "./publications.ts";
+import { LocalPublications, TRACK_SOURCE_GROUP, TRACK_SOURCE_KIND } from "./publications.ts";
 import type { ReconnectPolicy } from "./reconnect.ts";
 import {
   absentPeers,
@@ -150,6 +150,23 @@ export type RoomSessionEvents = {
   reconnected: { id: string; previousId: string; resumed: boolean };
   /** New ICE servers (fresh TURN credentials) were applied to every peer. */
   "ice-servers": { iceServers: IceServer[]; expiresAtMs: number | undefined };
+  /** The room's settings or hosts changed (also the answer to this host's own settings). */
+  "room-state": { roomState: RoomState };
+  /** What this participant may do changed: in open mode it became host when the last host left. */
+  grants: { grants: RoomGrants };
+  /** Hosts: who waits in the lobby now (empty when nobody does). */
+  lobby: { waiting: Participant[] };
+  /** The room put this session in its lobby: `join()` resolves when a host admits it, rejects with `lobby_denied` otherwise. */
+  waiting: { room: string; id: string };
+  /** A host (`by`) removed this participant; the session is closed right after. */
+  removed: { by: string };
+  /**
+   * A host (`by`) asked this participant to stop sending `kind`: the session has disabled the
+   * tracks of `sources` (`track.enabled = false`; they stay published, so unmuting is
+   * `track.enabled = true`) and announced its media state. Tell the user ("the host muted your
+   * microphone").
+   */
+  "mute-request": { by: string; kind: MuteKind; sources: TrackSource[] };
 };
 
 /** What the server told this session when it joined (updated on resume, rejoin and ICE refresh). */
@@ -164,6 +181,13 @@ export interface JoinInfo {
   iceServersExpireAtMs?: number;
   /** How long the server keeps this participant after its socket is lost, in ms. */
   resumeGraceMs?: number;
+  /**
+   * What this participant may do. `publish` and `data` are for this side to honour (the server
+   * cannot enforce media in a mesh); `host` may turn true later (open mode hand-over).
+   */
+  grants: RoomGrants;
+  /** The room's settings and hosts, kept current from `room_state`. */
+  roomState: RoomState;
 }
 
 /** Options of a {@link RoomSession}. */
@@ -178,6 +202,8 @@ export interface RoomSessionOptions {
   connection?: ServerConnection;
   room: string;
   username: string;
+  /** The room password, for a room whose host set one (`password_required` / `wrong_password` otherwise). */
+  password?: string;
   /**
    * Local media sent to every peer; omit to only receive. Its audio track is published as
    * `microphone` and its video track as `camera` (see {@link RoomSession.publications}).
@@ -229,6 +255,11 @@ interface PeerEntry {
   unsubscribe: Array<() => void>;
   /** Consecutive failures since the pair was last connected. */
   failures: number;
+  /**
+   * False for a remote that offered without being in any list this side received (a hidden
+   * participant): the lists the server sends never name it, so only its `close_connection` drops it.
+   */
+  listed: boolean;
   rebuildTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -252,6 +283,10 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   /** The id this session had before it lost its place and started joining again as new. */
   #rejoiningFrom: string | undefined;
   #mediaState: MediaState | undefined;
+  /** Hosts: who waits in the lobby. */
+  #lobby: Participant[] = [];
+  /** True while `join()` waits in the room's lobby. */
+  #waiting = false;
   readonly #publications: LocalPublications;
   readonly #unsubscribeConnection: Array<() => void>;
 
@@ -312,6 +347,26 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   /** What the server acknowledged, once joined. */
   get info(): JoinInfo | undefined {
     return this.#info;
+  }
+
+  /** What this participant may do, once joined; see {@link JoinInfo.grants}. */
+  get grants(): RoomGrants | undefined {
+    return this.#info?.grants;
+  }
+
+  /** The room's lock, password, lobby and hosts, once joined. */
+  get roomState(): RoomState | undefined {
+    return this.#info?.roomState;
+  }
+
+  /** Hosts: who waits in the lobby to be admitted or denied. */
+  get lobby(): readonly Participant[] {
+    return this.#lobby;
+  }
+
+  /** True while `join()` waits in the room's lobby for a host. */
+  get isWaiting(): boolean {
+    return this.#waiting;
   }
 
   /** This participant's id, once joined. It changes when the session has to join again as new. */
@@ -381,6 +436,43 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     for (const { peer } of this.#entries.values()) {
       peer.sendMediaState(this.#mediaState);
     }
+  }
+
+  // ---- host controls (refused `not_host` by the server, as an `error` event, unless this participant hosts the room) ----
+
+  /** Hosts: locks (`true`) or unlocks the room; nobody but hosts joins a locked room. Answered by `room-state`. */
+  lockRoom(locked: boolean): boolean {
+    return this.#connection.configureRoom({ locked });
+  }
+
+  /** Hosts: sets the room password (1–128 characters), or clears it with `null`. Answered by `room-state`. */
+  setRoomPassword(password: string | null): boolean {
+    return this.#connection.configureRoom({ password });
+  }
+
+  /** Hosts: turns the lobby on (joiners wait to be admitted) or off. Answered by `room-state`. */
+  setLobby(enabled: boolean): boolean {
+    return this.#connection.configureRoom({ lobby: enabled });
+  }
+
+  /** Hosts: removes participant `id` from the room (or from the lobby); the others see it leave. */
+  removeParticipant(id: string): boolean {
+    return this.#connection.removeParticipant(id);
+  }
+
+  /** Hosts: asks participant `id` to stop sending `kind`; its client honours it (see the `mute-request` event). */
+  muteParticipant(id: string, kind: MuteKind): boolean {
+    return this.#connection.muteParticipant(id, kind);
+  }
+
+  /** Hosts: lets participant `id` in from the lobby (see {@link RoomSession.lobby}). */
+  admit(id: string): boolean {
+    return this.#connection.admitFromLobby(id);
+  }
+
+  /** Hosts: turns participant `id` away from the lobby. */
+  deny(id: string): boolean {
+    return this.#connection.denyFromLobby(id);
   }
 
   /** One data-channel round trip to `peerId`, in milliseconds. */
@@ -464,6 +556,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       pending.reject(joinError);
     }
     this.#rejoiningFrom = undefined;
+    this.#waiting = false;
     for (const unsubscribe of this.#unsubscribeConnection) {
       unsubscribe();
     }
@@ -493,10 +586,27 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
 
   /** Sends `new_user`: the first one of `join()`, or the one of a re-entry after a drop. */
   #requestJoin(attempt: JoinAttempt): void {
-    this.#connection.joinRoom(this.#options.room, this.#options.username, this.#joinTimeoutMs).then(
+    const options = this.#options;
+    this.#connection.joinRoom(options.room, options.username, this.#joinTimeoutMs, {
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      onWaiting: ({ room, id }) => this.#onWaiting(room, id),
+    }).then(
       (joined) => this.#onJoined(attempt, joined),
       (error: unknown) => this.#onJoinFailed(attempt, error),
     );
+  }
+
+  /**
+   * The room put this session in its lobby: the join's deadline no longer applies (a host may take
+   * a while); it ends with admission, denial, or the session's own `leave()`.
+   */
+  #onWaiting(room: string, id: string): void {
+    if (this.closed) {
+      return;
+    }
+    clearTimeout(this.#pendingJoin?.timer);
+    this.#waiting = true;
+    this.emit("waiting", { room, id });
   }
 
   #onJoined(attempt: JoinAttempt, joined: JoinedMessage): void {
@@ -513,10 +623,13 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       iceServers: joined.iceServers,
       roomCapacity: joined.roomCapacity,
       resumeGraceMs: joined.resumeGraceMs,
+      grants: joined.grants,
+      roomState: joined.roomState,
       ...(joined.iceServersExpireAtMs !== undefined ? { iceServersExpireAtMs: joined.iceServersExpireAtMs } : {}),
     };
     this.#pendingJoin = undefined;
     this.#rejoiningFrom = undefined;
+    this.#waiting = false;
     clearTimeout(pending?.timer);
     this.#info = info;
     this.#setState(RoomSessionState.joined);
@@ -600,8 +713,8 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     if (!info) {
       return;
     }
-    this.#info = { ...info, id, room: room.room, username: room.username };
-    for (const absentId of absentPeers(this.#entries.keys(), room.list)) {
+    this.#info = { ...info, id, room: room.room, username: room.username, grants: room.grants, roomState: room.roomState };
+    for (const absentId of absentPeers(this.#listedPeerIds(), room.list)) {
       this.#removePeer(absentId, "left");
     }
     // Someone who joined meanwhile is not added here: its `connection_list` and offer were kept
@@ -655,9 +768,29 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
         return;
       case "rest_connection_list":
         // The authoritative remaining list: drop anyone we still hold who is not on it.
-        for (const id of absentPeers(this.#entries.keys(), message.list)) {
+        for (const id of absentPeers(this.#listedPeerIds(), message.list)) {
           this.#removePeer(id, "left");
         }
+        return;
+      case "room_state": {
+        const { type: _type, ...roomState } = message;
+        this.#onRoomState(roomState);
+        return;
+      }
+      case "lobby":
+        this.#lobby = message.waiting;
+        this.emit("lobby", { waiting: message.waiting });
+        return;
+      case "removed":
+        this.emit("removed", { by: message.by });
+        // The server has taken this participant out already: nothing to tell it.
+        this.#close();
+        return;
+      case "mute_request":
+        this.#honourMuteRequest(message.by, message.kind);
+        return;
+      case "lobby_waiting":
+        // The answer to a `new_user` whose request is gone (timed out): nothing waits for it.
         return;
       case "error":
         this.#report(message.code, message.message);
@@ -665,6 +798,43 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       default:
         assertNever(message);
     }
+  }
+
+  /** Keeps the room state, and this participant's `host` grant in step with the hosts it names. */
+  #onRoomState(roomState: RoomState): void {
+    const info = this.#info;
+    if (!info) {
+      return;
+    }
+    const becameHost = !info.grants.host && roomState.hosts.includes(info.id);
+    this.#info = { ...info, roomState, grants: becameHost ? { ...info.grants, host: true } : info.grants };
+    this.emit("room-state", { roomState });
+    if (becameHost) {
+      this.emit("grants", { grants: this.#info.grants });
+    }
+  }
+
+  /**
+   * A host asked this side to stop sending `kind`: the camera or microphone track is disabled (it
+   * stays published, so the user can turn it back on) and the media state announced, if it was.
+   */
+  #honourMuteRequest(by: string, kind: MuteKind): void {
+    const sources: TrackSource[] = [];
+    for (const publication of this.#publications.list()) {
+      if (TRACK_SOURCE_GROUP[publication.source] === "user" && TRACK_SOURCE_KIND[publication.source] === kind) {
+        publication.track.enabled = false;
+        sources.push(publication.source);
+      }
+    }
+    if (this.#mediaState) {
+      this.setMediaState(kind === "audio" ? { ...this.#mediaState, audio: false } : { ...this.#mediaState, video: false });
+    }
+    this.emit("mute-request", { by, kind, sources });
+  }
+
+  /** The remotes that came from a list the server sent (not hidden ones that just offered). */
+  #listedPeerIds(): string[] {
+    return [...this.#entries].filter(([, entry]) => entry.listed).map(([id]) => id);
   }
 
   /** An offer, answer or candidate from a remote. */
@@ -681,7 +851,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
         case "ignore":
           return;
         case "answer_new_peer":
-          entry = this.#addPeer({ id: message.id, username: message.username }, false);
+          entry = this.#addPeer({ id: message.id, username: message.username }, false, false);
           break;
         case "rebuild_then_signal":
           entry?.peer.rebuild();
@@ -699,14 +869,21 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     if (selfId === undefined) {
       return;
     }
+    for (const participant of list) {
+      const held = this.#entries.get(participant.id);
+      if (held) {
+        // An offer can come before any list names its sender; once one does, the lists govern it.
+        held.listed = true;
+      }
+    }
     for (const { participant, initiator } of peersToAddOnConnectionList(selfId, newUserId, list, new Set(this.#entries.keys()))) {
-      this.#addPeer(participant, initiator);
+      this.#addPeer(participant, initiator, true);
     }
   }
 
   // ---- peers ----
 
-  #addPeer(participant: Participant, initiator: boolean): PeerEntry | undefined {
+  #addPeer(participant: Participant, initiator: boolean, listed: boolean): PeerEntry | undefined {
     const info = this.#info;
     if (!info) {
       return undefined;
@@ -724,7 +901,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       ...(options.iceDisconnectedTimeoutMs !== undefined ? { disconnectedTimeoutMs: options.iceDisconnectedTimeoutMs } : {}),
       ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
     });
-    const entry: PeerEntry = { peer, unsubscribe: [], failures: 0, rebuildTimer: undefined };
+    const entry: PeerEntry = { peer, unsubscribe: [], failures: 0, rebuildTimer: undefined, listed };
     entry.unsubscribe = [
       peer.on("signal", (signal) => this.#sendSignal(peer.id, signal)),
       peer.on("state", ({ state, previous }) => {
