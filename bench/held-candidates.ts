@@ -51,8 +51,8 @@ function measure(label: string, options: CallRegistryOptions, candidate: () => I
   const logins = new LoginDirectory();
   const registry = new CallRegistry(logins, options);
   for (let pair = 0; pair < PAIRS; pair += 1) {
-    logins.login(`a${pair}`, { type: "login", userID: `a${pair}` });
-    logins.login(`b${pair}`, { type: "login", userID: `b${pair}` });
+    logins.login(`a${pair}`, { type: "login", userID: `a${pair}` }, "reclaim_key");
+    logins.login(`b${pair}`, { type: "login", userID: `b${pair}` }, "reclaim_key");
   }
   for (let pair = 0; pair < PAIRS; pair += 1) {
     registry.handle(`a${pair}`, { type: "call", calleeID: `b${pair}`, sdpOffer: "v=0" });

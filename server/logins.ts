@@ -3,6 +3,11 @@
  * with which presence status: the presence family's state, with no sockets and no clock. The
  * in-memory default of {@link Logins} (server/stores.ts).
  *
+ * A user id is online at most once. Who may take an online user id over depends on the mode
+ * ({@link LoginProof}): a verified login token (token mode), or the reclaim key the current login
+ * received (open mode), so a stranger who types someone's user id is refused `user_online` and
+ * changes nothing for them.
+ *
  * Every operation returns what the server must do in the one effects shape (server/effects.ts):
  * `loginResponse` and `loggedOut` to deliver, the 4003 close of a replaced connection, and the
  * directory changes it made ({@link PresenceChanges}), which go to the presence fan-out
@@ -12,9 +17,11 @@
  * Like the call registry, the directory never learns of a socket closing: a suspended session stays
  * logged in until the session layer resumes it or calls {@link LoginDirectory.logout}.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { nanoid } from "nanoid";
 import type { CommonServerMessage } from "../shared/protocol/common.ts";
 import { CLOSE_CODES, type ErrorCode } from "../shared/protocol/errors.ts";
-import type { LoginMessage, PresenceServerMessage, PresenceStatus, PresenceUser } from "../shared/protocol/presence.ts";
+import { RECLAIM_KEY_LENGTH, type LoginMessage, type PresenceServerMessage, type PresenceStatus, type PresenceUser } from "../shared/protocol/presence.ts";
 import type { CloseCommand, Delivery, Effects } from "./effects.ts";
 import type { PresenceChanges } from "./presence.ts";
 import type { Logins } from "./stores.ts";
@@ -45,13 +52,37 @@ export type LoginAccepted = { ok: true; replaced: string | undefined } & LoginEf
 /** Result of a login: its effects, or an error code for the sender alone (nothing changed). */
 export type LoginResult = LoginAccepted | { ok: false; code: ErrorCode; message: string };
 
+/**
+ * What lets a login take over a user id that is online:
+ * - `token`: the identity comes from a verified login token (token mode): the newer login wins.
+ * - `reclaim_key`: the client chose the user id itself (open mode): only a `login.reclaimKey` equal
+ *   to the key the current login received takes over; anything else is refused `user_online`.
+ */
+export type LoginProof = "token" | "reclaim_key";
+
 /** A logged-in connection. */
 interface Login {
   readonly connectionId: string;
   readonly userID: string;
   readonly username: string;
   readonly avatar: string | undefined;
+  /** What `loginResponse accepted` gave this login: the proof a later login of the same user brings. */
+  readonly reclaimKey: string;
   status: PresenceStatus;
+}
+
+/** A new reclaim key: {@link RECLAIM_KEY_LENGTH} nanoid characters (190 bits). */
+function newReclaimKey(): string {
+  return nanoid(RECLAIM_KEY_LENGTH);
+}
+
+/**
+ * True when `offered` is `expected`, in time that does not depend on where they differ: both are
+ * hashed first, so the comparison sees two digests of one length whatever was sent.
+ */
+function sameKey(offered: string, expected: string): boolean {
+  const digest = (key: string) => createHash("sha256").update(key, "utf8").digest();
+  return timingSafeEqual(digest(offered), digest(expected));
 }
 
 /**
@@ -65,19 +96,28 @@ export class LoginDirectory implements Logins {
   readonly #byUserID = new Map<string, Login>();
 
   /**
-   * Logs `connectionId` in; a user id held by another connection is taken over: that connection
-   * is told `loggedOut {reason: "replaced"}` and closed with 4003, so a user id is never online
-   * twice. Others see the entry change in place.
+   * Logs `connectionId` in with a new reclaim key. A user id held by another connection (connected,
+   * or suspended within its grace window) is taken over when `proof` allows it: that connection is
+   * told `loggedOut {reason: "replaced"}` and closed with 4003, so a user id is never online twice,
+   * and others see the entry change in place. Without the proof the login is refused `user_online`
+   * and nothing changes.
    */
-  login(connectionId: string, message: LoginMessage): LoginResult {
+  login(connectionId: string, message: LoginMessage, proof: LoginProof): LoginResult {
     const current = this.#byConnection.get(connectionId);
     if (current) {
       return { ok: false, code: "already_logged_in", message: `this connection is already logged in as "${current.userID}"` };
     }
+    const replaced = this.#byUserID.get(message.userID);
+    if (replaced && proof === "reclaim_key" && (message.reclaimKey === undefined || !sameKey(message.reclaimKey, replaced.reclaimKey))) {
+      return {
+        ok: false,
+        code: "user_online",
+        message: `"${message.userID}" is online on another connection; only that user's reclaimKey can take it over`,
+      };
+    }
     const deliveries: LoginDelivery[] = [];
     const closes: CloseCommand[] = [];
     const unsubscribed: string[] = [];
-    const replaced = this.#byUserID.get(message.userID);
     if (replaced) {
       this.#byConnection.delete(replaced.connectionId);
       unsubscribed.push(replaced.connectionId);
@@ -89,11 +129,18 @@ export class LoginDirectory implements Logins {
       userID: message.userID,
       username: message.username ?? message.userID,
       avatar: message.avatar,
+      reclaimKey: newReclaimKey(),
       status: "online",
     };
     this.#byConnection.set(connectionId, login);
     this.#byUserID.set(login.userID, login);
-    const accepted: PresenceServerMessage = { type: "loginResponse", content: "accepted", userID: login.userID, username: login.username };
+    const accepted: PresenceServerMessage = {
+      type: "loginResponse",
+      content: "accepted",
+      userID: login.userID,
+      username: login.username,
+      reclaimKey: login.reclaimKey,
+    };
     if (login.avatar !== undefined) {
       accepted.avatar = login.avatar;
     }

@@ -27,7 +27,7 @@ import { TimerService } from "./timers.ts";
 import { WebSocketTransport } from "./transport.ts";
 import { OrderedMessages } from "./ordered-messages.ts";
 import { TokenKeyError, TokenVerifier } from "./tokens.ts";
-import { iceServersFor } from "./turn.ts";
+import { SessionIceServers } from "./turn.ts";
 import { uWS } from "./uws.ts";
 
 /** Path of the signaling WebSocket endpoint. */
@@ -101,8 +101,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const answers: HttpAnswers = new HttpAnswers(failures, () => transport.shuttingDown);
   const transport = new WebSocketTransport({ config, maxConnections, metrics, failures, answers });
 
-  const turn = turnSettings(config);
-  const issueIceServers = (id: string) => iceServersFor(config.iceServers, turn, id, Date.now());
+  /** One TURN credential per live session, handed out again until it runs out soon (server/turn.ts). */
+  const iceServers = new SessionIceServers(config.iceServers, turnSettings(config));
+  const issueIceServers = (id: string) => iceServers.for(id, Date.now());
   const loginAttempts = new AddressRateLimiter({ perSecond: config.loginsPerSecondPerAddress, burst: config.loginBurstPerAddress });
   const callAttempts = new AddressRateLimiter({ perSecond: config.callsPerSecondPerAddress, burst: config.callBurstPerAddress });
   const passwordFailures = new FailureWindow({ maxFailures: MAX_PASSWORD_FAILURES, windowMs: PASSWORD_FAILURE_WINDOW_MS });
@@ -123,7 +124,18 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     },
     endSession: (id) => sessions.end(id),
   });
-  const sessions = new Sessions({ rooms, logins, calls, suspended, applier, transport, graceMs: config.resumeGraceMs, resumeFailures, iceServersFor: issueIceServers });
+  const sessions = new Sessions({
+    rooms,
+    logins,
+    calls,
+    suspended,
+    applier,
+    transport,
+    graceMs: config.resumeGraceMs,
+    resumeFailures,
+    iceServersFor: issueIceServers,
+    forgetIceServers: (id) => iceServers.forget(id),
+  });
   const handlers = handlerTable({
     config,
     transport,
@@ -137,7 +149,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     callAttempts,
     passwordFailures,
     iceServersFor: issueIceServers,
-    handsOutIceServers: config.iceServers.length > 0 || turn !== undefined,
+    handsOutIceServers: iceServers.handsOut,
     tokens,
   });
   /** Keeps each connection's messages in order behind a join or login whose token is being verified. */

@@ -40,8 +40,10 @@ export interface SessionsOptions {
   graceMs: number;
   /** Refused resumes per address: past its budget an address is refused without a token check. */
   resumeFailures: AddressRateLimiter;
-  /** The ICE servers `resumed` carries for session `id`. */
+  /** The ICE servers `resumed` carries for session `id`: the credential it holds while not close to expiry. */
   iceServersFor(id: string): IssuedIceServers;
+  /** Session `id` ended: the TURN credential held for it is dropped, never handed out again. */
+  forgetIceServers(id: string): void;
 }
 
 /** Suspends, resumes and ends sessions. */
@@ -78,6 +80,7 @@ export class Sessions {
       }
     }
     if (rooms.roomOf(id) === undefined && !loggedIn) {
+      this.#options.forgetIceServers(id);
       applier.apply(suspended.forget(id));
       return;
     }
@@ -112,7 +115,8 @@ export class Sessions {
    * connection). Used on a close that does not suspend and when a suspension ends unresumed.
    */
   end(id: string): void {
-    const { rooms, logins, calls, suspended, applier } = this.#options;
+    const { rooms, logins, calls, suspended, applier, forgetIceServers } = this.#options;
+    forgetIceServers(id);
     applier.apply(suspended.forget(id));
     const left = rooms.leave(id);
     if (left.ok) {

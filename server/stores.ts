@@ -9,7 +9,7 @@
  */
 import type { MuteKind, Participant } from "../shared/protocol/index.ts";
 import type { LoginMessage, PresenceStatus, PresenceUser } from "../shared/protocol/presence.ts";
-import type { LoginEffects, LoginIdentity, LoginResult } from "./logins.ts";
+import type { LoginEffects, LoginIdentity, LoginProof, LoginResult } from "./logins.ts";
 import type { PresenceChanges, PresenceDelivery, PresenceEffects } from "./presence.ts";
 import type { BufferOutcome, BufferedFrame, ResumeOutcome, SuspendOutcome } from "./resume.ts";
 import type { AdmissionResult, JoinGate, JoinGrants, JoinRequest, MemberView, RoomResult, RoomSettingsChange, RoomStats, RouteResult, TargetedMessage } from "./rooms.ts";
@@ -72,8 +72,10 @@ export interface Logins {
    * connection holds it happen with no other login or logout in between, so two logins racing for
    * one user id end with exactly one holder, the other told `loggedOut` and closed with 4003. The
    * result names the replaced connection; its call is ended by the call registry afterwards.
+   * `proof` says what may take a user id that is online over (see {@link LoginProof}); a login
+   * without it is refused `user_online` and changes nothing.
    */
-  login(connectionId: string, message: LoginMessage): LoginResult;
+  login(connectionId: string, message: LoginMessage, proof: LoginProof): LoginResult;
   /** Ends the login of `connectionId` (its session ended); the others see it leave. Nothing when not logged in. */
   logout(connectionId: string): LoginEffects;
   /** Sets the status of the login on `connectionId`; true when its entry changed (false when not logged in). */

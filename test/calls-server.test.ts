@@ -108,7 +108,7 @@ afterAll(async () => {
 });
 
 describe("login and the presence directory (happy path)", () => {
-  it("login answers loginResponse accepted with the id and display name, then the whole directory including the new user", async () => {
+  it("login answers loginResponse accepted with the id, display name and reclaim key, then the whole directory including the new user", async () => {
     const alice = await user("alice", { username: "Alice", avatar: "/avatars/alice.png" });
     const client = await connect();
     const bobID = freshId("bob");
@@ -118,6 +118,7 @@ describe("login and the presence directory (happy path)", () => {
       content: "accepted",
       userID: bobID,
       username: bobID,
+      reclaimKey: expect.stringMatching(/^[\w-]{32}$/),
       id: expect.any(String),
       resumeToken: expect.any(String),
       resumeGraceMs: 0,
@@ -137,6 +138,7 @@ describe("login and the presence directory (happy path)", () => {
       userID: id,
       username: "Trim",
       avatar: "https://example.test/a.png",
+      reclaimKey: expect.stringMatching(/^[\w-]{32}$/),
       id: expect.any(String),
       resumeToken: expect.any(String),
       resumeGraceMs: 0,
@@ -235,12 +237,74 @@ describe("login refusals (failure cases)", () => {
   });
 });
 
-describe("the same userID logging in twice: the newer connection wins", () => {
+describe("open mode: a stranger's login with a userID that is online is refused user_online and changes nothing", () => {
+  /** Has a stranger's new connection log in as `userID` (with `extras`) and expects `user_online`. */
+  async function strangerRefused(userID: string, extras: LoginExtras = {}): Promise<TestClient> {
+    const stranger = await connect();
+    stranger.send({ type: "login", userID, ...extras });
+    expect(await stranger.next("loginResponse")).toMatchObject({ content: "rejected", code: "user_online" });
+    return stranger;
+  }
+
+  it("the online user keeps its connection and its call in progress, and nobody sees a presence change", async () => {
+    const [observer, alice, bob] = await users("observer", "alice", "bob");
+    await connectCall(alice, bob);
+    await untilStatus(observer.client, bob.userID, "in_call");
+    await drain(observer.client, alice.client, bob.client);
+
+    const stranger = await strangerRefused(bob.userID, { username: "Mallory" });
+    await expectNothingMore(observer.client, alice.client, bob.client);
+    expect(bob.client.closeCode).toBeUndefined();
+    expect(JSON.stringify(stranger.received)).not.toContain("presence");
+
+    // The call still runs between the two: candidates cross, and hanging up reaches the other side.
+    alice.client.send({ type: "onIceCandidate", candidate: CANDIDATE_1 });
+    expect(await bob.client.next("iceCandidate")).toEqual({ type: "iceCandidate", candidate: CANDIDATE_1 });
+    bob.client.send({ type: "stop" });
+    expect(await alice.client.next("stopCommunication")).toEqual({ type: "stopCommunication", reason: "normal" });
+  });
+
+  it("a ringing callee still gets to answer, and the caller hears it", async () => {
+    const [alice, bob] = await users("alice", "bob");
+    const incoming = await ring(alice, bob);
+    await strangerRefused(bob.userID);
+    bob.client.send({ type: "incomingCallResponse", callerID: alice.userID, callId: incoming.callId, callResponse: "accepted", sdpAnswer: ANSWER_SDP });
+    expect(await alice.client.next("callResponse")).toEqual({ type: "callResponse", callResponse: "accepted", calleeID: bob.userID, sdpAnswer: ANSWER_SDP });
+  });
+
+  it.each([
+    ["a made-up reclaim key", () => "x".repeat(32)],
+    ["another user's reclaim key", (other: LoggedIn) => other.reclaimKey],
+  ])("with %s: refused too", async (_label, keyFor) => {
+    const [alice, bob] = await users("alice", "bob");
+    await drain(alice.client, bob.client);
+    await strangerRefused(bob.userID, { reclaimKey: keyFor(alice) });
+    await expectNothingMore(alice.client, bob.client);
+    expect(bob.client.closeCode).toBeUndefined();
+  });
+
+  it("the reclaim key of a login that was taken over since is refused: every login gets a new one", async () => {
+    const bob = await user("bob");
+    const newerBob = await logIn(await connect(), bob.userID, { reclaimKey: bob.reclaimKey });
+    expect(newerBob.reclaimKey).not.toBe(bob.reclaimKey);
+    expect(newerBob.reclaimKey).toMatch(/^[\w-]{32}$/);
+    await strangerRefused(bob.userID, { reclaimKey: bob.reclaimKey });
+    expect(newerBob.client.closeCode).toBeUndefined();
+  });
+
+  it("the user id is free again once its login ended", async () => {
+    const bob = await user("bob");
+    await bob.client.close();
+    await logIn(await connect(), bob.userID);
+  });
+});
+
+describe("the same userID logging in twice with that user's reclaim key: the newer connection wins", () => {
   it("the older connection gets loggedOut replaced and close code 4003; the newer gets the directory; others see one presenceUpdate and no presenceLeft", async () => {
     const [observer, older] = await users("observer", "twice");
     await drain(observer.client);
     const newerClient = await connect();
-    const newer = await logIn(newerClient, older.userID, { username: "Twice again" });
+    const newer = await logIn(newerClient, older.userID, { username: "Twice again", reclaimKey: older.reclaimKey });
 
     expect(await older.client.next("loggedOut")).toEqual({ type: "loggedOut", reason: "replaced" });
     expect(await older.client.closed).toBe(CLOSE_CODES.replaced);
@@ -256,7 +320,7 @@ describe("the same userID logging in twice: the newer connection wins", () => {
   it("a replaced user's call ends for the other party with stopCommunication replaced", async () => {
     const [alice, bob] = await users("alice", "bob");
     await connectCall(alice, bob);
-    await logIn(await connect(), bob.userID);
+    await logIn(await connect(), bob.userID, { reclaimKey: bob.reclaimKey });
     expect(await alice.client.next("stopCommunication")).toEqual({ type: "stopCommunication", reason: "replaced" });
     expect(await bob.client.closed).toBe(CLOSE_CODES.replaced);
   });
@@ -264,7 +328,7 @@ describe("the same userID logging in twice: the newer connection wins", () => {
   it("a replaced callee that was ringing answers the caller with callResponse notOnline", async () => {
     const [alice, bob] = await users("alice", "bob");
     await ring(alice, bob);
-    await logIn(await connect(), bob.userID);
+    await logIn(await connect(), bob.userID, { reclaimKey: bob.reclaimKey });
     expect(await alice.client.next("callResponse")).toEqual({ type: "callResponse", callResponse: "notOnline", calleeID: bob.userID });
   });
 });

@@ -92,7 +92,8 @@ class Switchboard {
     if (message.type !== "login") {
       return this.apply(this.registry.handle(connectionId, message));
     }
-    const login = this.logins.login(connectionId, message);
+    // A takeover here stands for one that proved it is the same user (logins.test.ts tests the proofs).
+    const login = this.logins.login(connectionId, message, "token");
     if (!login.ok || login.replaced === undefined) {
       return this.apply(login);
     }

@@ -44,10 +44,13 @@ async function connect(): Promise<TestClient> {
   return client;
 }
 
-/** Logs a fresh connection in as `userID`; resolves with the login and its `loginResponse`. */
-async function user(userID: string): Promise<LoggedIn & { accepted: LoginAccepted }> {
+/**
+ * Logs a fresh connection in as `userID` (with the reclaim key of that user's login that is still
+ * online, to take it over); resolves with the login and its `loginResponse`.
+ */
+async function user(userID: string, reclaimKey?: string): Promise<LoggedIn & { accepted: LoginAccepted }> {
   const client = await connect();
-  const loggedIn = await logIn(client, userID);
+  const loggedIn = await logIn(client, userID, reclaimKey === undefined ? {} : { reclaimKey });
   return { ...loggedIn, accepted: acceptedLogin(client) };
 }
 
@@ -288,13 +291,37 @@ describe("resumable logins (failure cases)", () => {
     expect(statusTrail(alice.client, "bob")).toEqual(["online"]);
   });
 
-  it("a new login with the user id of a suspended login takes over: the suspension is discarded as newer login wins", async () => {
+  it("a stranger's login with the user id of a suspended login is refused user_online: the suspension stays, resumes with its call, and nobody saw a thing", async () => {
     await start();
     const alice = await user("alice");
     const bob = await user("bob");
     await connectCall(alice, bob);
     await cut(bob.client);
-    const newBob = await user("bob");
+    for (const reclaimKey of [undefined, "x".repeat(32), alice.reclaimKey]) {
+      const stranger = await connect();
+      stranger.send({ type: "login", userID: "bob", ...(reclaimKey === undefined ? {} : { reclaimKey }) });
+      expect(await stranger.next("loginResponse")).toMatchObject({ content: "rejected", code: "user_online" });
+    }
+    expect(await healthz()).toMatchObject({ onlineUsers: 2, suspendedSessions: 1 });
+    // The call goes on across the resume: what alice sends meanwhile is held for bob.
+    alice.client.send({ type: "onIceCandidate", candidate: CANDIDATE_1 });
+    await alice.client.sync();
+    const back = await resume(bob.accepted.id ?? "", bob.accepted.resumeToken ?? "");
+    expect(back.resumed.login).toEqual({ userID: "bob", username: "bob" });
+    expect(await back.client.next("iceCandidate")).toEqual({ type: "iceCandidate", candidate: CANDIDATE_1 });
+    back.client.send({ type: "stop" });
+    expect(await alice.client.next("stopCommunication")).toEqual({ type: "stopCommunication", reason: "normal" });
+    expect(statusTrail(alice.client, "bob")).not.toContain("offline");
+    expect(alice.client.received.filter((message) => message.type === "stopCommunication")).toEqual([{ type: "stopCommunication", reason: "normal" }]);
+  });
+
+  it("a new login with the user id of a suspended login and its reclaim key takes over: the suspension is discarded as newer login wins", async () => {
+    await start();
+    const alice = await user("alice");
+    const bob = await user("bob");
+    await connectCall(alice, bob);
+    await cut(bob.client);
+    const newBob = await user("bob", bob.reclaimKey);
     expect(newBob.directory).toContainEqual({ userID: "bob", username: "bob", status: "online" });
     expect(await alice.client.next("stopCommunication")).toEqual({ type: "stopCommunication", reason: "replaced" });
     const old = await connect();

@@ -1,7 +1,7 @@
 /**
  * Unit tests of the pure login directory (server/logins.ts): every login and logout transition,
- * table-driven (a first login, a takeover by a newer login, a logout, a login again after a logout,
- * the refusals), each with its messages, closes, the directory changes it reports and the directory
+ * table-driven (a first login, a takeover by a newer login that proves it is the same user, a
+ * logout, a login again after a logout, the refusals: `user_online` for a stranger), each with its messages, closes, the directory changes it reports and the directory
  * after it; then the directory's accessors, `refusalMessage` and the login schema. Calls ended by a
  * takeover or a logout are in calls.test.ts; the fan-out's coalescing across steps in
  * presence.test.ts.
@@ -11,7 +11,7 @@
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import type { CloseCommand } from "../server/effects.ts";
-import { LoginDirectory, refusalMessage, type LoginEffects, type LoginResult } from "../server/logins.ts";
+import { LoginDirectory, refusalMessage, type LoginEffects, type LoginProof, type LoginResult } from "../server/logins.ts";
 import { PresenceFanout, type PresenceChanges } from "../server/presence.ts";
 import type { ErrorCode } from "../shared/protocol/errors.ts";
 import { LoginSchema, type PresenceServerMessage, type PresenceStatus, type PresenceUser } from "../shared/protocol/presence.ts";
@@ -20,6 +20,17 @@ const ALICE_AVATAR = "https://example.com/alice.png";
 const ALICE: PresenceUser = { userID: "alice", username: "Alice", avatar: ALICE_AVATAR, status: "online" };
 const BOB: PresenceUser = { userID: "bob", username: "Bob", status: "online" };
 const CAROL: PresenceUser = { userID: "carol", username: "carol", status: "online" };
+
+/** Any reclaim key: 32 nanoid characters, new for each accepted login. */
+const RECLAIM_KEY: string = expect.stringMatching(/^[\w-]{32}$/);
+
+/** How a test login proves it may take an online user id over. */
+interface LoginOptions {
+  /** Defaults to `reclaim_key`, as in open mode. */
+  proof?: LoginProof;
+  /** The connection whose reclaim key (from its `loginResponse accepted`) the login carries. */
+  withKeyOf?: string;
+}
 
 /**
  * Stands in for the socket layer: applies each result the way the effects applier does
@@ -31,9 +42,13 @@ class Lobby {
   readonly presence = new PresenceFanout();
   readonly inbox = new Map<string, PresenceServerMessage[]>();
   readonly closes: CloseCommand[] = [];
+  /** connection id → the reclaim key its accepted login received (kept across {@link clear}). */
+  readonly reclaimKeys = new Map<string, string>();
 
-  login(connectionId: string, raw: Record<string, unknown>): LoginResult {
-    const result = this.logins.login(connectionId, v.parse(LoginSchema, { type: "login", ...raw }));
+  login(connectionId: string, raw: Record<string, unknown>, options: LoginOptions = {}): LoginResult {
+    const reclaimKey = options.withKeyOf === undefined ? undefined : this.reclaimKeys.get(options.withKeyOf);
+    const message = v.parse(LoginSchema, { type: "login", ...raw, ...(reclaimKey !== undefined ? { reclaimKey } : {}) });
+    const result = this.logins.login(connectionId, message, options.proof ?? "reclaim_key");
     if (result.ok) {
       this.#apply(result);
     }
@@ -61,6 +76,9 @@ class Lobby {
     const fanned = this.presence.apply(effects.presence);
     for (const { to, message } of [...effects.deliveries, ...fanned.deliveries, ...this.presence.flush()]) {
       this.inbox.set(to, [...this.received(to), message]);
+      if (message.type === "loginResponse" && message.content === "accepted") {
+        this.reclaimKeys.set(to, message.reclaimKey);
+      }
     }
     this.closes.push(...effects.closes);
   }
@@ -81,7 +99,7 @@ const GIVEN = {
   "alice, bob and carol are logged in": everyoneOnline,
   "bob's login was taken over on b2": () => {
     const lobby = everyoneOnline();
-    lobby.login("b2", { userID: "bob", username: "Bobby" });
+    lobby.login("b2", { userID: "bob", username: "Bobby" }, { withKeyOf: "b" });
     return lobby;
   },
   "alice logged out": () => {
@@ -93,8 +111,8 @@ const GIVEN = {
 
 type Given = keyof typeof GIVEN;
 
-/** One step: a `login` (its fields, `type` added) or the end of a connection's login. */
-type Action = { from: string; login: Record<string, unknown> } | { logout: string };
+/** One step: a `login` (its fields, `type` added, and how it proves who it is) or the end of a connection's login. */
+type Action = { from: string; login: Record<string, unknown>; options?: LoginOptions } | { logout: string };
 
 interface Transition {
   spec: string;
@@ -122,7 +140,7 @@ const HAPPY_PATH: Transition[] = [
     when: { from: "a", login: { userID: "alice", username: "Alice", avatar: ALICE_AVATAR } },
     received: {
       a: [
-        { type: "loginResponse", content: "accepted", userID: "alice", username: "Alice", avatar: ALICE_AVATAR },
+        { type: "loginResponse", content: "accepted", userID: "alice", username: "Alice", reclaimKey: RECLAIM_KEY, avatar: ALICE_AVATAR },
         { type: "presence", users: [ALICE] },
       ],
     },
@@ -138,7 +156,7 @@ const HAPPY_PATH: Transition[] = [
       b: [{ type: "presenceUpdate", user: { userID: "dave", username: "dave", status: "online" } }],
       c: [{ type: "presenceUpdate", user: { userID: "dave", username: "dave", status: "online" } }],
       d: [
-        { type: "loginResponse", content: "accepted", userID: "dave", username: "dave" },
+        { type: "loginResponse", content: "accepted", userID: "dave", username: "dave", reclaimKey: RECLAIM_KEY },
         { type: "presence", users: [ALICE, BOB, CAROL, { userID: "dave", username: "dave", status: "online" }] },
       ],
     },
@@ -146,14 +164,32 @@ const HAPPY_PATH: Transition[] = [
     directory: [ALICE, BOB, CAROL, { userID: "dave", username: "dave", status: "online" }],
   },
   {
-    spec: "login with a user id held by another connection takes it over: loggedOut and a 4003 close for the older one, the entry updated in place",
+    spec: "login with a user id held by another connection and that login's reclaim key takes it over: loggedOut and a 4003 close for the older one, the entry updated in place",
     given: "alice, bob and carol are logged in",
-    when: { from: "b2", login: { userID: "bob", username: "Bobby" } },
+    when: { from: "b2", login: { userID: "bob", username: "Bobby" }, options: { withKeyOf: "b" } },
     received: {
       a: [{ type: "presenceUpdate", user: { userID: "bob", username: "Bobby", status: "online" } }],
       b: [{ type: "loggedOut", reason: "replaced" }],
       b2: [
-        { type: "loginResponse", content: "accepted", userID: "bob", username: "Bobby" },
+        { type: "loginResponse", content: "accepted", userID: "bob", username: "Bobby", reclaimKey: RECLAIM_KEY },
+        { type: "presence", users: [ALICE, { userID: "bob", username: "Bobby", status: "online" }, CAROL] },
+      ],
+      c: [{ type: "presenceUpdate", user: { userID: "bob", username: "Bobby", status: "online" } }],
+    },
+    replaced: "b",
+    closes: [{ connectionId: "b", code: 4003, reason: "replaced" }],
+    presence: { subscribed: "b2", unsubscribed: ["b"], left: [], updated: [{ userID: "bob", username: "Bobby", status: "online" }] },
+    directory: [ALICE, { userID: "bob", username: "Bobby", status: "online" }, CAROL],
+  },
+  {
+    spec: "login with a user id held by another connection and a verified token (token mode) takes it over without a reclaim key",
+    given: "alice, bob and carol are logged in",
+    when: { from: "b2", login: { userID: "bob", username: "Bobby" }, options: { proof: "token" } },
+    received: {
+      a: [{ type: "presenceUpdate", user: { userID: "bob", username: "Bobby", status: "online" } }],
+      b: [{ type: "loggedOut", reason: "replaced" }],
+      b2: [
+        { type: "loginResponse", content: "accepted", userID: "bob", username: "Bobby", reclaimKey: RECLAIM_KEY },
         { type: "presence", users: [ALICE, { userID: "bob", username: "Bobby", status: "online" }, CAROL] },
       ],
       c: [{ type: "presenceUpdate", user: { userID: "bob", username: "Bobby", status: "online" } }],
@@ -193,7 +229,7 @@ const HAPPY_PATH: Transition[] = [
       b: [{ type: "presenceUpdate", user: { userID: "alice", username: "alice", status: "online" } }],
       c: [{ type: "presenceUpdate", user: { userID: "alice", username: "alice", status: "online" } }],
       a2: [
-        { type: "loginResponse", content: "accepted", userID: "alice", username: "alice" },
+        { type: "loginResponse", content: "accepted", userID: "alice", username: "alice", reclaimKey: RECLAIM_KEY },
         { type: "presence", users: [BOB, CAROL, { userID: "alice", username: "alice", status: "online" }] },
       ],
     },
@@ -221,17 +257,42 @@ const REFUSALS: Transition[] = [
     when: { from: "b2", login: { userID: "carol" } },
     error: "already_logged_in",
   },
+  {
+    spec: "login with a user id that is online and no reclaim key is refused with user_online (open mode)",
+    given: "alice, bob and carol are logged in",
+    when: { from: "x", login: { userID: "bob", username: "Mallory" } },
+    error: "user_online",
+  },
+  {
+    spec: "login with a user id that is online and a wrong reclaim key is refused with user_online",
+    given: "alice, bob and carol are logged in",
+    when: { from: "x", login: { userID: "bob", reclaimKey: "x".repeat(32) } },
+    error: "user_online",
+  },
+  {
+    spec: "login with a user id that is online and another user's reclaim key is refused with user_online",
+    given: "alice, bob and carol are logged in",
+    when: { from: "x", login: { userID: "bob" }, options: { withKeyOf: "a" } },
+    error: "user_online",
+  },
+  {
+    spec: "login with the reclaim key of a login that was taken over since is refused with user_online (each login gets a new key)",
+    given: "bob's login was taken over on b2",
+    when: { from: "x", login: { userID: "bob" }, options: { withKeyOf: "b" } },
+    error: "user_online",
+  },
 ];
 
 function checkTransition(row: Transition): void {
   const lobby = GIVEN[row.given]();
   const directoryBefore = lobby.logins.directory();
   lobby.clear();
-  const result = "logout" in row.when ? lobby.logout(row.when.logout) : lobby.login(row.when.from, row.when.login);
+  const result = "logout" in row.when ? lobby.logout(row.when.logout) : lobby.login(row.when.from, row.when.login, row.when.options);
   if (row.error) {
     expect(result).toMatchObject({ ok: false, code: row.error });
     expect(lobby.logins.directory()).toEqual(directoryBefore);
     expect(lobby.inbox.size).toBe(0);
+    expect(lobby.closes).toEqual([]);
     return;
   }
   expect("ok" in result ? result.ok : true).toBe(true);
@@ -259,7 +320,7 @@ describe("LoginDirectory presence", () => {
   it("answers login with loginResponse accepted, then the whole directory including the new user", () => {
     const lobby = everyoneOnline();
     expect(lobby.received("c")).toEqual([
-      { type: "loginResponse", content: "accepted", userID: "carol", username: "carol" },
+      { type: "loginResponse", content: "accepted", userID: "carol", username: "carol", reclaimKey: RECLAIM_KEY },
       {
         type: "presence",
         users: [
@@ -269,7 +330,7 @@ describe("LoginDirectory presence", () => {
         ],
       },
     ]);
-    expect(lobby.received("a")[0]).toEqual({ type: "loginResponse", content: "accepted", userID: "alice", username: "Alice", avatar: ALICE_AVATAR });
+    expect(lobby.received("a")[0]).toEqual({ type: "loginResponse", content: "accepted", userID: "alice", username: "Alice", reclaimKey: RECLAIM_KEY, avatar: ALICE_AVATAR });
   });
 
   it("loginOf states each connection's login as loginResponse did, and nothing for a connection not logged in", () => {
@@ -302,11 +363,11 @@ describe("LoginDirectory presence", () => {
   });
 });
 
-describe("LoginDirectory login takeover: the newer connection wins", () => {
+describe("LoginDirectory login takeover: the newer connection with the user's reclaim key wins", () => {
   it("tells the older connection loggedOut and asks to close it with 4003 replaced", () => {
     const lobby = everyoneOnline();
     lobby.clear();
-    lobby.login("b2", { userID: "bob", username: "Bobby" });
+    lobby.login("b2", { userID: "bob", username: "Bobby" }, { withKeyOf: "b" });
     expect(lobby.received("b")).toEqual([{ type: "loggedOut", reason: "replaced" }]);
     expect(lobby.closes).toEqual([{ connectionId: "b", code: 4003, reason: "replaced" }]);
     expect(lobby.received("b2").map((message) => message.type)).toEqual(["loginResponse", "presence"]);
@@ -317,7 +378,7 @@ describe("LoginDirectory login takeover: the newer connection wins", () => {
 
   it("reports the older connection leaving the presence audience and the newer one joining it, the entry updated in place", () => {
     const lobby = everyoneOnline();
-    const result = lobby.login("b2", { userID: "bob", username: "Bobby" });
+    const result = lobby.login("b2", { userID: "bob", username: "Bobby" }, { withKeyOf: "b" });
     expect(result.ok && result.presence).toEqual({
       subscribed: "b2",
       unsubscribed: ["b"],
@@ -329,15 +390,27 @@ describe("LoginDirectory login takeover: the newer connection wins", () => {
   it("shows others a presenceUpdate in place, never presenceLeft", () => {
     const lobby = everyoneOnline();
     lobby.clear();
-    lobby.login("b2", { userID: "bob", username: "Bobby" });
+    lobby.login("b2", { userID: "bob", username: "Bobby" }, { withKeyOf: "b" });
     expect(lobby.received("a")).toEqual([{ type: "presenceUpdate", user: { userID: "bob", username: "Bobby", status: "online" } }]);
     expect(lobby.logins.directory().map((user) => user.userID)).toEqual(["alice", "bob", "carol"]);
+  });
+
+  it("gives the newer login a new reclaim key, so the older one's key no longer takes anything over", () => {
+    const lobby = everyoneOnline();
+    lobby.login("b2", { userID: "bob" }, { withKeyOf: "b" });
+    expect(lobby.reclaimKeys.get("b2")).not.toBe(lobby.reclaimKeys.get("b"));
+    expect(lobby.login("b3", { userID: "bob" }, { withKeyOf: "b2" })).toMatchObject({ ok: true, replaced: "b2" });
+  });
+
+  it("gives every login a key of its own", () => {
+    const lobby = everyoneOnline();
+    expect(new Set(lobby.reclaimKeys.values()).size).toBe(3);
   });
 
   it("starts the newer login online whatever the older one's status was", () => {
     const lobby = everyoneOnline();
     lobby.logins.setStatus("b", "in_call");
-    lobby.login("b2", { userID: "bob" });
+    lobby.login("b2", { userID: "bob" }, { withKeyOf: "b" });
     expect(lobby.logins.statusOf("bob")).toBe("online");
   });
 });
@@ -359,7 +432,7 @@ describe("LoginDirectory statuses and lookups", () => {
     expect(lobby.logins.connectionOf("bob")).toBe("b");
     expect(lobby.logins.connectionOf("dave")).toBeUndefined();
     expect(lobby.logins.count()).toBe(3);
-    lobby.login("b2", { userID: "bob" });
+    lobby.login("b2", { userID: "bob" }, { withKeyOf: "b" });
     expect(lobby.logins.connectionOf("bob")).toBe("b2");
     expect(lobby.logins.presenceOf("b")).toBeUndefined();
     expect(lobby.logins.connectionIds()).toEqual(["a", "c", "b2"]);
@@ -390,6 +463,7 @@ describe("login schema", () => {
   const accepted: [string, Record<string, unknown>, unknown][] = [
     ["login trims the user id and keeps name and avatar", { type: "login", userID: "  alice ", username: "Alice", avatar: "/a.png" }, { type: "login", userID: "alice", username: "Alice", avatar: "/a.png" }],
     ["login accepts any printable user id (seed 002 logs in with a typed name)", { type: "login", userID: "王 小明" }, { type: "login", userID: "王 小明" }],
+    ["login keeps a reclaim key", { type: "login", userID: "a", reclaimKey: "k".repeat(32) }, { type: "login", userID: "a", reclaimKey: "k".repeat(32) }],
   ];
   it.each(accepted)("%s", (_spec, input, output) => {
     expect(v.parse(LoginSchema, input)).toEqual(output);
@@ -401,6 +475,9 @@ describe("login schema", () => {
     ["login refuses a user id longer than 64 characters", { type: "login", userID: "x".repeat(65) }],
     ["login refuses a javascript: avatar", { type: "login", userID: "a", avatar: "javascript:alert(1)" }],
     ["login refuses a data: avatar", { type: "login", userID: "a", avatar: "data:image/png;base64,AAAA" }],
+    ["login refuses an empty reclaim key", { type: "login", userID: "a", reclaimKey: "" }],
+    ["login refuses a reclaim key longer than 64 characters", { type: "login", userID: "a", reclaimKey: "k".repeat(65) }],
+    ["login refuses a reclaim key that is not a string", { type: "login", userID: "a", reclaimKey: 42 }],
   ];
   it.each(refused)("%s", (_spec, input) => {
     expect(v.safeParse(LoginSchema, input).success).toBe(false);

@@ -9,6 +9,7 @@ import WebSocket from "ws";
 import { isUdpCandidate, settleWebRtc, SyntheticVideo } from "../client/headless/peers.ts";
 import {
   CallState,
+  MemoryReclaimKeyStore,
   PhoneError,
   PhoneSession,
   type CallEnd,
@@ -456,12 +457,13 @@ describe("phone session, failure cases", () => {
     await waitFor("alice sees bob offline", () => alice.statusOf(bob.userID) === "offline");
   });
 
-  it("B logs in again elsewhere mid-call: the old session is logged out and closed as replaced, A's call ends replaced", async () => {
+  it("B reloads mid-call (a new session, the same reclaim key store): the old session is logged out and closed as replaced, A's call ends replaced", async () => {
+    const browserStorage = new MemoryReclaimKeyStore();
     const alice = new TestPhone("Alice", { video: true });
-    const bob = new TestPhone("Bob", { video: true });
+    const bob = new TestPhone("Bob", { video: true, reclaimKeys: browserStorage });
     await online(alice, bob);
     const { outgoing, incoming } = await connectedCall(alice, bob);
-    const bobAgain = new TestPhone("Bob", { userID: bob.userID });
+    const bobAgain = new TestPhone("Bob", { userID: bob.userID, reclaimKeys: browserStorage });
     await bobAgain.session.connect();
     await waitFor("both calls end", () => outgoing.ended && incoming.ended);
     expect(outgoing.end).toEqual({ reason: "replaced", byLocal: false });
@@ -470,6 +472,29 @@ describe("phone session, failure cases", () => {
     expect(bob.loggedOut).toBe(true);
     expect(bob.closeInfo).toMatchObject({ code: 4003, replaced: true });
     expect(alice.session.user(bob.userID)).toBeDefined();
+  });
+
+  it("a stranger logging in as B mid-call (another browser: no reclaim key) is refused user_online, and B's call goes on", async () => {
+    const alice = new TestPhone("Alice", { video: true });
+    const bob = new TestPhone("Bob", { video: true, reclaimKeys: new MemoryReclaimKeyStore() });
+    await online(alice, bob);
+    const { outgoing, incoming } = await connectedCall(alice, bob);
+    await waitFor("alice sees bob in the call", () => alice.statusOf(bob.userID) === "in_call");
+    const stranger = new TestPhone("Mallory", { userID: bob.userID, reclaimKeys: new MemoryReclaimKeyStore() });
+    const refusal = await stranger.session.connect().then(() => undefined, (error: unknown) => error);
+    expect(refusal).toBeInstanceOf(PhoneError);
+    expect(refusal).toMatchObject({ code: "login_rejected", serverCode: "user_online" });
+    expect(bob.closeInfo).toBeUndefined();
+    expect(bob.loggedOut).toBe(false);
+    expect(alice.statusOf(bob.userID)).toBe("in_call");
+    expect(alice.session.user(bob.userID)?.username).toBe("Bob");
+    // Still connected on both sides: media keeps arriving, and the hang-up reaches bob.
+    const framesBefore = alice.frames;
+    await waitFor("more video from bob", () => alice.frames > framesBefore);
+    expect([outgoing.ended, incoming.ended]).toEqual([false, false]);
+    alice.session.hangUp();
+    await waitFor("bob's call ends", () => incoming.ended);
+    expect(incoming.end).toEqual({ reason: "hang_up", byLocal: false });
   });
 
   it("a callee that cannot apply the offer answers exception: its call ends exception by itself, the caller gets callResponse exception", async () => {

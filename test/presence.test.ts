@@ -60,7 +60,8 @@ class Lobby {
     if (step.send.type !== "login") {
       return this.registry.handle(step.from, step.send);
     }
-    const login = this.logins.login(step.from, step.send);
+    // A takeover here stands for one that proved it is the same user (logins.test.ts tests the proofs).
+    const login = this.logins.login(step.from, step.send, "token");
     if (!login.ok || login.replaced === undefined) {
       return login;
     }

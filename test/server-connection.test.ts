@@ -2,7 +2,7 @@
  * The server connection against the real server: requests and their replies, refusals and
  * timeouts; routing by family; the two recovery paths (resume within the grace window, restart
  * after it) through a TCP proxy that the test cuts; ICE servers from `joined`, `loginResponse` and
- * `ice_servers` with the refresh at 75 % of their lifetime.
+ * `ice_servers` with the refresh at 80 % of their lifetime.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
@@ -268,17 +268,24 @@ describe("recovery paths", () => {
 });
 
 describe("ICE servers", () => {
-  test("joined and loginResponse bring ICE servers, and they are refreshed before they expire", async () => {
+  test("joined and loginResponse bring the session's ICE servers, and the refresh at 80 % gets new ones before they expire", async () => {
     const connection = await open(turnServer.wsUrl);
     const origins: string[] = [];
-    connection.on("ice-servers", ({ origin, expiresAtMs }) => origins.push(`${origin} ${expiresAtMs === undefined ? "forever" : "expiring"}`));
+    const usernames: string[] = [];
+    connection.on("ice-servers", ({ origin, expiresAtMs, iceServers }) => {
+      origins.push(`${origin} ${expiresAtMs === undefined ? "forever" : "expiring"}`);
+      usernames.push(iceServers.find((ice) => ice.username !== undefined)?.username ?? "");
+    });
     const joined = await connection.joinRoom("ice", "alice", 5_000);
     expect(joined.iceServersExpireAtMs).toBeDefined();
-    const firstUsername = connection.iceServers.find((ice) => ice.username !== undefined)?.username;
     await connection.login({ userID: "ice-alice" }, 5_000);
     await waitFor("a refresh", () => origins.includes("refresh expiring"));
-    expect(origins.slice(0, 2)).toEqual(["joined expiring", "login expiring"]);
+    expect(origins.slice(0, 3)).toEqual(["joined expiring", "login expiring", "refresh expiring"]);
+    // One session, one credential: the login got the room's; the refresh, asked with 20 % of
+    // the lifetime left, a new one (the server re-issues below 25 %).
+    expect(usernames[1]).toBe(usernames[0]);
+    expect(usernames[2]).not.toBe(usernames[0]);
+    expect(usernames[2]).toMatch(new RegExp(`^\\d+:${joined.id}$`));
     expect(connection.iceServersExpireAtMs).toBeGreaterThan(Date.now());
-    expect(connection.iceServers.find((ice) => ice.username !== undefined)?.username).not.toBe(firstUsername);
   });
 });

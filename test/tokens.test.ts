@@ -5,7 +5,7 @@
  */
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { ErrorCode } from "../shared/protocol/index.ts";
+import { CLOSE_CODES, type ErrorCode } from "../shared/protocol/index.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
 import { TOKEN_AUDIENCE, mintToken } from "../server/tokens.ts";
 import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
@@ -219,6 +219,20 @@ describe("token mode logins", () => {
   });
 });
 
+describe("token mode: the token is the proof of identity", () => {
+  it("a second login with a valid token for the same sub takes the user over without a reclaim key (newer login wins)", async () => {
+    const sub = fresh("token-twice");
+    const older = await connect(hsServer);
+    older.send({ type: "login", userID: sub, token: await sign(loginClaims(sub)) });
+    expect(await older.next("loginResponse")).toMatchObject({ content: "accepted", userID: sub });
+    const newer = await connect(hsServer);
+    newer.send({ type: "login", userID: "anything", token: await sign(loginClaims(sub, { name: "Newer" })) });
+    expect(await newer.next("loginResponse")).toMatchObject({ content: "accepted", userID: sub, username: "Newer" });
+    expect(await older.next("loggedOut")).toEqual({ type: "loggedOut", reason: "replaced" });
+    expect(await older.closed).toBe(CLOSE_CODES.replaced);
+  });
+});
+
 describe("asynchronous verification keeps each connection's order", () => {
   it("messages sent right behind a join wait for it: the ping behind new_user is answered after joined", async () => {
     const room = fresh("room");
@@ -258,6 +272,19 @@ describe("open mode ignores tokens", () => {
     expect(await withToken.next("joined")).toMatchObject({ room, username: "Ada" });
     const without = await connect(openServer);
     expect(await without.join(room, "Bob")).toMatchObject({ room, username: "Bob" });
+  });
+
+  it("a valid login token is no proof of identity: a login naming a userID that is online is refused user_online", async () => {
+    const userID = fresh("open-online");
+    const owner = await connect(openServer);
+    owner.send({ type: "login", userID });
+    await owner.next("loginResponse");
+    await owner.next("presence");
+    const intruder = await connect(openServer);
+    intruder.send({ type: "login", userID, token: await sign(loginClaims(userID)) });
+    expect(await intruder.next("loginResponse")).toMatchObject({ content: "rejected", code: "user_online" });
+    await expectNothingMore(owner);
+    expect(owner.closeCode).toBeUndefined();
   });
 
   it("logs in under the message's userID even with a valid login token for another user", async () => {

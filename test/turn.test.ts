@@ -1,7 +1,9 @@
 /**
- * TURN with expiring credentials: the TURN REST API scheme (`server/turn.ts`), its configuration,
- * the server handing credentials out and refreshing them, and a real coturn (Debian `coturn`)
- * relaying two real WebRTC peers (@roamhq/wrtc) forced to `iceTransportPolicy: "relay"`.
+ * TURN with expiring credentials: the TURN REST API scheme (`server/turn.ts`), one credential per
+ * session handed out again until a quarter of its lifetime is left, its configuration, the server
+ * handing credentials only to joined or logged-in sessions and refreshing them, and a real coturn
+ * (Debian `coturn`) relaying two real WebRTC peers (@roamhq/wrtc) forced to
+ * `iceTransportPolicy: "relay"`.
  */
 import { createHmac } from "node:crypto";
 import wrtc from "@roamhq/wrtc";
@@ -9,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { IceServer, ServerMessage } from "../shared/protocol/index.ts";
 import { ConfigError, loadConfig, serveHelp, turnSettings, type ServerConfig } from "../server/config.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
-import { iceServersFor, issueTurnCredentials, type TurnSettings } from "../server/turn.ts";
+import { SessionIceServers, TURN_REISSUE_REMAINING_FRACTION, issueTurnCredentials, type TurnSettings } from "../server/turn.ts";
 import { requireCoturn, startCoturn, type RunningCoturn } from "./support/coturn.ts";
 import { TestClient } from "./support/ws-client.ts";
 import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
@@ -39,17 +41,53 @@ describe("issueTurnCredentials", () => {
   });
 });
 
-describe("iceServersFor", () => {
+describe("SessionIceServers", () => {
   const stun: IceServer[] = [{ urls: "stun:stun.example.test:3478" }];
+  /** 100 s of lifetime: re-issued once 25 s or less are left, i.e. from 75 s after issuing. */
+  const turnSettings100s: TurnSettings = { urls: [TURN_URL], secret: SECRET, credentialTtlSeconds: 100 };
 
   it("hands out the STUN servers alone, with no expiry, when TURN is not configured", () => {
-    expect(iceServersFor(stun, undefined, "p", 0)).toEqual({ iceServers: stun });
+    const servers = new SessionIceServers(stun, undefined);
+    expect(servers.for("p", 0)).toEqual({ iceServers: stun });
+    expect(servers.handsOut).toBe(true);
+    expect(new SessionIceServers([], undefined).handsOut).toBe(false);
   });
 
-  it("adds one TURN entry with credentials and their expiry when TURN is configured", () => {
-    const issued = iceServersFor(stun, { urls: [TURN_URL], secret: SECRET, credentialTtlSeconds: 60 }, "p", 10_000);
+  it("adds one TURN entry naming the session, with its expiry, when TURN is configured", () => {
+    const issued = new SessionIceServers(stun, { ...turnSettings100s, credentialTtlSeconds: 60 }).for("p", 10_000);
     expect(issued.iceServers).toEqual([stun[0], { urls: [TURN_URL], username: "70:p", credential: expect.any(String) }]);
     expect(issued.iceServersExpireAtMs).toBe(70_000);
+  });
+
+  // Issued at 0 s (expiry 100 s); asked again at `askedAtMs`: the same credential or a new one.
+  it.each([
+    { spec: "at once", askedAtMs: 0, same: true },
+    { spec: "halfway", askedAtMs: 50_000, same: true },
+    { spec: "with just over a quarter left", askedAtMs: 74_999, same: true },
+    { spec: "with exactly a quarter left", askedAtMs: 75_000, same: false },
+    { spec: "with a fifth left (a client refreshing at 80 %)", askedAtMs: 80_000, same: false },
+    { spec: "after it expired", askedAtMs: 120_000, same: false },
+  ])("asked again $spec: same credential $same", ({ askedAtMs, same }) => {
+    const servers = new SessionIceServers([], turnSettings100s);
+    const first = servers.for("p", 0);
+    const again = servers.for("p", askedAtMs);
+    expect(again.iceServers).toEqual(same ? first.iceServers : [{ urls: [TURN_URL], username: `${askedAtMs / 1000 + 100}:p`, credential: expect.any(String) }]);
+    expect(again.iceServersExpireAtMs).toBe(same ? 100_000 : askedAtMs + 100_000);
+    expect(TURN_REISSUE_REMAINING_FRACTION).toBe(0.25);
+  });
+
+  it("keeps the re-issued credential from then on, one per session", () => {
+    const servers = new SessionIceServers([], turnSettings100s);
+    const renewed = servers.for("p", 0) && servers.for("p", 80_000);
+    expect(servers.for("p", 90_000)).toEqual(renewed);
+    expect(turnEntry(servers.for("q", 90_000).iceServers).username).toBe("190:q");
+  });
+
+  it("forgets a session's credential when the session ends: a session with that id later gets a new one", () => {
+    const servers = new SessionIceServers([], turnSettings100s);
+    servers.for("p", 0);
+    servers.forget("p");
+    expect(turnEntry(servers.for("p", 1_000).iceServers).username).toBe("101:p");
   });
 });
 
@@ -120,7 +158,7 @@ function turnEntry(iceServers: IceServer[]): IceServer {
 }
 
 describe("credentials from the server", () => {
-  it("joined carries a TURN entry for the joiner and when it expires", async () => {
+  it("joined carries a TURN entry naming the participant, and when it expires", async () => {
     await startTurnServer([TURN_URL], { turnCredentialTtlSeconds: 600 });
     const client = await connect();
     const before = Date.now();
@@ -132,48 +170,93 @@ describe("credentials from the server", () => {
     expect(joined.iceServersExpireAtMs).toBeGreaterThan(before + 590_000);
   });
 
-  it("refresh_ice_servers answers ice_servers with a later expiry", async () => {
-    await startTurnServer([TURN_URL], { turnCredentialTtlSeconds: 2 });
+  it("refresh_ice_servers answers the same credential twice in a row: asking again yields nothing new", async () => {
+    await startTurnServer([TURN_URL], { turnCredentialTtlSeconds: 600 });
     const client = await connect();
-    const joined = await client.join("refresh", "alice");
-    // Credentials are stamped in whole seconds: wait for the next second so the expiry moves.
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const joined = await client.join("same", "alice");
     client.send({ type: "refresh_ice_servers" });
-    const fresh = await client.next("ice_servers");
-    expect(fresh.iceServersExpireAtMs).toBeGreaterThan(joined.iceServersExpireAtMs ?? Infinity);
-    expect(turnEntry(fresh.iceServers).username).toBe(`${(fresh.iceServersExpireAtMs ?? 0) / 1000}:${joined.id}`);
+    const first = await client.next("ice_servers");
+    client.send({ type: "refresh_ice_servers" });
+    const second = await client.next("ice_servers");
+    for (const answer of [first, second]) {
+      expect(answer.iceServers).toEqual(joined.iceServers);
+      expect(answer.iceServersExpireAtMs).toBe(joined.iceServersExpireAtMs);
+    }
   });
 
-  it("resumed carries fresh credentials for the same id", async () => {
+  it("refresh_ice_servers with less than a quarter of the lifetime left answers a new credential for the same participant", async () => {
+    const ttlSeconds = 4;
+    await startTurnServer([TURN_URL], { turnCredentialTtlSeconds: ttlSeconds });
+    const client = await connect();
+    const joined = await client.join("refresh", "alice");
+    const expiresAtMs = joined.iceServersExpireAtMs ?? 0;
+    // The server re-issues once a quarter of the lifetime (1 s) or less is left: wait for that point.
+    const reissueAtMs = expiresAtMs - ttlSeconds * 1000 * TURN_REISSUE_REMAINING_FRACTION;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, reissueAtMs - Date.now()) + 50));
+    client.send({ type: "refresh_ice_servers" });
+    const fresh = await client.next("ice_servers");
+    expect(fresh.iceServersExpireAtMs).toBeGreaterThan(expiresAtMs);
+    expect(turnEntry(fresh.iceServers).username).toBe(`${(fresh.iceServersExpireAtMs ?? 0) / 1000}:${joined.id}`);
+    expect(turnEntry(fresh.iceServers).credential).not.toBe(turnEntry(joined.iceServers).credential);
+    // And from then on that one.
+    client.send({ type: "refresh_ice_servers" });
+    expect((await client.next("ice_servers")).iceServers).toEqual(fresh.iceServers);
+  });
+
+  it("resumed carries the credential the participant holds: the session id survives the resume", async () => {
     await startTurnServer([TURN_URL]);
     const client = await connect();
     const joined = await client.join("resumed", "alice");
     const back = await connect();
     back.send({ type: "resume", id: joined.id, resumeToken: joined.resumeToken });
     const resumed = await back.next("resumed");
+    expect(resumed.id).toBe(joined.id);
     expect(turnEntry(resumed.iceServers).username).toMatch(new RegExp(`^\\d+:${joined.id}$`));
-    expect(resumed.iceServersExpireAtMs).toBeGreaterThan(Date.now());
+    expect(resumed.iceServers).toEqual(joined.iceServers);
+    expect(resumed.iceServersExpireAtMs).toBe(joined.iceServersExpireAtMs);
   });
 
-  it("loginResponse accepted carries ICE servers for calls, and refresh works when logged in", async () => {
+  it("loginResponse accepted carries a credential naming the login's session, and refresh answers the same one", async () => {
     await startTurnServer([TURN_URL]);
     const client = await connect();
     client.send({ type: "login", userID: "alice" });
     const response = await client.next("loginResponse");
-    expect(response.content).toBe("accepted");
-    if (response.content === "accepted") {
-      expect(turnEntry(response.iceServers ?? []).username).toMatch(/^\d+:/);
-      expect(response.iceServersExpireAtMs).toBeGreaterThan(Date.now());
+    if (response.content !== "accepted") {
+      throw new Error(`login refused: ${JSON.stringify(response)}`);
     }
+    expect(turnEntry(response.iceServers ?? []).username).toBe(`${(response.iceServersExpireAtMs ?? 0) / 1000}:${response.id}`);
+    expect(response.iceServersExpireAtMs).toBeGreaterThan(Date.now());
     client.send({ type: "refresh_ice_servers" });
-    await client.next("ice_servers");
+    expect((await client.next("ice_servers")).iceServers).toEqual(response.iceServers);
   });
 
-  it("refuses refresh_ice_servers before joining with not_in_room", async () => {
+  it("hands nothing to a connection that has not joined or logged in: no ICE servers, and refresh_ice_servers refused with not_in_room", async () => {
     await startTurnServer([TURN_URL]);
     const client = await connect();
     client.send({ type: "refresh_ice_servers" });
     expect(await client.next("error")).toMatchObject({ code: "not_in_room", refType: "refresh_ice_servers" });
+    await client.sync();
+    expect(JSON.stringify(client.received)).not.toContain("iceServers");
+  });
+
+  it("hands nothing to a refused login (user_online), nor to a connection that left its room", async () => {
+    await startTurnServer([TURN_URL]);
+    const alice = await connect();
+    alice.send({ type: "login", userID: "alice" });
+    expect(await alice.next("loginResponse")).toMatchObject({ content: "accepted" });
+    const stranger = await connect();
+    stranger.send({ type: "login", userID: "alice" });
+    expect(await stranger.next("loginResponse")).toMatchObject({ content: "rejected", code: "user_online" });
+    stranger.send({ type: "refresh_ice_servers" });
+    expect(await stranger.next("error")).toMatchObject({ code: "not_in_room", refType: "refresh_ice_servers" });
+    expect(JSON.stringify(stranger.received)).not.toContain("iceServers");
+
+    const leaver = await connect();
+    await leaver.join("left", "leaver");
+    leaver.send({ type: "close_connection" });
+    leaver.send({ type: "refresh_ice_servers" });
+    expect(await leaver.next("error")).toMatchObject({ code: "not_in_room", refType: "refresh_ice_servers" });
+    expect(leaver.received.filter((message) => message.type === "ice_servers")).toEqual([]);
   });
 
   it("never sends the secret", async () => {

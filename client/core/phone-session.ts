@@ -23,6 +23,11 @@
  * the session (grace window over, server restarted), the connection restarts: this session logs
  * in again, and a call it was in is reported ended ({@link CallEndReason.sessionLost}).
  *
+ * Every login sends the reclaim key this user's previous login received (kept in a
+ * {@link ReclaimKeyStore}): on an open-mode server it lets a reload or a second tab of the same
+ * browser take an online login over, while anyone else naming that user id is refused
+ * `user_online` (a {@link PhoneError} `login_rejected` whose `serverCode` says so).
+ *
  * The server is the authority on outcomes (busy, timeout, missed calls); this side only mirrors
  * them in {@link CallState} and reports why each call ended as a {@link CallEnd}. Local streams
  * belong to the application: the session sends them but never stops their tracks.
@@ -60,6 +65,7 @@ import {
   type WebRtcImplementation,
 } from "./peer-link.ts";
 import { LocalPublications } from "./publications.ts";
+import { defaultReclaimKeyStore, type ReclaimKeyStore } from "./reclaim-keys.ts";
 import type { ReconnectPolicy } from "./reconnect.ts";
 import type { SignalingCloseInfo, WebSocketConstructor } from "./signaling-client.ts";
 
@@ -342,6 +348,13 @@ export interface PhoneSessionOptions {
   iceDisconnectedTimeoutMs?: number;
   /** Bound on the login, and on `resume` for the session's own connection; defaults to {@link LOGIN_TIMEOUT_MS}. */
   loginTimeoutMs?: number;
+  /**
+   * Where the reclaim key of each login is kept and read back, so that a later session of this
+   * user (a reload, another tab) takes the login over on an open-mode server while a stranger is
+   * refused `user_online`. Defaults to {@link defaultReclaimKeyStore}: `localStorage` in a browser
+   * that allows it, memory otherwise (shared by the sessions of one page or process).
+   */
+  reclaimKeys?: ReclaimKeyStore;
   /** Defaults to {@link PEER_LOSS_GRACE_MS}. */
   peerLossGraceMs?: number;
   onListenerError?: ListenerErrorHandler;
@@ -681,6 +694,10 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     this.#finish({ code: 1000, reason: "client closed", byClient: true, opened: this.#state !== PhoneSessionState.idle, replaced: false });
   }
 
+  get #reclaimKeys(): ReclaimKeyStore {
+    return this.#options.reclaimKeys ?? defaultReclaimKeyStore();
+  }
+
   get #loginTimeoutMs(): number {
     return this.#options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS;
   }
@@ -706,12 +723,24 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
 
   // ---- logging in, and getting back in ----
 
-  /** Sends `login`: the first one of `connect()`, or one made again after the server lost the session. */
+  /**
+   * Sends `login`: the first one of `connect()`, or one made again after the server lost the
+   * session; with the reclaim key of this user's last login, should that login still be online.
+   */
   #requestLogin(attempt: "first" | "again"): void {
     this.#loggingIn = attempt;
     const { userID, username, avatar } = this.#options;
+    const reclaimKey = this.#reclaimKeys.get(this.url, userID);
     this.#connection
-      .login({ userID, ...(username !== undefined ? { username } : {}), ...(avatar !== undefined ? { avatar } : {}) }, this.#loginTimeoutMs)
+      .login(
+        {
+          userID,
+          ...(username !== undefined ? { username } : {}),
+          ...(avatar !== undefined ? { avatar } : {}),
+          ...(reclaimKey !== undefined ? { reclaimKey } : {}),
+        },
+        this.#loginTimeoutMs,
+      )
       .then(
         (response) => this.#onLoginResponse(attempt, response),
         (error: unknown) => this.#onLoginFailed(attempt, error),
@@ -723,6 +752,8 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       return;
     }
     if (response.content === "accepted") {
+      // Kept under the id asked for: a token-mode server's user id may differ, and ignores keys anyway.
+      this.#reclaimKeys.set(this.url, this.#options.userID, response.reclaimKey);
       // The directory follows; the login counts from then on.
       this.#login = { userID: response.userID, username: response.username, ...(response.avatar !== undefined ? { avatar: response.avatar } : {}) };
       return;

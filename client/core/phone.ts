@@ -24,4 +24,12 @@ export {
   type PhoneSessionEvents,
   type PhoneSessionOptions,
 } from "./phone-session.ts";
+export {
+  BrowserReclaimKeyStore,
+  MemoryReclaimKeyStore,
+  RECLAIM_KEY_STORAGE_PREFIX,
+  defaultReclaimKeyStore,
+  type KeyValueStorage,
+  type ReclaimKeyStore,
+} from "./reclaim-keys.ts";
 export type { IceServer, PresenceStatus, PresenceUser } from "../../shared/protocol/index.ts";

@@ -17,7 +17,7 @@
  *   one in `joined` and `loginResponse`; the session covers the room membership and the login
  *   alike. After a signaling blip the connection takes it back with `resume`.
  * - **ICE servers** from `joined`, `loginResponse`, `resumed` and `ice_servers`, refreshed with
- *   `refresh_ice_servers` at 75 % of their lifetime, for rooms and calls alike.
+ *   `refresh_ice_servers` at 80 % of their lifetime, for rooms and calls alike.
  *
  * Recovery after the socket is lost takes one of two named paths, chosen in one place
  * ({@link chooseRecoveryPath}):
@@ -61,10 +61,12 @@ export type ServerConnectionState = (typeof ServerConnectionState)[keyof typeof 
 export const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
- * Share of the remaining credential lifetime after which fresh ICE servers are asked for: at 75 %
- * a refresh that takes a while (or a reconnect in between) still lands before expiry.
+ * Share of the remaining credential lifetime after which fresh ICE servers are asked for. The
+ * server hands the same credential out again until less than a quarter of its lifetime is left
+ * (server/turn.ts): asking with 20 % left always gets a new one, and a refresh that takes a while
+ * (or a reconnect in between) still lands before expiry.
  */
-export const ICE_REFRESH_AT_FRACTION = 0.75;
+export const ICE_REFRESH_AT_FRACTION = 0.8;
 
 /** Floor of the delay before an ICE server refresh, so that a clock skew cannot make it spin. */
 export const MIN_ICE_REFRESH_DELAY_MS = 500;
@@ -176,6 +178,11 @@ export interface LoginRequest {
   userID: string;
   username?: string;
   avatar?: string;
+  /**
+   * The reclaim key this user's last accepted login on this server received: an open-mode server
+   * lets this login take the user id over from a login still online only with it.
+   */
+  reclaimKey?: string;
 }
 
 /** The callee's answer to a ring, as `answerCall` sends it. */
@@ -514,6 +521,7 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
         userID: login.userID,
         ...(login.username !== undefined ? { username: login.username } : {}),
         ...(login.avatar !== undefined ? { avatar: login.avatar } : {}),
+        ...(login.reclaimKey !== undefined ? { reclaimKey: login.reclaimKey } : {}),
       },
       ["loginResponse"],
       timeoutMs,

@@ -1,11 +1,13 @@
 /**
  * Handler of the presence family: `login`, which enters the login directory (taking the user id
- * over from an older connection, whose call the call registry ends) and starts (or joins) the
- * connection's resumable session.
+ * over from an older connection when the login proves it may: a verified token, or in open mode
+ * that user's reclaim key; the call registry ends the older connection's call) and starts (or
+ * joins) the connection's resumable session.
  */
 import { isAllowedAvatar } from "../avatars.ts";
 import { combineEffects, type Effects } from "../effects.ts";
 import type { LoginMessage } from "../../shared/protocol/presence.ts";
+import type { LoginProof } from "../logins.ts";
 import type { TokenVerifier } from "../tokens.ts";
 import type { Connection } from "../transport.ts";
 import type { HandlerServices, HandlerTable } from "./table.ts";
@@ -32,13 +34,13 @@ export function presenceHandlers(services: HandlerServices): HandlerTable<"login
   }
 
   /** Logs `sender` in as `message` says (in token mode, a message built from the verified token). */
-  function login(sender: Connection, message: LoginMessage): void {
-    const result = logins.login(sender.id, message);
+  function login(sender: Connection, message: LoginMessage, proof: LoginProof): void {
+    const result = logins.login(sender.id, message, proof);
     if (!result.ok) {
       transport.refuse(sender, result.code, result.message, message.type);
       return;
     }
-    // The newer login wins: the replaced connection's call ends as if it had dropped, before
+    // The newer login (which proved it is the same user) wins: the replaced connection's call ends as if it had dropped, before
     // that connection is told why and closed.
     const effects = result.replaced === undefined ? result : combineEffects(calls.loginEnded(result.replaced, "replaced"), result);
     applier.apply(withSessionFields(effects, sender.id));
@@ -59,7 +61,7 @@ export function presenceHandlers(services: HandlerServices): HandlerTable<"login
       return;
     }
     const { userId, name, avatar } = verdict.claims;
-    login(sender, { type: "login", userID: userId, username: name, avatar });
+    login(sender, { type: "login", userID: userId, username: name, avatar }, "token");
   }
 
   return {
@@ -84,7 +86,7 @@ export function presenceHandlers(services: HandlerServices): HandlerTable<"login
         transport.refuse(sender, "rate_limited", "too many login attempts from this address; try again in a few seconds", message.type, nowMs);
         return;
       }
-      login(sender, message);
+      login(sender, message, "reclaim_key");
     },
   };
 }

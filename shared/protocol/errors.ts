@@ -43,6 +43,7 @@ export const ERROR_CODES = {
   password_rate_limited: "Too many wrong passwords for this room from this address (5 a minute): every attempt, a right one too, is refused until the time the message names.",
   lobby_denied: "A host turned this participant away from the lobby (or removed it while it waited).",
   lobby_full: "The room's lobby already holds its maximum number of waiting participants (16).",
+  user_online: "Open mode: the `login`'s `userID` is online on another connection (connected, or away within its resume grace window) and the login carries no `reclaimKey` matching the one that login received; nothing changed for anyone.",
 } as const;
 
 /** A stable error code, as sent in `error.code`. */

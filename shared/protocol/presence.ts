@@ -61,12 +61,27 @@ export const AvatarSchema = v.pipe(
   v.check(isAvatarShape, "avatar must be an https: URL or a path starting with a single /"),
 );
 
+/** Length of the reclaim key an accepted login receives (nanoid characters). */
+export const RECLAIM_KEY_LENGTH = 32;
+
+/** Longest `login.reclaimKey` accepted: a key of another length is refused as wrong, not decoded. */
+export const RECLAIM_KEY_MAX_LENGTH = 64;
+
+/** A reclaim key as a client sends it back, bounded before any comparison. */
+export const ReclaimKeySchema = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.maxLength(RECLAIM_KEY_MAX_LENGTH, `reclaimKey must be at most ${RECLAIM_KEY_MAX_LENGTH} characters`),
+);
+
 /**
  * `login`: claim `userID` for this connection with an optional display name (defaults to
- * the id) and avatar. A second login with an id that is already online takes it over: see
- * `loggedOut`. `token` is the login token a token-mode server requires (docs/security.md): there
- * the user id, name and avatar come from it and the message's own fields are ignored. An
- * open-mode server ignores it.
+ * the id) and avatar. `token` is the login token a token-mode server requires
+ * (docs/security.md): there the user id, name and avatar come from it, the message's own fields are
+ * ignored, and a login for a user id that is online takes it over (see `loggedOut`). An open-mode
+ * server ignores `token`; there a user id that is online is taken over only by a login whose
+ * `reclaimKey` is the one that user's current login received in `loginResponse accepted` (a
+ * reload or a second tab of the same browser), and refused `user_online` otherwise.
  */
 export const LoginSchema = v.object({
   type: v.literal("login"),
@@ -74,6 +89,7 @@ export const LoginSchema = v.object({
   username: v.optional(UsernameSchema),
   avatar: v.optional(AvatarSchema),
   token: v.optional(AuthTokenSchema),
+  reclaimKey: v.optional(ReclaimKeySchema),
 });
 
 /** A validated `login`. */
@@ -115,6 +131,13 @@ export type PresenceServerMessage =
       userID: string;
       username: string;
       avatar?: string;
+      /**
+       * Proof of this login for a later `login` with the same user id while this one is still
+       * online (open mode): a new random key per accepted login. Keep it where a reload or another
+       * tab of the same application finds it; never share it. A token-mode server sends one too
+       * and ignores it (the token is the proof there).
+       */
+      reclaimKey: string;
       /**
        * The session id (the connection id, the same as `joined.id` when this connection joined a
        * room), for `resume` after a signaling reconnect. The session fields `id`, `resumeToken` and
@@ -175,7 +198,8 @@ export type PresenceServerMessage =
   | {
       /**
        * Sent to a connection just before the server closes it with close code 4003 (`replaced`):
-       * another connection logged in with the same user id.
+       * another connection logged in with the same user id and proved it may (a login token in
+       * token mode, this login's `reclaimKey` in open mode).
        */
       type: "loggedOut";
       reason: LoggedOutReason;

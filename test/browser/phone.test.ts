@@ -230,16 +230,34 @@ describe.skipIf(!hasChromium)("<webrtc-phone> in Chromium", () => {
   });
 
   describe("failure cases", () => {
-    test("signing in with a name already online takes it over: the first page says it was signed in elsewhere", async () => {
+    test("a second tab of the same browser signing in with a name already online takes it over (its reclaim key is in localStorage): the first tab says it was signed in elsewhere", async () => {
       const name = freshName("Twice");
       const [first] = await signedIn(server, name);
-      const [second] = await signedIn(server, name);
-      if (!first || !second) {
-        throw new Error("pages not opened");
+      if (!first) {
+        throw new Error("page not opened");
       }
+      const second = await first.context().newPage();
+      second.on("pageerror", (error) => pageErrors.push(`${error.name}: ${error.message}`));
+      pages.push(second);
+      await signIn(second, baseUrlOf(server), name);
       await waitForPhoneState(first, "failed");
       await expect(first.getByRole("alert").textContent()).resolves.toContain("signed in with this name");
       await expect(second.evaluate(() => document.querySelector("webrtc-phone")?.state)).resolves.toBe("lobby");
+    }, TEST_TIMEOUT_MS);
+
+    test("another browser signing in with a name already online is refused: it says the user is signed in elsewhere, and the first stays in the lobby", async () => {
+      const name = freshName("Taken");
+      const [first] = await signedIn(server, name);
+      const stranger = await newPage();
+      if (!first) {
+        throw new Error("page not opened");
+      }
+      await stranger.goto(`${baseUrlOf(server)}/call`);
+      await stranger.getByLabel("Your name").fill(name);
+      await stranger.getByRole("button", { name: "Sign in" }).click();
+      await waitForPhoneState(stranger, "failed");
+      await expect(stranger.locator("webrtc-phone h2").textContent()).resolves.toBe("This user is signed in elsewhere");
+      await expect(first.evaluate(() => document.querySelector("webrtc-phone")?.state)).resolves.toBe("lobby");
     }, TEST_TIMEOUT_MS);
   });
 });

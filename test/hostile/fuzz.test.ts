@@ -44,7 +44,10 @@ const MAX_RSS_GROWTH_BYTES = 200 * 1024 * 1024;
 /** Rooms the clients join; the last two test the extremes of the room-name pattern. */
 const ROOMS = ["alpha", "beta", "g-1_Z", "x".repeat(64)] as const;
 const ROOM_WEIGHTS = [35, 30, 25, 10] as const;
-/** User ids for `login`/`call`: few, so that logins take each other over (close 4003). */
+/**
+ * User ids for `login`/`call`: few, so that logins collide: refused `user_online`, or, with the
+ * reclaim key a client saw, taking each other over (close 4003).
+ */
 const USER_IDS = ["alice", "bob", "carol", "dave", "  eve  "] as const;
 
 /** Draws from one seeded stream. */
@@ -174,6 +177,8 @@ class Fuzz {
   readonly stats: Stats = { ops: new Map(), relaysSent: 0, relaysDelivered: 0, errors: new Map(), closes: new Map(), joins: 0, resumes: 0 };
   /** Every participant id seen, for stale targets and forged fields. */
   readonly seenIds: string[] = [];
+  /** user id (as the server answered it) → the last reclaim key any client was given for it. */
+  readonly reclaimKeys = new Map<string, string>();
   #nextPingT = 1;
 
   constructor(readonly server: RunningServer, readonly seed: number, readonly resumeGraceMs: number) {
@@ -206,6 +211,12 @@ class Fuzz {
 
   async connect(slot: Slot): Promise<Connection> {
     const client = await TestClient.connect(this.server.wsUrl);
+    client.socket.on("message", (data, isBinary) => {
+      const message = isBinary ? undefined : (JSON.parse(data.toString()) as ServerMessage);
+      if (message?.type === "loginResponse" && message.content === "accepted") {
+        this.reclaimKeys.set(message.userID, message.reclaimKey);
+      }
+    });
     const connection: Connection = { client, slot: slot.index, leaveBarriers: new Set() };
     this.connections.push(connection);
     slot.connection = connection;
@@ -503,12 +514,20 @@ class Fuzz {
     this.noteClosed(slot);
   }
 
-  /** Call and presence messages with few user ids, so logins replace each other (4003). */
+  /**
+   * Call and presence messages with few user ids, so logins collide: half of them carry the last
+   * reclaim key seen for that id (possibly stale), and replace each other (4003) when it is current.
+   */
   callFamily(slot: Slot, connection: Connection): void {
     const { random } = slot;
     const { client } = connection;
     switch (random.int(6)) {
-      case 0: client.send({ type: "login", userID: random.pick(USER_IDS), username: `p${slot.index}` }); break;
+      case 0: {
+        const userID = random.pick(USER_IDS);
+        const reclaimKey = random.int(2) === 0 ? this.reclaimKeys.get(userID.trim()) : undefined;
+        client.send({ type: "login", userID, username: `p${slot.index}`, ...(reclaimKey === undefined ? {} : { reclaimKey }) });
+        break;
+      }
       case 1: client.send({ type: "call", calleeID: random.pick(USER_IDS), sdpOffer: "v=0 call" }); break;
       case 2: client.send({ type: "incomingCallResponse", callerID: random.pick(USER_IDS), callResponse: random.pick(["accepted", "rejected", "exception"]), sdpAnswer: "v=0 answer" }); break;
       case 3: client.send({ type: "stop", reason: random.pick(["normal", "exception"]) }); break;

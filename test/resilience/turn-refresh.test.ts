@@ -4,9 +4,9 @@
  * them to their live connections, and an ICE restart after the first credentials expired
  * allocates new relays with the renewed ones.
  *
- * coturn checks a credential only when it grants an allocation. A session renews at 75 % of the
+ * coturn checks a credential only when it grants an allocation. A session renews at 80 % of the
  * remaining lifetime, so with lifetimes this short the credentials it holds are close to expiry
- * for part of every cycle (0.5 s with a 3 s lifetime), and a stalled event loop can push that
+ * for part of every cycle (under 1 s with a 4–5 s lifetime), and a stalled event loop can push that
  * past expiry. Nothing here allocates at an arbitrary moment of that cycle: the ICE restart waits
  * until both sessions hold credentials with at least half a lifetime left.
  */

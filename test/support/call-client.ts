@@ -17,12 +17,16 @@ export interface LoggedIn {
   userID: string;
   /** The `presence` snapshot it received right after `loginResponse accepted`. */
   directory: PresenceUser[];
+  /** The reclaim key `loginResponse accepted` gave it: what a later login of this user needs while it is online. */
+  reclaimKey: string;
 }
 
 /** What `login` may carry besides the user id. */
 export interface LoginExtras {
   username?: string;
   avatar?: string;
+  /** The reclaim key of the login of this user id that is online, to take it over. */
+  reclaimKey?: string;
 }
 
 /**
@@ -36,7 +40,7 @@ export async function logIn(client: TestClient, userID: string, extras: LoginExt
     throw new Error(`login as "${userID}" refused: ${response.code} (${response.error})`);
   }
   const presence = await client.next("presence");
-  return { client, userID: response.userID, directory: presence.users };
+  return { client, userID: response.userID, directory: presence.users, reclaimKey: response.reclaimKey };
 }
 
 /** Sends `call` from `caller` to `calleeID` and waits for the callee's `incomingCall`. */

@@ -203,7 +203,7 @@ export class PhoneController implements ReactiveController {
       () => this.#refresh(),
       (error: unknown) => {
         if (!attempt.aborted && session === this.#session) {
-          this.#fail(error instanceof PhoneError ? error.code : "signaling_unreachable", error instanceof Error ? error.message : String(error));
+          this.#fail(failureCode(error), error instanceof Error ? error.message : String(error));
         }
       },
     );
@@ -364,10 +364,11 @@ export class PhoneController implements ReactiveController {
       }
       if (info.replaced) {
         this.#fail("replaced", "another connection signed in with this name");
-      } else if (info.opened) {
+      } else if (info.opened && session.login !== undefined) {
         this.#fail("signaling_closed", `the connection to the server closed (code ${info.code})`);
       }
-      // A socket that never opened is reported by connect()'s rejection.
+      // A socket that never opened, or a refused login (the session closes before connect()
+      // rejects), is reported by connect()'s rejection, with the server's reason.
     });
   }
 
@@ -448,4 +449,15 @@ export class PhoneController implements ReactiveController {
   #dispatch<Name extends keyof WebRtcPhoneEventMap>(name: Name, detail: WebRtcPhoneEventDetail<Name>): void {
     this.#host.dispatchEvent(phoneEvent(name, detail));
   }
+}
+
+/**
+ * The element's code for a failed sign-in: `user_online` when the server refused the login because
+ * that user is signed in elsewhere (the element says so), else the session's own code.
+ */
+function failureCode(error: unknown): PhoneElementErrorCode {
+  if (!(error instanceof PhoneError)) {
+    return "signaling_unreachable";
+  }
+  return error.serverCode === "user_online" ? "user_online" : error.code;
 }

@@ -50,6 +50,8 @@ export function failureText(failure: PhoneFailure | undefined): { title: string;
   switch (failure?.code) {
     case "login_rejected":
       return { title: "That name cannot be used", detail: failure.message };
+    case "user_online":
+      return { title: "This user is signed in elsewhere", detail: "Sign out there first, or sign in with another name." };
     case "signaling_unreachable":
       return { title: "Cannot reach the server", detail: "Check your connection, then try again." };
     case "login_timeout":

@@ -25,7 +25,8 @@ import { attachStream } from "../shared/stream-directive.ts";
  * Attributes and properties:
  * - `server`: the webrtc-room server, an `http(s)` or `ws(s)` URL. Default: the page's origin.
  * - `name`: the name the sign-in form starts with. Signing in with a name that is already online
- *   takes it over (the other tab or device is signed out).
+ *   takes it over from the same browser (another tab, a reload: the tab signed in before is signed
+ *   out); from anywhere else it is refused ("This user is signed in elsewhere").
  * - `iceServers` (property only): STUN/TURN servers for calls, `RTCIceServer` shape, used only when
  *   the server hands out none (it does whenever it is configured with STUN or TURN). Default: a
  *   public STUN server.
