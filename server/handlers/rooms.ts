@@ -4,12 +4,15 @@
  * bytes with a stamp (`WebSocketTransport.relay`, server/transport.ts).
  */
 import { PROTOCOL_VERSION } from "../../shared/protocol/index.ts";
-import type { TokenVerifier } from "../tokens.ts";
+import type { JoinGrants, TokenVerifier } from "../tokens.ts";
 import type { Connection } from "../transport.ts";
 import type { Handler, HandlerServices, HandlerTable, MessageOf } from "./table.ts";
 
 /** The room family's message types. */
 export type RoomMessageType = "new_user" | "close_connection" | "send_offer" | "send_aswer" | "new_candidate";
+
+/** What a participant may do in open mode, where no token says otherwise. */
+const OPEN_MODE_GRANTS: Omit<JoinGrants, "bypassLobby"> = { publish: true, data: true, host: false, hidden: false };
 
 /** The room family's handlers. */
 export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessageType> {
@@ -31,8 +34,11 @@ export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessag
     }
   };
 
-  /** Joins `sender` to `room` as `username` (the message's in open mode, the token's in token mode). */
-  function join(sender: Connection, room: string, username: string): void {
+  /**
+   * Joins `sender` to `room` as `username` (the message's in open mode, the token's in token mode)
+   * with `grants` (the token's in token mode).
+   */
+  function join(sender: Connection, room: string, username: string, grants: Omit<JoinGrants, "bypassLobby"> = OPEN_MODE_GRANTS): void {
     const result = rooms.join(sender.id, room, username);
     if (!result.ok) {
       transport.refuse(sender, result.code, result.message, "new_user");
@@ -49,6 +55,7 @@ export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessag
       roomCapacity: config.roomCapacity,
       resumeToken: sessions.token(sender.id),
       resumeGraceMs: config.resumeGraceMs,
+      grants: { publish: grants.publish, data: grants.data, host: grants.host, hidden: grants.hidden },
     });
     applier.apply(result);
   }
@@ -66,7 +73,7 @@ export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessag
       transport.refuse(sender, verdict.code, verdict.message, message.type);
       return;
     }
-    join(sender, message.room, verdict.claims.name);
+    join(sender, message.room, verdict.claims.name, verdict.claims.grants);
   }
 
   return {

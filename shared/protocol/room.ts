@@ -181,6 +181,12 @@ export type RoomServerMessage =
        * absent when they do not expire. Ask for new ones with `refresh_ice_servers` before then.
        */
       iceServersExpireAtMs?: number;
+      /**
+       * What this participant may do in the room (docs/security.md): `publish` media, send
+       * application `data`, act as a `host`, stay `hidden` from the others' lists. A client that
+       * meets a server without the field assumes `{publish: true, data: true, host: false, hidden: false}`.
+       */
+      grants?: { publish: boolean; data: boolean; host: boolean; hidden: boolean };
     }
   | {
       /**
