@@ -1,7 +1,8 @@
 /**
- * The decisions of a room session, as pure functions: who offers to whom, what an incoming offer
- * does to a pair, which peers survive a resume, how the session gets back into the room after the
- * server lost it, when a failed pair is rebuilt, and what fresh ICE servers change.
+ * The decisions of a room session, as pure functions: what the room grants this participant, who
+ * offers to whom, what an incoming offer does to a pair (and whether its sender is hidden), which
+ * peers survive a resume, how the session gets back into the room after the server lost it, when a
+ * failed pair is rebuilt, and what fresh ICE servers change.
  *
  * `room-session.ts` feeds them what it holds and carries out what they return; nothing here has a
  * socket, a timer or a peer connection, so each rule is a row in `test/room-decisions.test.ts`.
@@ -9,7 +10,22 @@
 import type { Participant } from "../../shared/protocol/index.ts";
 import type { WebRtcRoomErrorCode } from "./errors.ts";
 import type { OfferKind } from "./peer-link.ts";
-import type { IceServersOrigin } from "./server-connection.ts";
+import type { IceServersOrigin, JoinedMessage } from "./server-connection.ts";
+
+/**
+ * What the room lets this participant do (`joined.grants`): `publish` media (without it, a viewer
+ * that receives everything and sends nothing), send application `data`, act as a `host`, stay
+ * `hidden` from the others' lists.
+ */
+export type RoomGrants = Readonly<NonNullable<JoinedMessage["grants"]>>;
+
+/** What a server that sends no `grants` (one older than access control) allows: everything but host and hidden. */
+export const GRANTS_OF_SERVER_WITHOUT_GRANTS: RoomGrants = { publish: true, data: true, host: false, hidden: false };
+
+/** The grants `joined` states, or those of a server that states none. */
+export function grantsOfJoined(grants: JoinedMessage["grants"]): RoomGrants {
+  return grants ?? GRANTS_OF_SERVER_WITHOUT_GRANTS;
+}
 
 /** A remote to create a peer for, and whether this side makes the offer. */
 export interface PeerToAdd {
@@ -22,13 +38,24 @@ export interface PeerToAdd {
  * (`newUserId`) offers to every member already present; each member creates one answering peer
  * for the newcomer. So two peers never offer to each other at the same time. Remotes this side
  * already holds (`held`) are left alone.
+ *
+ * A `selfHidden` participant (grant `hidden`) is missing from the lists the others receive, so a
+ * later newcomer does not know it is there and will not offer to it: the hidden side offers to
+ * each newcomer instead, and the newcomer answers an offer from someone it was never told about
+ * (see {@link actionOnOffer}).
  */
-export function peersToAddOnConnectionList(selfId: string, newUserId: string, list: readonly Participant[], held: ReadonlySet<string>): PeerToAdd[] {
+export function peersToAddOnConnectionList(
+  selfId: string,
+  newUserId: string,
+  list: readonly Participant[],
+  held: ReadonlySet<string>,
+  selfHidden = false,
+): PeerToAdd[] {
   if (newUserId === selfId) {
     return list.filter((participant) => participant.id !== selfId && !held.has(participant.id)).map((participant) => ({ participant, initiator: true }));
   }
   const newcomer = list.find((participant) => participant.id === newUserId);
-  return newcomer && !held.has(newUserId) ? [{ participant: newcomer, initiator: false }] : [];
+  return newcomer && !held.has(newUserId) ? [{ participant: newcomer, initiator: selfHidden }] : [];
 }
 
 /**
@@ -53,6 +80,11 @@ export type OfferTarget =
 export type OfferAction =
   /** Create an answering peer for the remote, then feed it the offer. */
   | "answer_new_peer"
+  /**
+   * The remote is in none of the room's lists this side received: a hidden participant. Create an
+   * answering peer that sends it this side's media but stays out of `peers` and the peer events.
+   */
+  | "answer_hidden_peer"
   /** Feed the offer to the peer as it is. */
   | "signal"
   /** Replace the peer's connection with a new one, then feed it the offer. */
@@ -61,14 +93,17 @@ export type OfferAction =
   | "ignore";
 
 /**
- * What an offer does to the pair. An offer from a connection the remote already replaced is
- * stale. A renegotiation of a connection that just failed here is ignored: its owner will notice
- * the failure and rebuild. A first offer to a failed peer, or an offer for a new connection (the
+ * What an offer does to the pair. An offer from a remote this side holds no peer for starts one:
+ * a visible one when the remote is `listed` (the room's lists named it), a hidden one otherwise
+ * (the server announces every visible member before it can offer, so an unlisted sender is a
+ * hidden participant). An offer from a connection the remote already replaced is stale. A
+ * renegotiation of a connection that just failed here is ignored: its owner will notice the
+ * failure and rebuild. A first offer to a failed peer, or an offer for a new connection (the
  * offering side rebuilt, whatever this side thought of the old one), starts a new connection.
  */
-export function actionOnOffer(target: OfferTarget): OfferAction {
+export function actionOnOffer(target: OfferTarget, listed = true): OfferAction {
   if (target === undefined) {
-    return "answer_new_peer";
+    return listed ? "answer_new_peer" : "answer_hidden_peer";
   }
   if (target.initiator) {
     return "signal";

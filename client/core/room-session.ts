@@ -14,6 +14,13 @@
  * does to a pair, what survives a resume, how to get back in after a restart, when to rebuild) are
  * pure functions in `room-decisions.ts`.
  *
+ * What the room grants this participant arrives with `joined` ({@link RoomSession.grants}). A
+ * viewer (no `publish` grant) publishes nothing, whatever it was given, and still receives
+ * everyone: its offers ask for audio and video. Without `data` it cannot send application data.
+ * A hidden participant (grant `hidden`) is missing from the lists the others receive; it offers
+ * to everyone, newcomers included, and the others answer it without showing it: its pair stays
+ * out of {@link RoomSession.peers} and the peer events.
+ *
  * The session survives the loss of its signaling socket: media and data channels are peer to
  * peer and keep flowing, the connection reconnects with backoff and resumes the session within the
  * server's grace window (the others notice nothing), or restarts after it, and the session joins
@@ -41,6 +48,7 @@ import type { ReconnectPolicy } from "./reconnect.ts";
 import {
   absentPeers,
   actionOnJoinFailure,
+  grantsOfJoined,
   actionOnOffer,
   actionOnPeerFailed,
   appliesIceServers,
@@ -52,6 +60,7 @@ import {
   type JoinAttempt,
   type OfferTarget,
   type ReentryAction,
+  type RoomGrants,
   type RoomStay,
 } from "./room-decisions.ts";
 import {
@@ -98,7 +107,10 @@ export type RoomSessionState = (typeof RoomSessionState)[keyof typeof RoomSessio
 export type RoomErrorCode =
   | ErrorCode
   | PeerErrorCode
-  | Extract<ClientErrorCode, "join_timeout" | "signaling_unreachable" | "signaling_closed" | "signaling_messages_dropped" | "resume_timeout" | "bad_server_message">;
+  | Extract<
+      ClientErrorCode,
+      "join_timeout" | "signaling_unreachable" | "signaling_closed" | "signaling_messages_dropped" | "resume_timeout" | "bad_server_message" | "not_allowed"
+    >;
 
 /** An error of a room session, with a stable code; `join()` rejects with one. */
 export class RoomError extends WebRtcRoomError<RoomErrorCode> {
@@ -158,6 +170,8 @@ export interface JoinInfo {
   id: string;
   room: string;
   username: string;
+  /** What the room lets this participant do; see {@link RoomSession.grants}. */
+  grants: RoomGrants;
   iceServers: IceServer[];
   roomCapacity: number;
   /** When the TURN credentials in `iceServers` expire (epoch ms); absent when they do not. */
@@ -178,8 +192,12 @@ export interface RoomSessionOptions {
   connection?: ServerConnection;
   room: string;
   username: string;
+  /** The signed join token a token-mode server requires (`new_user.token`); minted by the application's backend. */
+  token?: string;
+  /** The room's password (`new_user.password`), for a room whose host set one. */
+  password?: string;
   /**
-   * Local media sent to every peer; omit to only receive. Its audio track is published as
+   * Local media sent to every peer; omit to only receive. A viewer (no `publish` grant) sends none of it. Its audio track is published as
    * `microphone` and its video track as `camera` (see {@link RoomSession.publications}).
    */
   stream?: MediaStream;
@@ -230,6 +248,8 @@ interface PeerEntry {
   /** Consecutive failures since the pair was last connected. */
   failures: number;
   rebuildTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A hidden participant's pair: kept out of `peers` and the peer events. */
+  hidden: boolean;
 }
 
 /** The first `join()`, until `joined`: its promise and its overall deadline. */
@@ -252,6 +272,8 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   /** The id this session had before it lost its place and started joining again as new. */
   #rejoiningFrom: string | undefined;
   #mediaState: MediaState | undefined;
+  /** The ids the server's latest list names; an offer from anyone else comes from a hidden participant. */
+  #listed = new Set<string>();
   readonly #publications: LocalPublications;
   readonly #unsubscribeConnection: Array<() => void>;
 
@@ -314,14 +336,33 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     return this.#info;
   }
 
+  /**
+   * What the room lets this participant do, once joined: `publish` (without it the session is a
+   * viewer: {@link RoomSession.publications} refuses with `not_allowed`), `data` (without it
+   * `send()` and `broadcast()` throw `not_allowed`), `host`, `hidden`. A server that states no
+   * grants allows publishing and data.
+   */
+  get grants(): RoomGrants | undefined {
+    return this.#info?.grants;
+  }
+
   /** This participant's id, once joined. It changes when the session has to join again as new. */
   get id(): string | undefined {
     return this.#info?.id;
   }
 
-  /** The remote participants, by id: the client side of the room's `connectionList`. */
+  /** The remote participants, by id: the client side of the room's `connectionList`. Hidden participants are not in it. */
   get peers(): ReadonlyMap<string, RemotePeer> {
-    return new Map([...this.#entries].map(([id, entry]) => [id, entry.peer]));
+    return new Map([...this.#entries].filter(([, entry]) => !entry.hidden).map(([id, entry]) => [id, entry.peer]));
+  }
+
+  /**
+   * The ids of hidden participants this session is connected to: they offered without being in
+   * the room's list. This side sends them its media like to anyone else (mesh media is peer to
+   * peer); they get no tile and no event.
+   */
+  get hiddenPeerIds(): string[] {
+    return [...this.#entries].filter(([, entry]) => entry.hidden).map(([id]) => id);
   }
 
   /**
@@ -355,14 +396,19 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
 
   /**
    * Sends an application payload (a small JSON value) to one peer. Returns false when that peer
-   * is unknown or not connected yet.
+   * is unknown or not connected yet. Throws a {@link RoomError} `not_allowed` without the `data` grant.
    */
   send(peerId: string, data: unknown): boolean {
+    this.#checkDataAllowed();
     return this.#entries.get(peerId)?.peer.send(data) ?? false;
   }
 
-  /** Sends an application payload to every connected peer; returns how many it was sent to. */
+  /**
+   * Sends an application payload to every connected peer (hidden ones included); returns how many
+   * it was sent to. Throws a {@link RoomError} `not_allowed` without the `data` grant.
+   */
   broadcast(data: unknown): number {
+    this.#checkDataAllowed();
     let sent = 0;
     for (const { peer } of this.#entries.values()) {
       if (peer.send(data)) {
@@ -437,6 +483,12 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     this.#close();
   }
 
+  #checkDataAllowed(): void {
+    if (this.#info?.grants.data === false) {
+      throw new RoomError("not_allowed", "cannot send application data: this participant joined without the data grant");
+    }
+  }
+
   get #joinTimeoutMs(): number {
     return this.#options.joinTimeoutMs ?? JOIN_TIMEOUT_MS;
   }
@@ -493,7 +545,9 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
 
   /** Sends `new_user`: the first one of `join()`, or the one of a re-entry after a drop. */
   #requestJoin(attempt: JoinAttempt): void {
-    this.#connection.joinRoom(this.#options.room, this.#options.username, this.#joinTimeoutMs).then(
+    const { token, password } = this.#options;
+    const credentials = { ...(token !== undefined ? { token } : {}), ...(password !== undefined ? { password } : {}) };
+    this.#connection.joinRoom(this.#options.room, this.#options.username, this.#joinTimeoutMs, credentials).then(
       (joined) => this.#onJoined(attempt, joined),
       (error: unknown) => this.#onJoinFailed(attempt, error),
     );
@@ -510,6 +564,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       id: joined.id,
       room: joined.room,
       username: joined.username,
+      grants: grantsOfJoined(joined.grants),
       iceServers: joined.iceServers,
       roomCapacity: joined.roomCapacity,
       resumeGraceMs: joined.resumeGraceMs,
@@ -519,6 +574,11 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     this.#rejoiningFrom = undefined;
     clearTimeout(pending?.timer);
     this.#info = info;
+    this.#listed = new Set();
+    if (!info.grants.publish) {
+      // Before any peer exists (`connection_list` follows `joined`): no offer carries a track.
+      this.#publications.forbid();
+    }
     this.#setState(RoomSessionState.joined);
     if (pending) {
       pending.resolve(info);
@@ -601,7 +661,8 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       return;
     }
     this.#info = { ...info, id, room: room.room, username: room.username };
-    for (const absentId of absentPeers(this.#entries.keys(), room.list)) {
+    this.#listed = new Set(room.list.map((participant) => participant.id));
+    for (const absentId of absentPeers(this.#visiblePeerIds(), room.list)) {
       this.#removePeer(absentId, "left");
     }
     // Someone who joined meanwhile is not added here: its `connection_list` and offer were kept
@@ -654,8 +715,10 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
         this.#removePeer(message.id, "left");
         return;
       case "rest_connection_list":
-        // The authoritative remaining list: drop anyone we still hold who is not on it.
-        for (const id of absentPeers(this.#entries.keys(), message.list)) {
+        // The authoritative remaining list: drop anyone we still hold who is not on it. A hidden
+        // participant is never on it; it goes with its own `close_connection`.
+        this.#listed = new Set(message.list.map((participant) => participant.id));
+        for (const id of absentPeers(this.#visiblePeerIds(), message.list)) {
           this.#removePeer(id, "left");
         }
         return;
@@ -677,11 +740,14 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
           : entry.peer.initiator
             ? { initiator: true }
             : { initiator: false, failed: entry.peer.state === PeerState.failed, offerKind: entry.peer.classifyOffer(message.sdp.sdp) };
-      switch (actionOnOffer(target)) {
+      switch (actionOnOffer(target, this.#listed.has(message.id))) {
         case "ignore":
           return;
         case "answer_new_peer":
           entry = this.#addPeer({ id: message.id, username: message.username }, false);
+          break;
+        case "answer_hidden_peer":
+          entry = this.#addPeer({ id: message.id, username: message.username }, false, true);
           break;
         case "rebuild_then_signal":
           entry?.peer.rebuild();
@@ -695,18 +761,28 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
 
   /** `connection_list` goes to the whole room on every join; see {@link peersToAddOnConnectionList}. */
   #onConnectionList(newUserId: string, list: Participant[]): void {
-    const selfId = this.#info?.id;
-    if (selfId === undefined) {
+    const info = this.#info;
+    if (info === undefined) {
       return;
     }
-    for (const { participant, initiator } of peersToAddOnConnectionList(selfId, newUserId, list, new Set(this.#entries.keys()))) {
+    this.#listed = new Set(list.map((participant) => participant.id));
+    for (const { participant, initiator } of peersToAddOnConnectionList(info.id, newUserId, list, new Set(this.#entries.keys()), info.grants.hidden)) {
       this.#addPeer(participant, initiator);
     }
   }
 
+  /** The ids of the pairs with participants the room's list shows. */
+  #visiblePeerIds(): string[] {
+    return [...this.#entries].filter(([, entry]) => !entry.hidden).map(([id]) => id);
+  }
+
   // ---- peers ----
 
-  #addPeer(participant: Participant, initiator: boolean): PeerEntry | undefined {
+  /**
+   * Creates the pair with `participant`. A `hidden` pair works like any other (this side's media
+   * goes to it) but is not announced: no `peer-*` event names it, only errors do.
+   */
+  #addPeer(participant: Participant, initiator: boolean, hidden = false): PeerEntry | undefined {
     const info = this.#info;
     if (!info) {
       return undefined;
@@ -718,13 +794,21 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       initiator,
       iceServers: info.iceServers,
       publications: this.#publications,
+      // A viewer adds no track, so its offers would carry no media section to receive in.
+      ...(info.grants.publish ? {} : { offerOptions: { offerToReceiveAudio: true, offerToReceiveVideo: true } }),
       ...(options.wrtc ? { wrtc: options.wrtc } : {}),
       ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
       ...(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
       ...(options.iceDisconnectedTimeoutMs !== undefined ? { disconnectedTimeoutMs: options.iceDisconnectedTimeoutMs } : {}),
       ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
     });
-    const entry: PeerEntry = { peer, unsubscribe: [], failures: 0, rebuildTimer: undefined };
+    const entry: PeerEntry = { peer, unsubscribe: [], failures: 0, rebuildTimer: undefined, hidden };
+    /** Emits a peer event unless the pair is a hidden participant's. */
+    const announce = <Name extends keyof RoomSessionEvents>(name: Name, payload: RoomSessionEvents[Name]): void => {
+      if (!entry.hidden) {
+        this.emit(name, payload);
+      }
+    };
     entry.unsubscribe = [
       peer.on("signal", (signal) => this.#sendSignal(peer.id, signal)),
       peer.on("state", ({ state, previous }) => {
@@ -734,21 +818,21 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
             peer.sendMediaState(this.#mediaState);
           }
         }
-        this.emit("peer-state", { peer, state, previous });
+        announce("peer-state", { peer, state, previous });
         if (state === PeerState.failed) {
           this.#onPeerFailed(entry);
         }
       }),
-      peer.on("stream", (stream) => this.emit("peer-stream", { peer, stream })),
-      peer.on("publication", (publication) => this.emit("peer-track-published", { peer, ...publication })),
-      peer.on("unpublication", ({ source }) => this.emit("peer-track-unpublished", { peer, source })),
+      peer.on("stream", (stream) => announce("peer-stream", { peer, stream })),
+      peer.on("publication", (publication) => announce("peer-track-published", { peer, ...publication })),
+      peer.on("unpublication", ({ source }) => announce("peer-track-unpublished", { peer, source })),
       this.#publications.attach(peer),
-      peer.on("data", (data) => this.emit("peer-data", { peer, data })),
-      peer.on("media", (media) => this.emit("peer-media", { peer, media })),
+      peer.on("data", (data) => announce("peer-data", { peer, data })),
+      peer.on("media", (media) => announce("peer-media", { peer, media })),
       peer.on("error", ({ code, message }) => this.#report(code, message, peer.id)),
     ];
     this.#entries.set(participant.id, entry);
-    this.emit("peer-joined", { peer });
+    announce("peer-joined", { peer });
     return entry;
   }
 
@@ -796,7 +880,9 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     for (const unsubscribe of entry.unsubscribe) {
       unsubscribe();
     }
-    this.emit("peer-left", { peer: entry.peer, reason });
+    if (!entry.hidden) {
+      this.emit("peer-left", { peer: entry.peer, reason });
+    }
   }
 
   #report(code: RoomErrorCode, message: string, peerId?: string): void {

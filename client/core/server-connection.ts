@@ -125,6 +125,20 @@ export type RoomMessage = Exclude<RoomServerMessage, { type: RoomSessionMessageT
 /** `joined`: the acknowledgement of `new_user`. */
 export type JoinedMessage = Extract<RoomServerMessage, { type: "joined" }>;
 
+/** What proves a participant may join: the join token, the room password. Both optional. */
+export interface JoinCredentials {
+  /** The signed join token (`new_user.token`) a token-mode server requires. */
+  token?: string;
+  /** The room's password (`new_user.password`), when a host set one. */
+  password?: string;
+}
+
+/**
+ * `new_user` as this client sends it. `password` is the field the host controls add to the
+ * protocol (spec of issue 11); until the shared schema has it, a server ignores it.
+ */
+type NewUserMessage = Extract<ClientMessage, { type: "new_user" }> & { password?: string };
+
 /**
  * `loginResponse`, accepted (with the session fields `id`, `resumeToken`, `resumeGraceMs` and the
  * ICE servers) or rejected: the shared protocol's message.
@@ -386,11 +400,20 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
 
   /**
    * Joins `room` as `username` (`new_user`) and resolves with `joined`; the connection takes its
-   * session and ICE servers from it. Rejects as {@link ServerConnection.request} does, e.g. with
-   * `room_full`.
+   * session and ICE servers from it. `credentials` go into the message when set: the join `token`
+   * a token-mode server requires, the room `password` a protected room asks for. Rejects as
+   * {@link ServerConnection.request} does, e.g. with `room_full`, `token_expired` or `wrong_password`.
    */
-  async joinRoom(room: string, username: string, timeoutMs: number): Promise<JoinedMessage> {
-    const joined = await this.request({ type: "new_user", room, username, protocolVersion: PROTOCOL_VERSION }, ["joined"], timeoutMs);
+  async joinRoom(room: string, username: string, timeoutMs: number, credentials: JoinCredentials = {}): Promise<JoinedMessage> {
+    const message: NewUserMessage = {
+      type: "new_user",
+      room,
+      username,
+      protocolVersion: PROTOCOL_VERSION,
+      ...(credentials.token !== undefined ? { token: credentials.token } : {}),
+      ...(credentials.password !== undefined ? { password: credentials.password } : {}),
+    };
+    const joined = await this.request(message, ["joined"], timeoutMs);
     this.#adoptSession({ id: joined.id, resumeToken: joined.resumeToken, resumeGraceMs: joined.resumeGraceMs });
     this.#setIceServers(joined.iceServers, joined.iceServersExpireAtMs, "joined");
     return joined;
