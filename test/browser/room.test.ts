@@ -325,6 +325,25 @@ describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
       }
     }, TEST_TIMEOUT_MS);
 
+    test("a page refused with room_full says the room is full and never asks for the camera", async () => {
+      const small = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], roomCapacity: 1 });
+      try {
+        const smallBase = `http://localhost:${small.port}`;
+        const ada = await newPage();
+        const late = await newPage();
+        await late.addInitScript(countGetUserMedia);
+        await joinRoomPage(ada, smallBase, "single", "Ada");
+        await late.goto(`${smallBase}/r/single`);
+        await late.locator("#name").fill("Late");
+        await late.getByRole("button", { name: "Join room" }).click();
+        await waitForRoomState(late, "failed");
+        await expect(late.getByRole("heading", { name: "This room is full" }).isVisible()).resolves.toBe(true);
+        await expect(getUserMediaCalls(late)).resolves.toBe(0);
+      } finally {
+        await small.close();
+      }
+    }, TEST_TIMEOUT_MS);
+
     test("an unreachable server ends in a 'Cannot reach the server' panel and a signaling_unreachable error event", async () => {
       const page = await newPage();
       await page.goto(`${baseUrl}/embed-example.html`);
