@@ -48,10 +48,10 @@ import type { ReconnectPolicy } from "./reconnect.ts";
 import {
   absentPeers,
   actionOnJoinFailure,
-  grantsOfJoined,
   actionOnOffer,
   actionOnPeerFailed,
   appliesIceServers,
+  grantsOfJoined,
   peerRebuildDelayMs,
   peersToAddOnConnectionList,
   rebuildStillDue,
@@ -197,8 +197,9 @@ export interface RoomSessionOptions {
   /** The room's password (`new_user.password`), for a room whose host set one. */
   password?: string;
   /**
-   * Local media sent to every peer; omit to only receive. A viewer (no `publish` grant) sends none of it. Its audio track is published as
-   * `microphone` and its video track as `camera` (see {@link RoomSession.publications}).
+   * Local media sent to every peer; omit to only receive. Its audio track is published as
+   * `microphone` and its video track as `camera` (see {@link RoomSession.publications}). A viewer
+   * (no `publish` grant) sends none of it.
    */
   stream?: MediaStream;
   /** WebRTC implementation for Node (`@roamhq/wrtc`); browsers use their own. */
