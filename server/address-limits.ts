@@ -108,3 +108,79 @@ export class ConnectionsPerAddress {
     }
   }
 }
+
+/** A count of failures per key within a sliding window, e.g. wrong room passwords per address and room. */
+export interface FailureWindowOptions {
+  /** Failures a key may have within `windowMs`; with that many, it is blocked. */
+  maxFailures: number;
+  windowMs: number;
+}
+
+/**
+ * Failures per key within a sliding window: a key with `maxFailures` failures in the last
+ * `windowMs` is blocked until the oldest of them is `windowMs` old. Unlike a token bucket, which
+ * lets a burst through and then refills, this never lets more than `maxFailures` through in any
+ * window. A key holds at most `maxFailures` timestamps and is dropped once they have all aged out.
+ */
+export class FailureWindow {
+  readonly #options: FailureWindowOptions;
+  /** key → times of its failures within the window, oldest first. */
+  readonly #failures = new Map<string, number[]>();
+  readonly #maxTracked: number;
+
+  constructor(options: FailureWindowOptions, maxTracked = MAX_TRACKED_ADDRESSES) {
+    this.#options = options;
+    this.#maxTracked = maxTracked;
+  }
+
+  /** Number of keys with failures in the window (for tests). */
+  get trackedCount(): number {
+    return this.#failures.size;
+  }
+
+  /** How long `key` is still blocked at `nowMs`, in milliseconds; 0 when it may try. */
+  blockedForMs(key: string, nowMs: number): number {
+    const times = this.#recent(key, nowMs);
+    if (times.length < this.#options.maxFailures) {
+      return 0;
+    }
+    return Math.max(1, Math.ceil((times[0] ?? nowMs) + this.#options.windowMs - nowMs));
+  }
+
+  /** Records one failure of `key` at `nowMs`. */
+  fail(key: string, nowMs: number): void {
+    const times = this.#recent(key, nowMs);
+    if (times.length === 0 && this.#failures.size >= this.#maxTracked) {
+      this.sweep(nowMs);
+    }
+    times.push(nowMs);
+    // Only the newest `maxFailures` matter: they alone decide when the key is free again.
+    while (times.length > this.#options.maxFailures) {
+      times.shift();
+    }
+    this.#failures.set(key, times);
+  }
+
+  /** Forgets every key whose failures have all left the window at `nowMs`. */
+  sweep(nowMs: number): void {
+    for (const key of [...this.#failures.keys()]) {
+      this.#recent(key, nowMs);
+    }
+  }
+
+  /** The failures of `key` still within the window at `nowMs`; the key is dropped when there are none. */
+  #recent(key: string, nowMs: number): number[] {
+    const times = this.#failures.get(key);
+    if (times === undefined) {
+      return [];
+    }
+    const since = nowMs - this.#options.windowMs;
+    while (times.length > 0 && (times[0] ?? 0) <= since) {
+      times.shift();
+    }
+    if (times.length === 0) {
+      this.#failures.delete(key);
+    }
+    return times;
+  }
+}

@@ -7,13 +7,14 @@
  * Composition only: no behaviour lives here.
  */
 import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
-import { AddressRateLimiter } from "./address-limits.ts";
+import { AddressRateLimiter, FailureWindow } from "./address-limits.ts";
 import { loadStaticAssets } from "./assets.ts";
 import { CallRegistry } from "./calls.ts";
 import { ConfigError, DEFAULT_CONFIG, defaultMaxConnections, openFileLimit, tokenSettings, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
 import { EffectsApplier, timerOwner } from "./effects.ts";
 import { FailureReporter } from "./failures.ts";
 import { dispatch, handlerTable } from "./handlers/index.ts";
+import { MAX_PASSWORD_FAILURES, PASSWORD_FAILURE_WINDOW_MS } from "./handlers/rooms.ts";
 import { HttpAnswers, registerHttpRoutes } from "./http-routes.ts";
 import { LoginDirectory } from "./logins.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -80,7 +81,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const maxConnections = config.maxConnections > 0 ? config.maxConnections : defaultMaxConnections(openFileLimit());
 
   // Shared state, each behind its store interface with the in-memory default.
-  const rooms: RoomMembership = new RoomRegistry({ roomCapacity: config.roomCapacity });
+  const rooms: RoomMembership = new RoomRegistry({ roomCapacity: config.roomCapacity, openMode: tokens === undefined });
   const logins: Logins = new LoginDirectory();
   const calls = new CallRegistry(logins, { ringTimeoutMs: config.ringTimeoutMs });
   /** Presence frames, coalesced per `presenceWindowMs`; -1 sends every change at once (no coalescing). */
@@ -104,6 +105,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const issueIceServers = (id: string) => iceServersFor(config.iceServers, turn, id, Date.now());
   const loginAttempts = new AddressRateLimiter({ perSecond: config.loginsPerSecondPerAddress, burst: config.loginBurstPerAddress });
   const callAttempts = new AddressRateLimiter({ perSecond: config.callsPerSecondPerAddress, burst: config.callBurstPerAddress });
+  const passwordFailures = new FailureWindow({ maxFailures: MAX_PASSWORD_FAILURES, windowMs: PASSWORD_FAILURE_WINDOW_MS });
   const resumeFailures = new AddressRateLimiter({ perSecond: config.resumeFailuresPerSecondPerAddress, burst: config.resumeFailureBurstPerAddress });
 
   const applier: EffectsApplier = new EffectsApplier({
@@ -133,6 +135,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     applier,
     loginAttempts,
     callAttempts,
+    passwordFailures,
     iceServersFor: issueIceServers,
     handsOutIceServers: config.iceServers.length > 0 || turn !== undefined,
     tokens,
@@ -165,6 +168,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     for (const limiter of [transport.upgradeAttempts, loginAttempts, callAttempts, resumeFailures]) {
       limiter.sweep(nowMs);
     }
+    passwordFailures.sweep(nowMs);
   }), ADDRESS_SWEEP_INTERVAL_MS);
   sweepTimer.unref();
 

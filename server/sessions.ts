@@ -70,6 +70,13 @@ export class Sessions {
   lost(id: string, loss: SessionLoss): void {
     const { rooms, logins, suspended, applier, transport, graceMs } = this.#options;
     const loggedIn = logins.loginOf(id) !== undefined;
+    if (rooms.isWaiting(id)) {
+      // A wait in the lobby is never resumed: the hosts see the waiter go at once.
+      const left = rooms.leave(id);
+      if (left.ok) {
+        applier.apply(left);
+      }
+    }
     if (rooms.roomOf(id) === undefined && !loggedIn) {
       applier.apply(suspended.forget(id));
       return;
@@ -147,11 +154,13 @@ export class Sessions {
     applier.apply(outcome);
     transport.adopt(connection, id);
     const resumed: Extract<ServerMessage, { type: "resumed" }> = { type: "resumed", id, ...this.#options.iceServersFor(id), resumeToken: nextToken };
-    if (room !== undefined) {
-      const list = rooms.participants(room);
-      resumed.room = room;
-      resumed.username = list.find((participant) => participant.id === id)?.username ?? "";
-      resumed.list = list;
+    const view = room === undefined ? undefined : rooms.viewOf(id);
+    if (view !== undefined) {
+      resumed.room = view.room;
+      resumed.username = view.username;
+      resumed.list = view.list;
+      resumed.grants = view.grants;
+      resumed.roomState = view.roomState;
     }
     if (login !== undefined) {
       resumed.login = login;

@@ -7,30 +7,54 @@
  * Every method is synchronous and atomic with respect to the others: the single-threaded default
  * gets that for free, a shared store must give it (a transaction or a script per call).
  */
-import type { Participant } from "../shared/protocol/index.ts";
+import type { MuteKind, Participant } from "../shared/protocol/index.ts";
 import type { LoginMessage, PresenceStatus, PresenceUser } from "../shared/protocol/presence.ts";
 import type { LoginEffects, LoginIdentity, LoginResult } from "./logins.ts";
 import type { PresenceChanges, PresenceDelivery, PresenceEffects } from "./presence.ts";
 import type { BufferOutcome, BufferedFrame, ResumeOutcome, SuspendOutcome } from "./resume.ts";
-import type { RoomResult, RoomStats, RouteResult, TargetedMessage } from "./rooms.ts";
+import type { AdmissionResult, JoinGate, JoinGrants, JoinRequest, MemberView, RoomResult, RoomSettingsChange, RoomStats, RouteResult, TargetedMessage } from "./rooms.ts";
 import type { Effects } from "./effects.ts";
 
-/** Who is in which room. Default: {@link RoomRegistry} (server/rooms.ts). */
+/**
+ * Who is in which room, who waits in its lobby, and its access settings. Default:
+ * {@link RoomRegistry} (server/rooms.ts). The password comes in hashed (server/room-passwords.ts):
+ * a store only keeps and compares derived keys.
+ */
 export interface RoomMembership {
   /**
-   * Adds session `id` to `room` under `username` as ONE atomic check-and-add: the checks (not in a
-   * room yet, a free seat) and the add happen with no other join or leave in between, so two joins
-   * racing for the last seat end with exactly one winner. The effects tell every member, the
-   * newcomer included, the new list.
+   * What a joiner with `grants` must clear to enter `room`: refused (`room_locked`), or the salt
+   * to derive its password with when the room has one. {@link join} checks again.
    */
-  join(id: string, room: string, username: string): RoomResult;
-  /** Removes `id` from its room; the remaining members are told. Refused when it is in none. */
+  joinGate(room: string, grants: JoinGrants): JoinGate;
+  /**
+   * Session `id` asks to enter a room as ONE atomic check-and-add: the checks (not in a room or a
+   * lobby yet; lock, password and lobby for those who are not hosts; a free seat) and the add
+   * happen with no other join or leave in between, so two joins racing for the last seat end with
+   * exactly one winner. Admitted, the effects tell every member the new list; sent to the lobby,
+   * they tell the waiter and the hosts.
+   */
+  join(id: string, request: JoinRequest): AdmissionResult;
+  /** Host `hostId` admits `waiterId` from its room's lobby (capacity checked now). */
+  admitFromLobby(hostId: string, waiterId: string): AdmissionResult;
+  /** Host `hostId` turns `waiterId` away from its room's lobby. */
+  denyFromLobby(hostId: string, waiterId: string): RoomResult;
+  /** Host `hostId` removes `targetId` (a member or a waiter) from its room. */
+  remove(hostId: string, targetId: string): RoomResult;
+  /** Host `hostId` asks member `targetId` to mute `kind`. */
+  mute(hostId: string, targetId: string, kind: MuteKind): RoomResult;
+  /** Host `hostId` changes its room's settings; every member gets the new `room_state`. */
+  configure(hostId: string, change: RoomSettingsChange): RoomResult;
+  /** Removes `id` from its room or its lobby; the remaining members (or the hosts) are told. Refused when it is in neither. */
   leave(id: string): RoomResult;
   /** Where a negotiation message of `senderId` to `targetId` goes, and the sender's name to stamp. */
   route(senderId: string, type: TargetedMessage["type"], targetId: string): RouteResult;
-  /** The room `id` has joined, if any. */
+  /** True while `id` waits in a lobby. */
+  isWaiting(id: string): boolean;
+  /** The room `id` has joined, if any (a waiter has joined none). */
   roomOf(id: string): string | undefined;
-  /** The members of `room` in join order; empty when it does not exist. */
+  /** What member `id` knows of its room now (list as it may see it, grants, room state). */
+  viewOf(id: string): MemberView | undefined;
+  /** The members of `room` in join order, hidden ones included; empty when it does not exist. */
   participants(room: string): Participant[];
   /** Counts for health and metrics. */
   stats(): RoomStats;

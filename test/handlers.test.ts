@@ -10,6 +10,7 @@ import { handlerTable, type HandlerServices, type HandlerTable } from "../server
 const ALL_TYPES = {
   ping: true, resume: true, refresh_ice_servers: true,
   new_user: true, close_connection: true, send_offer: true, send_aswer: true, new_candidate: true,
+  room_settings: true, remove_participant: true, mute_participant: true, lobby_admit: true, lobby_deny: true,
   login: true,
   call: true, incomingCallResponse: true, stopCall: true, stop: true, onIceCandidate: true, callDescription: true,
 } satisfies Record<ClientMessageType, true>;

@@ -70,12 +70,15 @@ export {
   type ConnectionErrorCode,
   type IceServersOrigin,
   type JoinedMessage,
+  type JoinRoomOptions,
+  type LobbyWaitingMessage,
   type LoginRequest,
   type LoginResponseMessage,
   type RecoveryPath,
   type RestartReason,
   type ResumedRoom,
   type RoomMessage,
+  type RoomSettings,
   type ServerConnectionEvents,
   type ServerConnectionOptions,
   type ServerErrorMessage,
@@ -119,4 +122,5 @@ export {
   type TrackSource,
 } from "./publications.ts";
 export { MESH_CHANNEL_MAX_BYTES, type MediaState } from "../../shared/protocol/mesh.ts";
+export { MUTE_KINDS, ROOM_PASSWORD_MAX_LENGTH, type MuteKind, type RoomGrants, type RoomState } from "../../shared/protocol/room.ts";
 export * from "./phone.ts";

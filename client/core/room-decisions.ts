@@ -1,8 +1,8 @@
 /**
- * The decisions of a room session, as pure functions: what the room grants this participant, who
- * offers to whom, what an incoming offer does to a pair (and whether its sender is hidden), which
- * peers survive a resume, how the session gets back into the room after the server lost it, when a
- * failed pair is rebuilt, and what fresh ICE servers change.
+ * The decisions of a room session, as pure functions: who offers to whom, what an incoming offer
+ * does to a pair (and whether its sender is hidden), which peers survive a resume, how the session
+ * gets back into the room after the server lost it, when a failed pair is rebuilt, and what fresh
+ * ICE servers change.
  *
  * `room-session.ts` feeds them what it holds and carries out what they return; nothing here has a
  * socket, a timer or a peer connection, so each rule is a row in `test/room-decisions.test.ts`.
@@ -10,22 +10,7 @@
 import type { Participant } from "../../shared/protocol/index.ts";
 import type { WebRtcRoomErrorCode } from "./errors.ts";
 import type { OfferKind } from "./peer-link.ts";
-import type { IceServersOrigin, JoinedMessage } from "./server-connection.ts";
-
-/**
- * What the room lets this participant do (`joined.grants`): `publish` media (without it, a viewer
- * that receives everything and sends nothing), send application `data`, act as a `host`, stay
- * `hidden` from the others' lists.
- */
-export type RoomGrants = Readonly<NonNullable<JoinedMessage["grants"]>>;
-
-/** What a server that sends no `grants` (one older than access control) allows: everything but host and hidden. */
-export const GRANTS_OF_SERVER_WITHOUT_GRANTS: RoomGrants = { publish: true, data: true, host: false, hidden: false };
-
-/** The grants `joined` states, or those of a server that states none. */
-export function grantsOfJoined(grants: JoinedMessage["grants"]): RoomGrants {
-  return grants ?? GRANTS_OF_SERVER_WITHOUT_GRANTS;
-}
+import type { IceServersOrigin } from "./server-connection.ts";
 
 /** A remote to create a peer for, and whether this side makes the offer. */
 export interface PeerToAdd {
@@ -39,23 +24,19 @@ export interface PeerToAdd {
  * for the newcomer. So two peers never offer to each other at the same time. Remotes this side
  * already holds (`held`) are left alone.
  *
- * A `selfHidden` participant (grant `hidden`) is missing from the lists the others receive, so a
- * later newcomer does not know it is there and will not offer to it: the hidden side offers to
- * each newcomer instead, and the newcomer answers an offer from someone it was never told about
- * (see {@link actionOnOffer}).
+ * A hidden participant (grant `hidden`) is missing from the lists the others receive, so a later
+ * newcomer does not know it is there and will not offer to it. The server therefore tells a
+ * hidden member of each later join as if the member itself were new (`newUserId` is its own id,
+ * `list` the full room): by the rule above it offers to whoever it does not hold yet, the
+ * newcomer, and the newcomer answers an offer from someone it was never told about (see
+ * {@link actionOnOffer}). Only one side of each pair offers, as for everyone else.
  */
-export function peersToAddOnConnectionList(
-  selfId: string,
-  newUserId: string,
-  list: readonly Participant[],
-  held: ReadonlySet<string>,
-  selfHidden = false,
-): PeerToAdd[] {
+export function peersToAddOnConnectionList(selfId: string, newUserId: string, list: readonly Participant[], held: ReadonlySet<string>): PeerToAdd[] {
   if (newUserId === selfId) {
     return list.filter((participant) => participant.id !== selfId && !held.has(participant.id)).map((participant) => ({ participant, initiator: true }));
   }
   const newcomer = list.find((participant) => participant.id === newUserId);
-  return newcomer && !held.has(newUserId) ? [{ participant: newcomer, initiator: selfHidden }] : [];
+  return newcomer && !held.has(newUserId) ? [{ participant: newcomer, initiator: false }] : [];
 }
 
 /**

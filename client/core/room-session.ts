@@ -27,7 +27,7 @@
  * again as a new participant. A pair whose connection fails is rebuilt alone, with the same rule
  * about who offers. TURN credentials are renewed by the connection before they expire.
  */
-import { assertNever, type ErrorCode, type IceServer, type Participant } from "../../shared/protocol/index.ts";
+import { assertNever, type ErrorCode, type IceServer, type MuteKind, type Participant, type RoomGrants, type RoomState } from "../../shared/protocol/index.ts";
 import type { MediaState, TrackSource } from "../../shared/protocol/mesh.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
@@ -43,7 +43,7 @@ import {
   type RtcConfigurationExtras,
   type WebRtcImplementation,
 } from "./peer-link.ts";
-import { LocalPublications } from "./publications.ts";
+import { LocalPublications, TRACK_SOURCE_GROUP, TRACK_SOURCE_KIND } from "./publications.ts";
 import type { ReconnectPolicy } from "./reconnect.ts";
 import {
   absentPeers,
@@ -51,7 +51,6 @@ import {
   actionOnOffer,
   actionOnPeerFailed,
   appliesIceServers,
-  grantsOfJoined,
   peerRebuildDelayMs,
   peersToAddOnConnectionList,
   rebuildStillDue,
@@ -60,7 +59,6 @@ import {
   type JoinAttempt,
   type OfferTarget,
   type ReentryAction,
-  type RoomGrants,
   type RoomStay,
 } from "./room-decisions.ts";
 import {
@@ -162,6 +160,23 @@ export type RoomSessionEvents = {
   reconnected: { id: string; previousId: string; resumed: boolean };
   /** New ICE servers (fresh TURN credentials) were applied to every peer. */
   "ice-servers": { iceServers: IceServer[]; expiresAtMs: number | undefined };
+  /** The room's settings or hosts changed (also the answer to this host's own settings). */
+  "room-state": { roomState: RoomState };
+  /** What this participant may do changed: in open mode it became host when the last host left. */
+  grants: { grants: RoomGrants };
+  /** Hosts: who waits in the lobby now (empty when nobody does). */
+  lobby: { waiting: Participant[] };
+  /** The room put this session in its lobby: `join()` resolves when a host admits it, rejects with `lobby_denied` otherwise. */
+  waiting: { room: string; id: string };
+  /** A host (`by`) removed this participant; the session is closed right after. */
+  removed: { by: string };
+  /**
+   * A host (`by`) asked this participant to stop sending `kind`: the session has disabled the
+   * tracks of `sources` (`track.enabled = false`; they stay published, so unmuting is
+   * `track.enabled = true`) and announced its media state. Tell the user ("the host muted your
+   * microphone").
+   */
+  "mute-request": { by: string; kind: MuteKind; sources: TrackSource[] };
 };
 
 /** What the server told this session when it joined (updated on resume, rejoin and ICE refresh). */
@@ -170,14 +185,19 @@ export interface JoinInfo {
   id: string;
   room: string;
   username: string;
-  /** What the room lets this participant do; see {@link RoomSession.grants}. */
-  grants: RoomGrants;
   iceServers: IceServer[];
   roomCapacity: number;
   /** When the TURN credentials in `iceServers` expire (epoch ms); absent when they do not. */
   iceServersExpireAtMs?: number;
   /** How long the server keeps this participant after its socket is lost, in ms. */
   resumeGraceMs?: number;
+  /**
+   * What this participant may do; see {@link RoomSession.grants}. `publish` and `data` are for
+   * this side to honour (the server cannot enforce media in a mesh).
+   */
+  grants: RoomGrants;
+  /** The room's settings and hosts, kept current from `room_state`. */
+  roomState: RoomState;
 }
 
 /** Options of a {@link RoomSession}. */
@@ -194,7 +214,7 @@ export interface RoomSessionOptions {
   username: string;
   /** The signed join token a token-mode server requires (`new_user.token`); minted by the application's backend. */
   token?: string;
-  /** The room's password (`new_user.password`), for a room whose host set one. */
+  /** The room password, for a room whose host set one (`password_required` / `wrong_password` otherwise). */
   password?: string;
   /**
    * Local media sent to every peer; omit to only receive. Its audio track is published as
@@ -275,6 +295,10 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   #mediaState: MediaState | undefined;
   /** The ids the server's latest list names; an offer from anyone else comes from a hidden participant. */
   #listed = new Set<string>();
+  /** Hosts: who waits in the lobby. */
+  #lobby: Participant[] = [];
+  /** True while `join()` waits in the room's lobby. */
+  #waiting = false;
   readonly #publications: LocalPublications;
   readonly #unsubscribeConnection: Array<() => void>;
 
@@ -340,11 +364,26 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   /**
    * What the room lets this participant do, once joined: `publish` (without it the session is a
    * viewer: {@link RoomSession.publications} refuses with `not_allowed`), `data` (without it
-   * `send()` and `broadcast()` throw `not_allowed`), `host`, `hidden`. A server that states no
-   * grants allows publishing and data.
+   * `send()` and `broadcast()` throw `not_allowed`), `host` (may turn true later: open-mode
+   * hand-over, see the `grants` event), `hidden`.
    */
   get grants(): RoomGrants | undefined {
     return this.#info?.grants;
+  }
+
+  /** The room's lock, password, lobby and hosts, once joined. */
+  get roomState(): RoomState | undefined {
+    return this.#info?.roomState;
+  }
+
+  /** Hosts: who waits in the lobby to be admitted or denied. */
+  get lobby(): readonly Participant[] {
+    return this.#lobby;
+  }
+
+  /** True while `join()` waits in the room's lobby for a host. */
+  get isWaiting(): boolean {
+    return this.#waiting;
   }
 
   /** This participant's id, once joined. It changes when the session has to join again as new. */
@@ -428,6 +467,43 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     for (const { peer } of this.#entries.values()) {
       peer.sendMediaState(this.#mediaState);
     }
+  }
+
+  // ---- host controls (refused `not_host` by the server, as an `error` event, unless this participant hosts the room) ----
+
+  /** Hosts: locks (`true`) or unlocks the room; nobody but hosts joins a locked room. Answered by `room-state`. */
+  lockRoom(locked: boolean): boolean {
+    return this.#connection.configureRoom({ locked });
+  }
+
+  /** Hosts: sets the room password (1–128 characters), or clears it with `null`. Answered by `room-state`. */
+  setRoomPassword(password: string | null): boolean {
+    return this.#connection.configureRoom({ password });
+  }
+
+  /** Hosts: turns the lobby on (joiners wait to be admitted) or off. Answered by `room-state`. */
+  setLobby(enabled: boolean): boolean {
+    return this.#connection.configureRoom({ lobby: enabled });
+  }
+
+  /** Hosts: removes participant `id` from the room (or from the lobby); the others see it leave. */
+  removeParticipant(id: string): boolean {
+    return this.#connection.removeParticipant(id);
+  }
+
+  /** Hosts: asks participant `id` to stop sending `kind`; its client honours it (see the `mute-request` event). */
+  muteParticipant(id: string, kind: MuteKind): boolean {
+    return this.#connection.muteParticipant(id, kind);
+  }
+
+  /** Hosts: lets participant `id` in from the lobby (see {@link RoomSession.lobby}). */
+  admit(id: string): boolean {
+    return this.#connection.admitFromLobby(id);
+  }
+
+  /** Hosts: turns participant `id` away from the lobby. */
+  deny(id: string): boolean {
+    return this.#connection.denyFromLobby(id);
   }
 
   /** One data-channel round trip to `peerId`, in milliseconds. */
@@ -517,6 +593,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       pending.reject(joinError);
     }
     this.#rejoiningFrom = undefined;
+    this.#waiting = false;
     for (const unsubscribe of this.#unsubscribeConnection) {
       unsubscribe();
     }
@@ -546,12 +623,28 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
 
   /** Sends `new_user`: the first one of `join()`, or the one of a re-entry after a drop. */
   #requestJoin(attempt: JoinAttempt): void {
-    const { token, password } = this.#options;
-    const credentials = { ...(token !== undefined ? { token } : {}), ...(password !== undefined ? { password } : {}) };
-    this.#connection.joinRoom(this.#options.room, this.#options.username, this.#joinTimeoutMs, credentials).then(
+    const options = this.#options;
+    this.#connection.joinRoom(options.room, options.username, this.#joinTimeoutMs, {
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      onWaiting: ({ room, id }) => this.#onWaiting(room, id),
+    }).then(
       (joined) => this.#onJoined(attempt, joined),
       (error: unknown) => this.#onJoinFailed(attempt, error),
     );
+  }
+
+  /**
+   * The room put this session in its lobby: the join's deadline no longer applies (a host may take
+   * a while); it ends with admission, denial, or the session's own `leave()`.
+   */
+  #onWaiting(room: string, id: string): void {
+    if (this.closed) {
+      return;
+    }
+    clearTimeout(this.#pendingJoin?.timer);
+    this.#waiting = true;
+    this.emit("waiting", { room, id });
   }
 
   #onJoined(attempt: JoinAttempt, joined: JoinedMessage): void {
@@ -565,14 +658,16 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       id: joined.id,
       room: joined.room,
       username: joined.username,
-      grants: grantsOfJoined(joined.grants),
       iceServers: joined.iceServers,
       roomCapacity: joined.roomCapacity,
       resumeGraceMs: joined.resumeGraceMs,
+      grants: joined.grants,
+      roomState: joined.roomState,
       ...(joined.iceServersExpireAtMs !== undefined ? { iceServersExpireAtMs: joined.iceServersExpireAtMs } : {}),
     };
     this.#pendingJoin = undefined;
     this.#rejoiningFrom = undefined;
+    this.#waiting = false;
     clearTimeout(pending?.timer);
     this.#info = info;
     this.#listed = new Set();
@@ -661,7 +756,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     if (!info) {
       return;
     }
-    this.#info = { ...info, id, room: room.room, username: room.username };
+    this.#info = { ...info, id, room: room.room, username: room.username, grants: room.grants, roomState: room.roomState };
     this.#listed = new Set(room.list.map((participant) => participant.id));
     for (const absentId of absentPeers(this.#visiblePeerIds(), room.list)) {
       this.#removePeer(absentId, "left");
@@ -723,12 +818,64 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
           this.#removePeer(id, "left");
         }
         return;
+      case "room_state": {
+        const { type: _type, ...roomState } = message;
+        this.#onRoomState(roomState);
+        return;
+      }
+      case "lobby":
+        this.#lobby = message.waiting;
+        this.emit("lobby", { waiting: message.waiting });
+        return;
+      case "removed":
+        this.emit("removed", { by: message.by });
+        // The server has taken this participant out already: nothing to tell it.
+        this.#close();
+        return;
+      case "mute_request":
+        this.#honourMuteRequest(message.by, message.kind);
+        return;
+      case "lobby_waiting":
+        // The answer to a `new_user` whose request is gone (timed out): nothing waits for it.
+        return;
       case "error":
         this.#report(message.code, message.message);
         return;
       default:
         assertNever(message);
     }
+  }
+
+  /** Keeps the room state, and this participant's `host` grant in step with the hosts it names. */
+  #onRoomState(roomState: RoomState): void {
+    const info = this.#info;
+    if (!info) {
+      return;
+    }
+    const becameHost = !info.grants.host && roomState.hosts.includes(info.id);
+    this.#info = { ...info, roomState, grants: becameHost ? { ...info.grants, host: true } : info.grants };
+    this.emit("room-state", { roomState });
+    if (becameHost) {
+      this.emit("grants", { grants: this.#info.grants });
+    }
+  }
+
+  /**
+   * A host asked this side to stop sending `kind`: the camera or microphone track is disabled (it
+   * stays published, so the user can turn it back on) and the media state announced, if it was.
+   */
+  #honourMuteRequest(by: string, kind: MuteKind): void {
+    const sources: TrackSource[] = [];
+    for (const publication of this.#publications.list()) {
+      if (TRACK_SOURCE_GROUP[publication.source] === "user" && TRACK_SOURCE_KIND[publication.source] === kind) {
+        publication.track.enabled = false;
+        sources.push(publication.source);
+      }
+    }
+    if (this.#mediaState) {
+      this.setMediaState(kind === "audio" ? { ...this.#mediaState, audio: false } : { ...this.#mediaState, video: false });
+    }
+    this.emit("mute-request", { by, kind, sources });
   }
 
   /** An offer, answer or candidate from a remote. */
@@ -767,7 +914,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       return;
     }
     this.#listed = new Set(list.map((participant) => participant.id));
-    for (const { participant, initiator } of peersToAddOnConnectionList(info.id, newUserId, list, new Set(this.#entries.keys()), info.grants.hidden)) {
+    for (const { participant, initiator } of peersToAddOnConnectionList(info.id, newUserId, list, new Set(this.#entries.keys()))) {
       this.#addPeer(participant, initiator);
     }
   }

@@ -29,7 +29,7 @@
  *   the old id) and the families start again (`restarted` event): a room joins as new, a phone
  *   logs in again.
  */
-import { PROTOCOL_VERSION, type CallServerMessage, type ClientMessage, type CommonServerMessage, type ErrorCode, type IceCandidate, type IceServer, type Participant, type PresenceServerMessage, type RoomServerMessage, type ServerMessage, type StopReason } from "../../shared/protocol/index.ts";
+import { PROTOCOL_VERSION, type CallServerMessage, type MuteKind, type RoomGrants, type RoomState, type ClientMessage, type CommonServerMessage, type ErrorCode, type IceCandidate, type IceServer, type Participant, type PresenceServerMessage, type RoomServerMessage, type ServerMessage, type StopReason } from "../../shared/protocol/index.ts";
 import { CLIENT_MESSAGE_FAMILY, isCallServerMessage, isClientMessageType, isPresenceServerMessage, isRoomServerMessage } from "../../shared/protocol/families.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
@@ -125,20 +125,6 @@ export type RoomMessage = Exclude<RoomServerMessage, { type: RoomSessionMessageT
 /** `joined`: the acknowledgement of `new_user`. */
 export type JoinedMessage = Extract<RoomServerMessage, { type: "joined" }>;
 
-/** What proves a participant may join: the join token, the room password. Both optional. */
-export interface JoinCredentials {
-  /** The signed join token (`new_user.token`) a token-mode server requires. */
-  token?: string;
-  /** The room's password (`new_user.password`), when a host set one. */
-  password?: string;
-}
-
-/**
- * `new_user` as this client sends it. `password` is the field the host controls add to the
- * protocol (spec of issue 11); until the shared schema has it, a server ignores it.
- */
-type NewUserMessage = Extract<ClientMessage, { type: "new_user" }> & { password?: string };
-
 /**
  * `loginResponse`, accepted (with the session fields `id`, `resumeToken`, `resumeGraceMs` and the
  * ICE servers) or rejected: the shared protocol's message.
@@ -157,6 +143,34 @@ export interface ResumedRoom {
   username: string;
   /** The room as it is now, this participant included. */
   list: Participant[];
+  /** What this participant may do (host status survives the blip). */
+  grants: RoomGrants;
+  /** The room's settings and hosts as they are now. */
+  roomState: RoomState;
+}
+
+/** `lobby_waiting`: the room has a lobby and this participant waits in it for a host. */
+export type LobbyWaitingMessage = Extract<RoomServerMessage, { type: "lobby_waiting" }>;
+
+/** What {@link ServerConnection.joinRoom} takes besides the room and the name. */
+export interface JoinRoomOptions {
+  /** The signed join token (`new_user.token`) a token-mode server requires; minted by the application's backend. */
+  token?: string;
+  /** The room password (`new_user.password`), when a host set one. */
+  password?: string;
+  /**
+   * Called when the room puts this participant in its lobby. From then on the join waits, with no
+   * bound, for a host: `joined` on admission, `lobby_denied` (or `room_full`) otherwise.
+   */
+  onWaiting?: (waiting: LobbyWaitingMessage) => void;
+}
+
+/** A host's change of the room's settings (`room_settings`); at least one field. */
+export interface RoomSettings {
+  locked?: boolean;
+  /** A new password, or `null` to clear it. */
+  password?: string | null;
+  lobby?: boolean;
 }
 
 /** What a login asks for. */
@@ -242,7 +256,8 @@ interface PendingRequest {
   replyTypes: ReadonlySet<string>;
   resolve: (message: ServerMessage) => void;
   reject: (error: WebRtcRoomError) => void;
-  timer: ReturnType<typeof setTimeout>;
+  /** The bound on the answer; none while waiting in a lobby. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** The session as this side keeps it: the id, its secret, and the grace window. */
@@ -376,10 +391,19 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
     if (!this.#signaling.sendNow(message)) {
       return Promise.reject(new WebRtcRoomError("request_interrupted", `cannot send "${message.type}": the socket is not open`));
     }
+    return this.#expect(message.type, replyTypes, timeoutMs);
+  }
+
+  /**
+   * Waits, without sending anything, for the first server message whose type is in `replyTypes`,
+   * or for an `error` refusing `refType`; within `timeoutMs`, or with no bound when it is undefined.
+   * Rejects as {@link ServerConnection.request} does.
+   */
+  #expect<Type extends ServerMessage["type"]>(refType: string, replyTypes: readonly Type[], timeoutMs: number | undefined): Promise<Extract<ServerMessage, { type: Type }>> {
     const replies: ReadonlySet<string> = new Set(replyTypes);
     return new Promise((resolve, reject) => {
       const request: PendingRequest = {
-        refType: message.type,
+        refType,
         replyTypes: replies,
         resolve: (reply) => {
           if (isReplyOf(reply, replyTypes)) {
@@ -387,10 +411,13 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
           }
         },
         reject,
-        timer: setTimeout(() => {
-          this.#requests.delete(request);
-          reject(new WebRtcRoomError("request_timeout", `no answer to "${message.type}" within ${timeoutMs} ms`));
-        }, timeoutMs),
+        timer:
+          timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                this.#requests.delete(request);
+                reject(new WebRtcRoomError("request_timeout", `no answer to "${refType}" within ${timeoutMs} ms`));
+              }, timeoutMs),
       };
       this.#requests.add(request);
     });
@@ -400,20 +427,31 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
 
   /**
    * Joins `room` as `username` (`new_user`) and resolves with `joined`; the connection takes its
-   * session and ICE servers from it. `credentials` go into the message when set: the join `token`
-   * a token-mode server requires, the room `password` a protected room asks for. Rejects as
-   * {@link ServerConnection.request} does, e.g. with `room_full`, `token_expired` or `wrong_password`.
+   * session and ICE servers from it. `options` add the join `token` a token-mode server requires
+   * and the `password` a protected room asks for. `timeoutMs` bounds the answer; when the answer is
+   * the lobby (`options.onWaiting` is told), the join then waits for a host without a bound. Rejects
+   * as {@link ServerConnection.request} does, e.g. with `room_full`, `token_expired`, `room_locked`,
+   * `wrong_password` or `lobby_denied`.
    */
-  async joinRoom(room: string, username: string, timeoutMs: number, credentials: JoinCredentials = {}): Promise<JoinedMessage> {
-    const message: NewUserMessage = {
+  async joinRoom(room: string, username: string, timeoutMs: number, options: JoinRoomOptions = {}): Promise<JoinedMessage> {
+    const message: ClientMessage = {
       type: "new_user",
       room,
       username,
       protocolVersion: PROTOCOL_VERSION,
-      ...(credentials.token !== undefined ? { token: credentials.token } : {}),
-      ...(credentials.password !== undefined ? { password: credentials.password } : {}),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.password !== undefined ? { password: options.password } : {}),
     };
-    const joined = await this.request(message, ["joined"], timeoutMs);
+    const answer = await this.request(message, ["joined", "lobby_waiting"], timeoutMs);
+    let joined: JoinedMessage;
+    if (answer.type === "lobby_waiting") {
+      // Registered before the next server message is delivered (see `#holdDelivery`).
+      const admitted = this.#expect("new_user", ["joined"], undefined);
+      options.onWaiting?.(answer);
+      joined = await admitted;
+    } else {
+      joined = answer;
+    }
     this.#adoptSession({ id: joined.id, resumeToken: joined.resumeToken, resumeGraceMs: joined.resumeGraceMs });
     this.#setIceServers(joined.iceServers, joined.iceServersExpireAtMs, "joined");
     return joined;
@@ -440,6 +478,36 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
   /** Sends one trickled ICE candidate to room participant `targetId` (queued while reconnecting). */
   sendCandidate(targetId: string, candidate: IceCandidate): boolean {
     return this.#signaling.send({ type: "new_candidate", targetId, ice: candidate });
+  }
+
+  /** Hosts: changes the room's lock, password or lobby (`room_settings`); answered by `room_state`. */
+  configureRoom(settings: RoomSettings): boolean {
+    return this.#signaling.send({
+      type: "room_settings",
+      ...(settings.locked !== undefined ? { locked: settings.locked } : {}),
+      ...(settings.password !== undefined ? { password: settings.password } : {}),
+      ...(settings.lobby !== undefined ? { lobby: settings.lobby } : {}),
+    });
+  }
+
+  /** Hosts: removes participant `targetId` from the room, or from its lobby (`remove_participant`). */
+  removeParticipant(targetId: string): boolean {
+    return this.#signaling.send({ type: "remove_participant", targetId });
+  }
+
+  /** Hosts: asks participant `targetId` to stop sending `kind` (`mute_participant`). */
+  muteParticipant(targetId: string, kind: MuteKind): boolean {
+    return this.#signaling.send({ type: "mute_participant", targetId, kind });
+  }
+
+  /** Hosts: lets participant `id` in from the lobby (`lobby_admit`). */
+  admitFromLobby(id: string): boolean {
+    return this.#signaling.send({ type: "lobby_admit", id });
+  }
+
+  /** Hosts: turns participant `id` away from the lobby (`lobby_deny`). */
+  denyFromLobby(id: string): boolean {
+    return this.#signaling.send({ type: "lobby_deny", id });
   }
 
   // ---- presence and calls ----
@@ -738,8 +806,10 @@ function isReplyOf<Type extends ServerMessage["type"]>(message: ServerMessage, r
  * without them).
  */
 function roomOfResumed(message: ResumedMessage): ResumedRoom | undefined {
-  const { room, username, list } = message;
-  return room !== undefined && username !== undefined && list !== undefined ? { room, username, list } : undefined;
+  const { room, username, list, grants, roomState } = message;
+  return room !== undefined && username !== undefined && list !== undefined && grants !== undefined && roomState !== undefined
+    ? { room, username, list, grants, roomState }
+    : undefined;
 }
 
 /** The options a room or phone session takes about its connection. */

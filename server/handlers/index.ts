@@ -3,6 +3,7 @@
  * families' union to {@link HandlerTable} is what makes a missing handler a compile error.
  */
 import { callHandlers } from "./calls.ts";
+import { hostHandlers } from "./hosts.ts";
 import { presenceHandlers } from "./presence.ts";
 import { roomHandlers } from "./rooms.ts";
 import { sessionHandlers } from "./session.ts";
@@ -15,6 +16,7 @@ export function handlerTable(services: HandlerServices): HandlerTable {
   const table: HandlerTable = {
     ...sessionHandlers(services),
     ...roomHandlers(services),
+    ...hostHandlers(services),
     ...presenceHandlers(services),
     ...callHandlers(services),
   };

@@ -1,22 +1,37 @@
 /**
- * Handlers of the room family: joining (`new_user`), leaving (`close_connection`) and the relayed
+ * Handlers of the room family: joining (`new_user`, through the room's lock, password and lobby),
+ * leaving (`close_connection`) and the relayed
  * negotiation (`send_offer`, `send_aswer`, `new_candidate`), whose fast path forwards the frame's
  * bytes with a stamp (`WebSocketTransport.relay`, server/transport.ts).
  */
 import { PROTOCOL_VERSION } from "../../shared/protocol/index.ts";
-import type { JoinGrants, TokenVerifier } from "../tokens.ts";
+import { derivePasswordKey } from "../room-passwords.ts";
+import type { JoinGrants, JoinRequest } from "../rooms.ts";
+import type { TokenVerifier } from "../tokens.ts";
 import type { Connection } from "../transport.ts";
 import type { Handler, HandlerServices, HandlerTable, MessageOf } from "./table.ts";
+import { welcome } from "./welcome.ts";
 
-/** The room family's message types. */
+/** The room family's message types (the host controls are in ./hosts.ts). */
 export type RoomMessageType = "new_user" | "close_connection" | "send_offer" | "send_aswer" | "new_candidate";
 
-/** What a participant may do in open mode, where no token says otherwise. */
-const OPEN_MODE_GRANTS: Omit<JoinGrants, "bypassLobby"> = { publish: true, data: true, host: false, hidden: false };
+/** Wrong room passwords one client address may try per room within {@link PASSWORD_FAILURE_WINDOW_MS}. */
+export const MAX_PASSWORD_FAILURES = 5;
+
+/** The window of {@link MAX_PASSWORD_FAILURES}. */
+export const PASSWORD_FAILURE_WINDOW_MS = 60_000;
+
+/** Open mode grants everyone everything but hosting (the registry makes a new room's first participant host) and hiding. */
+const OPEN_MODE_GRANTS: JoinGrants = { publish: true, data: true, host: false, hidden: false, bypassLobby: false };
+
+/** The key of the wrong-password window: one client address trying one room. */
+function passwordFailureKey(address: string, room: string): string {
+  return `${address} ${room}`;
+}
 
 /** The room family's handlers. */
 export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessageType> {
-  const { config, transport, rooms, logins, suspended, sessions, applier } = services;
+  const { config, transport, rooms, logins, suspended, sessions, applier, passwordFailures } = services;
 
   /**
    * Relays a validated negotiation message to its target, stamped with the sender. A suspended
@@ -35,34 +50,61 @@ export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessag
   };
 
   /**
-   * Joins `sender` to `room` as `username` (the message's in open mode, the token's in token mode)
-   * with `grants` (the token's in token mode).
+   * Joins `sender` to `room` as `username` with `grants` (the message's name and open-mode grants
+   * in open mode, the token's in token mode), through the room's gate: lock, then password, then
+   * the lobby. Asynchronous only when a password must be derived.
    */
-  function join(sender: Connection, room: string, username: string, grants: Omit<JoinGrants, "bypassLobby"> = OPEN_MODE_GRANTS): void {
-    const result = rooms.join(sender.id, room, username);
+  function join(sender: Connection, room: string, username: string, grants: JoinGrants, password: string | undefined): void | Promise<void> {
+    const gate = rooms.joinGate(room, grants);
+    if (!gate.ok) {
+      transport.refuse(sender, gate.code, gate.message, "new_user");
+      return;
+    }
+    if (gate.passwordSalt !== undefined && password !== undefined) {
+      return joinWithPassword(sender, { room, username, grants }, password, gate.passwordSalt);
+    }
+    enter(sender, { room, username, grants });
+  }
+
+  /**
+   * The password step of {@link join}: refused while the address has too many wrong passwords for
+   * this room (checked before the costly derivation), derived off the event loop, then compared by
+   * the registry. A connection that closed meanwhile is left alone.
+   */
+  async function joinWithPassword(sender: Connection, request: JoinRequest, password: string, salt: string): Promise<void> {
+    const failureKey = passwordFailureKey(sender.address, request.room);
+    const blockedForMs = passwordFailures.blockedForMs(failureKey, performance.now());
+    if (blockedForMs > 0) {
+      transport.refuse(sender, "password_rate_limited", `too many wrong passwords for this room; try again in ${Math.ceil(blockedForMs / 1000)} s`, "new_user");
+      return;
+    }
+    const passwordKey = await derivePasswordKey(password, salt);
+    if (!transport.isOpen(sender)) {
+      return;
+    }
+    enter(sender, { ...request, passwordKey }, failureKey);
+  }
+
+  /** Asks the registry to let `sender` in: `joined` and the announcements, the lobby, or a refusal. */
+  function enter(sender: Connection, request: JoinRequest, failureKey?: string): void {
+    const result = rooms.join(sender.id, request);
     if (!result.ok) {
+      if (result.code === "wrong_password" && failureKey !== undefined) {
+        passwordFailures.fail(failureKey, performance.now());
+      }
       transport.refuse(sender, result.code, result.message, "new_user");
       return;
     }
-    transport.reply(sender, {
-      type: "joined",
-      id: sender.id,
-      room,
-      username,
-      protocolVersion: PROTOCOL_VERSION,
-      ...services.iceServersFor(sender.id),
-      maxMessageBytes: config.maxMessageBytes,
-      roomCapacity: config.roomCapacity,
-      resumeToken: sessions.token(sender.id),
-      resumeGraceMs: config.resumeGraceMs,
-      grants: { publish: grants.publish, data: grants.data, host: grants.host, hidden: grants.hidden },
-    });
+    if (result.outcome === "admitted") {
+      welcome(services, result.admission);
+    }
     applier.apply(result);
   }
 
   /**
-   * Token mode: joins once the join token for `message.room` is verified; a refused token changes
-   * nothing. A connection that closed while the token was verified is left alone.
+   * Token mode: joins once the join token for `message.room` is verified, with its name and
+   * grants; a refused token changes nothing. A connection that closed while the token was
+   * verified is left alone.
    */
   async function joinWithToken(sender: Connection, message: MessageOf<"new_user">, token: string, verifier: TokenVerifier): Promise<void> {
     const verdict = await verifier.verifyJoin(token, message.room);
@@ -73,7 +115,7 @@ export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessag
       transport.refuse(sender, verdict.code, verdict.message, message.type);
       return;
     }
-    join(sender, message.room, verdict.claims.name, verdict.claims.grants);
+    await join(sender, message.room, verdict.claims.name, { ...verdict.claims.grants }, message.password);
   }
 
   return {
@@ -89,7 +131,7 @@ export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessag
         }
         return joinWithToken(sender, message, message.token, services.tokens);
       }
-      join(sender, message.room, message.username);
+      return join(sender, message.room, message.username, OPEN_MODE_GRANTS, message.password);
     },
     close_connection(sender, message) {
       const result = rooms.leave(sender.id);

@@ -4,7 +4,7 @@
  * client message without a handler does not compile.
  */
 import type { ClientMessage, ClientMessageType } from "../../shared/protocol/index.ts";
-import type { AddressRateLimiter } from "../address-limits.ts";
+import type { AddressRateLimiter, FailureWindow } from "../address-limits.ts";
 import type { CallRegistry } from "../calls.ts";
 import type { ServerConfig } from "../config.ts";
 import type { EffectsApplier } from "../effects.ts";
@@ -41,6 +41,8 @@ export interface HandlerServices {
   /** Per-address budgets of the messages that cost the server most. */
   loginAttempts: AddressRateLimiter;
   callAttempts: AddressRateLimiter;
+  /** Wrong room passwords per client address and room (server/handlers/rooms.ts). */
+  passwordFailures: FailureWindow;
   /** The ICE servers handed to session `id` now. */
   iceServersFor(id: string): IssuedIceServers;
   /** True when the server hands out ICE servers at all (STUN configured or TURN credentials). */

@@ -36,6 +36,13 @@ export const ERROR_CODES = {
   token_wrong_room: "The join token's `room` is not the room the `new_user` asks for.",
   token_wrong_kind: "The `token` is of the other kind: a login token cannot join a room and a join token cannot log in.",
   token_algorithm: "The `token` is signed with an algorithm the server's key does not allow (`none` included).",
+  not_host: "The message is for hosts of the room (`room_settings`, `remove_participant`, `mute_participant`, `lobby_admit`, `lobby_deny`) and the sender is not one; nothing changed.",
+  room_locked: "A host locked the room: nobody joins until it is unlocked (hosts still do).",
+  password_required: "The room has a password and the `new_user` carries none; join again with `password`.",
+  wrong_password: "The `new_user`'s `password` is not the room's.",
+  password_rate_limited: "Too many wrong passwords for this room from this address (5 a minute): every attempt, a right one too, is refused until the time the message names.",
+  lobby_denied: "A host turned this participant away from the lobby (or removed it while it waited).",
+  lobby_full: "The room's lobby already holds its maximum number of waiting participants (16).",
 } as const;
 
 /** A stable error code, as sent in `error.code`. */

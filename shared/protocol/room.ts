@@ -83,6 +83,16 @@ export const AUTH_TOKEN_MAX_LENGTH = 4096;
 /** A signed join or login token (JWS compact serialization), bounded before any verification. */
 export const AuthTokenSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(AUTH_TOKEN_MAX_LENGTH, `token must be at most ${AUTH_TOKEN_MAX_LENGTH} characters`));
 
+/** Longest room password accepted, in UTF-16 code units. */
+export const ROOM_PASSWORD_MAX_LENGTH = 128;
+
+/** A room password: 1 to {@link ROOM_PASSWORD_MAX_LENGTH} characters, compared after Unicode NFC normalization. */
+export const RoomPasswordSchema = v.pipe(
+  v.string(),
+  v.minLength(1, "password must not be empty"),
+  v.maxLength(ROOM_PASSWORD_MAX_LENGTH, `password must be at most ${ROOM_PASSWORD_MAX_LENGTH} characters`),
+);
+
 /**
  * `new_user`: join `room` under the display name `username`. `token` is the join token a
  * token-mode server requires (docs/security.md); an open-mode server ignores it.
@@ -93,6 +103,8 @@ export const NewUserSchema = v.object({
   username: UsernameSchema,
   protocolVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(PROTOCOL_VERSION_MAX))),
   token: v.optional(AuthTokenSchema),
+  /** The room password, when a host set one (docs/security.md); hosts and an unprotected room need none. */
+  password: v.optional(RoomPasswordSchema),
 });
 
 /** `send_offer`: an SDP offer for `targetId`. */
@@ -140,6 +152,64 @@ export const ResumeSchema = v.object({
  */
 export const RefreshIceServersSchema = v.object({ type: v.literal("refresh_ice_servers") });
 
+/**
+ * `room_settings` (hosts only): lock or unlock the room, set (a string) or clear (`null`) its
+ * password, turn its lobby on or off. At least one field; answered by the `room_state` broadcast.
+ */
+export const RoomSettingsSchema = v.object({
+  type: v.literal("room_settings"),
+  locked: v.optional(v.boolean()),
+  password: v.optional(v.nullable(RoomPasswordSchema)),
+  lobby: v.optional(v.boolean()),
+});
+
+/** `remove_participant` (hosts only): the target leaves the room, or the lobby, for good. */
+export const RemoveParticipantSchema = v.object({
+  type: v.literal("remove_participant"),
+  targetId: ParticipantIdSchema,
+});
+
+/** The kinds of media a host may ask a participant to mute. */
+export const MUTE_KINDS = ["audio", "video"] as const;
+
+/** A value of {@link MUTE_KINDS}. */
+export type MuteKind = (typeof MUTE_KINDS)[number];
+
+/** `mute_participant` (hosts only): asks the target to stop sending `kind`; its client honours it. */
+export const MuteParticipantSchema = v.object({
+  type: v.literal("mute_participant"),
+  targetId: ParticipantIdSchema,
+  kind: v.picklist(MUTE_KINDS),
+});
+
+/** `lobby_admit` (hosts only): lets participant `id` in from the lobby. */
+export const LobbyAdmitSchema = v.object({ type: v.literal("lobby_admit"), id: ParticipantIdSchema });
+
+/** `lobby_deny` (hosts only): turns participant `id` in the lobby away. */
+export const LobbyDenySchema = v.object({ type: v.literal("lobby_deny"), id: ParticipantIdSchema });
+
+/**
+ * What a participant may do in its room, as `joined` and `resumed` state it. The server enforces
+ * `host` and `hidden`; `publish` and `data` are honoured by the participant's own client, since
+ * media and data flow peer to peer (docs/security.md).
+ */
+export interface RoomGrants {
+  publish: boolean;
+  data: boolean;
+  host: boolean;
+  hidden: boolean;
+}
+
+/** A room's access settings and who hosts it (hidden hosts are never listed). */
+export interface RoomState {
+  locked: boolean;
+  /** True when a password is set; the password itself never leaves the server, nor its hash. */
+  passwordSet: boolean;
+  lobby: boolean;
+  /** Participant ids of the room's visible hosts. */
+  hosts: string[];
+}
+
 /** Session description carried in `send_offer` / `send_aswer`. */
 export type SessionDescription = { type: "offer" | "answer"; sdp: string };
 
@@ -181,12 +251,10 @@ export type RoomServerMessage =
        * absent when they do not expire. Ask for new ones with `refresh_ice_servers` before then.
        */
       iceServersExpireAtMs?: number;
-      /**
-       * What this participant may do in the room (docs/security.md): `publish` media, send
-       * application `data`, act as a `host`, stay `hidden` from the others' lists. A client that
-       * meets a server without the field assumes `{publish: true, data: true, host: false, hidden: false}`.
-       */
-      grants?: { publish: boolean; data: boolean; host: boolean; hidden: boolean };
+      /** What this participant may do (from its join token in token mode). */
+      grants: RoomGrants;
+      /** The room's settings and hosts as they are now; `room_state` tells each change. */
+      roomState: RoomState;
     }
   | {
       /**
@@ -203,6 +271,10 @@ export type RoomServerMessage =
       list?: Participant[];
       /** The session's login, as `loginResponse accepted` stated it. */
       login?: { userID: string; username: string; avatar?: string };
+      /** With `room`: what this participant may do (host status kept across the blip). */
+      grants?: RoomGrants;
+      /** With `room`: the room's settings and hosts as they are now. */
+      roomState?: RoomState;
       iceServers: IceServer[];
       iceServersExpireAtMs?: number;
       /** The token for the next `resume`; the previous one is no longer accepted. */
@@ -219,4 +291,14 @@ export type RoomServerMessage =
   | { type: "send_aswer"; id: string; username: string; targetId: string; sdp: SessionDescription }
   | { type: "new_candidate"; id: string; username: string; targetId: string; ice: IceCandidate }
   | { type: "close_connection"; id: string }
-  | { type: "rest_connection_list"; list: Participant[] };
+  | { type: "rest_connection_list"; list: Participant[] }
+  /** To every member when a setting or the list of hosts changes, and in answer to `room_settings`. */
+  | ({ type: "room_state" } & RoomState)
+  /** To a participant a host removed (`by`): it is out of the room (or the lobby) and cannot resume. */
+  | { type: "removed"; by: string }
+  /** To a participant a host (`by`) asks to stop sending `kind`. */
+  | { type: "mute_request"; by: string; kind: MuteKind }
+  /** Answers `new_user` when the room has a lobby: wait for a host; `joined` follows on admission. */
+  | { type: "lobby_waiting"; room: string; id: string }
+  /** To every host: who waits in the lobby, on each change (and when a host joins while someone waits). */
+  | { type: "lobby"; waiting: Participant[] };
