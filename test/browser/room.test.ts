@@ -3,7 +3,9 @@
  * media toggles seen by the others, leave and rejoin, a denied camera and an unreachable server;
  * against a token-mode server: joining with a join token (property or attribute), the "not allowed
  * to join" panel without a valid one (the camera never asked for), a viewer without camera and
- * microphone controls, and the invitation page at `/r/<room>`.
+ * microphone controls, and the invitation page at `/r/<room>`; a room whose host (a headless
+ * RoomSession, the first participant in open mode) set a password: the password field, a wrong
+ * password, the right one.
  * Video is Chromium's fake camera; "decodes video" means `inbound-rtp` `framesDecoded > 0`.
  */
 import type { Browser, Page } from "playwright-core";
@@ -12,6 +14,7 @@ import { buildBundle } from "../../scripts/build.ts";
 import type { RoomErrorEvent } from "../../client/elements/index.ts";
 import { startServer, type RunningServer } from "../../server/server.ts";
 import { mintToken, type JoinGrants } from "../../server/tokens.ts";
+import { HeadlessPeer, settleWebRtc } from "../../client/headless/peers.ts";
 import {
   CHROMIUM_INSTALL,
   CHROMIUM_PATH,
@@ -208,6 +211,64 @@ describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
         await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(1);
       }
       await expect(first.locator("#events").textContent()).resolves.toContain("peer-joined");
+    }, TEST_TIMEOUT_MS);
+  });
+
+  describe("a room with a password", () => {
+    const PASSWORD = "open sesame";
+    const passwordField = (page: Page) => page.getByLabel("Password");
+
+    /** Types `password` into the page's password panel and sends it. */
+    async function submitPassword(page: Page, password: string): Promise<void> {
+      await passwordField(page).fill(password);
+      await page.getByRole("button", { name: "Join again with password" }).click();
+    }
+
+    /** Opens the join page of `room` as `name` and waits for the password panel. */
+    async function askedForPassword(room: string, name: string): Promise<Page> {
+      const page = await newPage();
+      await page.goto(`${baseUrl}/r/${room}`);
+      await page.locator("#name").fill(name);
+      await page.getByRole("button", { name: "Join room" }).click();
+      await waitForRoomState(page, "failed");
+      await expect(page.getByRole("heading", { name: "This room has a password" }).isVisible()).resolves.toBe(true);
+      return page;
+    }
+
+    test("a second <webrtc-room> asks for the password the host set, refuses a wrong one, joins with the right one and decodes video", async () => {
+      const room = "guarded";
+      // The first participant of a new room hosts it (open mode); it sets the password and leaves
+      // once Ada is in, which hands the room (and its password) over to her.
+      const host = new HeadlessPeer({ url: `ws://127.0.0.1:${server.port}/ws`, room, username: "Hal" });
+      let ada: Page;
+      try {
+        await host.join();
+        expect(host.session.grants?.host).toBe(true);
+        const passwordSet = new Promise<void>((resolve) => {
+          host.session.on("room-state", ({ roomState }) => roomState.passwordSet && resolve());
+        });
+        host.session.setRoomPassword(PASSWORD);
+        await passwordSet;
+
+        ada = await askedForPassword(room, "Ada");
+        await submitPassword(ada, "open sesame?");
+        await ada.getByRole("heading", { name: "Wrong password" }).waitFor({ timeout: DEADLINE_MS });
+        await expect(ada.locator('[part="panel"]').getAttribute("data-reason")).resolves.toBe("wrong_password");
+        await submitPassword(ada, PASSWORD);
+        await waitForRoomState(ada, "joined");
+      } finally {
+        host.leave();
+        await settleWebRtc();
+      }
+
+      const grace = await askedForPassword(room, "Grace");
+      await submitPassword(grace, PASSWORD);
+      await waitForRoomState(grace, "joined");
+      for (const [page, other] of [[ada, "Grace"], [grace, "Ada"]] as const) {
+        await expect.poll(() => remoteTiles(page).count(), POLL).toBe(1);
+        await expect(remoteTiles(page).textContent()).resolves.toContain(other);
+        await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(1);
+      }
     }, TEST_TIMEOUT_MS);
   });
 
