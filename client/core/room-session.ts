@@ -18,8 +18,9 @@
  * viewer (no `publish` grant) publishes nothing, whatever it was given, and still receives
  * everyone: its offers ask for audio and video. Without `data` it cannot send application data.
  * A hidden participant (grant `hidden`) is missing from the lists the others receive; it offers
- * to everyone, newcomers included, and the others answer it without showing it: its pair stays
- * out of {@link RoomSession.peers} and the peer events.
+ * to everyone, newcomers included (the server announces each later join to it as its own), and
+ * the others answer it without showing it: its pair stays out of {@link RoomSession.peers} and
+ * the peer events, and only its own `close_connection` ends it.
  *
  * The session survives the loss of its signaling socket: media and data channels are peer to
  * peer and keep flowing, the connection reconnects with backoff and resumes the session within the
