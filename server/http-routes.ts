@@ -7,9 +7,10 @@ import { nanoid } from "nanoid";
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
 import { PROTOCOL_VERSION } from "../shared/protocol/index.ts";
 import { answerAsset, type StaticAsset } from "./assets.ts";
+import type { AuthMode } from "./config.ts";
 import type { FailureReporter } from "./failures.ts";
 import type { ServerMetrics } from "./metrics.ts";
-import { callPage, embedExamplePage, roomFromPath, roomPage } from "./pages.ts";
+import { callPage, embedExamplePage, invitationNeededPage, roomFromPath, roomPage } from "./pages.ts";
 import { isNativeUws } from "./uws.ts";
 
 /**
@@ -52,6 +53,8 @@ export interface HttpRoutesOptions {
   metrics: ServerMetrics;
   /** The built client bundle, by file name. */
   assets: ReadonlyMap<string, StaticAsset>;
+  /** The server's auth mode: in token mode `/r/<room>` explains that an invitation is needed. */
+  auth: AuthMode;
   gauges(): ServerGauges;
 }
 
@@ -190,7 +193,7 @@ export function registerHttpRoutes(app: TemplatedApp, answers: HttpAnswers, opti
       answers.text(res, "400 Bad Request", plainText, "room names are 1 to 64 letters, digits, _ or -\n");
       return;
     }
-    answers.text(res, "200 OK", html, roomPage(room));
+    answers.text(res, "200 OK", html, options.auth === "token" ? invitationNeededPage(room) : roomPage(room));
   });
 
   // uWebSockets.js hands only requests with a Sec-WebSocket-Key to the upgrade handler.

@@ -150,6 +150,54 @@ ${SHARED_PAGE_CSS}
 }
 
 /**
+ * What `/r/<room>` shows on a token-mode server: the room needs an invitation (a join token) from
+ * the application that hosts it, and this page has none to offer. Tokens never travel in URLs, so
+ * the page cannot join; it explains instead of failing silently, and loads no script (no camera
+ * prompt).
+ */
+export function invitationNeededPage(room: string): string {
+  const safeRoom = escapeHtml(room);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${safeRoom} · webrtc-room</title>
+<link rel="icon" href="data:,">
+<style>
+${SHARED_PAGE_CSS}
+  .room { color: #99a3b6; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  .room b { color: #eef1f6; font-weight: 600; }
+  main { flex: 1; min-height: 0; display: grid; }
+  section {
+    place-self: center; width: min(440px, calc(100vw - 32px));
+    display: flex; flex-direction: column; gap: 14px;
+    padding: 32px; border-radius: 20px; background: #161a23;
+    box-shadow: 0 0 0 1px rgb(255 255 255 / 0.06), 0 24px 48px rgb(0 0 0 / 0.4);
+  }
+  section h1 { margin: 0; font-size: 24px; font-weight: 650; }
+  section p { margin: 0; color: #99a3b6; }
+</style>
+</head>
+<body>
+<header>
+  <span class="brand"><i></i>webrtc-room</span>
+  <span class="room"><span>Room </span><b>${safeRoom}</b></span>
+</header>
+<main>
+  <section id="invitation-needed">
+    <h1>This room needs an invitation</h1>
+    <p>Only people invited by the application that hosts <b>${safeRoom}</b> can join it. Open the room from
+    that application (its page or the link it gave you) to join.</p>
+    <p>If you were sent this address, ask whoever invited you for an invitation link from that application.</p>
+  </section>
+</main>
+</body>
+</html>
+`;
+}
+
+/**
  * The one-to-one calling page (`/call`): `<webrtc-phone>` full-window under the same header as the
  * room page. The name typed last is remembered in `localStorage` (the room page's key, so one name
  * serves both) and offered the next time.

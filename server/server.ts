@@ -189,6 +189,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     failures,
     metrics,
     assets: await loadStaticAssets(),
+    auth: config.auth,
     gauges: () => {
       const { ringingCalls, activeCalls } = calls.stats();
       const suspendedIds = suspended.suspendedIds();

@@ -1,8 +1,8 @@
 /**
- * Table tests of the room session's decisions (client/core/room-decisions.ts): who offers to whom,
- * what an offer does to a pair, what survives a resume, how the session gets back in after a
- * restart, when a failed pair is rebuilt, and what fresh ICE servers change. Pure functions: no
- * server, no socket, no timer.
+ * Table tests of the room session's decisions (client/core/room-decisions.ts): who offers to whom
+ * (a hidden participant included), what an offer does to a pair, what survives a resume, how the
+ * session gets back in after a restart, when a failed pair is rebuilt, and what fresh ICE servers
+ * change. Pure functions: no server, no socket, no timer.
  */
 import { describe, expect, it } from "vitest";
 import type { Participant } from "../shared/protocol/index.ts";
@@ -41,6 +41,9 @@ describe("peersToAddOnConnectionList (who offers to whom)", () => {
     { name: "a member answers the newcomer", selfId: "a", newUserId: "c", list: [ALICE, BOB, CAROL], held: ["b"], expected: [["c", false]] },
     { name: "a member that already holds the newcomer adds nobody", selfId: "a", newUserId: "c", list: [ALICE, CAROL], held: ["c"], expected: [] },
     { name: "a newcomer missing from the list is not added", selfId: "a", newUserId: "z", list: [ALICE, BOB], held: [], expected: [] },
+    // The server tells a hidden member (Alice here) of a later join with its own id as newUserId and the full list.
+    { name: "a hidden member told of a later join offers to the newcomer only", selfId: "a", newUserId: "a", list: [ALICE, BOB, CAROL], held: ["b"], expected: [["c", true]] },
+    { name: "a hidden member that already holds every member adds nobody", selfId: "a", newUserId: "a", list: [ALICE, BOB, CAROL], held: ["b", "c"], expected: [] },
   ];
   for (const row of rows) {
     it(row.name, () => {
@@ -80,6 +83,18 @@ describe("actionOnOffer (what an incoming offer does to the pair)", () => {
   for (const row of rows) {
     it(row.name, () => {
       expect(actionOnOffer(row.target)).toBe(row.expected);
+    });
+  }
+
+  const hiddenRows: Array<{ name: string; target: OfferTarget; listed: boolean; expected: OfferAction }> = [
+    { name: "an offer from a remote the room's list names creates a visible answering peer", target: undefined, listed: true, expected: "answer_new_peer" },
+    { name: "an offer from a remote no list named (a hidden participant) creates a hidden answering peer", target: undefined, listed: false, expected: "answer_hidden_peer" },
+    { name: "a renegotiation from a hidden participant already held is applied", target: { initiator: false, failed: false, offerKind: "renegotiation" }, listed: false, expected: "signal" },
+    { name: "a new connection from a hidden participant already held rebuilds its peer", target: { initiator: false, failed: true, offerKind: "new" }, listed: false, expected: "rebuild_then_signal" },
+  ];
+  for (const row of hiddenRows) {
+    it(row.name, () => {
+      expect(actionOnOffer(row.target, row.listed)).toBe(row.expected);
     });
   }
 });

@@ -332,6 +332,20 @@ describe("HTTP routes", () => {
     expect((await fetch(`${server.httpUrl}/r/bad%20room`)).status).toBe(400);
   });
 
+  it("serves, on a token-mode server, a page that says the room needs an invitation and loads no script", async () => {
+    const tokenMode = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], auth: "token", authSecret: "a-token-mode-secret-of-32-bytes-or-more" });
+    try {
+      const page = await fetch(`${tokenMode.httpUrl}/r/team-standup`);
+      expect(page.status).toBe(200);
+      const text = await page.text();
+      expect(text).toContain("This room needs an invitation");
+      expect(text).toContain("team-standup");
+      expect(text).not.toContain("<script");
+    } finally {
+      await tokenMode.close();
+    }
+  });
+
   it("redirects / to a new room", async () => {
     const response = await fetch(`${server.httpUrl}/`, { redirect: "manual" });
     expect(response.status).toBe(302);

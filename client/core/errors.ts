@@ -28,6 +28,7 @@ export const CLIENT_ERROR_CODES = {
   call_in_progress: "`call()` while another call is in progress; hang up first.",
   self_call: "`call()` with one's own user id.",
   no_incoming_call: "`accept()` with no incoming call ringing.",
+  not_allowed: "The room's grants for this participant do not allow it: publishing media without `publish` (a viewer), or sending application data without `data`.",
 } as const;
 
 /** A code of an error that arises in the client. */

@@ -16,6 +16,7 @@
  * source after joining is one call, not a rebuild.
  */
 import { TRACK_SOURCES, type SourceAnnouncement, type TrackSource } from "../../shared/protocol/mesh.ts";
+import { WebRtcRoomError } from "./errors.ts";
 
 export { TRACK_SOURCES, type SourceAnnouncement, type TrackSource };
 
@@ -74,6 +75,8 @@ export class LocalPublications {
   /** One stream per group for the whole session, so that a source keeps its stream id when republished. */
   readonly #groupStreams = new Map<"user" | "screen", MediaStream>();
   readonly #targets = new Set<PublicationTarget>();
+  /** False for a viewer (a join without the `publish` grant): nothing may be published. */
+  #allowed = true;
 
   constructor(options: LocalPublicationsOptions) {
     this.#createStream = options.createStream;
@@ -91,11 +94,29 @@ export class LocalPublications {
     }
   }
 
+  /** False once the room said this participant may not publish (a viewer); see {@link LocalPublications.forbid}. */
+  get allowed(): boolean {
+    return this.#allowed;
+  }
+
+  /**
+   * Stops every publication and refuses new ones: the room admitted this participant as a viewer
+   * (no `publish` grant). Mesh media flows peer to peer, so this is where `publish` is honoured.
+   */
+  forbid(): void {
+    this.#allowed = false;
+    for (const source of [...this.#publications.keys()]) {
+      this.unpublish(source);
+    }
+  }
+
   /**
    * Publishes `track` as `source` on every connection (each one renegotiates; the answering side
-   * asks the offering side over the data channel). Throws when the source is already published
-   * (use {@link LocalPublications.replace}), when the track's kind does not fit the source, or
-   * when the track is already published under another source (a connection sends a track once).
+   * asks the offering side over the data channel). Throws a `WebRtcRoomError` with code
+   * `not_allowed` for a viewer (see {@link LocalPublications.forbid}); throws when the source is
+   * already published (use {@link LocalPublications.replace}), when the track's kind does not fit
+   * the source, or when the track is already published under another source (a connection sends a
+   * track once).
    */
   publish(source: TrackSource, track: MediaStreamTrack): LocalPublication {
     this.#check(source, track);
@@ -127,7 +148,7 @@ export class LocalPublications {
    * Sends `track` instead of the current track of `source`, on the same senders of every
    * connection (`RTCRtpSender.replaceTrack`): no renegotiation, no rebuild. Resolves once every
    * connection swapped (a connection that refuses is left to its next rebuild, which uses the new
-   * track). Publishes when `source` was not published.
+   * track). Publishes when `source` was not published. Throws `not_allowed` for a viewer.
    */
   async replace(source: TrackSource, track: MediaStreamTrack): Promise<void> {
     this.#check(source, track);
@@ -170,6 +191,9 @@ export class LocalPublications {
   }
 
   #check(source: TrackSource, track: MediaStreamTrack): void {
+    if (!this.#allowed) {
+      throw new WebRtcRoomError("not_allowed", `cannot publish "${source}": this participant joined without the publish grant (a viewer)`);
+    }
     if (track.kind !== TRACK_SOURCE_KIND[source]) {
       throw new TypeError(`"${source}" carries ${TRACK_SOURCE_KIND[source]}, not ${track.kind}`);
     }

@@ -1,7 +1,8 @@
 /**
  * The decisions of a room session, as pure functions: who offers to whom, what an incoming offer
- * does to a pair, which peers survive a resume, how the session gets back into the room after the
- * server lost it, when a failed pair is rebuilt, and what fresh ICE servers change.
+ * does to a pair (and whether its sender is hidden), which peers survive a resume, how the session
+ * gets back into the room after the server lost it, when a failed pair is rebuilt, and what fresh
+ * ICE servers change.
  *
  * `room-session.ts` feeds them what it holds and carries out what they return; nothing here has a
  * socket, a timer or a peer connection, so each rule is a row in `test/room-decisions.test.ts`.
@@ -22,6 +23,13 @@ export interface PeerToAdd {
  * (`newUserId`) offers to every member already present; each member creates one answering peer
  * for the newcomer. So two peers never offer to each other at the same time. Remotes this side
  * already holds (`held`) are left alone.
+ *
+ * A hidden participant (grant `hidden`) is missing from the lists the others receive, so a later
+ * newcomer does not know it is there and will not offer to it. The server therefore tells a
+ * hidden member of each later join as if the member itself were new (`newUserId` is its own id,
+ * `list` the full room): by the rule above it offers to whoever it does not hold yet, the
+ * newcomer, and the newcomer answers an offer from someone it was never told about (see
+ * {@link actionOnOffer}). Only one side of each pair offers, as for everyone else.
  */
 export function peersToAddOnConnectionList(selfId: string, newUserId: string, list: readonly Participant[], held: ReadonlySet<string>): PeerToAdd[] {
   if (newUserId === selfId) {
@@ -53,6 +61,11 @@ export type OfferTarget =
 export type OfferAction =
   /** Create an answering peer for the remote, then feed it the offer. */
   | "answer_new_peer"
+  /**
+   * The remote is in none of the room's lists this side received: a hidden participant. Create an
+   * answering peer that sends it this side's media but stays out of `peers` and the peer events.
+   */
+  | "answer_hidden_peer"
   /** Feed the offer to the peer as it is. */
   | "signal"
   /** Replace the peer's connection with a new one, then feed it the offer. */
@@ -61,14 +74,17 @@ export type OfferAction =
   | "ignore";
 
 /**
- * What an offer does to the pair. An offer from a connection the remote already replaced is
- * stale. A renegotiation of a connection that just failed here is ignored: its owner will notice
- * the failure and rebuild. A first offer to a failed peer, or an offer for a new connection (the
+ * What an offer does to the pair. An offer from a remote this side holds no peer for starts one:
+ * a visible one when the remote is `listed` (the room's lists named it), a hidden one otherwise
+ * (the server announces every visible member before it can offer, so an unlisted sender is a
+ * hidden participant). An offer from a connection the remote already replaced is stale. A
+ * renegotiation of a connection that just failed here is ignored: its owner will notice the
+ * failure and rebuild. A first offer to a failed peer, or an offer for a new connection (the
  * offering side rebuilt, whatever this side thought of the old one), starts a new connection.
  */
-export function actionOnOffer(target: OfferTarget): OfferAction {
+export function actionOnOffer(target: OfferTarget, listed = true): OfferAction {
   if (target === undefined) {
-    return "answer_new_peer";
+    return listed ? "answer_new_peer" : "answer_hidden_peer";
   }
   if (target.initiator) {
     return "signal";

@@ -14,6 +14,14 @@
  * does to a pair, what survives a resume, how to get back in after a restart, when to rebuild) are
  * pure functions in `room-decisions.ts`.
  *
+ * What the room grants this participant arrives with `joined` ({@link RoomSession.grants}). A
+ * viewer (no `publish` grant) publishes nothing, whatever it was given, and still receives
+ * everyone: its offers ask for audio and video. Without `data` it cannot send application data.
+ * A hidden participant (grant `hidden`) is missing from the lists the others receive; it offers
+ * to everyone, newcomers included (the server announces each later join to it as its own), and
+ * the others answer it without showing it: its pair stays out of {@link RoomSession.peers} and
+ * the peer events, and only its own `close_connection` ends it.
+ *
  * The session survives the loss of its signaling socket: media and data channels are peer to
  * peer and keep flowing, the connection reconnects with backoff and resumes the session within the
  * server's grace window (the others notice nothing), or restarts after it, and the session joins
@@ -98,7 +106,10 @@ export type RoomSessionState = (typeof RoomSessionState)[keyof typeof RoomSessio
 export type RoomErrorCode =
   | ErrorCode
   | PeerErrorCode
-  | Extract<ClientErrorCode, "join_timeout" | "signaling_unreachable" | "signaling_closed" | "signaling_messages_dropped" | "resume_timeout" | "bad_server_message">;
+  | Extract<
+      ClientErrorCode,
+      "join_timeout" | "signaling_unreachable" | "signaling_closed" | "signaling_messages_dropped" | "resume_timeout" | "bad_server_message" | "not_allowed"
+    >;
 
 /** An error of a room session, with a stable code; `join()` rejects with one. */
 export class RoomError extends WebRtcRoomError<RoomErrorCode> {
@@ -182,8 +193,8 @@ export interface JoinInfo {
   /** How long the server keeps this participant after its socket is lost, in ms. */
   resumeGraceMs?: number;
   /**
-   * What this participant may do. `publish` and `data` are for this side to honour (the server
-   * cannot enforce media in a mesh); `host` may turn true later (open mode hand-over).
+   * What this participant may do; see {@link RoomSession.grants}. `publish` and `data` are for
+   * this side to honour (the server cannot enforce media in a mesh).
    */
   grants: RoomGrants;
   /** The room's settings and hosts, kept current from `room_state`. */
@@ -202,11 +213,14 @@ export interface RoomSessionOptions {
   connection?: ServerConnection;
   room: string;
   username: string;
+  /** The signed join token a token-mode server requires (`new_user.token`); minted by the application's backend. */
+  token?: string;
   /** The room password, for a room whose host set one (`password_required` / `wrong_password` otherwise). */
   password?: string;
   /**
    * Local media sent to every peer; omit to only receive. Its audio track is published as
-   * `microphone` and its video track as `camera` (see {@link RoomSession.publications}).
+   * `microphone` and its video track as `camera` (see {@link RoomSession.publications}). A viewer
+   * (no `publish` grant) sends none of it.
    */
   stream?: MediaStream;
   /** WebRTC implementation for Node (`@roamhq/wrtc`); browsers use their own. */
@@ -255,12 +269,9 @@ interface PeerEntry {
   unsubscribe: Array<() => void>;
   /** Consecutive failures since the pair was last connected. */
   failures: number;
-  /**
-   * False for a remote that offered without being in any list this side received (a hidden
-   * participant): the lists the server sends never name it, so only its `close_connection` drops it.
-   */
-  listed: boolean;
   rebuildTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A hidden participant's pair: kept out of `peers` and the peer events. */
+  hidden: boolean;
 }
 
 /** The first `join()`, until `joined`: its promise and its overall deadline. */
@@ -283,6 +294,8 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   /** The id this session had before it lost its place and started joining again as new. */
   #rejoiningFrom: string | undefined;
   #mediaState: MediaState | undefined;
+  /** The ids the server's latest list names; an offer from anyone else comes from a hidden participant. */
+  #listed = new Set<string>();
   /** Hosts: who waits in the lobby. */
   #lobby: Participant[] = [];
   /** True while `join()` waits in the room's lobby. */
@@ -349,7 +362,12 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     return this.#info;
   }
 
-  /** What this participant may do, once joined; see {@link JoinInfo.grants}. */
+  /**
+   * What the room lets this participant do, once joined: `publish` (without it the session is a
+   * viewer: {@link RoomSession.publications} refuses with `not_allowed`), `data` (without it
+   * `send()` and `broadcast()` throw `not_allowed`), `host` (may turn true later: open-mode
+   * hand-over, see the `grants` event), `hidden`.
+   */
   get grants(): RoomGrants | undefined {
     return this.#info?.grants;
   }
@@ -374,9 +392,18 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     return this.#info?.id;
   }
 
-  /** The remote participants, by id: the client side of the room's `connectionList`. */
+  /** The remote participants, by id: the client side of the room's `connectionList`. Hidden participants are not in it. */
   get peers(): ReadonlyMap<string, RemotePeer> {
-    return new Map([...this.#entries].map(([id, entry]) => [id, entry.peer]));
+    return new Map([...this.#entries].filter(([, entry]) => !entry.hidden).map(([id, entry]) => [id, entry.peer]));
+  }
+
+  /**
+   * The ids of hidden participants this session is connected to: they offered without being in
+   * the room's list. This side sends them its media like to anyone else (mesh media is peer to
+   * peer); they get no tile and no event.
+   */
+  get hiddenPeerIds(): string[] {
+    return [...this.#entries].filter(([, entry]) => entry.hidden).map(([id]) => id);
   }
 
   /**
@@ -410,14 +437,19 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
 
   /**
    * Sends an application payload (a small JSON value) to one peer. Returns false when that peer
-   * is unknown or not connected yet.
+   * is unknown or not connected yet. Throws a {@link RoomError} `not_allowed` without the `data` grant.
    */
   send(peerId: string, data: unknown): boolean {
+    this.#checkDataAllowed();
     return this.#entries.get(peerId)?.peer.send(data) ?? false;
   }
 
-  /** Sends an application payload to every connected peer; returns how many it was sent to. */
+  /**
+   * Sends an application payload to every connected peer (hidden ones included); returns how many
+   * it was sent to. Throws a {@link RoomError} `not_allowed` without the `data` grant.
+   */
   broadcast(data: unknown): number {
+    this.#checkDataAllowed();
     let sent = 0;
     for (const { peer } of this.#entries.values()) {
       if (peer.send(data)) {
@@ -529,6 +561,12 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     this.#close();
   }
 
+  #checkDataAllowed(): void {
+    if (this.#info?.grants.data === false) {
+      throw new RoomError("not_allowed", "cannot send application data: this participant joined without the data grant");
+    }
+  }
+
   get #joinTimeoutMs(): number {
     return this.#options.joinTimeoutMs ?? JOIN_TIMEOUT_MS;
   }
@@ -588,6 +626,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   #requestJoin(attempt: JoinAttempt): void {
     const options = this.#options;
     this.#connection.joinRoom(options.room, options.username, this.#joinTimeoutMs, {
+      ...(options.token !== undefined ? { token: options.token } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
       onWaiting: ({ room, id }) => this.#onWaiting(room, id),
     }).then(
@@ -632,6 +671,11 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     this.#waiting = false;
     clearTimeout(pending?.timer);
     this.#info = info;
+    this.#listed = new Set();
+    if (!info.grants.publish) {
+      // Before any peer exists (`connection_list` follows `joined`): no offer carries a track.
+      this.#publications.forbid();
+    }
     this.#setState(RoomSessionState.joined);
     if (pending) {
       pending.resolve(info);
@@ -714,7 +758,8 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       return;
     }
     this.#info = { ...info, id, room: room.room, username: room.username, grants: room.grants, roomState: room.roomState };
-    for (const absentId of absentPeers(this.#listedPeerIds(), room.list)) {
+    this.#listed = new Set(room.list.map((participant) => participant.id));
+    for (const absentId of absentPeers(this.#visiblePeerIds(), room.list)) {
       this.#removePeer(absentId, "left");
     }
     // Someone who joined meanwhile is not added here: its `connection_list` and offer were kept
@@ -767,8 +812,10 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
         this.#removePeer(message.id, "left");
         return;
       case "rest_connection_list":
-        // The authoritative remaining list: drop anyone we still hold who is not on it.
-        for (const id of absentPeers(this.#listedPeerIds(), message.list)) {
+        // The authoritative remaining list: drop anyone we still hold who is not on it. A hidden
+        // participant is never on it; it goes with its own `close_connection`.
+        this.#listed = new Set(message.list.map((participant) => participant.id));
+        for (const id of absentPeers(this.#visiblePeerIds(), message.list)) {
           this.#removePeer(id, "left");
         }
         return;
@@ -832,11 +879,6 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     this.emit("mute-request", { by, kind, sources });
   }
 
-  /** The remotes that came from a list the server sent (not hidden ones that just offered). */
-  #listedPeerIds(): string[] {
-    return [...this.#entries].filter(([, entry]) => entry.listed).map(([id]) => id);
-  }
-
   /** An offer, answer or candidate from a remote. */
   #onSignal(message: RoomSignalMessage): void {
     let entry = this.#entries.get(message.id);
@@ -847,11 +889,14 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
           : entry.peer.initiator
             ? { initiator: true }
             : { initiator: false, failed: entry.peer.state === PeerState.failed, offerKind: entry.peer.classifyOffer(message.sdp.sdp) };
-      switch (actionOnOffer(target)) {
+      switch (actionOnOffer(target, this.#listed.has(message.id))) {
         case "ignore":
           return;
         case "answer_new_peer":
-          entry = this.#addPeer({ id: message.id, username: message.username }, false, false);
+          entry = this.#addPeer({ id: message.id, username: message.username }, false);
+          break;
+        case "answer_hidden_peer":
+          entry = this.#addPeer({ id: message.id, username: message.username }, false, true);
           break;
         case "rebuild_then_signal":
           entry?.peer.rebuild();
@@ -865,25 +910,28 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
 
   /** `connection_list` goes to the whole room on every join; see {@link peersToAddOnConnectionList}. */
   #onConnectionList(newUserId: string, list: Participant[]): void {
-    const selfId = this.#info?.id;
-    if (selfId === undefined) {
+    const info = this.#info;
+    if (info === undefined) {
       return;
     }
-    for (const participant of list) {
-      const held = this.#entries.get(participant.id);
-      if (held) {
-        // An offer can come before any list names its sender; once one does, the lists govern it.
-        held.listed = true;
-      }
+    this.#listed = new Set(list.map((participant) => participant.id));
+    for (const { participant, initiator } of peersToAddOnConnectionList(info.id, newUserId, list, new Set(this.#entries.keys()))) {
+      this.#addPeer(participant, initiator);
     }
-    for (const { participant, initiator } of peersToAddOnConnectionList(selfId, newUserId, list, new Set(this.#entries.keys()))) {
-      this.#addPeer(participant, initiator, true);
-    }
+  }
+
+  /** The ids of the pairs with participants the room's list shows. */
+  #visiblePeerIds(): string[] {
+    return [...this.#entries].filter(([, entry]) => !entry.hidden).map(([id]) => id);
   }
 
   // ---- peers ----
 
-  #addPeer(participant: Participant, initiator: boolean, listed: boolean): PeerEntry | undefined {
+  /**
+   * Creates the pair with `participant`. A `hidden` pair works like any other (this side's media
+   * goes to it) but is not announced: no `peer-*` event names it, only errors do.
+   */
+  #addPeer(participant: Participant, initiator: boolean, hidden = false): PeerEntry | undefined {
     const info = this.#info;
     if (!info) {
       return undefined;
@@ -895,13 +943,21 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       initiator,
       iceServers: info.iceServers,
       publications: this.#publications,
+      // A viewer adds no track, so its offers would carry no media section to receive in.
+      ...(info.grants.publish ? {} : { offerOptions: { offerToReceiveAudio: true, offerToReceiveVideo: true } }),
       ...(options.wrtc ? { wrtc: options.wrtc } : {}),
       ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
       ...(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
       ...(options.iceDisconnectedTimeoutMs !== undefined ? { disconnectedTimeoutMs: options.iceDisconnectedTimeoutMs } : {}),
       ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
     });
-    const entry: PeerEntry = { peer, unsubscribe: [], failures: 0, rebuildTimer: undefined, listed };
+    const entry: PeerEntry = { peer, unsubscribe: [], failures: 0, rebuildTimer: undefined, hidden };
+    /** Emits a peer event unless the pair is a hidden participant's. */
+    const announce = <Name extends keyof RoomSessionEvents>(name: Name, payload: RoomSessionEvents[Name]): void => {
+      if (!entry.hidden) {
+        this.emit(name, payload);
+      }
+    };
     entry.unsubscribe = [
       peer.on("signal", (signal) => this.#sendSignal(peer.id, signal)),
       peer.on("state", ({ state, previous }) => {
@@ -911,21 +967,21 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
             peer.sendMediaState(this.#mediaState);
           }
         }
-        this.emit("peer-state", { peer, state, previous });
+        announce("peer-state", { peer, state, previous });
         if (state === PeerState.failed) {
           this.#onPeerFailed(entry);
         }
       }),
-      peer.on("stream", (stream) => this.emit("peer-stream", { peer, stream })),
-      peer.on("publication", (publication) => this.emit("peer-track-published", { peer, ...publication })),
-      peer.on("unpublication", ({ source }) => this.emit("peer-track-unpublished", { peer, source })),
+      peer.on("stream", (stream) => announce("peer-stream", { peer, stream })),
+      peer.on("publication", (publication) => announce("peer-track-published", { peer, ...publication })),
+      peer.on("unpublication", ({ source }) => announce("peer-track-unpublished", { peer, source })),
       this.#publications.attach(peer),
-      peer.on("data", (data) => this.emit("peer-data", { peer, data })),
-      peer.on("media", (media) => this.emit("peer-media", { peer, media })),
+      peer.on("data", (data) => announce("peer-data", { peer, data })),
+      peer.on("media", (media) => announce("peer-media", { peer, media })),
       peer.on("error", ({ code, message }) => this.#report(code, message, peer.id)),
     ];
     this.#entries.set(participant.id, entry);
-    this.emit("peer-joined", { peer });
+    announce("peer-joined", { peer });
     return entry;
   }
 
@@ -973,7 +1029,9 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     for (const unsubscribe of entry.unsubscribe) {
       unsubscribe();
     }
-    this.emit("peer-left", { peer: entry.peer, reason });
+    if (!entry.hidden) {
+      this.emit("peer-left", { peer: entry.peer, reason });
+    }
   }
 
   #report(code: RoomErrorCode, message: string, peerId?: string): void {

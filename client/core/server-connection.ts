@@ -156,7 +156,9 @@ export type LobbyWaitingMessage = Extract<RoomServerMessage, { type: "lobby_wait
 
 /** What {@link ServerConnection.joinRoom} takes besides the room and the name. */
 export interface JoinRoomOptions {
-  /** The room password, when the room has one. */
+  /** The signed join token (`new_user.token`) a token-mode server requires; minted by the application's backend. */
+  token?: string;
+  /** The room password (`new_user.password`), when a host set one. */
   password?: string;
   /**
    * Called when the room puts this participant in its lobby. From then on the join waits, with no
@@ -432,13 +434,21 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
 
   /**
    * Joins `room` as `username` (`new_user`) and resolves with `joined`; the connection takes its
-   * session and ICE servers from it. `timeoutMs` bounds the answer; when the answer is the lobby
-   * (`options.onWaiting` is told), the join then waits for a host without a bound. Rejects as
-   * {@link ServerConnection.request} does, e.g. with `room_full`, `room_locked`, `wrong_password`
-   * or `lobby_denied`.
+   * session and ICE servers from it. `options` add the join `token` a token-mode server requires
+   * and the `password` a protected room asks for. `timeoutMs` bounds the answer; when the answer is
+   * the lobby (`options.onWaiting` is told), the join then waits for a host without a bound. Rejects
+   * as {@link ServerConnection.request} does, e.g. with `room_full`, `token_expired`, `room_locked`,
+   * `wrong_password` or `lobby_denied`.
    */
   async joinRoom(room: string, username: string, timeoutMs: number, options: JoinRoomOptions = {}): Promise<JoinedMessage> {
-    const message: ClientMessage = { type: "new_user", room, username, protocolVersion: PROTOCOL_VERSION, ...(options.password !== undefined ? { password: options.password } : {}) };
+    const message: ClientMessage = {
+      type: "new_user",
+      room,
+      username,
+      protocolVersion: PROTOCOL_VERSION,
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.password !== undefined ? { password: options.password } : {}),
+    };
     const answer = await this.request(message, ["joined", "lobby_waiting"], timeoutMs);
     let joined: JoinedMessage;
     if (answer.type === "lobby_waiting") {

@@ -80,6 +80,8 @@ export interface HeadlessPeerOptions {
   url: string;
   room: string;
   username: string;
+  /** The join token a token-mode server requires. */
+  token?: string;
   /** Send a synthetic video track to every peer. */
   video?: boolean;
   /**
@@ -127,6 +129,7 @@ export class HeadlessPeer {
       wrtc,
       WebSocket: options.WebSocket ?? WebSocket,
       candidateFilter: isUdpCandidate,
+      ...(options.token !== undefined ? { token: options.token } : {}),
       ...(this.#video ? { stream: this.#video.stream } : {}),
       ...(options.joinTimeoutMs !== undefined ? { joinTimeoutMs: options.joinTimeoutMs } : {}),
       ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),

@@ -1,6 +1,11 @@
 /**
  * `<webrtc-room>` in real Chromium against the real server: the join page, the embed example,
- * media toggles seen by the others, leave and rejoin, a denied camera and an unreachable server.
+ * media toggles seen by the others, leave and rejoin, a denied camera and an unreachable server;
+ * against a token-mode server: joining with a join token (property or attribute), the "not allowed
+ * to join" panel without a valid one (the camera never asked for), a viewer without camera and
+ * microphone controls, and the invitation page at `/r/<room>`; a room whose host (a headless
+ * RoomSession, the first participant in open mode) set a password: the password field, a wrong
+ * password, the right one.
  * Video is Chromium's fake camera; "decodes video" means `inbound-rtp` `framesDecoded > 0`.
  */
 import type { Browser, Page } from "playwright-core";
@@ -8,6 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { buildBundle } from "../../scripts/build.ts";
 import type { RoomErrorEvent } from "../../client/elements/index.ts";
 import { startServer, type RunningServer } from "../../server/server.ts";
+import { mintToken, type JoinGrants } from "../../server/tokens.ts";
+import { HeadlessPeer, settleWebRtc } from "../../client/headless/peers.ts";
 import {
   CHROMIUM_INSTALL,
   CHROMIUM_PATH,
@@ -31,6 +38,48 @@ const POLL = { timeout: DEADLINE_MS, interval: 250 };
 const remoteTiles = (page: Page) => page.locator('[part~="tile-remote"]');
 const remoteTile = (page: Page, name: string) => remoteTiles(page).filter({ hasText: name });
 const control = (page: Page, name: "audio" | "video" | "leave") => page.locator(`[data-control="${name}"]`);
+
+/** Runs in a page before its scripts: counts `getUserMedia` calls in `window.__getUserMediaCalls`. */
+function countGetUserMedia(): void {
+  const devices = navigator.mediaDevices;
+  const getUserMedia = devices.getUserMedia.bind(devices);
+  const counter = { calls: 0 };
+  Object.defineProperty(window, "__getUserMediaCalls", { get: () => counter.calls });
+  devices.getUserMedia = (constraints) => {
+    counter.calls += 1;
+    return getUserMedia(constraints);
+  };
+}
+
+/** How many times the page called `getUserMedia`. */
+const getUserMediaCalls = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { __getUserMediaCalls: number }).__getUserMediaCalls);
+
+/** How `<webrtc-room>` gets its join token from the host page. */
+type TokenDelivery = { via: "property" | "attribute"; token: string } | undefined;
+
+/**
+ * Loads the bundle into `page` (already on the server's origin) and mounts `<webrtc-room>` for
+ * `room` as `name`, handing it `delivery`'s token the way a host page would.
+ */
+async function mountRoom(page: Page, room: string, name: string, delivery: TokenDelivery): Promise<void> {
+  await page.addScriptTag({ url: "/assets/webrtc-room.js", type: "module" });
+  await page.evaluate(
+    async ({ room, name, delivery }) => {
+      await customElements.whenDefined("webrtc-room");
+      const element = document.createElement("webrtc-room");
+      element.setAttribute("room", room);
+      element.setAttribute("name", name);
+      if (delivery?.via === "attribute") {
+        element.setAttribute("token", delivery.token);
+      } else if (delivery?.via === "property") {
+        element.token = delivery.token;
+      }
+      element.style.height = "600px";
+      document.body.replaceChildren(element);
+    },
+    { room, name, delivery },
+  );
+}
 
 describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
   let server: RunningServer;
@@ -165,6 +214,155 @@ describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
     }, TEST_TIMEOUT_MS);
   });
 
+  describe("a room with a password", () => {
+    const PASSWORD = "open sesame";
+    const passwordField = (page: Page) => page.getByLabel("Password");
+
+    /** Types `password` into the page's password panel and sends it. */
+    async function submitPassword(page: Page, password: string): Promise<void> {
+      await passwordField(page).fill(password);
+      await page.getByRole("button", { name: "Join again with password" }).click();
+    }
+
+    /** Opens the join page of `room` as `name` and waits for the password panel. */
+    async function askedForPassword(room: string, name: string): Promise<Page> {
+      const page = await newPage();
+      await page.goto(`${baseUrl}/r/${room}`);
+      await page.locator("#name").fill(name);
+      await page.getByRole("button", { name: "Join room" }).click();
+      await waitForRoomState(page, "failed");
+      await expect(page.getByRole("heading", { name: "This room has a password" }).isVisible()).resolves.toBe(true);
+      return page;
+    }
+
+    test("a second <webrtc-room> asks for the password the host set, refuses a wrong one, joins with the right one and decodes video", async () => {
+      const room = "guarded";
+      // The first participant of a new room hosts it (open mode); it sets the password and leaves
+      // once Ada is in, which hands the room (and its password) over to her.
+      const host = new HeadlessPeer({ url: `ws://127.0.0.1:${server.port}/ws`, room, username: "Hal" });
+      let ada: Page;
+      try {
+        await host.join();
+        expect(host.session.grants?.host).toBe(true);
+        const passwordSet = new Promise<void>((resolve) => {
+          host.session.on("room-state", ({ roomState }) => roomState.passwordSet && resolve());
+        });
+        host.session.setRoomPassword(PASSWORD);
+        await passwordSet;
+
+        ada = await askedForPassword(room, "Ada");
+        await submitPassword(ada, "open sesame?");
+        await ada.getByRole("heading", { name: "Wrong password" }).waitFor({ timeout: DEADLINE_MS });
+        await expect(ada.locator('[part="panel"]').getAttribute("data-reason")).resolves.toBe("wrong_password");
+        await submitPassword(ada, PASSWORD);
+        await waitForRoomState(ada, "joined");
+      } finally {
+        host.leave();
+        await settleWebRtc();
+      }
+
+      const grace = await askedForPassword(room, "Grace");
+      await submitPassword(grace, PASSWORD);
+      await waitForRoomState(grace, "joined");
+      for (const [page, other] of [[ada, "Grace"], [grace, "Ada"]] as const) {
+        await expect.poll(() => remoteTiles(page).count(), POLL).toBe(1);
+        await expect(remoteTiles(page).textContent()).resolves.toContain(other);
+        await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(1);
+      }
+    }, TEST_TIMEOUT_MS);
+  });
+
+  describe("token mode", () => {
+    const SECRET = "browser-test-secret-of-at-least-32-bytes";
+    const PUBLISHER: Partial<JoinGrants> = { publish: true, data: true };
+    let tokenServer: RunningServer;
+    let tokenBase: string;
+
+    beforeAll(async () => {
+      tokenServer = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], auth: "token", authSecret: SECRET });
+      tokenBase = `http://localhost:${tokenServer.port}`;
+    }, TEST_TIMEOUT_MS);
+
+    afterAll(async () => {
+      await tokenServer?.close();
+    });
+
+    /** A page on the token-mode server's origin that counts its `getUserMedia` calls. */
+    async function tokenPage(): Promise<Page> {
+      const page = await newPage();
+      await page.addInitScript(countGetUserMedia);
+      // The invitation page: same origin (a secure context on localhost), no script of its own.
+      await page.goto(`${tokenBase}/r/lobby`);
+      return page;
+    }
+
+    function joinToken(room: string, name: string, grants: Partial<JoinGrants>, ttlSeconds = 600): Promise<string> {
+      return mintToken({ kind: "join", userId: name.toLowerCase(), room, name, grants }, SECRET, ttlSeconds);
+    }
+
+    test("<webrtc-room> given a join token by property or by attribute joins and decodes the other's video", async () => {
+      const ada = await tokenPage();
+      const grace = await tokenPage();
+      await mountRoom(ada, "invited", "Ada", { via: "property", token: await joinToken("invited", "Ada", PUBLISHER) });
+      await waitForRoomState(ada, "joined");
+      await mountRoom(grace, "invited", "Grace", { via: "attribute", token: await joinToken("invited", "Grace", PUBLISHER) });
+      await waitForRoomState(grace, "joined");
+      for (const page of [ada, grace]) {
+        await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(1);
+        await expect.poll(() => remoteTiles(page).count(), POLL).toBe(1);
+        await expect(control(page, "video").count()).resolves.toBe(1);
+        await expect(getUserMediaCalls(page)).resolves.toBeGreaterThan(0);
+      }
+      // The name is the token's, whatever the attribute says.
+      await expect(remoteTiles(ada).textContent()).resolves.toContain("Grace");
+    }, TEST_TIMEOUT_MS);
+
+    test("without a token, or with an expired one, <webrtc-room> shows why it is not allowed to join and never asks for the camera", async () => {
+      const missing = await tokenPage();
+      const expired = await tokenPage();
+      await mountRoom(missing, "invited-only", "Mallory", undefined);
+      await mountRoom(expired, "invited-only", "Late", { via: "property", token: await joinToken("invited-only", "Late", PUBLISHER, -60) });
+      for (const page of [missing, expired]) {
+        await waitForRoomState(page, "failed");
+        await expect(page.getByRole("heading", { name: "You are not allowed to join" }).isVisible()).resolves.toBe(true);
+        await expect(page.locator('[part="panel"]').getAttribute("data-reason")).resolves.toBe("not_allowed");
+        await expect(getUserMediaCalls(page)).resolves.toBe(0);
+      }
+      await expect(missing.locator('[part="panel"]').textContent()).resolves.toContain("by invitation only");
+      await expect(expired.locator('[part="panel"]').textContent()).resolves.toContain("expired. Ask for a new link");
+    }, TEST_TIMEOUT_MS);
+
+    test("a viewer token joins without camera or microphone controls, never asks for the camera, and decodes the publisher's video", async () => {
+      const ada = await tokenPage();
+      const viewer = await tokenPage();
+      await mountRoom(ada, "watched", "Ada", { via: "property", token: await joinToken("watched", "Ada", PUBLISHER) });
+      await waitForRoomState(ada, "joined");
+      await mountRoom(viewer, "watched", "Viewer", { via: "property", token: await joinToken("watched", "Viewer", {}) });
+      await waitForRoomState(viewer, "joined");
+
+      await expect.poll(() => connectionsDecodingVideo(viewer), POLL).toBe(1);
+      await expect.poll(() => remoteTile(viewer, "Ada").getAttribute("data-video"), POLL).toBe("on");
+      await expect(control(viewer, "audio").count()).resolves.toBe(0);
+      await expect(control(viewer, "video").count()).resolves.toBe(0);
+      await expect(control(viewer, "leave").isVisible()).resolves.toBe(true);
+      await expect(getUserMediaCalls(viewer)).resolves.toBe(0);
+      // The publisher shows the viewer, with neither camera nor microphone.
+      await expect.poll(() => remoteTile(ada, "Viewer").getAttribute("data-state"), POLL).toBe("connected");
+      await expect.poll(() => remoteTile(ada, "Viewer").getAttribute("data-video"), POLL).toBe("off");
+      await expect(connectionsDecodingVideo(ada)).resolves.toBe(0);
+    }, TEST_TIMEOUT_MS);
+
+    test("/r/<room> explains that the room needs an invitation and shows no join form", async () => {
+      const page = await newPage();
+      await page.addInitScript(countGetUserMedia);
+      await page.goto(`${tokenBase}/r/standup`);
+      await expect(page.getByRole("heading", { name: "This room needs an invitation" }).isVisible()).resolves.toBe(true);
+      await expect(page.locator("#invitation-needed").textContent()).resolves.toContain("application that hosts");
+      await expect(page.locator("webrtc-room, form").count()).resolves.toBe(0);
+      await expect(getUserMediaCalls(page)).resolves.toBe(0);
+    }, TEST_TIMEOUT_MS);
+  });
+
   describe("failure cases", () => {
     test("a page whose camera is denied joins anyway, says so, and decodes the others' video", async () => {
       const ada = await newPage();
@@ -185,6 +383,25 @@ describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
       for (const page of [ada, grace]) {
         await expect.poll(() => remoteTile(page, "Blocked").getAttribute("data-state"), POLL).toBe("connected");
         await expect.poll(() => remoteTile(page, "Blocked").getAttribute("data-video"), POLL).toBe("off");
+      }
+    }, TEST_TIMEOUT_MS);
+
+    test("a page refused with room_full says the room is full and never asks for the camera", async () => {
+      const small = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], roomCapacity: 1 });
+      try {
+        const smallBase = `http://localhost:${small.port}`;
+        const ada = await newPage();
+        const late = await newPage();
+        await late.addInitScript(countGetUserMedia);
+        await joinRoomPage(ada, smallBase, "single", "Ada");
+        await late.goto(`${smallBase}/r/single`);
+        await late.locator("#name").fill("Late");
+        await late.getByRole("button", { name: "Join room" }).click();
+        await waitForRoomState(late, "failed");
+        await expect(late.getByRole("heading", { name: "This room is full" }).isVisible()).resolves.toBe(true);
+        await expect(getUserMediaCalls(late)).resolves.toBe(0);
+      } finally {
+        await small.close();
       }
     }, TEST_TIMEOUT_MS);
 

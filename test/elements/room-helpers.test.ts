@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { startOnConverter } from "../../client/elements/room/attributes.ts";
-import { failureText, mediaNotice } from "../../client/elements/room/room-text.ts";
+import { NOT_ALLOWED_TITLE, failureText, mediaNotice, type FailureAction } from "../../client/elements/room/room-text.ts";
 import { gridShape } from "../../client/elements/room/tile.ts";
 import { hueOf, initials } from "../../client/elements/shared/avatar.ts";
 import { DEFAULT_DISPLAY_NAME, displayName } from "../../client/elements/shared/display-name.ts";
@@ -144,6 +144,31 @@ describe("failureText", () => {
   });
 
   test("falls back to the error's message for codes without their own sentence", () => {
-    expect(failureText({ code: "bad_message", message: "details" })).toEqual({ title: "Could not join", detail: "details" });
+    expect(failureText({ code: "bad_message", message: "details" })).toEqual({ title: "Could not join", detail: "details", action: "retry", reason: "bad_message" });
+  });
+
+  test.each([
+    ["token_missing", "none", "invitation"],
+    ["token_expired", "none", "expired. Ask for a new link"],
+    ["token_not_yet_valid", "retry", "not valid yet"],
+    ["token_wrong_room", "none", "another room"],
+    ["token_invalid", "none", "not valid for this server"],
+    ["token_algorithm", "none", "not valid for this server"],
+  ] as const)("a refused join token (%s) shows the 'not allowed to join' panel, offering %s", (code, action, words) => {
+    const view = failureText({ code, message: "the server's words" });
+    expect(view).toMatchObject({ title: NOT_ALLOWED_TITLE, action, reason: "not_allowed" });
+    expect(view.detail).toContain(words);
+  });
+
+  // The room-protection codes arrive from newer servers; the failure carries them as the server sent them.
+  const protectionCodes: Array<[string, FailureAction, string]> = [
+    ["password_required", "password", "This room has a password"],
+    ["wrong_password", "password", "Wrong password"],
+    ["password_rate_limited", "retry", "Too many wrong passwords"],
+    ["room_locked", "retry", "This room is locked"],
+    ["lobby_denied", "retry", "You were not let in"],
+  ];
+  test.each(protectionCodes)("a join refused with %s offers %s under '%s'", (code, action, title) => {
+    expect(failureText({ code, message: "" })).toMatchObject({ title, action, reason: code });
   });
 });

@@ -3,11 +3,14 @@
  * {@link MeshSession} per stay in the room. The element reads its getters to render and calls its
  * actions from buttons; everything asynchronous happens here.
  *
- * A stay runs: ask for media (falling back to whatever is granted) → join → joined, and ends
+ * A stay runs: join (with the join token and, once asked for, the room's password) → joined →
+ * only then, and only with the `publish` grant, ask for camera and microphone (falling back to
+ * whatever is granted) and publish them. A refused join (a full or locked room, a missing or
+ * expired token, a password) never opens the camera; a viewer never does either. The stay ends
  * with `leave()` (phase `left`), a refused join or lost server (`failed`), or the element leaving
  * the document (`idle`). `rejoin()` starts a new stay with a new session, since a session is
  * single-use. Every asynchronous step checks that its stay is still the current one, so a stay
- * abandoned halfway (the element removed while the camera prompt is open) never joins late.
+ * abandoned halfway (the element removed while the camera prompt is open) never publishes late.
  */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import { MeshError, MeshSession, type MediaState, type RemotePeer } from "../../core/index.ts";
@@ -30,6 +33,8 @@ export interface RoomSettings {
   room: string;
   /** Display name; sanitized with {@link displayName}. */
   name: string;
+  /** The join token from the host page (`new_user.token`); empty for none. */
+  token: string;
   /** Start with the microphone on. */
   audio: boolean;
   /** Start with the camera on. */
@@ -64,6 +69,8 @@ export class RoomController implements ReactiveController {
   readonly #stay = new LatestRun();
   /** Set while this side ends its own session, so that the session's `closed` is not a failure. */
   #leaving = false;
+  /** The room password the user typed after a `password_required` refusal; kept while the settings stay the same. */
+  #password: string | undefined;
 
   /** Camera and microphone of the current stay; a switch is announced to the others. */
   readonly local = new LocalMediaControls(() => this.#announceMedia());
@@ -84,7 +91,15 @@ export class RoomController implements ReactiveController {
     return displayName(this.#readSettings().name);
   }
 
-  /** The other participants, in the order they appeared. Empty unless in a room. */
+  /**
+   * True once joined without the `publish` grant: a viewer, who sees and hears everyone and has no
+   * camera or microphone (the element shows no controls for them).
+   */
+  get isViewer(): boolean {
+    return this.#session?.grants?.publish === false;
+  }
+
+  /** The other participants, in the order they appeared; hidden participants are not among them. Empty unless in a room. */
   get remotes(): RemotePeer[] {
     return this.#session ? [...this.#session.peers.values()] : [];
   }
@@ -114,9 +129,10 @@ export class RoomController implements ReactiveController {
     this.#stop(RoomPhase.idle);
   }
 
-  /** Restarts the stay when `server`, `room` or `name` changed (not after the user left). */
+  /** Restarts the stay when `server`, `room`, `name` or `token` changed (not after the user left). */
   hostUpdate(): void {
     if (this.#connected && this.#phase !== RoomPhase.left && this.#keyOf(this.#readSettings()) !== this.#settingsKey) {
+      this.#password = undefined;
       this.#stop(RoomPhase.idle);
       this.#start();
     }
@@ -135,6 +151,12 @@ export class RoomController implements ReactiveController {
       this.#stop(RoomPhase.idle);
       this.#start();
     }
+  }
+
+  /** Joins again with the room's `password`, after the server asked for one (or refused the last one). */
+  joinWithPassword(password: string): void {
+    this.#password = password;
+    this.rejoin();
   }
 
   /** Called by the view when a remote video could not start with sound (autoplay policy). */
@@ -158,7 +180,7 @@ export class RoomController implements ReactiveController {
   }
 
   #keyOf(settings: RoomSettings): string {
-    return JSON.stringify([settings.server, settings.room, displayName(settings.name)]);
+    return JSON.stringify([settings.server, settings.room, displayName(settings.name), settings.token]);
   }
 
   /** Starts a stay; never rejects (every failure lands in phase `failed`). */
@@ -186,21 +208,12 @@ export class RoomController implements ReactiveController {
       this.#fail("bad_server_url", error instanceof Error ? error.message : String(error));
       return;
     }
-    this.#setPhase(RoomPhase.starting);
-    const media = await acquireLocalMedia();
-    if (stay.aborted) {
-      stopStream(media.stream);
-      return;
-    }
-    this.local.use(media, { audio: settings.audio, video: settings.video });
-    this.#noticeDismissed = false;
-    this.#reportMediaProblems();
-
     const session = new MeshSession({
       url,
       room: settings.room,
       username: displayName(settings.name),
-      ...(media.stream ? { stream: media.stream } : {}),
+      ...(settings.token ? { token: settings.token } : {}),
+      ...(this.#password !== undefined ? { password: this.#password } : {}),
     });
     this.#session = session;
     this.#subscribe(session);
@@ -215,9 +228,34 @@ export class RoomController implements ReactiveController {
       }
       return;
     }
-    if (!stay.aborted) {
-      this.#setPhase(RoomPhase.joined);
+    if (stay.aborted) {
+      return;
     }
+    this.#setPhase(RoomPhase.joined);
+    if (session.grants?.publish !== false) {
+      await this.#publishLocalMedia(stay, session, settings);
+    }
+  }
+
+  /** In the room with the `publish` grant: opens camera and microphone and sends them to everyone. */
+  async #publishLocalMedia(stay: AbortSignal, session: MeshSession, settings: RoomSettings): Promise<void> {
+    const media = await acquireLocalMedia();
+    if (stay.aborted || session.closed) {
+      stopStream(media.stream);
+      return;
+    }
+    this.local.use(media, { audio: settings.audio, video: settings.video });
+    this.#noticeDismissed = false;
+    this.#reportMediaProblems();
+    const [audio] = media.stream?.getAudioTracks() ?? [];
+    const [video] = media.stream?.getVideoTracks() ?? [];
+    if (audio) {
+      session.publications.publish("microphone", audio);
+    }
+    if (video) {
+      session.publications.publish("camera", video);
+    }
+    this.#announceMedia();
   }
 
   #subscribe(session: MeshSession): void {

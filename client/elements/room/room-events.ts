@@ -8,11 +8,9 @@ import type { MediaProblem } from "../shared/local-media.ts";
 export const RoomPhase = {
   /** Not started: no `room` set, or the element is not in the document. */
   idle: "idle",
-  /** Asking for camera and microphone. */
-  starting: "starting",
-  /** Connecting to the signaling server and joining. */
+  /** Connecting to the signaling server and joining. The camera is not opened yet. */
   joining: "joining",
-  /** In the room. */
+  /** In the room. Camera and microphone are opened now, with the `publish` grant only. */
   joined: "joined",
   /** The user left (leave button or `leave()`); `rejoin()` starts again. */
   left: "left",

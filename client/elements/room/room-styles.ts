@@ -414,6 +414,25 @@ export const roomStyles = css`
     color: var(--_text-dim);
   }
 
+  .panel .password {
+    display: flex;
+    flex-direction: column;
+    gap: 6px;
+    width: min(280px, 100%);
+    margin-bottom: 6px;
+    text-align: start;
+    font-weight: 500;
+  }
+
+  .panel .password input {
+    padding: 10px 12px;
+    border-radius: 10px;
+    border: 1px solid var(--_raised);
+    background: transparent;
+    color: inherit;
+    font: inherit;
+  }
+
   .primary {
     border: 0;
     border-radius: 999px;

@@ -2,7 +2,6 @@
  * The sentences the room shows for missing media and failed joins, kept apart from the markup.
  */
 import type { LocalMedia, MediaProblem } from "../shared/local-media.ts";
-import type { RoomFailure } from "./room-controller.ts";
 
 const PROBLEM_REASONS: Record<MediaProblem, string> = {
   denied: "access blocked",
@@ -32,22 +31,69 @@ export function mediaNotice(media: LocalMedia): string | undefined {
   return undefined;
 }
 
-/** Title and explanation for a failed stay. */
-export function failureText(failure: RoomFailure | undefined): { title: string; detail: string } {
-  switch (failure?.code) {
+/**
+ * What the panel of a failed stay offers: a "Try again" button (`retry`), a password field
+ * (`password`), or nothing (`none`: trying again cannot help, e.g. without an invitation).
+ */
+export type FailureAction = "retry" | "password" | "none";
+
+/** What the panel of a failed stay says and offers. */
+export interface FailureView {
+  title: string;
+  detail: string;
+  action: FailureAction;
+  /** `not_allowed` for a refused join token (the "not allowed to join" panel), else the failure's code. */
+  reason: string;
+}
+
+/** The title of the panel shown when the server refuses the join token (or its absence). */
+export const NOT_ALLOWED_TITLE = "You are not allowed to join";
+
+/** Why a join token was refused, in plain words, by `token_*` code. */
+const TOKEN_REFUSALS: Readonly<Record<string, string>> = {
+  token_missing: "This room is by invitation only, and this page brought no invitation. Open the room from the application that invited you.",
+  token_expired: "Your invitation has expired. Ask for a new link, then open it again.",
+  token_not_yet_valid: "Your invitation is not valid yet. Try again in a moment; if this keeps happening, check this device's clock.",
+  token_wrong_room: "Your invitation is for another room. Ask for a link to this one.",
+  token_wrong_kind: "Your invitation is not a room invitation. Ask for a new link.",
+};
+
+/**
+ * Title, explanation and action for a failed stay; a code this build does not know falls back to
+ * the server's message. The code is any string: the room-protection codes (`password_required`,
+ * `room_locked`…) come from servers newer than this build's code table.
+ */
+export function failureText(failure: { code: string; message: string } | undefined): FailureView {
+  const code = failure?.code ?? "";
+  if (code.startsWith("token_")) {
+    const detail = TOKEN_REFUSALS[code] ?? "Your invitation is not valid for this server. Ask for a new link.";
+    return { title: NOT_ALLOWED_TITLE, detail, action: code === "token_not_yet_valid" ? "retry" : "none", reason: "not_allowed" };
+  }
+  const view = (title: string, detail: string, action: FailureAction = "retry"): FailureView => ({ title, detail, action, reason: code });
+  switch (code) {
     case "room_full":
-      return { title: "This room is full", detail: "Every seat is taken. Try again when someone leaves." };
+      return view("This room is full", "Every seat is taken. Try again when someone leaves.");
+    case "password_required":
+      return view("This room has a password", "Enter the password the host gave you.", "password");
+    case "wrong_password":
+      return view("Wrong password", "That password is not right. Check it and enter it again.", "password");
+    case "password_rate_limited":
+      return view("Too many wrong passwords", "Wait a minute, then try again.");
+    case "room_locked":
+      return view("This room is locked", "A host locked the room. Ask them to unlock it, then try again.");
+    case "lobby_denied":
+      return view("You were not let in", "A host declined your request to join.");
     case "signaling_unreachable":
-      return { title: "Cannot reach the server", detail: "Check your connection, then try again." };
+      return view("Cannot reach the server", "Check your connection, then try again.");
     case "signaling_closed":
-      return { title: "Connection lost", detail: "The connection to the server closed." };
+      return view("Connection lost", "The connection to the server closed.");
     case "join_timeout":
-      return { title: "The server did not answer", detail: "Joining took too long. Try again in a moment." };
+      return view("The server did not answer", "Joining took too long. Try again in a moment.");
     case "unsupported_version":
-      return { title: "Update needed", detail: "This page is older than the server. Reload it." };
+      return view("Update needed", "This page is older than the server. Reload it.");
     case "bad_server_url":
-      return { title: "Wrong server address", detail: failure.message };
+      return view("Wrong server address", failure?.message ?? "");
     default:
-      return { title: "Could not join", detail: failure?.message ?? "Something went wrong." };
+      return view("Could not join", failure?.message ?? "Something went wrong.");
   }
 }

@@ -25,15 +25,23 @@ import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon
  * - `server`: the webrtc-room server, an `http(s)` or `ws(s)` URL. Default: the page's origin.
  * - `room`: the room to join (`A-Z a-z 0-9 _ -`, 1–64 characters). Nothing happens until it is set.
  * - `name`: display name shown to the others. Default: `Guest`.
- * - `token`: reserved for signed joins; accepted and currently ignored.
+ * - `token`: the join token the application's backend minted for this participant (sent as
+ *   `new_user.token`; a token-mode server requires one). Prefer setting the property from script
+ *   over writing the attribute into served HTML. Without a valid one, a token-mode server refuses
+ *   and the element shows why ("not allowed to join"); the camera is never opened.
  * - `audio`, `video`: start with the microphone / camera on (default). `audio="off"` or
  *   `video="off"` joins muted; the device is still opened so that it can be turned on later.
+ *
+ * The element joins first and opens camera and microphone only once joined, and only when the
+ * room lets this participant publish: a viewer (join token without `publish`) sees and hears
+ * everyone and has no camera or microphone controls. A room that asks for a password shows a
+ * password field; a locked room or a host's refusal shows a plain explanation.
  *
  * Methods: `leave()`, `rejoin()`. Property `state`: the current {@link RoomPhase}.
  *
  * @fires peer-joined - `{ peer: { id, username } }`
  * @fires peer-left - `{ peer: { id, username }, reason }`
- * @fires connection-state - `{ state, previous }`: `idle` → `starting` → `joining` → `joined`, then `left` or `failed`
+ * @fires connection-state - `{ state, previous }`: `idle` → `joining` → `joined`, then `left` or `failed`
  * @fires error - `{ code, message, peerId?, media? }` (does not bubble)
  *
  * @cssprop --webrtc-room-background - Background behind the tiles (`#0b0d12`).
@@ -76,7 +84,7 @@ export class WebRtcRoom extends LitElement {
   declare room: string;
   /** Display name. */
   declare name: string;
-  /** Reserved for signed joins; currently ignored. */
+  /** The join token (`new_user.token`); empty for none. */
   declare token: string;
   /** Start with the microphone on. */
   declare audio: boolean;
@@ -87,6 +95,7 @@ export class WebRtcRoom extends LitElement {
     server: this.server,
     room: this.room,
     name: this.name,
+    token: this.token,
     audio: this.audio,
     video: this.video,
   }));
@@ -122,24 +131,48 @@ export class WebRtcRoom extends LitElement {
         return this.room ? html`` : this.#renderPanel("No room", "Set the room attribute to join a room.");
       case RoomPhase.left:
         return this.#renderPanel("You left the room", "Your camera and microphone are off.", "Rejoin");
-      case RoomPhase.failed: {
-        const { title, detail } = failureText(this.#room.failure);
-        return this.#renderPanel(title, detail, "Try again");
-      }
-      case RoomPhase.starting:
+      case RoomPhase.failed:
+        return this.#renderFailure();
       case RoomPhase.joining:
       case RoomPhase.joined:
         return this.#renderRoom();
     }
   }
 
-  #renderPanel(title: string, detail: string, action?: string): TemplateResult {
-    return html`<div class="panel" part="panel">
+  #renderPanel(title: string, detail: string, action?: string, reason?: string): TemplateResult {
+    return html`<div class="panel" part="panel" data-reason=${reason ?? nothing}>
       <div class="card">
         <h2>${title}</h2>
         <p>${detail}</p>
         ${action ? html`<button class="primary" @click=${() => this.#room.rejoin()}>${action}</button>` : nothing}
       </div>
+    </div>`;
+  }
+
+  /** A refused join or a lost connection: why, and what can be done (try again, type the password, nothing). */
+  #renderFailure(): TemplateResult {
+    const failure = this.#room.failure;
+    const view = failureText(failure);
+    if (view.action !== "password") {
+      return this.#renderPanel(view.title, view.detail, view.action === "retry" ? "Try again" : undefined, view.reason);
+    }
+    const onSubmit = (event: SubmitEvent): void => {
+      event.preventDefault();
+      const form = event.currentTarget;
+      const input = form instanceof HTMLFormElement ? form.elements.namedItem("password") : null;
+      if (input instanceof HTMLInputElement && input.value) {
+        this.#room.joinWithPassword(input.value);
+      }
+    };
+    return html`<div class="panel" part="panel" data-reason=${view.reason}>
+      <form class="card" @submit=${onSubmit}>
+        <h2>${view.title}</h2>
+        <p>${view.detail}</p>
+        <label class="password">Password
+          <input name="password" type="password" autocomplete="off" maxlength="128" required>
+        </label>
+        <button class="primary" type="submit">Join again with password</button>
+      </form>
     </div>`;
   }
 
@@ -174,7 +207,9 @@ export class WebRtcRoom extends LitElement {
     ];
     const { cols, rows } = gridShape(tiles.length);
     const notice = room.noticeDismissed ? undefined : mediaNotice(local.media);
+    // Hidden participants are not in `remotes`: no tile, and not counted.
     const people = tiles.length === 1 ? "Waiting for others to join" : `${tiles.length} people in the room`;
+    const status = !joined ? "Joining…" : room.isViewer ? `${people} · viewing only` : people;
     return html`<div class="room" part="room">
       <div class="stage" part="stage">
         <div class="banners">
@@ -193,10 +228,22 @@ export class WebRtcRoom extends LitElement {
       <div class="toolbar" part="toolbar">
         <div class="info">
           <span class="room-name">${this.room}</span>
-          <span class="status">${joined ? people : "Joining…"}</span>
+          <span class="status">${status}</span>
         </div>
         <div class="controls">
-          <button
+          ${joined && !room.isViewer ? this.#renderMediaControls() : nothing}
+          <button class="control leave" part="control control-leave" data-control="leave" title="Leave the room"
+            @click=${() => room.leave()}>${leaveIcon}<span>Leave</span></button>
+        </div>
+        <div class="spacer"></div>
+      </div>
+    </div>`;
+  }
+
+  /** Microphone and camera switches: only once joined, and never for a viewer (who has neither). */
+  #renderMediaControls(): TemplateResult {
+    const local = this.#room.local;
+    return html`<button
             class="control ${local.audioOn ? "" : "off"}"
             part="control control-audio"
             data-control="audio"
@@ -213,13 +260,7 @@ export class WebRtcRoom extends LitElement {
             title=${local.hasVideo ? (local.videoOn ? "Turn camera off" : "Turn camera on") : "No camera"}
             ?disabled=${!local.hasVideo}
             @click=${() => local.toggleVideo()}
-          >${local.videoOn ? cameraIcon : cameraOffIcon}</button>
-          <button class="control leave" part="control control-leave" data-control="leave" title="Leave the room"
-            @click=${() => room.leave()}>${leaveIcon}<span>Leave</span></button>
-        </div>
-        <div class="spacer"></div>
-      </div>
-    </div>`;
+          >${local.videoOn ? cameraIcon : cameraOffIcon}</button>`;
   }
 }
 
