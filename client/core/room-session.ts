@@ -204,6 +204,8 @@ export interface RoomSessionOptions {
   username: string;
   /** The room password, for a room whose host set one (`password_required` / `wrong_password` otherwise). */
   password?: string;
+  /** The signed join token a token-mode server requires (`new_user.token`); minted by the application's backend. */
+  token?: string;
   /**
    * Local media sent to every peer; omit to only receive. Its audio track is published as
    * `microphone` and its video track as `camera` (see {@link RoomSession.publications}).
@@ -215,6 +217,12 @@ export interface RoomSessionOptions {
   WebSocket?: WebSocketConstructor;
   /** Local ICE candidates for which this returns false are not signaled (all are by default). */
   candidateFilter?: CandidateFilter;
+  /**
+   * `false` makes the participant publish-only: it sends what it publishes and asks the others
+   * to send it nothing (`sendonly`/`inactive` in every description), so it decodes no media, e.g.
+   * a camera peer. Defaults to `true`.
+   */
+  receiveMedia?: boolean;
   /** Bound on `join()`, from opening the socket to the `joined` acknowledgement; also bounds `resume`. */
   joinTimeoutMs?: number;
   /**
@@ -589,6 +597,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     const options = this.#options;
     this.#connection.joinRoom(options.room, options.username, this.#joinTimeoutMs, {
       ...(options.password !== undefined ? { password: options.password } : {}),
+      ...(options.token !== undefined ? { token: options.token } : {}),
       onWaiting: ({ room, id }) => this.#onWaiting(room, id),
     }).then(
       (joined) => this.#onJoined(attempt, joined),
@@ -897,6 +906,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       publications: this.#publications,
       ...(options.wrtc ? { wrtc: options.wrtc } : {}),
       ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
+      ...(options.receiveMedia === false ? { receiveMedia: false } : {}),
       ...(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
       ...(options.iceDisconnectedTimeoutMs !== undefined ? { disconnectedTimeoutMs: options.iceDisconnectedTimeoutMs } : {}),
       ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),

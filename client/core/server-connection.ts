@@ -156,6 +156,8 @@ export type LobbyWaitingMessage = Extract<RoomServerMessage, { type: "lobby_wait
 export interface JoinRoomOptions {
   /** The room password, when the room has one. */
   password?: string;
+  /** The signed join token (`new_user.token`) a token-mode server requires. */
+  token?: string;
   /**
    * Called when the room puts this participant in its lobby. From then on the join waits, with no
    * bound, for a host: `joined` on admission, `lobby_denied` (or `room_full`) otherwise.
@@ -425,13 +427,21 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
 
   /**
    * Joins `room` as `username` (`new_user`) and resolves with `joined`; the connection takes its
-   * session and ICE servers from it. `timeoutMs` bounds the answer; when the answer is the lobby
+   * session and ICE servers from it. `options.token` and `options.password` go into the message
+   * when set. `timeoutMs` bounds the answer; when the answer is the lobby
    * (`options.onWaiting` is told), the join then waits for a host without a bound. Rejects as
-   * {@link ServerConnection.request} does, e.g. with `room_full`, `room_locked`, `wrong_password`
-   * or `lobby_denied`.
+   * {@link ServerConnection.request} does, e.g. with `room_full`, `room_locked`, `wrong_password`,
+   * `lobby_denied` or `token_expired`.
    */
   async joinRoom(room: string, username: string, timeoutMs: number, options: JoinRoomOptions = {}): Promise<JoinedMessage> {
-    const message: ClientMessage = { type: "new_user", room, username, protocolVersion: PROTOCOL_VERSION, ...(options.password !== undefined ? { password: options.password } : {}) };
+    const message: ClientMessage = {
+      type: "new_user",
+      room,
+      username,
+      protocolVersion: PROTOCOL_VERSION,
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+    };
     const answer = await this.request(message, ["joined", "lobby_waiting"], timeoutMs);
     let joined: JoinedMessage;
     if (answer.type === "lobby_waiting") {
