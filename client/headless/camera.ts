@@ -35,6 +35,12 @@ export const DEFAULT_CAMERA_FORMAT: FrameFormat = { width: 640, height: 360, fps
 export const DEFAULT_IDLE_STOP_SECONDS = 30;
 /** Default time without a frame after which a source counts as stalled (and is restarted). */
 export const DEFAULT_STALL_SECONDS = 10;
+/**
+ * How long a new ffmpeg may take to deliver its first frame (when `stallSeconds` is shorter):
+ * opening an RTSP stream means probing it and waiting for a key frame, several seconds on many
+ * cameras.
+ */
+export const FIRST_FRAME_TIMEOUT_SECONDS = 20;
 /** Longest wait between two attempts to reach the source, or to get back into the room. */
 export const CAMERA_RETRY_MAX_DELAY_MS = 30_000;
 /** Upper bound of the first wait before reaching the source again. */
@@ -106,7 +112,10 @@ export interface CameraOptions {
   rtspTransport?: RtspTransport;
   /** Seconds with nobody else in the room before ffmpeg stops; 0 never stops it. Default 30. */
   idleStopSeconds?: number;
-  /** Seconds without a frame after which the source counts as stalled. Default 10. */
+  /**
+   * Seconds without a frame after which a live source counts as stalled. Default 10. A new ffmpeg
+   * gets at least {@link FIRST_FRAME_TIMEOUT_SECONDS} for its first frame.
+   */
   stallSeconds?: number;
   /** Delay before source attempt `attempt`, and before getting back into the room. */
   retryPolicy?: ReconnectPolicy;
@@ -119,7 +128,9 @@ export interface CameraOptions {
 /** One ffmpeg run and why it is being stopped, if it is. */
 interface SourceRun {
   process: FfmpegProcess;
+  /** Fires when no frame came for too long: the first-frame bound, then `stallMs` once live. */
   stallTimer: ReturnType<typeof setTimeout>;
+  stallMs: number;
   stopReason: "idle" | "stall" | "close" | undefined;
 }
 
@@ -322,6 +333,7 @@ export class Camera extends TypedEmitter<CameraEvents> {
     this.#sourceRetryTimer = undefined;
     const options = this.#options;
     const stallMs = (options.stallSeconds ?? DEFAULT_STALL_SECONDS) * 1000;
+    const firstFrameMs = Math.max(stallMs, FIRST_FRAME_TIMEOUT_SECONDS * 1000);
     const ffmpeg = new FfmpegProcess({
       source: options.source,
       format: this.format,
@@ -331,7 +343,8 @@ export class Camera extends TypedEmitter<CameraEvents> {
     });
     const run: SourceRun = {
       process: ffmpeg,
-      stallTimer: setTimeout(() => this.#onStall(run, stallMs), stallMs),
+      stallTimer: setTimeout(() => this.#onStall(run, firstFrameMs), firstFrameMs),
+      stallMs,
       stopReason: undefined,
     };
     this.#run = run;
@@ -344,7 +357,12 @@ export class Camera extends TypedEmitter<CameraEvents> {
     if (run !== this.#run || run.stopReason !== undefined) {
       return;
     }
-    run.stallTimer.refresh();
+    if (this.#state === CameraSourceState.live) {
+      run.stallTimer.refresh();
+    } else {
+      clearTimeout(run.stallTimer);
+      run.stallTimer = setTimeout(() => this.#onStall(run, run.stallMs), run.stallMs);
+    }
     const { width, height } = this.format;
     this.#videoSource.onFrame({ width, height, data: frame });
     this.#framesSent += 1;
