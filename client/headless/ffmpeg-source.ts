@@ -86,7 +86,8 @@ export function ffmpegArguments(input: FfmpegInput): string[] {
 /**
  * Cuts a byte stream into frames of exactly `frameBytes` bytes. Chunks arrive at any boundary; a
  * frame is handed out as soon as its last byte arrived, in a buffer that is reused for the next
- * frame (the consumer copies what it keeps, as `RTCVideoSource.onFrame` does).
+ * frame (the consumer copies what it keeps, as `RTCVideoSource.onFrame` does). One splitter per
+ * ffmpeg run: a partial frame dies with its process.
  */
 export class FrameSplitter {
   readonly #frame: Uint8Array;
@@ -109,11 +110,6 @@ export class FrameSplitter {
         onFrame(this.#frame);
       }
     }
-  }
-
-  /** Drops a partial frame (the stream it came from ended). */
-  reset(): void {
-    this.#filled = 0;
   }
 }
 
