@@ -151,6 +151,8 @@ export class Camera extends TypedEmitter<CameraEvents> {
   #roomRetryTimer: ReturnType<typeof setTimeout> | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #framesSent = 0;
+  /** Peers that announced themselves as cameras: they do not count as watchers. */
+  readonly #cameraPeerIds = new Set<string>();
   #closing = false;
   #closed: Promise<void> | undefined;
 
@@ -214,7 +216,7 @@ export class Camera extends TypedEmitter<CameraEvents> {
     // libwebrtc never sees a track stop under senders that are still attached.
     await Promise.resolve();
     this.#track.stop();
-    this.#setState(CameraSourceState.closed, "closed");
+    this.#setState(CameraSourceState.closed, "left the room, ffmpeg stopped");
     this.removeAllListeners();
   }
 
@@ -238,14 +240,22 @@ export class Camera extends TypedEmitter<CameraEvents> {
     this.#session = session;
     session.publications.publish("camera", this.#track);
     session.on("peer-joined", ({ peer }) => {
-      this.#log(`${peer.username} joined (${session.peers.size} watching)`);
+      this.#log(`${peer.username} joined (${session.peers.size} others in the room)`);
       this.#onAudienceChange();
     });
     session.on("peer-left", ({ peer, reason }) => {
+      this.#cameraPeerIds.delete(peer.id);
       if (reason === "left") {
-        this.#log(`${peer.username} left (${session.peers.size} watching)`);
+        this.#log(`${peer.username} left (${session.peers.size} others in the room)`);
       }
       this.#onAudienceChange();
+    });
+    session.on("peer-data", ({ peer, data }) => {
+      // Another camera watches nobody: it must not keep this one's ffmpeg running.
+      if (isCameraStatusMessage(data) && !this.#cameraPeerIds.has(peer.id)) {
+        this.#cameraPeerIds.add(peer.id);
+        this.#onAudienceChange();
+      }
     });
     session.on("peer-state", ({ peer, state }) => {
       if (state === PeerState.connected) {
@@ -284,12 +294,16 @@ export class Camera extends TypedEmitter<CameraEvents> {
     }, delayMs);
   }
 
-  /** Someone joined or left: start the source for a newcomer, or count down to stopping it. */
+  /**
+   * Someone joined or left: start the source for a watcher, or count down to stopping it. Every
+   * other participant is a watcher except other cameras.
+   */
   #onAudienceChange(): void {
     if (this.#closing) {
       return;
     }
-    const watchers = this.#session?.isJoined ? this.#session.peers.size : 0;
+    const session = this.#session;
+    const watchers = session?.isJoined ? [...session.peers.keys()].filter((id) => !this.#cameraPeerIds.has(id)).length : 0;
     const idleStopSeconds = this.#options.idleStopSeconds ?? DEFAULT_IDLE_STOP_SECONDS;
     if (watchers > 0 || idleStopSeconds === 0) {
       clearTimeout(this.#idleTimer);
@@ -434,6 +448,11 @@ export class Camera extends TypedEmitter<CameraEvents> {
   #log(message: string): void {
     this.emit("log", { message });
   }
+}
+
+/** True for a {@link CameraStatusMessage} (from another camera in the room). */
+export function isCameraStatusMessage(data: unknown): data is CameraStatusMessage {
+  return typeof data === "object" && data !== null && (data as { type?: unknown }).type === "camera_status";
 }
 
 /** ffmpeg's exit in words: its last stderr line, or its code or signal. */

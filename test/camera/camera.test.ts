@@ -170,6 +170,16 @@ describe.skipIf(!hasBinaries)("camera peer", () => {
       });
     });
 
+    test("another camera in the room does not count as a watcher: both go idle", async () => {
+      const first = startCamera({ room: "two-cameras", name: "East", source: clip, idleStopSeconds: 1 });
+      await waitFor("the first camera in the room", () => first.session?.isJoined === true);
+      const second = startCamera({ room: "two-cameras", name: "West", source: clip, idleStopSeconds: 1 });
+      await waitFor("the cameras to see each other", () => first.session?.peers.size === 1 && second.session?.peers.size === 1);
+
+      await waitFor("both cameras idle", () => first.state === CameraSourceState.idle && second.state === CameraSourceState.idle);
+      expect([first.ffmpegPid, second.ffmpegPid]).toEqual([undefined, undefined]);
+    });
+
     test("close() leaves the room and leaves no ffmpeg running", async () => {
       const camera = startCamera({ room: "close-room", name: "Door", source: clip });
       const watcher = await joinWatcher("close-room");

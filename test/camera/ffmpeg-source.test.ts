@@ -76,7 +76,6 @@ describe("FrameSplitter", () => {
   ])("cuts %s", (_name, chunks, expected) => {
     expect(split(3, chunks)).toEqual(expected);
   });
-
 });
 
 describe("redactUrls", () => {
