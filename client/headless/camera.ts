@@ -56,6 +56,9 @@ export const DEFAULT_CAMERA_RETRY_POLICY: ReconnectPolicy = exponentialBackoff({
   maxAttempts: Number.POSITIVE_INFINITY,
 });
 
+/** The log's words for going idle. */
+const IDLE_DETAIL = "nobody else in the room; ffmpeg stopped until someone joins";
+
 /** States of a camera's source; see the module comment. */
 export const CameraSourceState = {
   /** ffmpeg is running and no frame has arrived yet. */
@@ -316,16 +319,15 @@ export class Camera extends TypedEmitter<CameraEvents> {
     if (this.#idleTimer === undefined && this.#state !== CameraSourceState.idle) {
       this.#idleTimer = setTimeout(() => {
         this.#idleTimer = undefined;
-        this.#goIdle(idleStopSeconds);
+        this.#goIdle();
       }, idleStopSeconds * 1000);
     }
   }
 
   /** Nobody came for `idleStopSeconds`: stop ffmpeg (or the pending retry) until someone joins. */
-  #goIdle(idleStopSeconds: number): void {
+  #goIdle(): void {
     clearTimeout(this.#sourceRetryTimer);
     this.#sourceRetryTimer = undefined;
-    const detail = `nobody else in the room for ${idleStopSeconds} s; ffmpeg stopped until someone joins`;
     const run = this.#run;
     if (run) {
       run.stopReason = "idle";
@@ -333,7 +335,7 @@ export class Camera extends TypedEmitter<CameraEvents> {
       // The state follows when the process has exited (#onSourceExit).
       return;
     }
-    this.#setState(CameraSourceState.idle, detail);
+    this.#setState(CameraSourceState.idle, IDLE_DETAIL);
   }
 
   // ---- the source ----
@@ -405,7 +407,9 @@ export class Camera extends TypedEmitter<CameraEvents> {
       case "close":
         return;
       case "idle":
-        this.#setState(CameraSourceState.idle, "nobody else in the room; ffmpeg stopped until someone joins");
+        this.#setState(CameraSourceState.idle, IDLE_DETAIL);
+        // Someone may have joined while ffmpeg was exiting.
+        this.#onAudienceChange();
         return;
       case "stall":
       case undefined: {
