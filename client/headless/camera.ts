@@ -21,6 +21,7 @@ import {
   PeerState,
   RoomSession,
   TypedEmitter,
+  WebRtcRoomError,
   type ReconnectPolicy,
   type WebSocketConstructor,
 } from "../core/index.ts";
@@ -280,7 +281,8 @@ export class Camera extends TypedEmitter<CameraEvents> {
       session.setMediaState({ audio: false, video: this.#state === CameraSourceState.live });
       this.#onAudienceChange();
     } catch (error) {
-      this.#log(`cannot join room "${options.room}": ${error instanceof Error ? error.message : String(error)}`);
+      const code = error instanceof WebRtcRoomError ? `${error.code}: ` : "";
+      this.#log(`cannot join room "${options.room}": ${code}${error instanceof Error ? error.message : String(error)}`);
     }
   }
 

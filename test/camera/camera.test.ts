@@ -6,7 +6,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import type { RunningServer } from "../../server/server.ts";
+import { startServer, type RunningServer } from "../../server/server.ts";
+import { mintToken } from "../../server/tokens.ts";
+import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
 import { Camera, CameraSourceState, type CameraOptions, type CameraStatusMessage } from "../../client/headless/camera.ts";
 import { HeadlessPeer, settleWebRtc } from "../../client/headless/peers.ts";
 import { startTestServer, waitFor } from "../mesh/helpers.ts";
@@ -178,6 +180,26 @@ describe.skipIf(!hasBinaries)("camera peer", () => {
 
       await waitFor("both cameras idle", () => first.state === CameraSourceState.idle && second.state === CameraSourceState.idle);
       expect([first.ffmpegPid, second.ffmpegPid]).toEqual([undefined, undefined]);
+    });
+
+    test("joins a token-mode server with its join token, and is refused (and says so) without one", async () => {
+      const secret = "a-camera-test-secret-of-more-than-32-bytes";
+      const tokenServer = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], auth: "token", authSecret: secret });
+      try {
+        const token = await mintToken({ kind: "join", userId: "gate-camera", room: "token-yard", name: "Gate", grants: { publish: true } }, secret, 60);
+        const withToken = startCamera({ url: tokenServer.wsUrl, room: "token-yard", name: "Gate", source: clip, token });
+        const withoutToken = startCamera({ url: tokenServer.wsUrl, room: "token-yard", name: "Intruder", source: clip });
+        const refusals: string[] = [];
+        withoutToken.on("log", ({ message }) => refusals.push(message));
+
+        await waitFor("the camera with a token in the room", () => withToken.session?.isJoined === true);
+        expect(withToken.session?.info?.username).toBe("Gate");
+        await waitFor("the camera without a token refused", () => refusals.some((message) => message.includes("token_missing")));
+        expect(withoutToken.session?.isJoined).toBe(false);
+      } finally {
+        await Promise.all(cameras.splice(0).map((camera) => camera.close()));
+        await tokenServer.close();
+      }
     });
 
     test("close() leaves the room and leaves no ffmpeg running", async () => {
