@@ -1,6 +1,6 @@
 /**
  * `webrtc-room` command line: `serve` runs the server, `token` mints a token for it, `peers` runs
- * headless load-test peers.
+ * headless load-test peers, `camera` puts cameras into rooms.
  *
  * It lives outside `server/` and `client/` because it is the one place that reaches both: the
  * server never imports the client. `bin/webrtc-room.js` runs its compiled form (`lib/cli/main.js`).
@@ -17,6 +17,7 @@ Commands:
   serve    run the signaling server, web client and join pages (webrtc-room serve --help)
   token    mint a join or login token for a server in token mode (webrtc-room token --help)
   peers    run headless WebRTC peers against a server (webrtc-room peers --help)
+  camera   put an RTSP/HTTP/file/V4L2 camera into a room through ffmpeg (webrtc-room camera --help)
 `;
 
 /** Runs `webrtc-room serve`; resolves with the exit code once the server has stopped. */
@@ -83,7 +84,7 @@ function openModeWarning(host: string): string {
   ].join("\n");
 }
 
-/** The optional peer dependency that `webrtc-room peers` (and only it) needs. */
+/** The optional peer dependency that `webrtc-room peers` and `webrtc-room camera` (and only they) need. */
 const WRTC_PACKAGE = "@roamhq/wrtc";
 
 /** Exit code for a command that cannot run as invoked (bad flags, missing optional dependency). */
@@ -102,6 +103,16 @@ function hasWrtc(): boolean {
   }
 }
 
+/** What `command` prints when {@link WRTC_PACKAGE} is missing. */
+function missingWrtcMessage(command: string): string {
+  return [
+    `webrtc-room ${command}: the headless peers need ${WRTC_PACKAGE} (WebRTC for Node.js), an optional`,
+    "peer dependency that is not installed. Install it next to webrtc-room:",
+    "",
+    `  npm install ${WRTC_PACKAGE}`,
+  ].join("\n");
+}
+
 /** Entry point of the `webrtc-room` binary; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -112,16 +123,22 @@ export async function main(argv: string[]): Promise<number> {
       return runTokenCommand(rest, process.env);
     case "peers": {
       if (!hasWrtc()) {
-        console.error([
-          `webrtc-room peers: the headless peers need ${WRTC_PACKAGE} (WebRTC for Node.js), an optional`,
-          "peer dependency that is not installed. Install it next to webrtc-room:",
-          "",
-          `  npm install ${WRTC_PACKAGE}`,
-        ].join("\n"));
+        console.error(missingWrtcMessage("peers"));
         return USAGE_EXIT_CODE;
       }
       const { runPeersCommand } = await import("../client/headless/cli.ts");
       return runPeersCommand(rest);
+    }
+    case "camera": {
+      if (!hasWrtc()) {
+        console.error(missingWrtcMessage("camera"));
+        return USAGE_EXIT_CODE;
+      }
+      const { runCameraCommand } = await import("../client/headless/camera-cli.ts");
+      const code = await runCameraCommand(rest);
+      // A camera process ends here, by exit(): @roamhq/wrtc can crash in Node's own teardown once
+      // a video source has existed (see client/headless/peers-worker.ts). Everything is closed.
+      process.exit(code);
     }
     case undefined:
     case "--help":

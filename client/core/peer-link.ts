@@ -170,6 +170,12 @@ export interface PeerLinkOptions {
   connectTimeoutMs?: number;
   /** Options of every offer this side makes, e.g. `offerToReceiveVideo` for a side that may send nothing. */
   offerOptions?: RTCOfferOptions;
+  /**
+   * `false` makes the link publish-only: every offer and answer it makes is `sendonly` where it
+   * has a track and `inactive` elsewhere, so the remote sends it no media and nothing is decoded
+   * (a camera peer). Data channel and signaling are unchanged. Defaults to `true`.
+   */
+  receiveMedia?: boolean;
   onListenerError?: ListenerErrorHandler;
 }
 
@@ -225,6 +231,38 @@ export function sdpSectionUfrag(sdp: string, mLineIndex: number): string | undef
 
 /** How an incoming offer relates to the current connection; see {@link PeerLink.classifyOffer}. */
 export type OfferKind = "first" | "renegotiation" | "new" | "stale";
+
+/**
+ * Makes every description `pc` creates publish-only: right before each offer and answer, a
+ * transceiver with a track to send becomes `sendonly` and any other `inactive`. simple-peer
+ * creates the descriptions itself (including for the transceivers the remote asks for), so the
+ * two methods it calls are wrapped on this one connection.
+ */
+function negotiateSendOnly(pc: RTCPeerConnection): void {
+  const restrictToSending = (): void => {
+    for (const transceiver of pc.getTransceivers()) {
+      if (transceiver.currentDirection === "stopped") {
+        continue;
+      }
+      const direction: RTCRtpTransceiverDirection = transceiver.sender.track ? "sendonly" : "inactive";
+      if (transceiver.direction !== direction) {
+        transceiver.direction = direction;
+      }
+    }
+  };
+  const createOffer = pc.createOffer.bind(pc);
+  const createAnswer = pc.createAnswer.bind(pc);
+  Object.assign(pc, {
+    createOffer: (options?: RTCOfferOptions) => {
+      restrictToSending();
+      return createOffer(options);
+    },
+    createAnswer: (options?: RTCAnswerOptions) => {
+      restrictToSending();
+      return createAnswer(options);
+    },
+  });
+}
 
 /** simple-peer's instance, with the connection it keeps in a private field. */
 type SimplePeerInstance = SimplePeer.Instance & {
@@ -643,6 +681,9 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     // the answering side simple-peer asks for the m-lines the remote's offer lacks.
     this.#senders.clear();
     const pc = peer._pc;
+    if (pc && this.#options.receiveMedia === false) {
+      negotiateSendOnly(pc);
+    }
     if (pc) {
       for (const publication of publications?.list() ?? []) {
         this.#senders.set(publication.source, pc.addTrack(publication.track, publication.stream));

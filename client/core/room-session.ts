@@ -229,6 +229,12 @@ export interface RoomSessionOptions {
   WebSocket?: WebSocketConstructor;
   /** Local ICE candidates for which this returns false are not signaled (all are by default). */
   candidateFilter?: CandidateFilter;
+  /**
+   * `false` makes the participant publish-only: it sends what it publishes and asks the others
+   * to send it nothing (`sendonly`/`inactive` in every description), so it decodes no media, e.g.
+   * a camera peer. Defaults to `true`.
+   */
+  receiveMedia?: boolean;
   /** Bound on `join()`, from opening the socket to the `joined` acknowledgement; also bounds `resume`. */
   joinTimeoutMs?: number;
   /**
@@ -947,6 +953,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       ...(info.grants.publish ? {} : { offerOptions: { offerToReceiveAudio: true, offerToReceiveVideo: true } }),
       ...(options.wrtc ? { wrtc: options.wrtc } : {}),
       ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
+      ...(options.receiveMedia === false ? { receiveMedia: false } : {}),
       ...(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
       ...(options.iceDisconnectedTimeoutMs !== undefined ? { disconnectedTimeoutMs: options.iceDisconnectedTimeoutMs } : {}),
       ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),

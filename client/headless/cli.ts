@@ -80,8 +80,8 @@ export function peersHelp(): string {
   ].join("\n");
 }
 
-/** Thrown for unusable flags; reported with exit code 2. */
-class UsageError extends Error {
+/** Thrown for unusable flags; reported with exit code 2 (here and by `webrtc-room camera`). */
+export class UsageError extends Error {
   override name = "UsageError";
 }
 
@@ -144,7 +144,7 @@ function parsePeersArgs(argv: readonly string[]): PeersCommand {
 }
 
 /** Accepts the signaling URL itself, or the server's page URL (`http://host:port` → `ws://host:port/ws`). */
-function signalingUrl(raw: string): string {
+export function signalingUrl(raw: string): string {
   let url: URL;
   try {
     url = new URL(raw);

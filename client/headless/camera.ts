@@ -1,0 +1,478 @@
+/**
+ * A camera peer: one video source (an IP camera, a stream, a file, a V4L2 device, read by an
+ * `ffmpeg` child process) published into a room by a headless, publish-only participant.
+ *
+ * One decode per camera however many people watch: ffmpeg's frames go into one `RTCVideoSource`
+ * whose single track is published once; the room session adds that track to every pair, and each
+ * pair only encodes it. The participant asks the others to send it nothing (`receiveMedia: false`),
+ * so it decodes no media either.
+ *
+ * The source side is a small supervisor with explicit states ({@link CameraSourceState}):
+ * `starting` (ffmpeg spawned, no frame yet) → `live` (frames flow); a source that ends or stalls
+ * (no frame for `stallSeconds`) is `offline` and is tried again with backoff, while the camera
+ * stays in the room with the same track; nobody else in the room for `idleStopSeconds` stops
+ * ffmpeg (`idle`) until someone joins. The room side is a {@link RoomSession} that reconnects by
+ * itself, and that the camera replaces, with backoff, when it closes for good.
+ */
+import wrtc from "@roamhq/wrtc";
+import WebSocket from "ws";
+import {
+  exponentialBackoff,
+  PeerState,
+  RoomSession,
+  TypedEmitter,
+  WebRtcRoomError,
+  type ReconnectPolicy,
+  type WebSocketConstructor,
+} from "../core/index.ts";
+import { FfmpegProcess, type FfmpegExit, type FrameFormat, type RtspTransport } from "./ffmpeg-source.ts";
+import { isUdpCandidate } from "./peers.ts";
+
+type RTCVideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
+
+/** Default picture size sent to the room. */
+export const DEFAULT_CAMERA_FORMAT: FrameFormat = { width: 640, height: 360, fps: 15 };
+/** Default time with nobody else in the room before ffmpeg is stopped. */
+export const DEFAULT_IDLE_STOP_SECONDS = 30;
+/** Default time without a frame after which a source counts as stalled (and is restarted). */
+export const DEFAULT_STALL_SECONDS = 10;
+/**
+ * How long a new ffmpeg may take to deliver its first frame (when `stallSeconds` is shorter):
+ * opening an RTSP stream means probing it and waiting for a key frame, several seconds on many
+ * cameras.
+ */
+export const FIRST_FRAME_TIMEOUT_SECONDS = 20;
+/** Longest wait between two attempts to reach the source, or to get back into the room. */
+export const CAMERA_RETRY_MAX_DELAY_MS = 30_000;
+/** Upper bound of the first wait before reaching the source again. */
+export const CAMERA_RETRY_BASE_DELAY_MS = 1_000;
+
+/**
+ * The default retry policy of a camera: exponential backoff with full jitter from 1 s, capped at
+ * 30 s, and never giving up (a camera is a device: it waits for its source as long as it runs).
+ */
+export const DEFAULT_CAMERA_RETRY_POLICY: ReconnectPolicy = exponentialBackoff({
+  baseDelayMs: CAMERA_RETRY_BASE_DELAY_MS,
+  maxDelayMs: CAMERA_RETRY_MAX_DELAY_MS,
+  maxAttempts: Number.POSITIVE_INFINITY,
+});
+
+/** The log's words for going idle. */
+const IDLE_DETAIL = "nobody else in the room; ffmpeg stopped until someone joins";
+
+/** States of a camera's source; see the module comment. */
+export const CameraSourceState = {
+  /** ffmpeg is running and no frame has arrived yet. */
+  starting: "starting",
+  /** Frames flow into the published track. */
+  live: "live",
+  /** The source ended, failed or stalled; another attempt is scheduled. */
+  offline: "offline",
+  /** ffmpeg is stopped because nobody else is in the room. */
+  idle: "idle",
+  /** The camera was closed. */
+  closed: "closed",
+} as const;
+
+/** A value of {@link CameraSourceState}. */
+export type CameraSourceState = (typeof CameraSourceState)[keyof typeof CameraSourceState];
+
+/**
+ * The application payload a camera sends over each pair's data channel (the `data` message of the
+ * mesh channel) when its state changes and to each peer that connects, so that a tile can say
+ * "camera offline". See docs/cameras.md.
+ */
+export interface CameraStatusMessage {
+  type: "camera_status";
+  /** The camera's name (its display name in the room). */
+  camera: string;
+  state: Exclude<CameraSourceState, "closed">;
+}
+
+/** Events of a {@link Camera}. */
+export type CameraEvents = {
+  /** The source changed state; `detail` says why, in words, for the log. */
+  status: { state: CameraSourceState; detail: string };
+  /** An ffmpeg process started (`pid`) or ended. */
+  ffmpeg: { pid: number | undefined; running: boolean };
+  /** A progress or error line for the log. */
+  log: { message: string };
+};
+
+/** Options of a {@link Camera}. */
+export interface CameraOptions {
+  /** Signaling URL of the server, e.g. `ws://127.0.0.1:8080/ws`. */
+  url: string;
+  room: string;
+  /** The camera's display name in the room. */
+  name: string;
+  /** What ffmpeg reads: `rtsp://…`, `http://…` (MJPEG…), a file, `/dev/video0`. */
+  source: string;
+  /** Join token for a server in token mode. */
+  token?: string;
+  /** Size and rate of the published video; {@link DEFAULT_CAMERA_FORMAT} by default. */
+  format?: FrameFormat;
+  /** How ffmpeg reaches an RTSP source; `tcp` by default. */
+  rtspTransport?: RtspTransport;
+  /** Seconds with nobody else in the room before ffmpeg stops; 0 never stops it. Default 30. */
+  idleStopSeconds?: number;
+  /**
+   * Seconds without a frame after which a live source counts as stalled. Default 10. A new ffmpeg
+   * gets at least {@link FIRST_FRAME_TIMEOUT_SECONDS} for its first frame.
+   */
+  stallSeconds?: number;
+  /** Delay before source attempt `attempt`, and before getting back into the room. */
+  retryPolicy?: ReconnectPolicy;
+  /** The ffmpeg executable; `ffmpeg` from `PATH` by default. */
+  ffmpegPath?: string;
+  /** WebSocket class; `ws` by default. */
+  WebSocket?: WebSocketConstructor;
+}
+
+/** One ffmpeg run and why it is being stopped, if it is. */
+interface SourceRun {
+  process: FfmpegProcess;
+  /** Fires when no frame came for too long: the first-frame bound, then `stallMs` once live. */
+  stallTimer: ReturnType<typeof setTimeout>;
+  stallMs: number;
+  stopReason: "idle" | "stall" | "close" | undefined;
+}
+
+/** A camera peer; see the module comment. `start()` once, `close()` at the end. */
+export class Camera extends TypedEmitter<CameraEvents> {
+  readonly name: string;
+  readonly format: FrameFormat;
+  readonly #options: CameraOptions;
+  readonly #videoSource: RTCVideoSource;
+  readonly #track: MediaStreamTrack;
+  readonly #retryPolicy: ReconnectPolicy;
+  #session: RoomSession | undefined;
+  #state: CameraSourceState = CameraSourceState.starting;
+  #run: SourceRun | undefined;
+  #sourceAttempts = 0;
+  #roomAttempts = 0;
+  #sourceRetryTimer: ReturnType<typeof setTimeout> | undefined;
+  #roomRetryTimer: ReturnType<typeof setTimeout> | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #framesSent = 0;
+  /** Peers that announced themselves as cameras: they do not count as watchers. */
+  readonly #cameraPeerIds = new Set<string>();
+  #closing = false;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: CameraOptions) {
+    super();
+    this.#options = options;
+    this.name = options.name;
+    this.format = options.format ?? DEFAULT_CAMERA_FORMAT;
+    this.#retryPolicy = options.retryPolicy ?? DEFAULT_CAMERA_RETRY_POLICY;
+    this.#videoSource = new wrtc.nonstandard.RTCVideoSource();
+    this.#track = this.#videoSource.createTrack();
+  }
+
+  /** The source's current state. */
+  get state(): CameraSourceState {
+    return this.#state;
+  }
+
+  /** Frames handed to the published track so far (one decode, whatever the number of watchers). */
+  get framesSent(): number {
+    return this.#framesSent;
+  }
+
+  /** The pid of the running ffmpeg, if one runs. */
+  get ffmpegPid(): number | undefined {
+    return this.#run?.process.pid;
+  }
+
+  /** The current room session (replaced when one closes for good). */
+  get session(): RoomSession | undefined {
+    return this.#session;
+  }
+
+  /** Joins the room and starts the source. Resolves once the first join attempt settled. */
+  async start(): Promise<void> {
+    this.#startSource();
+    await this.#joinRoom();
+  }
+
+  /**
+   * Leaves the room and stops ffmpeg (SIGTERM, then SIGKILL after a bound); resolves once ffmpeg
+   * has exited. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    this.#closing = true;
+    clearTimeout(this.#sourceRetryTimer);
+    clearTimeout(this.#roomRetryTimer);
+    clearTimeout(this.#idleTimer);
+    const run = this.#run;
+    if (run) {
+      run.stopReason = "close";
+      await run.process.stop();
+    }
+    this.#session?.leave();
+    // The session closes its connections in a microtask; end the track after that, so that
+    // libwebrtc never sees a track stop under senders that are still attached.
+    await Promise.resolve();
+    this.#track.stop();
+    this.#setState(CameraSourceState.closed, "left the room, ffmpeg stopped");
+    this.removeAllListeners();
+  }
+
+  // ---- the room ----
+
+  /** Opens a new room session with the track published, and joins. */
+  async #joinRoom(): Promise<void> {
+    const options = this.#options;
+    const session = new RoomSession({
+      url: options.url,
+      room: options.room,
+      username: options.name,
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      wrtc,
+      WebSocket: options.WebSocket ?? WebSocket,
+      candidateFilter: isUdpCandidate,
+      receiveMedia: false,
+      // A device keeps trying: the session's own policy would give up after about 90 s.
+      reconnect: this.#retryPolicy,
+    });
+    this.#session = session;
+    session.publications.publish("camera", this.#track);
+    session.on("peer-joined", ({ peer }) => {
+      this.#log(`${peer.username} joined (${session.peers.size} others in the room)`);
+      this.#onAudienceChange();
+    });
+    session.on("peer-left", ({ peer, reason }) => {
+      this.#cameraPeerIds.delete(peer.id);
+      if (reason === "left") {
+        this.#log(`${peer.username} left (${session.peers.size} others in the room)`);
+      }
+      this.#onAudienceChange();
+    });
+    session.on("peer-data", ({ peer, data }) => {
+      // Another camera watches nobody: it must not keep this one's ffmpeg running.
+      if (isCameraStatusMessage(data) && !this.#cameraPeerIds.has(peer.id)) {
+        this.#cameraPeerIds.add(peer.id);
+        this.#onAudienceChange();
+      }
+    });
+    session.on("peer-state", ({ peer, state }) => {
+      if (state === PeerState.connected) {
+        session.send(peer.id, this.#statusMessage());
+      }
+    });
+    session.on("error", ({ code, message }) => this.#log(`room error ${code}: ${message}`));
+    session.on("reconnecting", ({ attempt, delayMs }) => this.#log(`signaling lost; reconnecting (attempt ${attempt}, in ${formatSeconds(delayMs)})`));
+    session.on("reconnected", ({ resumed }) => this.#log(resumed ? "signaling back, session resumed" : "signaling back, joined the room again"));
+    session.on("state", ({ state }) => {
+      if (state === "closed" && !this.#closing) {
+        this.#scheduleRejoin();
+      }
+    });
+    try {
+      const info = await session.join();
+      this.#roomAttempts = 0;
+      this.#log(`joined room "${info.room}" as ${info.id} (${session.peers.size} others present)`);
+      session.setMediaState({ audio: false, video: this.#state === CameraSourceState.live });
+      this.#onAudienceChange();
+    } catch (error) {
+      const code = error instanceof WebRtcRoomError ? `${error.code}: ` : "";
+      this.#log(`cannot join room "${options.room}": ${code}${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** The room session closed for good (refused, unreachable, given up): try again with backoff. */
+  #scheduleRejoin(): void {
+    this.#roomAttempts += 1;
+    const delayMs = this.#retryPolicy(this.#roomAttempts) ?? CAMERA_RETRY_MAX_DELAY_MS;
+    this.#log(`out of the room; joining again in ${formatSeconds(delayMs)}`);
+    this.#onAudienceChange();
+    this.#roomRetryTimer = setTimeout(() => {
+      if (!this.#closing) {
+        void this.#joinRoom();
+      }
+    }, delayMs);
+  }
+
+  /**
+   * Someone joined or left: start the source for a watcher, or count down to stopping it. Every
+   * other participant is a watcher except other cameras.
+   */
+  #onAudienceChange(): void {
+    if (this.#closing) {
+      return;
+    }
+    const session = this.#session;
+    const watchers = session?.isJoined ? [...session.peers.keys()].filter((id) => !this.#cameraPeerIds.has(id)).length : 0;
+    const idleStopSeconds = this.#options.idleStopSeconds ?? DEFAULT_IDLE_STOP_SECONDS;
+    if (watchers > 0 || idleStopSeconds === 0) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+      if (this.#state === CameraSourceState.idle) {
+        this.#startSource();
+      }
+      return;
+    }
+    if (this.#idleTimer === undefined && this.#state !== CameraSourceState.idle) {
+      this.#idleTimer = setTimeout(() => {
+        this.#idleTimer = undefined;
+        this.#goIdle();
+      }, idleStopSeconds * 1000);
+    }
+  }
+
+  /** Nobody came for `idleStopSeconds`: stop ffmpeg (or the pending retry) until someone joins. */
+  #goIdle(): void {
+    clearTimeout(this.#sourceRetryTimer);
+    this.#sourceRetryTimer = undefined;
+    const run = this.#run;
+    if (run) {
+      run.stopReason = "idle";
+      void run.process.stop();
+      // The state follows when the process has exited (#onSourceExit).
+      return;
+    }
+    this.#setState(CameraSourceState.idle, IDLE_DETAIL);
+  }
+
+  // ---- the source ----
+
+  /** Spawns ffmpeg for the source (unless one runs). */
+  #startSource(): void {
+    if (this.#closing || this.#run) {
+      return;
+    }
+    clearTimeout(this.#sourceRetryTimer);
+    this.#sourceRetryTimer = undefined;
+    const options = this.#options;
+    const stallMs = (options.stallSeconds ?? DEFAULT_STALL_SECONDS) * 1000;
+    const firstFrameMs = Math.max(stallMs, FIRST_FRAME_TIMEOUT_SECONDS * 1000);
+    const ffmpeg = new FfmpegProcess({
+      source: options.source,
+      format: this.format,
+      rtspTransport: options.rtspTransport ?? "tcp",
+      ...(options.ffmpegPath !== undefined ? { ffmpegPath: options.ffmpegPath } : {}),
+      onFrame: (frame) => this.#onFrame(run, frame),
+    });
+    const run: SourceRun = {
+      process: ffmpeg,
+      stallTimer: setTimeout(() => this.#onStall(run, firstFrameMs), firstFrameMs),
+      stallMs,
+      stopReason: undefined,
+    };
+    this.#run = run;
+    void ffmpeg.exited.then((exit) => this.#onSourceExit(run, exit));
+    this.emit("ffmpeg", { pid: ffmpeg.pid, running: true });
+    this.#setState(CameraSourceState.starting, `ffmpeg started (pid ${ffmpeg.pid ?? "none"}) for ${redactUrls(options.source)}`);
+  }
+
+  #onFrame(run: SourceRun, frame: Uint8Array): void {
+    if (run !== this.#run || run.stopReason !== undefined) {
+      return;
+    }
+    if (this.#state === CameraSourceState.live) {
+      run.stallTimer.refresh();
+    } else {
+      clearTimeout(run.stallTimer);
+      run.stallTimer = setTimeout(() => this.#onStall(run, run.stallMs), run.stallMs);
+    }
+    const { width, height } = this.format;
+    this.#videoSource.onFrame({ width, height, data: frame });
+    this.#framesSent += 1;
+    if (this.#state !== CameraSourceState.live) {
+      this.#sourceAttempts = 0;
+      this.#setState(CameraSourceState.live, `frames flowing (${width}x${height} at ${this.format.fps} fps)`);
+    }
+  }
+
+  #onStall(run: SourceRun, stallMs: number): void {
+    if (run !== this.#run || run.stopReason !== undefined) {
+      return;
+    }
+    this.#log(`no frame for ${formatSeconds(stallMs)}; restarting ffmpeg`);
+    run.stopReason = "stall";
+    void run.process.stop();
+  }
+
+  #onSourceExit(run: SourceRun, exit: FfmpegExit): void {
+    clearTimeout(run.stallTimer);
+    if (this.#run === run) {
+      this.#run = undefined;
+    }
+    this.emit("ffmpeg", { pid: run.process.pid, running: false });
+    switch (run.stopReason) {
+      case "close":
+        return;
+      case "idle":
+        this.#setState(CameraSourceState.idle, IDLE_DETAIL);
+        // Someone may have joined while ffmpeg was exiting.
+        this.#onAudienceChange();
+        return;
+      case "stall":
+      case undefined: {
+        if (this.#closing) {
+          return;
+        }
+        this.#sourceAttempts += 1;
+        const delayMs = this.#retryPolicy(this.#sourceAttempts) ?? CAMERA_RETRY_MAX_DELAY_MS;
+        const why = run.stopReason === "stall" ? "stalled" : describeExit(exit);
+        this.#setState(CameraSourceState.offline, `camera offline: ${why}; retrying in ${formatSeconds(delayMs)} (attempt ${this.#sourceAttempts})`);
+        this.#sourceRetryTimer = setTimeout(() => {
+          this.#sourceRetryTimer = undefined;
+          this.#startSource();
+        }, delayMs);
+        return;
+      }
+    }
+  }
+
+  // ---- status ----
+
+  #statusMessage(): CameraStatusMessage {
+    const state = this.#state === CameraSourceState.closed ? CameraSourceState.offline : this.#state;
+    return { type: "camera_status", camera: this.name, state };
+  }
+
+  #setState(state: CameraSourceState, detail: string): void {
+    const changed = this.#state !== state;
+    this.#state = state;
+    if (changed && state !== CameraSourceState.closed) {
+      const session = this.#session;
+      if (session?.isJoined) {
+        session.setMediaState({ audio: false, video: state === CameraSourceState.live });
+        session.broadcast(this.#statusMessage());
+      }
+    }
+    this.emit("status", { state, detail });
+  }
+
+  #log(message: string): void {
+    this.emit("log", { message });
+  }
+}
+
+/** True for a {@link CameraStatusMessage} (from another camera in the room). */
+export function isCameraStatusMessage(data: unknown): data is CameraStatusMessage {
+  return typeof data === "object" && data !== null && (data as { type?: unknown }).type === "camera_status";
+}
+
+/** ffmpeg's exit in words: its last stderr line, or its code or signal. */
+function describeExit(exit: FfmpegExit): string {
+  const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const lastLine = exit.stderrTail.split("\n").at(-1)?.trim();
+  return lastLine ? `ffmpeg ${how}: ${redactUrls(lastLine)}` : `ffmpeg ${how}`;
+}
+
+/** `text` with the password of every URL in it (`rtsp://user:secret@host`) replaced by `***`, for the log. */
+export function redactUrls(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*):[^/@\s]*@/gi, "$1:***@");
+}
+
+function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
