@@ -155,9 +155,20 @@ describe.skipIf(!hasChromium)("<webrtc-room> host controls in Chromium", () => {
     await expect.poll(() => remoteTile(ada, "Bob").getAttribute("data-audio"), POLL).toBe("off");
     await expect.poll(() => remoteTile(cy, "Bob").getAttribute("data-audio"), POLL).toBe("off");
 
-    // Removal asks first, then Bob lands on a panel saying so and leaves everyone's grid.
-    await tileAction(ada, "Bob", "Remove from room");
-    await remoteTile(ada, "Bob").getByRole("button", { name: "Remove", exact: true }).click();
+    // Removal, by keyboard: the menu opens from its button, asks first (the focus on Cancel), and
+    // Bob lands on a panel saying so and leaves everyone's grid.
+    const bobOnAda = remoteTile(ada, "Bob");
+    await bobOnAda.getByRole("button", { name: "Host actions for Bob" }).focus();
+    await ada.keyboard.press("Enter");
+    for (let tab = 0; tab < 3; tab += 1) {
+      await ada.keyboard.press("Tab");
+    }
+    await expect(bobOnAda.getByRole("button", { name: "Remove from room" }).evaluate((button) => button.matches(":focus"))).resolves.toBe(true);
+    await ada.keyboard.press("Enter");
+    const cancel = bobOnAda.getByRole("button", { name: "Cancel" });
+    await expect.poll(() => cancel.evaluate((button) => button.matches(":focus")), POLL).toBe(true);
+    await ada.keyboard.press("Shift+Tab");
+    await ada.keyboard.press("Enter");
     await waitForRoomState(bob, "failed");
     await expect(bob.getByRole("heading", { name: "A host removed you from the room" }).isVisible()).resolves.toBe(true);
     await expect(bob.locator('[part="panel"]').getAttribute("data-reason")).resolves.toBe("removed");

@@ -129,7 +129,7 @@ export function renderTileActions(view: TileActionsView): TemplateResult {
         <button @click=${() => view.onMute("video")}>${cameraOffIcon}Turn off camera</button>
         <button class="danger" @click=${view.onAskRemoval}>Remove from room</button>`;
   return html`<div class="tile-actions" part="tile-actions">
-    <button class="menu-button" aria-label=${label} title=${label} aria-expanded=${view.open ? "true" : "false"} @click=${view.onToggle}>
+    <button class="menu-button" data-menu-for=${view.id} aria-label=${label} title=${label} aria-expanded=${view.open ? "true" : "false"} @click=${view.onToggle}>
       ${moreIcon}
     </button>
     ${view.open ? html`<div class="menu" role="group" aria-label=${label}>${menu}</div>` : nothing}

@@ -316,6 +316,8 @@ export class WebRtcRoom extends LitElement {
       onAskRemoval: () => {
         this.#confirmRemovalOf = id;
         this.requestUpdate();
+        // The clicked item is gone: the focus goes to the safe answer, Cancel.
+        void this.updateComplete.then(() => this.shadowRoot?.querySelector<HTMLElement>(".menu button:last-of-type")?.focus());
       },
       onRemove: () => {
         room.removeParticipant(id);
@@ -325,12 +327,22 @@ export class WebRtcRoom extends LitElement {
     });
   }
 
-  /** Opens at most one popover: the room settings, or the host menu of participant `menuFor`. */
+  /**
+   * Opens at most one popover: the room settings, or the host menu of participant `menuFor`. When
+   * the keyboard focus was inside a popover that closes, it goes back to that popover's button.
+   */
   #setMenus(settingsOpen: boolean, menuFor: string | undefined): void {
+    const focused = this.shadowRoot?.activeElement;
+    const trigger = focused?.closest(".popover") ? '[data-control="settings"]'
+      : focused?.closest(".menu") && this.#menuFor !== undefined ? `[data-menu-for="${CSS.escape(this.#menuFor)}"]`
+      : undefined;
     this.#settingsOpen = settingsOpen;
     this.#menuFor = menuFor;
     this.#confirmRemovalOf = undefined;
     this.requestUpdate();
+    if (trigger) {
+      void this.updateComplete.then(() => this.shadowRoot?.querySelector<HTMLElement>(trigger)?.focus());
+    }
   }
 
   readonly #closeMenusOnEscape = (event: KeyboardEvent): void => {
