@@ -77,7 +77,7 @@ import { cameraIcon, cameraOffIcon, leaveIcon, lockIcon, micIcon, micOffIcon, so
  * @csspart settings - The hosts' room settings panel.
  * @csspart lobby - The hosts' list of people waiting in the lobby.
  * @csspart locked - The "Locked" indicator next to the room's name.
- * @csspart notice - The banner shown when the camera or microphone is unavailable.
+ * @csspart notice - The banner shown when the camera or microphone is unavailable; also `host-notice` when a host muted this participant.
  * @csspart panel - The message shown after leaving, on failure, or without a room.
  */
 export class WebRtcRoom extends LitElement {
