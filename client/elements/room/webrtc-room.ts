@@ -256,13 +256,13 @@ export class WebRtcRoom extends LitElement {
           ${hostNotice
             ? html`<div class="notice" part="notice host-notice" role="status">
                 ${warningIcon}<span>${hostNotice}</span>
-                <button @click=${() => room.dismissHostNotice()} aria-label="Dismiss">OK</button>
+                <button @click=${() => room.dismissHostNotice()} aria-label="OK, dismiss">OK</button>
               </div>`
             : nothing}
           ${notice
             ? html`<div class="notice" part="notice" role="status">
                 ${warningIcon}<span>${notice}</span>
-                <button @click=${() => room.dismissNotice()} aria-label="Dismiss">OK</button>
+                <button @click=${() => room.dismissNotice()} aria-label="OK, dismiss">OK</button>
               </div>`
             : nothing}
           ${room.soundBlocked
