@@ -5,12 +5,14 @@
 import { describe, expect, expectTypeOf, test } from "vitest";
 import { phoneEvent } from "../../client/elements/phone/phone-events.ts";
 import { RoomPhase, roomEvent } from "../../client/elements/room/room-events.ts";
-import type { PhonePhase, PhoneUserInfo, RoomErrorDetail, WebRtcRoomEventMap } from "../../client/elements/index.ts";
+import type { ParticipantInfo, PhonePhase, PhoneUserInfo, RoomErrorDetail, WebRtcRoomEventMap } from "../../client/elements/index.ts";
 
 describe("element events", () => {
   test.each([
     ["peer-joined", roomEvent("peer-joined", { peer: { id: "a", username: "Ann" } }), true],
     ["connection-state", roomEvent("connection-state", { state: RoomPhase.joined, previous: RoomPhase.joining }), true],
+    ["room-state", roomEvent("room-state", { locked: true, passwordSet: false, lobby: false, hosts: ["a"] }), true],
+    ["lobby", roomEvent("lobby", { waiting: [{ id: "b", username: "Bo" }] }), true],
     ["room error", roomEvent("error", { code: "room_full", message: "full" }), false],
     ["phone-state", phoneEvent("phone-state", { state: "lobby", previous: "signing_in" }), true],
     ["phone error", phoneEvent("error", { code: "replaced", message: "elsewhere" }), false],
@@ -26,6 +28,8 @@ describe("element events", () => {
     expectTypeOf<HTMLElementEventMap["phone-state"]["detail"]["previous"]>().toEqualTypeOf<PhonePhase>();
     expectTypeOf<HTMLElementEventMap["incoming-call"]["detail"]["caller"]>().toEqualTypeOf<PhoneUserInfo>();
     expectTypeOf<WebRtcRoomEventMap["error"]["detail"]>().toEqualTypeOf<RoomErrorDetail>();
+    expectTypeOf<HTMLElementEventMap["room-state"]["detail"]["hosts"]>().toEqualTypeOf<string[]>();
+    expectTypeOf<HTMLElementEventMap["lobby"]["detail"]["waiting"]>().toEqualTypeOf<ParticipantInfo[]>();
     // The browser's own error event is untouched.
     expectTypeOf<HTMLElementEventMap["error"]>().toEqualTypeOf<ErrorEvent>();
   });

@@ -43,6 +43,21 @@ describe("LocalMediaControls", () => {
     expect(switched).toBe(2);
   });
 
+  test("switchOff (a host's mute request) turns one kind off without onSwitch; the user can switch it back on", () => {
+    let switched = 0;
+    const controls = new LocalMediaControls(() => (switched += 1));
+    const { media, tracks } = fakeMedia("audio", "video");
+    controls.use(media, { audio: true, video: true });
+    controls.switchOff("audio");
+    expect(tracks.map((track) => track.enabled)).toEqual([false, true]);
+    expect([controls.audioOn, controls.videoOn, switched]).toEqual([false, true, 0]);
+    controls.switchOff("video");
+    expect([controls.audioOn, controls.videoOn]).toEqual([false, false]);
+
+    controls.toggleAudio();
+    expect([tracks[0]?.enabled, controls.audioOn, switched]).toEqual([true, true, 1]);
+  });
+
   test("a switch does nothing when that kind has no track", () => {
     let switched = 0;
     const controls = new LocalMediaControls(() => (switched += 1));

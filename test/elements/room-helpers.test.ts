@@ -5,7 +5,14 @@
  */
 import { describe, expect, test } from "vitest";
 import { startOnConverter } from "../../client/elements/room/attributes.ts";
-import { NOT_ALLOWED_TITLE, failureText, mediaNotice, type FailureAction } from "../../client/elements/room/room-text.ts";
+import {
+  NOT_ALLOWED_TITLE,
+  failureText,
+  hostMuteNotice,
+  lobbyAnnouncement,
+  mediaNotice,
+  type FailureAction,
+} from "../../client/elements/room/room-text.ts";
 import { gridShape } from "../../client/elements/room/tile.ts";
 import { hueOf, initials } from "../../client/elements/shared/avatar.ts";
 import { DEFAULT_DISPLAY_NAME, displayName } from "../../client/elements/shared/display-name.ts";
@@ -167,8 +174,32 @@ describe("failureText", () => {
     ["password_rate_limited", "retry", "Too many wrong passwords"],
     ["room_locked", "retry", "This room is locked"],
     ["lobby_denied", "retry", "You were not let in"],
+    ["removed", "rejoin", "A host removed you from the room"],
   ];
-  test.each(protectionCodes)("a join refused with %s offers %s under '%s'", (code, action, title) => {
+  test.each(protectionCodes)("a join refused (or a stay ended) with %s offers %s under '%s'", (code, action, title) => {
     expect(failureText({ code, message: "" })).toMatchObject({ title, action, reason: code });
+  });
+});
+
+describe("host notices", () => {
+  const ada = { id: "a", username: "Ada" };
+  const grace = { id: "g", username: "Grace" };
+  const linus = { id: "l", username: "Linus" };
+
+  test.each([
+    ["one arrival", [], [ada], "Ada is waiting in the lobby"],
+    ["an arrival next to someone already waiting", [ada], [ada, grace], "Grace is waiting in the lobby"],
+    ["two arrivals at once", [], [ada, grace], "Ada and Grace are waiting in the lobby"],
+    ["three arrivals at once", [], [ada, grace, linus], "3 people are waiting in the lobby"],
+    ["someone admitted or gone", [ada, grace], [grace], undefined],
+    ["the lobby emptied", [ada], [], undefined],
+    ["the same list again", [ada], [ada], undefined],
+  ])("lobbyAnnouncement for %s is %j", (_case, previous, next, expected) => {
+    expect(lobbyAnnouncement(previous, next)).toBe(expected);
+  });
+
+  test("a mute request names what the host turned off and says the user may turn it on again", () => {
+    expect(hostMuteNotice("audio")).toMatch(/^A host muted your microphone\. You can unmute it/);
+    expect(hostMuteNotice("video")).toMatch(/^A host turned off your camera\. You can turn it back on/);
   });
 });

@@ -11,20 +11,35 @@
  * the document (`idle`). `rejoin()` starts a new stay with a new session, since a session is
  * single-use. Every asynchronous step checks that its stay is still the current one, so a stay
  * abandoned halfway (the element removed while the camera prompt is open) never publishes late.
+ *
+ * A room with a lobby holds the join in phase `waiting` (camera still closed) until a host admits
+ * or denies it. Hosts (the `host` grant, or named in the room state's `hosts`, which changes live)
+ * get the room's settings, the lobby and per-participant actions; a host's removal ends the stay
+ * in `failed` (`removed`) without rejoining, and a host's mute request switches the local
+ * microphone or camera off with a notice (the user may switch it on again: a mesh cannot enforce).
  */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
-import { MeshError, MeshSession, type MediaState, type RemotePeer } from "../../core/index.ts";
+import {
+  MeshError,
+  MeshSession,
+  type MediaState,
+  type MuteKind,
+  type RemotePeer,
+  type RoomState,
+} from "../../core/index.ts";
 import { displayName } from "../shared/display-name.ts";
 import { LatestRun } from "../shared/latest-run.ts";
 import { LocalMediaControls, acquireLocalMedia, describeMissingMedia, stopStream } from "../shared/local-media.ts";
 import {
   RoomPhase,
   roomEvent,
+  type ParticipantInfo,
   type RoomErrorCode,
   type WebRtcRoomEventDetail,
   type WebRtcRoomEventMap,
 } from "./room-events.ts";
 import { signalingUrl } from "../shared/signaling-url.ts";
+import { hostMuteNotice, lobbyAnnouncement } from "./room-text.ts";
 
 /** What the controller reads from its host when a stay starts. */
 export interface RoomSettings {
@@ -71,6 +86,10 @@ export class RoomController implements ReactiveController {
   #leaving = false;
   /** The room password the user typed after a `password_required` refusal; kept while the settings stay the same. */
   #password: string | undefined;
+  /** What a host did to this participant's media, until dismissed or the stay ends. */
+  #hostNotice: string | undefined;
+  /** The last lobby change worth announcing to a host ("Ada is waiting in the lobby"). */
+  #lobbyAnnouncement = "";
 
   /** Camera and microphone of the current stay; a switch is announced to the others. */
   readonly local = new LocalMediaControls(() => this.#announceMedia());
@@ -97,6 +116,37 @@ export class RoomController implements ReactiveController {
    */
   get isViewer(): boolean {
     return this.#session?.grants?.publish === false;
+  }
+
+  /**
+   * True when this participant hosts the room: the `host` grant, or named in the room state's
+   * `hosts` (open mode hands the room over when the last host leaves). Only hosts see the room's
+   * settings, the lobby and the per-participant actions.
+   */
+  get isHost(): boolean {
+    const session = this.#session;
+    const id = session?.id;
+    return session?.grants?.host === true || (id !== undefined && (session?.roomState?.hosts.includes(id) ?? false));
+  }
+
+  /** The room's lock, password, lobby and hosts, once joined. */
+  get roomState(): RoomState | undefined {
+    return this.#session?.roomState;
+  }
+
+  /** Hosts: who waits in the lobby (empty for everyone else). */
+  get lobby(): readonly ParticipantInfo[] {
+    return this.isHost ? this.#session?.lobby ?? [] : [];
+  }
+
+  /** The last lobby arrival to announce to a host, for a polite live region; empty for none. */
+  get lobbyAnnouncement(): string {
+    return this.#lobbyAnnouncement;
+  }
+
+  /** "A host muted your microphone", until dismissed ({@link dismissHostNotice}) or the stay ends. */
+  get hostNotice(): string | undefined {
+    return this.#hostNotice;
   }
 
   /** The other participants, in the order they appeared; hidden participants are not among them. Empty unless in a room. */
@@ -173,6 +223,47 @@ export class RoomController implements ReactiveController {
     this.#host.requestUpdate();
   }
 
+  /** Hosts: locks or unlocks the room; the change shows once the server confirms it (`room-state`). */
+  lockRoom(locked: boolean): void {
+    this.#session?.lockRoom(locked);
+  }
+
+  /** Hosts: sets the room's password (1–128 characters) or clears it (`null`). */
+  setRoomPassword(password: string | null): void {
+    this.#session?.setRoomPassword(password);
+  }
+
+  /** Hosts: turns the lobby on (newcomers wait to be let in) or off. */
+  setLobby(enabled: boolean): void {
+    this.#session?.setLobby(enabled);
+  }
+
+  /** Hosts: asks participant `id` to switch its microphone (`audio`) or camera (`video`) off. */
+  muteParticipant(id: string, kind: MuteKind): void {
+    this.#session?.muteParticipant(id, kind);
+  }
+
+  /** Hosts: removes participant `id` from the room. */
+  removeParticipant(id: string): void {
+    this.#session?.removeParticipant(id);
+  }
+
+  /** Hosts: lets participant `id` in from the lobby. */
+  admit(id: string): void {
+    this.#session?.admit(id);
+  }
+
+  /** Hosts: turns participant `id` away from the lobby. */
+  deny(id: string): void {
+    this.#session?.deny(id);
+  }
+
+  /** Hides the host's mute notice. */
+  dismissHostNotice(): void {
+    this.#hostNotice = undefined;
+    this.#host.requestUpdate();
+  }
+
   /** Hides the missing-media notice until the next stay. */
   dismissNotice(): void {
     this.#noticeDismissed = true;
@@ -189,6 +280,8 @@ export class RoomController implements ReactiveController {
     const settings = this.#readSettings();
     this.#settingsKey = this.#keyOf(settings);
     this.#failure = undefined;
+    this.#hostNotice = undefined;
+    this.#lobbyAnnouncement = "";
     if (!settings.room) {
       this.#setPhase(RoomPhase.idle);
       return;
@@ -232,6 +325,9 @@ export class RoomController implements ReactiveController {
       return;
     }
     this.#setPhase(RoomPhase.joined);
+    if (session.roomState) {
+      this.#dispatch("room-state", session.roomState);
+    }
     if (session.grants?.publish !== false) {
       await this.#publishLocalMedia(stay, session, settings);
     }
@@ -278,6 +374,29 @@ export class RoomController implements ReactiveController {
       update();
     });
     session.on("peer-media", () => this.#host.requestUpdate());
+    session.on("waiting", () => this.#setPhase(RoomPhase.waiting));
+    session.on("room-state", ({ roomState }) => {
+      this.#dispatch("room-state", roomState);
+      this.#host.requestUpdate();
+    });
+    session.on("grants", () => this.#host.requestUpdate());
+    let waiting: readonly ParticipantInfo[] = [];
+    session.on("lobby", ({ waiting: next }) => {
+      this.#lobbyAnnouncement = lobbyAnnouncement(waiting, next) ?? this.#lobbyAnnouncement;
+      waiting = next;
+      this.#dispatch("lobby", { waiting: next.map(({ id, username }) => ({ id, username })) });
+      this.#host.requestUpdate();
+    });
+    session.on("removed", () => {
+      // The session closes right after; its `state` listener ends the stay with this failure.
+      this.#failure = { code: "removed", message: "a host removed this participant from the room" };
+      this.#dispatch("error", this.#failure);
+    });
+    session.on("mute-request", ({ kind }) => {
+      this.local.switchOff(kind);
+      this.#hostNotice = hostMuteNotice(kind);
+      this.#announceMedia();
+    });
     session.on("error", ({ code, message, peerId }) => {
       if (code === "signaling_closed") {
         // Reported as the failure of the stay when the session closes right after.

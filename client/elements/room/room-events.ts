@@ -1,7 +1,7 @@
 /**
  * The events `<webrtc-room>` dispatches, as a typed map from event name to `CustomEvent`.
  */
-import type { MeshErrorCode, PeerLeftReason } from "../../core/index.ts";
+import type { MeshErrorCode, PeerLeftReason, RoomState } from "../../core/index.ts";
 import type { MediaProblem } from "../shared/local-media.ts";
 
 /** Where the element is in its stay in a room. Only the element's own actions move it backwards. */
@@ -10,6 +10,8 @@ export const RoomPhase = {
   idle: "idle",
   /** Connecting to the signaling server and joining. The camera is not opened yet. */
   joining: "joining",
+  /** In the room's lobby until a host admits (→ `joined`) or denies (→ `failed`). The camera is not opened yet. */
+  waiting: "waiting",
   /** In the room. Camera and microphone are opened now, with the `publish` grant only. */
   joined: "joined",
   /** The user left (leave button or `leave()`); `rejoin()` starts again. */
@@ -37,7 +39,9 @@ export type RoomErrorCode =
   /** Camera or microphone could not be used; `media` says which and why. The room is joined anyway. */
   | "media_unavailable"
   /** An unexpected exception while joining; `message` has the details. */
-  | "internal_error";
+  | "internal_error"
+  /** A host removed this participant from the room (phase `failed`; `rejoin()` may try again). */
+  | "removed";
 
 /** Payload of the `error` event. */
 export interface RoomErrorDetail {
@@ -63,6 +67,10 @@ declare global {
     "peer-left": CustomEvent<{ peer: ParticipantInfo; reason: PeerLeftReason }>;
     /** The element's {@link RoomPhase} changed (bubbles, composed). */
     "connection-state": CustomEvent<{ state: RoomPhase; previous: RoomPhase }>;
+    /** The room's lock, password, lobby or hosts changed; also once on joining (bubbles, composed). */
+    "room-state": CustomEvent<RoomState>;
+    /** Hosts only: who waits in the lobby now, empty when nobody does (bubbles, composed). */
+    lobby: CustomEvent<{ waiting: ParticipantInfo[] }>;
   }
 }
 
@@ -70,7 +78,7 @@ declare global {
 export type RoomErrorEvent = CustomEvent<RoomErrorDetail>;
 
 /** Every event of `<webrtc-room>`, by name. */
-export interface WebRtcRoomEventMap extends Pick<HTMLElementEventMap, "peer-joined" | "peer-left" | "connection-state"> {
+export interface WebRtcRoomEventMap extends Pick<HTMLElementEventMap, "peer-joined" | "peer-left" | "connection-state" | "room-state" | "lobby"> {
   /**
    * Something went wrong. Composed but deliberately not bubbling: a bubbling `error` event reaches
    * `window`, where `window.onerror` (and the error trackers hooked to it) would take it for an

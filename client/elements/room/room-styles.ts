@@ -385,6 +385,238 @@ export const roomStyles = css`
     outline-offset: 2px;
   }
 
+  /* ── hosts: badge, lock, tile menu, lobby, room settings ───────────────── */
+
+  .visually-hidden {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
+  }
+
+  .host-badge,
+  .badge {
+    padding: 1px 7px;
+    border-radius: 999px;
+    background: var(--_accent);
+    color: #0b0d12;
+    font-size: 11.5px;
+    font-weight: 700;
+  }
+
+  .locked {
+    display: inline-flex;
+    align-items: center;
+    gap: 4px;
+    margin-inline-start: 8px;
+    color: var(--_warn);
+    font-size: 12.5px;
+    font-weight: 600;
+  }
+
+  .locked .icon {
+    width: 14px;
+    height: 14px;
+  }
+
+  .tile-actions {
+    position: absolute;
+    top: 8px;
+    right: 8px;
+    display: flex;
+    flex-direction: column;
+    align-items: flex-end;
+    gap: 6px;
+  }
+
+  .menu-button {
+    display: grid;
+    place-items: center;
+    width: 34px;
+    height: 34px;
+    border: 0;
+    border-radius: 50%;
+    background: rgb(10 12 18 / 0.62);
+    color: var(--_text);
+    cursor: pointer;
+  }
+
+  .menu-button .icon {
+    width: 18px;
+    height: 18px;
+  }
+
+  .menu,
+  .popover,
+  .lobby {
+    display: flex;
+    flex-direction: column;
+    gap: 4px;
+    padding: 8px;
+    border-radius: 12px;
+    background: var(--_surface);
+    border: 1px solid var(--_raised);
+    box-shadow: 0 8px 24px rgb(0 0 0 / 0.45);
+  }
+
+  .menu p {
+    margin: 4px 6px;
+    max-width: 220px;
+  }
+
+  .menu button,
+  .popover button,
+  .lobby button {
+    display: inline-flex;
+    align-items: center;
+    gap: 8px;
+    border: 0;
+    border-radius: 8px;
+    padding: 7px 10px;
+    background: var(--_raised);
+    color: var(--_text);
+    font: inherit;
+    cursor: pointer;
+    white-space: nowrap;
+  }
+
+  .menu button:hover,
+  .popover button:hover,
+  .lobby button:hover {
+    background: var(--_raised-hover);
+  }
+
+  .menu button .icon {
+    width: 16px;
+    height: 16px;
+  }
+
+  .menu button.danger,
+  .lobby button.deny {
+    color: #ffb4b6;
+  }
+
+  .lobby {
+    min-width: 260px;
+  }
+
+  .lobby h3 {
+    display: flex;
+    align-items: center;
+    gap: 8px;
+    margin: 2px 4px 4px;
+    font-size: 14px;
+    font-weight: 600;
+  }
+
+  .lobby ul {
+    margin: 0;
+    padding: 0;
+    list-style: none;
+  }
+
+  .lobby li {
+    display: flex;
+    align-items: center;
+    gap: 6px;
+    padding: 2px 4px;
+  }
+
+  .lobby li .name {
+    flex: 1;
+    overflow: hidden;
+    text-overflow: ellipsis;
+  }
+
+  .lobby button.admit {
+    background: var(--_accent);
+    color: #0b0d12;
+    font-weight: 600;
+  }
+
+  .settings {
+    position: relative;
+  }
+
+  .settings .control {
+    position: relative;
+  }
+
+  .settings .badge {
+    position: absolute;
+    top: -2px;
+    right: -2px;
+  }
+
+  .popover {
+    position: absolute;
+    z-index: 2;
+    bottom: calc(100% + 10px);
+    left: 50%;
+    transform: translateX(-50%);
+    width: 280px;
+    gap: 10px;
+    padding: 12px;
+  }
+
+  .switch {
+    display: flex;
+    align-items: flex-start;
+    gap: 10px;
+    cursor: pointer;
+  }
+
+  .switch input {
+    margin: 3px 0 0;
+    accent-color: var(--_accent);
+  }
+
+  .switch span,
+  .room-password {
+    display: flex;
+    flex-direction: column;
+    gap: 4px;
+    font-weight: 500;
+  }
+
+  small {
+    color: var(--_text-dim);
+    font-size: 12px;
+    font-weight: 400;
+  }
+
+  .room-password .row {
+    display: flex;
+    gap: 6px;
+  }
+
+  .room-password input {
+    flex: 1;
+    min-width: 0;
+    padding: 7px 10px;
+    border-radius: 8px;
+    border: 1px solid var(--_raised-hover);
+    background: transparent;
+    color: inherit;
+    font: inherit;
+  }
+
+  .popover button.link {
+    align-self: flex-start;
+    padding: 2px 0;
+    background: none;
+    color: var(--_accent);
+    text-decoration: underline;
+  }
+
+  .spinner.large {
+    width: 28px;
+    height: 28px;
+    border-width: 3px;
+  }
+
   /* ── panels (left, failed, no room) ───────────────────────────────────── */
 
   .panel {
@@ -438,7 +670,8 @@ export const roomStyles = css`
     border-radius: 999px;
     padding: 11px 26px;
     background: var(--_accent);
-    color: #fff;
+    /* Dark on the accent: white on the default accent is 3.2:1, under WCAG AA's 4.5:1. */
+    color: #0b0d12;
     font: inherit;
     font-weight: 600;
     cursor: pointer;

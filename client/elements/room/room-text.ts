@@ -1,6 +1,7 @@
 /**
  * The sentences the room shows for missing media and failed joins, kept apart from the markup.
  */
+import type { MuteKind } from "../../core/index.ts";
 import type { LocalMedia, MediaProblem } from "../shared/local-media.ts";
 
 const PROBLEM_REASONS: Record<MediaProblem, string> = {
@@ -32,10 +33,11 @@ export function mediaNotice(media: LocalMedia): string | undefined {
 }
 
 /**
- * What the panel of a failed stay offers: a "Try again" button (`retry`), a password field
- * (`password`), or nothing (`none`: trying again cannot help, e.g. without an invitation).
+ * What the panel of a failed stay offers: a "Try again" button (`retry`), a "Rejoin" button
+ * (`rejoin`: after being removed), a password field (`password`), or nothing (`none`: trying
+ * again cannot help, e.g. without an invitation).
  */
-export type FailureAction = "retry" | "password" | "none";
+export type FailureAction = "retry" | "rejoin" | "password" | "none";
 
 /** What the panel of a failed stay says and offers. */
 export interface FailureView {
@@ -83,6 +85,9 @@ export function failureText(failure: { code: string; message: string } | undefin
       return view("This room is locked", "A host locked the room. Ask them to unlock it, then try again.");
     case "lobby_denied":
       return view("You were not let in", "A host declined your request to join.");
+    case "removed":
+      // No automatic rejoin; a rejoin the room refuses (locked) shows that refusal's own panel.
+      return view("A host removed you from the room", "Your camera and microphone are off.", "rejoin");
     case "signaling_unreachable":
       return view("Cannot reach the server", "Check your connection, then try again.");
     case "signaling_closed":
@@ -96,4 +101,32 @@ export function failureText(failure: { code: string; message: string } | undefin
     default:
       return view("Could not join", failure?.message ?? "Something went wrong.");
   }
+}
+
+/** The notice shown when a host muted this participant's microphone or turned its camera off. */
+export function hostMuteNotice(kind: MuteKind): string {
+  return kind === "audio"
+    ? "A host muted your microphone. You can unmute it yourself."
+    : "A host turned off your camera. You can turn it back on yourself.";
+}
+
+/**
+ * What a screen reader announces when the lobby changes: who started waiting since `previous`
+ * ("Ada is waiting in the lobby", "Ada and Grace are waiting…", "3 people are waiting…"), or
+ * `undefined` when nobody new waits (someone left the lobby, or was admitted).
+ */
+export function lobbyAnnouncement(
+  previous: readonly { id: string }[],
+  next: readonly { id: string; username: string }[],
+): string | undefined {
+  const known = new Set(previous.map((participant) => participant.id));
+  const arrivals = next.filter((participant) => !known.has(participant.id)).map((participant) => participant.username);
+  const [first, second] = arrivals;
+  if (first === undefined) {
+    return undefined;
+  }
+  if (second === undefined) {
+    return `${first} is waiting in the lobby`;
+  }
+  return arrivals.length === 2 ? `${first} and ${second} are waiting in the lobby` : `${arrivals.length} people are waiting in the lobby`;
 }

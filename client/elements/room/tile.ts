@@ -1,6 +1,6 @@
 /**
  * One participant's tile in the grid: video (or an avatar when there is none), name label, muted
- * microphone and connection state.
+ * microphone, a "Host" badge, connection state and, for hosts, the actions on that participant.
  */
 import { html, nothing, type TemplateResult } from "lit";
 import type { PeerState } from "../../core/index.ts";
@@ -24,6 +24,10 @@ export interface TileView {
   /** Play the remote's sound muted (the browser refused autoplay with sound). */
   soundBlocked: boolean;
   onSoundBlocked: () => void;
+  /** The participant hosts the room (shown as a badge). */
+  host: boolean;
+  /** What this side may do to the participant (a host's menu), if anything. */
+  actions: TemplateResult | undefined;
 }
 
 const STATE_LABELS: Record<PeerState, string> = {
@@ -74,8 +78,10 @@ export function renderTile(view: TileView): TemplateResult {
       <figcaption class="label" part="label">
         <span class="dot ${view.state}" title=${STATE_LABELS[view.state]}></span>
         <span class="name">${view.name}</span>${view.local ? html`<span class="you">You</span>` : nothing}
+        ${view.host ? html`<span class="host-badge" part="host-badge">Host</span>` : nothing}
         ${view.audioOn ? nothing : html`<span class="muted" part="muted-icon" title="Microphone off">${micOffIcon}</span>`}
       </figcaption>
+      ${view.actions ?? nothing}
     </figure>
   `;
 }

@@ -14,8 +14,9 @@ import { RoomController } from "./room-controller.ts";
 import { RoomPhase } from "./room-events.ts";
 import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
+import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
 import { gridShape, renderTile, type TileView } from "./tile.ts";
-import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
+import { cameraIcon, cameraOffIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 
 /**
  * A video room over a full WebRTC mesh.
@@ -37,11 +38,20 @@ import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon
  * everyone and has no camera or microphone controls. A room that asks for a password shows a
  * password field; a locked room or a host's refusal shows a plain explanation.
  *
+ * Hosts (see {@link RoomController.isHost}) get a "Room settings" button (lock, password, lobby),
+ * the lobby's waiting list with Admit / Deny (announced politely to screen readers), and a menu on
+ * every other tile (mute microphone, turn off camera, remove after a confirmation). Everyone sees
+ * "Locked" when the room is locked and a "Host" badge on hosts' tiles; a participant in the lobby
+ * sees a waiting screen, one removed by a host a panel saying so (with Rejoin), one muted by a
+ * host a notice (and may unmute: a mesh cannot enforce it).
+ *
  * Methods: `leave()`, `rejoin()`. Property `state`: the current {@link RoomPhase}.
  *
  * @fires peer-joined - `{ peer: { id, username } }`
  * @fires peer-left - `{ peer: { id, username }, reason }`
- * @fires connection-state - `{ state, previous }`: `idle` → `joining` → `joined`, then `left` or `failed`
+ * @fires connection-state - `{ state, previous }`: `idle` → `joining` (→ `waiting` in a lobby) → `joined`, then `left` or `failed`
+ * @fires room-state - `{ locked, passwordSet, lobby, hosts }` on joining and on every change
+ * @fires lobby - `{ waiting: [{ id, username }] }` (hosts only) whenever the lobby changes
  * @fires error - `{ code, message, peerId?, media? }` (does not bubble)
  *
  * @cssprop --webrtc-room-background - Background behind the tiles (`#0b0d12`).
@@ -60,10 +70,14 @@ import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon
  * @csspart tile - Every participant tile; also `tile-local` or `tile-remote`.
  * @csspart video - The `<video>` of a tile.
  * @csspart avatar - The initials shown when a participant's camera is off.
- * @csspart label - The name label of a tile; `muted-icon` inside it.
+ * @csspart label - The name label of a tile; `muted-icon` and `host-badge` inside it.
+ * @csspart tile-actions - A host's menu on another participant's tile.
  * @csspart state - The connection-state chip of a tile that is not connected.
- * @csspart toolbar - The bottom bar; `control`, `control-audio`, `control-video`, `control-leave` in it.
- * @csspart notice - The banner shown when the camera or microphone is unavailable.
+ * @csspart toolbar - The bottom bar; `control`, `control-audio`, `control-video`, `control-settings`, `control-leave` in it.
+ * @csspart settings - The hosts' room settings panel.
+ * @csspart lobby - The hosts' list of people waiting in the lobby.
+ * @csspart locked - The "Locked" indicator next to the room's name.
+ * @csspart notice - The banner shown when the camera or microphone is unavailable; also `host-notice` when a host muted this participant.
  * @csspart panel - The message shown after leaving, on failure, or without a room.
  */
 export class WebRtcRoom extends LitElement {
@@ -100,6 +114,13 @@ export class WebRtcRoom extends LitElement {
     video: this.video,
   }));
 
+  /** Whether the hosts' room settings panel is open. */
+  #settingsOpen = false;
+  /** The remote participant whose host menu is open, if any. */
+  #menuFor: string | undefined;
+  /** The remote participant whose removal the open menu asks to confirm, if any. */
+  #confirmRemovalOf: string | undefined;
+
   constructor() {
     super();
     this.server = "";
@@ -133,6 +154,15 @@ export class WebRtcRoom extends LitElement {
         return this.#renderPanel("You left the room", "Your camera and microphone are off.", "Rejoin");
       case RoomPhase.failed:
         return this.#renderFailure();
+      case RoomPhase.waiting:
+        return html`<div class="panel" part="panel" data-reason="waiting">
+          <div class="card">
+            <span class="spinner large" aria-hidden="true"></span>
+            <h2>Waiting for a host to let you in</h2>
+            <p>You are in the lobby of ${this.room}. Your camera and microphone stay off until then.</p>
+            <button class="primary" @click=${() => this.#room.leave()}>Leave</button>
+          </div>
+        </div>`;
       case RoomPhase.joining:
       case RoomPhase.joined:
         return this.#renderRoom();
@@ -154,7 +184,8 @@ export class WebRtcRoom extends LitElement {
     const failure = this.#room.failure;
     const view = failureText(failure);
     if (view.action !== "password") {
-      return this.#renderPanel(view.title, view.detail, view.action === "retry" ? "Try again" : undefined, view.reason);
+      const action = view.action === "retry" ? "Try again" : view.action === "rejoin" ? "Rejoin" : undefined;
+      return this.#renderPanel(view.title, view.detail, action, view.reason);
     }
     const onSubmit = (event: SubmitEvent): void => {
       event.preventDefault();
@@ -181,6 +212,8 @@ export class WebRtcRoom extends LitElement {
     const local = room.local;
     const joined = room.phase === RoomPhase.joined;
     const onSoundBlocked = (): void => room.reportSoundBlocked();
+    const roomState = room.roomState;
+    const isHost = joined && room.isHost;
     const tiles: TileView[] = [
       {
         id: "local",
@@ -192,6 +225,8 @@ export class WebRtcRoom extends LitElement {
         audioOn: local.audioOn,
         soundBlocked: false,
         onSoundBlocked,
+        host: isHost,
+        actions: undefined,
       },
       ...room.remotes.map((peer): TileView => ({
         id: peer.id,
@@ -203,6 +238,8 @@ export class WebRtcRoom extends LitElement {
         audioOn: peer.mediaState?.audio ?? true,
         soundBlocked: room.soundBlocked,
         onSoundBlocked,
+        host: roomState?.hosts.includes(peer.id) ?? false,
+        actions: isHost ? this.#renderTileActions(peer.id, peer.username) : undefined,
       })),
     ];
     const { cols, rows } = gridShape(tiles.length);
@@ -210,13 +247,22 @@ export class WebRtcRoom extends LitElement {
     // Hidden participants are not in `remotes`: no tile, and not counted.
     const people = tiles.length === 1 ? "Waiting for others to join" : `${tiles.length} people in the room`;
     const status = !joined ? "Joining…" : room.isViewer ? `${people} · viewing only` : people;
-    return html`<div class="room" part="room">
+    const hostNotice = room.hostNotice;
+    return html`<div class="room" part="room" @keydown=${this.#closeMenusOnEscape}>
       <div class="stage" part="stage">
+        <div class="visually-hidden" role="status" aria-live="polite">${isHost ? room.lobbyAnnouncement : ""}</div>
         <div class="banners">
+          ${isHost ? renderLobby(room.lobby, (id) => room.admit(id), (id) => room.deny(id)) : nothing}
+          ${hostNotice
+            ? html`<div class="notice" part="notice host-notice" role="status">
+                ${warningIcon}<span>${hostNotice}</span>
+                <button @click=${() => room.dismissHostNotice()} aria-label="OK, dismiss">OK</button>
+              </div>`
+            : nothing}
           ${notice
             ? html`<div class="notice" part="notice" role="status">
                 ${warningIcon}<span>${notice}</span>
-                <button @click=${() => room.dismissNotice()} aria-label="Dismiss">OK</button>
+                <button @click=${() => room.dismissNotice()} aria-label="OK, dismiss">OK</button>
               </div>`
             : nothing}
           ${room.soundBlocked
@@ -227,11 +273,24 @@ export class WebRtcRoom extends LitElement {
       </div>
       <div class="toolbar" part="toolbar">
         <div class="info">
-          <span class="room-name">${this.room}</span>
+          <span class="room-name">${this.room}${roomState?.locked
+            ? html`<span class="locked" part="locked" title="A host locked the room">${lockIcon}Locked</span>`
+            : nothing}</span>
           <span class="status">${status}</span>
         </div>
         <div class="controls">
           ${joined && !room.isViewer ? this.#renderMediaControls() : nothing}
+          ${isHost && roomState
+            ? renderRoomSettings({
+                open: this.#settingsOpen,
+                state: roomState,
+                waitingCount: room.lobby.length,
+                onToggle: () => this.#setMenus(!this.#settingsOpen, undefined),
+                onLock: (locked) => room.lockRoom(locked),
+                onLobby: (enabled) => room.setLobby(enabled),
+                onPassword: (password) => room.setRoomPassword(password),
+              })
+            : nothing}
           <button class="control leave" part="control control-leave" data-control="leave" title="Leave the room"
             @click=${() => room.leave()}>${leaveIcon}<span>Leave</span></button>
         </div>
@@ -239,6 +298,58 @@ export class WebRtcRoom extends LitElement {
       </div>
     </div>`;
   }
+
+  /** A host's menu on participant `id`'s tile. */
+  #renderTileActions(id: string, name: string): TemplateResult {
+    const room = this.#room;
+    const close = (): void => this.#setMenus(false, undefined);
+    return renderTileActions({
+      id,
+      name,
+      open: this.#menuFor === id,
+      confirmingRemoval: this.#confirmRemovalOf === id,
+      onToggle: () => this.#setMenus(false, this.#menuFor === id ? undefined : id),
+      onMute: (kind) => {
+        room.muteParticipant(id, kind);
+        close();
+      },
+      onAskRemoval: () => {
+        this.#confirmRemovalOf = id;
+        this.requestUpdate();
+        // The clicked item is gone: the focus goes to the safe answer, Cancel.
+        void this.updateComplete.then(() => this.shadowRoot?.querySelector<HTMLElement>(".menu button:last-of-type")?.focus());
+      },
+      onRemove: () => {
+        room.removeParticipant(id);
+        close();
+      },
+      onCancel: close,
+    });
+  }
+
+  /**
+   * Opens at most one popover: the room settings, or the host menu of participant `menuFor`. When
+   * the keyboard focus was inside a popover that closes, it goes back to that popover's button.
+   */
+  #setMenus(settingsOpen: boolean, menuFor: string | undefined): void {
+    const focused = this.shadowRoot?.activeElement;
+    const trigger = focused?.closest(".popover") ? '[data-control="settings"]'
+      : focused?.closest(".menu") && this.#menuFor !== undefined ? `[data-menu-for="${CSS.escape(this.#menuFor)}"]`
+      : undefined;
+    this.#settingsOpen = settingsOpen;
+    this.#menuFor = menuFor;
+    this.#confirmRemovalOf = undefined;
+    this.requestUpdate();
+    if (trigger) {
+      void this.updateComplete.then(() => this.shadowRoot?.querySelector<HTMLElement>(trigger)?.focus());
+    }
+  }
+
+  readonly #closeMenusOnEscape = (event: KeyboardEvent): void => {
+    if (event.key === "Escape" && (this.#settingsOpen || this.#menuFor !== undefined)) {
+      this.#setMenus(false, undefined);
+    }
+  };
 
   /** Microphone and camera switches: only once joined, and never for a viewer (who has neither). */
   #renderMediaControls(): TemplateResult {

@@ -41,3 +41,13 @@ export const warningIcon = icon(svg`<path d="m21.73 18-8-14a2 2 0 0 0-3.48 0l-8 
 /** Speaker muted, for the "enable sound" prompt. */
 export const soundOffIcon = icon(svg`<path d="M11 5 6 9H2v6h4l5 4V5Z"/>
   <line x1="22" x2="16" y1="9" y2="15"/><line x1="16" x2="22" y1="9" y2="15"/>`);
+
+/** A closed padlock: the room is locked. */
+export const lockIcon = icon(svg`<rect x="4" y="11" width="16" height="10" rx="2"/><path d="M8 11V7a4 4 0 0 1 8 0v4"/>`);
+
+/** Three sliders: the room's settings (hosts). */
+export const settingsIcon = icon(svg`<line x1="4" x2="20" y1="6" y2="6"/><line x1="4" x2="20" y1="12" y2="12"/>
+  <line x1="4" x2="20" y1="18" y2="18"/><circle cx="9" cy="6" r="2"/><circle cx="15" cy="12" r="2"/><circle cx="8" cy="18" r="2"/>`);
+
+/** Three dots in a column: a participant's host actions. */
+export const moreIcon = icon(svg`<circle cx="12" cy="5" r="1"/><circle cx="12" cy="12" r="1"/><circle cx="12" cy="19" r="1"/>`);

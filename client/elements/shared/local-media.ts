@@ -231,6 +231,16 @@ export class LocalMediaControls {
     }
   }
 
+  /**
+   * Switches the microphone (`audio`) or camera (`video`) off for someone else (a host's mute
+   * request), so that the switch shows it; the user can switch it back on. No `onSwitch`: the
+   * caller announces the change.
+   */
+  switchOff(kind: keyof MediaSwitches): void {
+    this.#switches[kind] = false;
+    this.#applySwitches();
+  }
+
   #applySwitches(): void {
     for (const track of this.#media.stream?.getAudioTracks() ?? []) {
       track.enabled = this.#switches.audio;
