@@ -45,6 +45,7 @@ export {
   type PeerSignal,
   type RemotePeer,
   type RemotePublication,
+  type VideoFitOutcome,
   type WebRtcImplementation,
 } from "./peer-link.ts";
 export { DataChannelRouter, decodeChannelMessage, encodeChannelMessage, type DataChannelHandlers, type RenegotiationRequest } from "./data-channel.ts";
@@ -121,6 +122,20 @@ export {
   type SourceAnnouncement,
   type TrackSource,
 } from "./publications.ts";
+export {
+  DEFAULT_UPLINK_BUDGET_KBPS,
+  SOURCE_CAP_KBPS,
+  SOURCE_FLOOR_KBPS,
+  SOURCE_WEIGHTS,
+  VideoBandwidth,
+  fitVideoSenders,
+  type AppliedVideoFit,
+  type VideoEncodingFit,
+  type VideoFit,
+  type VideoHint,
+  type VideoSenderSpec,
+  type VideoSource,
+} from "./bandwidth.ts";
 export { MESH_CHANNEL_MAX_BYTES, type MediaState } from "../../shared/protocol/mesh.ts";
 export { MUTE_KINDS, ROOM_PASSWORD_MAX_LENGTH, type MuteKind, type RoomGrants, type RoomState } from "../../shared/protocol/room.ts";
 export * from "./phone.ts";

@@ -30,6 +30,7 @@
  */
 import { assertNever, type ErrorCode, type IceServer, type MuteKind, type Participant, type RoomGrants, type RoomState } from "../../shared/protocol/index.ts";
 import type { MediaState, TrackSource } from "../../shared/protocol/mesh.ts";
+import { DEFAULT_UPLINK_BUDGET_KBPS, VideoBandwidth, type AppliedVideoFit, type VideoHint, type VideoSource } from "./bandwidth.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
 import {
@@ -178,6 +179,12 @@ export type RoomSessionEvents = {
    * microphone").
    */
   "mute-request": { by: string; kind: MuteKind; sources: TrackSource[] };
+  /**
+   * The uplink budget was divided again among this side's video senders (a peer came or went, a
+   * video source was published, a receiver sent a hint): what each sender got and whether the
+   * browser took it (see `bandwidth.ts`).
+   */
+  "video-fit": { fit: AppliedVideoFit };
 };
 
 /** What the server told this session when it joined (updated on resume, rejoin and ICE refresh). */
@@ -199,6 +206,8 @@ export interface JoinInfo {
   grants: RoomGrants;
   /** The room's settings and hosts, kept current from `room_state`. */
   roomState: RoomState;
+  /** The server's default uplink video budget in kbit/s, when it announces one. */
+  uplinkBudgetKbps?: number;
 }
 
 /** Options of a {@link RoomSession}. */
@@ -248,6 +257,12 @@ export interface RoomSessionOptions {
   rtcConfiguration?: RtcConfigurationExtras;
   /** How long ICE may stay `disconnected` before a pair counts as failed and is rebuilt. */
   iceDisconnectedTimeoutMs?: number;
+  /**
+   * This side's uplink video budget in kbit/s, divided among its video senders (one per peer and
+   * video source; see `bandwidth.ts`). Defaults to the server's `joined.uplinkBudgetKbps`, else
+   * `DEFAULT_UPLINK_BUDGET_KBPS`.
+   */
+  uplinkBudgetKbps?: number;
   onListenerError?: ListenerErrorHandler;
 }
 
@@ -307,6 +322,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   /** True while `join()` waits in the room's lobby. */
   #waiting = false;
   readonly #publications: LocalPublications;
+  readonly #bandwidth: VideoBandwidth;
   readonly #unsubscribeConnection: Array<() => void>;
 
   constructor(options: RoomSessionOptions) {
@@ -316,6 +332,8 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       createStream: () => new (options.wrtc?.MediaStream ?? globalThis.MediaStream)(),
       ...(options.stream ? { stream: options.stream } : {}),
     });
+    this.#bandwidth = new VideoBandwidth({ budgetKbps: () => this.uplinkBudgetKbps, onFit: (fit) => this.emit("video-fit", { fit }) });
+    this.#publications.attach(this.#bandwidth);
     const chosen = sessionConnection(options, options.joinTimeoutMs ?? JOIN_TIMEOUT_MS, "RoomSession");
     this.#connection = chosen.connection;
     this.#ownsConnection = chosen.owned;
@@ -361,6 +379,16 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
    */
   get publications(): LocalPublications {
     return this.#publications;
+  }
+
+  /** The uplink video budget in kbit/s: the `uplinkBudgetKbps` option, else the server's, else the default. */
+  get uplinkBudgetKbps(): number {
+    return this.#options.uplinkBudgetKbps ?? this.#info?.uplinkBudgetKbps ?? DEFAULT_UPLINK_BUDGET_KBPS;
+  }
+
+  /** The last division of the uplink budget among the video senders (see the `video-fit` event). */
+  get videoFit(): AppliedVideoFit | undefined {
+    return this.#bandwidth.lastFit;
   }
 
   /** What the server acknowledged, once joined. */
@@ -513,6 +541,17 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     return this.#connection.denyFromLobby(id);
   }
 
+  /**
+   * Tells `peerId` how large this side shows its `source` video (camera by default), in device
+   * pixels: the sender scales that stream down to it and spends the bits it saves on the others.
+   * Kept and sent again after a rebuild. Returns false for an unknown peer or when it goes out on
+   * connect rather than now.
+   */
+  setVideoHint(peerId: string, size: { width: number; height: number }, source: VideoSource = "camera"): boolean {
+    const hint: VideoHint = { maxWidth: Math.max(1, Math.round(size.width)), maxHeight: Math.max(1, Math.round(size.height)) };
+    return this.#entries.get(peerId)?.peer.sendVideoHint(source, hint) ?? false;
+  }
+
   /** One data-channel round trip to `peerId`, in milliseconds. */
   ping(peerId: string, timeoutMs: number = PING_TIMEOUT_MS): Promise<number> {
     const entry = this.#entries.get(peerId);
@@ -601,6 +640,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     }
     this.#rejoiningFrom = undefined;
     this.#waiting = false;
+    this.#bandwidth.close();
     for (const unsubscribe of this.#unsubscribeConnection) {
       unsubscribe();
     }
@@ -671,6 +711,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       grants: joined.grants,
       roomState: joined.roomState,
       ...(joined.iceServersExpireAtMs !== undefined ? { iceServersExpireAtMs: joined.iceServersExpireAtMs } : {}),
+      ...(joined.uplinkBudgetKbps !== undefined ? { uplinkBudgetKbps: joined.uplinkBudgetKbps } : {}),
     };
     this.#pendingJoin = undefined;
     this.#rejoiningFrom = undefined;
@@ -983,6 +1024,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       peer.on("publication", (publication) => announce("peer-track-published", { peer, ...publication })),
       peer.on("unpublication", ({ source }) => announce("peer-track-unpublished", { peer, source })),
       this.#publications.attach(peer),
+      this.#bandwidth.add(peer),
       peer.on("data", (data) => announce("peer-data", { peer, data })),
       peer.on("media", (media) => announce("peer-media", { peer, media })),
       peer.on("error", ({ code, message }) => this.#report(code, message, peer.id)),
