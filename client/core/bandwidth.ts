@@ -195,7 +195,6 @@ export interface VideoBandwidthOptions {
 
 /** The size of a track as it says (`getSettings()`), when it does. */
 function trackSize(track: MediaStreamTrack | null): { trackWidth?: number; trackHeight?: number } {
-  // @roamhq/wrtc's tracks have no getSettings().
   const settings = typeof track?.getSettings === "function" ? track.getSettings() : {};
   return {
     ...(settings.width ? { trackWidth: settings.width } : {}),

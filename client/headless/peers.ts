@@ -98,6 +98,8 @@ export interface HeadlessPeerOptions {
   rtcConfiguration?: MeshSessionOptions["rtcConfiguration"];
   /** Delay before a failed pair is rebuilt; the session's default otherwise. */
   peerRebuildDelayMs?: MeshSessionOptions["peerRebuildDelayMs"];
+  /** Uplink video budget in kbit/s; the server's otherwise. */
+  uplinkBudgetKbps?: number;
 }
 
 /**
@@ -135,6 +137,7 @@ export class HeadlessPeer {
       ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
       ...(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
       ...(options.peerRebuildDelayMs ? { peerRebuildDelayMs: options.peerRebuildDelayMs } : {}),
+      ...(options.uplinkBudgetKbps !== undefined ? { uplinkBudgetKbps: options.uplinkBudgetKbps } : {}),
     });
     this.session.on("peer-state", ({ state }) => {
       if (state === PeerState.connected) {
