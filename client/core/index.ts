@@ -136,6 +136,17 @@ export {
   type VideoSenderSpec,
   type VideoSource,
 } from "./bandwidth.ts";
+export {
+  AUDIO_LEVEL_INTERVAL_MS,
+  NO_SPEAKER,
+  SPEAKER_SWITCH_MS,
+  SPEAKING_LEVEL,
+  SpeakerDetector,
+  nextSpeakerState,
+  type PeerAudioLevel,
+  type SpeakerRules,
+  type SpeakerState,
+} from "./speaking.ts";
 export { MESH_CHANNEL_MAX_BYTES, type MediaState } from "../../shared/protocol/mesh.ts";
 export { MUTE_KINDS, ROOM_PASSWORD_MAX_LENGTH, type MuteKind, type RoomGrants, type RoomState } from "../../shared/protocol/room.ts";
 export * from "./phone.ts";

@@ -32,6 +32,7 @@ import { assertNever, type ErrorCode, type IceServer, type MuteKind, type Partic
 import type { MediaState, TrackSource } from "../../shared/protocol/mesh.ts";
 import { DEFAULT_UPLINK_BUDGET_KBPS, VideoBandwidth, type AppliedVideoFit, type VideoHint, type VideoSource } from "./bandwidth.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
+import { AUDIO_LEVEL_INTERVAL_MS, SpeakerDetector, type PeerAudioLevel } from "./speaking.ts";
 import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
 import {
   MeshPeer,
@@ -185,6 +186,13 @@ export type RoomSessionEvents = {
    * browser took it (see `bandwidth.ts`).
    */
   "video-fit": { fit: AppliedVideoFit };
+  /** The remote peers' audio levels, a few times a second while joined (see `audioLevelIntervalMs`). */
+  levels: { levels: PeerAudioLevel[] };
+  /**
+   * The active speaker changed: the remote peer that spoke loudest long enough to take over
+   * (`speaking.ts`); it stays through silence. `peerId` is `undefined` when it left.
+   */
+  "active-speaker": { peerId: string | undefined; previousId: string | undefined };
 };
 
 /** What the server told this session when it joined (updated on resume, rejoin and ICE refresh). */
@@ -263,6 +271,12 @@ export interface RoomSessionOptions {
    * `DEFAULT_UPLINK_BUDGET_KBPS`.
    */
   uplinkBudgetKbps?: number;
+  /**
+   * How often the remote peers' audio levels are read for the `levels` and `active-speaker`
+   * events, in ms (one `getStats()` per peer each time); 0 turns it off. Defaults to
+   * `AUDIO_LEVEL_INTERVAL_MS` (250).
+   */
+  audioLevelIntervalMs?: number;
   onListenerError?: ListenerErrorHandler;
 }
 
@@ -323,6 +337,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   #waiting = false;
   readonly #publications: LocalPublications;
   readonly #bandwidth: VideoBandwidth;
+  readonly #speakers: SpeakerDetector;
   readonly #unsubscribeConnection: Array<() => void>;
 
   constructor(options: RoomSessionOptions) {
@@ -334,6 +349,12 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     });
     this.#bandwidth = new VideoBandwidth({ budgetKbps: () => this.uplinkBudgetKbps, onFit: (fit) => this.emit("video-fit", { fit }) });
     this.#publications.attach(this.#bandwidth);
+    this.#speakers = new SpeakerDetector({
+      peers: () => this.peers.values(),
+      intervalMs: options.audioLevelIntervalMs ?? AUDIO_LEVEL_INTERVAL_MS,
+      onLevels: (levels) => this.emit("levels", { levels }),
+      onActiveSpeaker: (peerId, previousId) => this.emit("active-speaker", { peerId, previousId }),
+    });
     const chosen = sessionConnection(options, options.joinTimeoutMs ?? JOIN_TIMEOUT_MS, "RoomSession");
     this.#connection = chosen.connection;
     this.#ownsConnection = chosen.owned;
@@ -389,6 +410,11 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   /** The last division of the uplink budget among the video senders (see the `video-fit` event). */
   get videoFit(): AppliedVideoFit | undefined {
     return this.#bandwidth.lastFit;
+  }
+
+  /** The remote peer that speaks now, or spoke last (see the `active-speaker` event). */
+  get activeSpeakerId(): string | undefined {
+    return this.#speakers.activeId;
   }
 
   /** What the server acknowledged, once joined. */
@@ -641,6 +667,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     this.#rejoiningFrom = undefined;
     this.#waiting = false;
     this.#bandwidth.close();
+    this.#speakers.stop();
     for (const unsubscribe of this.#unsubscribeConnection) {
       unsubscribe();
     }
@@ -724,6 +751,9 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       this.#publications.forbid();
     }
     this.#setState(RoomSessionState.joined);
+    if (this.#options.audioLevelIntervalMs !== 0) {
+      this.#speakers.start();
+    }
     if (pending) {
       pending.resolve(info);
     } else if (previousId !== undefined) {

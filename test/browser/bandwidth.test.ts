@@ -1,6 +1,7 @@
 /**
  * The uplink budget in Chromium, where `setParameters` takes effect: six `<webrtc-room
- * uplink-budget>` pages (fake cameras) in one room. Each page's summed outbound video bitrate,
+ * uplink-budget>` pages in one room, each camera a 640×480 canvas of moving noise (Chromium's own
+ * fake camera compresses so well that it never reaches any budget; noise takes every bit it gets). Each page's summed outbound video bitrate,
  * from `getStats()` `bytesSent` over a 10-second window, stays within the budget (+10%) while
  * every one of the 30 directed pairs keeps decoding frames; when two pages leave, the four that
  * stay raise the `maxBitrate` of their senders (read back with `getParameters()`).
@@ -23,6 +24,43 @@ const WINDOW_MS = 10_000;
 const DEADLINE_MS = 120_000;
 const TEST_TIMEOUT_MS = 300_000;
 const POLL = { timeout: DEADLINE_MS, interval: 500 };
+
+/**
+ * Runs in every page before its scripts: `getUserMedia` answers a video request with a 640×480
+ * canvas of noise moved to a random offset 15 times a second (the encoder finds nothing to reuse),
+ * and an audio request with Chromium's fake microphone.
+ */
+function noiseCamera(): void {
+  const devices = navigator.mediaDevices;
+  const getUserMedia = devices.getUserMedia.bind(devices);
+  const noise = document.createElement("canvas");
+  noise.width = 1024;
+  noise.height = 768;
+  const noiseContext = noise.getContext("2d");
+  if (noiseContext) {
+    const image = noiseContext.createImageData(noise.width, noise.height);
+    // getRandomValues fills at most 65536 bytes at a time.
+    for (let offset = 0; offset < image.data.length; offset += 65_536) {
+      crypto.getRandomValues(image.data.subarray(offset, offset + 65_536));
+    }
+    noiseContext.putImageData(image, 0, 0);
+  }
+  devices.getUserMedia = async (constraints) => {
+    const tracks: MediaStreamTrack[] = [];
+    if (constraints?.audio) {
+      tracks.push(...(await getUserMedia({ audio: constraints.audio })).getAudioTracks());
+    }
+    if (constraints?.video) {
+      const canvas = document.createElement("canvas");
+      canvas.width = 640;
+      canvas.height = 480;
+      const context = canvas.getContext("2d");
+      setInterval(() => context?.drawImage(noise, -Math.floor(Math.random() * 384), -Math.floor(Math.random() * 288)), 1000 / 15);
+      tracks.push(...canvas.captureStream(15).getVideoTracks());
+    }
+    return new MediaStream(tracks);
+  };
+}
 
 /** What one page has sent and decoded so far, over its connected peer connections. */
 interface PageCounters {
@@ -84,6 +122,7 @@ describe.skipIf(!hasChromium)("uplink budget in Chromium", () => {
   /** Opens a page on the server's origin with `<webrtc-room room uplink-budget>` mounted and joined. */
   async function joinedPage(room: string, name: string): Promise<Page> {
     const page = await openPage(browser);
+    await page.context().addInitScript(noiseCamera);
     page.on("pageerror", (error) => pageErrors.push(`${error.name}: ${error.message}`));
     await page.goto(`${baseUrl}/embed-example.html`);
     await page.addScriptTag({ url: "/assets/webrtc-room.js", type: "module" });
