@@ -1,12 +1,13 @@
 /**
- * Who is speaking: the audio level of each remote peer, read from `getStats()` (`inbound-rtp`
- * `audioLevel`, 0–1 linear, what the browser computes for its own level meters) at a low rate,
- * and an active-speaker decision with hysteresis so that the highlight does not flicker.
+ * Who is speaking: the audio level of each remote peer, read at a low rate, and an
+ * active-speaker decision with hysteresis so that the highlight does not flicker.
  *
  * {@link nextSpeakerState} is the pure decision (table-tested); {@link SpeakerDetector} polls the
- * peers' connections and feeds it. The levels come from statistics the connection keeps anyway:
- * no Web Audio graph, no decoding of our own, which keeps the cost to one `getStats()` per peer
- * per poll.
+ * peers' connections and feeds it. The levels are what the connection knows anyway, no Web Audio
+ * graph of our own: first the microphone receiver's `getSynchronizationSources()` `audioLevel`
+ * (the level the sender writes into every RTP packet, RFC 6464; synchronous and nearly free in
+ * browsers), else `getStats()` `inbound-rtp` `audioLevel` (0–1 linear, the same scale; what
+ * @roamhq/wrtc offers, whose synchronization sources carry no level).
  */
 import type { RemotePeer } from "./peer-link.ts";
 
@@ -92,7 +93,21 @@ export interface SpeakerDetectorOptions {
 }
 
 /**
- * The audio level of `peer`'s microphone on its current connection: the `inbound-rtp` audio
+ * The level the microphone's RTP packets carry (`getSynchronizationSources()`), when the receiver
+ * reports one; `undefined` when it cannot tell (no such receiver, no level in its sources).
+ */
+function packetAudioLevel(connection: RTCPeerConnection, microphoneId: string | undefined): number | undefined {
+  const receiver = connection.getReceivers().find((candidate) => candidate.track.id === microphoneId);
+  if (!receiver || typeof receiver.getSynchronizationSources !== "function") {
+    return undefined;
+  }
+  // A muted microphone still sends packets, with level 0; a source silent for 10 s is gone from the list.
+  return receiver.getSynchronizationSources()[0]?.audioLevel;
+}
+
+/**
+ * The audio level of `peer`'s microphone on its current connection: from its packets when the
+ * receiver tells (see {@link packetAudioLevel}), else from `getStats()`: the `inbound-rtp` audio
  * report of the microphone's track when it can be told apart (`trackIdentifier`), else the
  * loudest audio report (a screen's audio is then counted too). 0 without audio.
  */
@@ -102,6 +117,10 @@ async function peerAudioLevel(peer: RemotePeer): Promise<number> {
     return 0;
   }
   const microphoneId = peer.trackBySource("microphone")?.id;
+  const fromPackets = packetAudioLevel(connection, microphoneId);
+  if (fromPackets !== undefined) {
+    return fromPackets;
+  }
   let loudest = 0;
   let microphone: number | undefined;
   for (const report of (await connection.getStats()).values()) {
