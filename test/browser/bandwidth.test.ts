@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildBundle } from "../../scripts/build.ts";
 import { fitVideoSenders } from "../../client/core/bandwidth.ts";
 import { startServer, type RunningServer } from "../../server/server.ts";
+import { HeadlessPeer, settleWebRtc } from "../../client/headless/peers.ts";
 import { CHROMIUM_INSTALL, CHROMIUM_PATH, connectionsDecodingVideo, launchChromium, openPage, waitForRoomState } from "../support/chromium.ts";
 import { requireBinary } from "../support/system-binary.ts";
 import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
@@ -28,6 +29,53 @@ const WINDOW_MS = 10_000;
 const DEADLINE_MS = 120_000;
 const TEST_TIMEOUT_MS = 300_000;
 const POLL = { timeout: DEADLINE_MS, interval: 500 };
+
+/**
+ * Runs in a page before its scripts: `getUserMedia` answers a video request with a 640×480 canvas
+ * at 15 frames/s whose lower half is noise moved to a random offset every frame, which the
+ * encoder cannot predict: it takes every bit it is allowed (Chromium's fake camera compresses
+ * so well that it stays under most budgets by itself). Audio comes from the fake microphone.
+ */
+function noisyCamera(): void {
+  const devices = navigator.mediaDevices;
+  const getUserMedia = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = async (constraints) => {
+    const tracks: MediaStreamTrack[] = [];
+    if (constraints?.audio) {
+      tracks.push(...(await getUserMedia({ audio: constraints.audio })).getAudioTracks());
+    }
+    if (constraints?.video) {
+      const noise = document.createElement("canvas");
+      noise.width = 1024;
+      noise.height = 512;
+      const noiseContext = noise.getContext("2d");
+      if (noiseContext) {
+        const image = noiseContext.createImageData(noise.width, noise.height);
+        // getRandomValues fills at most 65536 bytes at a time.
+        for (let offset = 0; offset < image.data.length; offset += 65_536) {
+          crypto.getRandomValues(image.data.subarray(offset, offset + 65_536));
+        }
+        noiseContext.putImageData(image, 0, 0);
+      }
+      const canvas = document.createElement("canvas");
+      canvas.width = 640;
+      canvas.height = 480;
+      const context = canvas.getContext("2d");
+      let frame = 0;
+      setInterval(() => {
+        if (!context) {
+          return;
+        }
+        context.fillStyle = `hsl(${(frame += 7) % 360} 60% 50%)`;
+        context.fillRect(0, 0, 640, 240);
+        context.drawImage(noise, -Math.floor(Math.random() * 384), -Math.floor(Math.random() * 272), 1024, 512);
+        context.fillRect(0, 0, 640, 240);
+      }, 1000 / 15);
+      tracks.push(...canvas.captureStream(15).getVideoTracks());
+    }
+    return new MediaStream(tracks);
+  };
+}
 
 /** The `maxBitrate` (bit/s) the budget gives each camera sender of a page with `peers` peers. */
 function fittedMaxBitrates(peers: number): number[] {
@@ -93,8 +141,11 @@ describe.skipIf(!hasChromium)("uplink budget in Chromium", () => {
   });
 
   /** Opens a page on the server's origin with `<webrtc-room room uplink-budget>` mounted and joined. */
-  async function joinedPage(room: string, name: string): Promise<Page> {
+  async function joinedPage(room: string, name: string, camera: "fake" | "noisy" = "fake"): Promise<Page> {
     const page = await openPage(browser);
+    if (camera === "noisy") {
+      await page.context().addInitScript(noisyCamera);
+    }
     page.on("pageerror", (error) => pageErrors.push(`${error.name}: ${error.message}`));
     await page.goto(`${baseUrl}/embed-example.html`, { timeout: DEADLINE_MS });
     await page.addScriptTag({ url: "/assets/webrtc-room.js", type: "module" });
@@ -155,6 +206,40 @@ describe.skipIf(!hasChromium)("uplink budget in Chromium", () => {
     }
     for (const page of pages) {
       await page.close();
+    }
+    expect(pageErrors).toEqual([]);
+  }, TEST_TIMEOUT_MS);
+
+  test("one page with a camera that takes every bit, sending to five headless peers, stays within the budget while each of them decodes it", async () => {
+    const page = await joinedPage("budget-one", "Sender", "noisy");
+    const receivers: HeadlessPeer[] = [];
+    try {
+      for (let index = 0; index < 5; index += 1) {
+        const receiver = new HeadlessPeer({ url: server.wsUrl, room: "budget-one", username: `R${index + 1}` });
+        receivers.push(receiver);
+        await receiver.join();
+      }
+      await expect.poll(async () => (await pageCounters(page)).maxBitrates, POLL).toEqual(fittedMaxBitrates(5));
+      await expect.poll(() => receivers.every((receiver) => [...receiver.session.peers.values()].some((peer) => receiver.framesFrom(peer.id) > 0)), POLL).toBe(true);
+
+      const before = await pageCounters(page);
+      const framesBefore = receivers.map((receiver) => Math.max(...[...receiver.session.peers.keys()].map((id) => receiver.framesFrom(id))));
+      const startedAtMs = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
+      const after = await pageCounters(page);
+      const seconds = (Date.now() - startedAtMs) / 1000;
+      const sentKbps = ((after.videoBytesSent - before.videoBytesSent) * 8) / seconds / 1000;
+      console.log(`budget ${BUDGET_KBPS} kbit/s; one page to five headless peers: ${sentKbps.toFixed(0)} kbit/s over ${seconds.toFixed(1)} s`);
+      expect(sentKbps).toBeLessThanOrEqual(BUDGET_KBPS * 1.1);
+      receivers.forEach((receiver, index) => {
+        expect(Math.max(...[...receiver.session.peers.keys()].map((id) => receiver.framesFrom(id)))).toBeGreaterThan(framesBefore[index] ?? 0);
+      });
+    } finally {
+      await page.close();
+      for (const receiver of receivers) {
+        receiver.leave();
+      }
+      await settleWebRtc();
     }
     expect(pageErrors).toEqual([]);
   }, TEST_TIMEOUT_MS);
