@@ -139,10 +139,13 @@ export {
 export {
   AUDIO_LEVEL_INTERVAL_MS,
   NO_SPEAKER,
+  SPEAKER_GAP_MS,
   SPEAKER_SWITCH_MS,
   SPEAKING_LEVEL,
   SpeakerDetector,
+  levelBetween,
   nextSpeakerState,
+  type AudioReading,
   type PeerAudioLevel,
   type SpeakerRules,
   type SpeakerState,

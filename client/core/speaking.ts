@@ -3,11 +3,11 @@
  * active-speaker decision with hysteresis so that the highlight does not flicker.
  *
  * {@link nextSpeakerState} is the pure decision (table-tested); {@link SpeakerDetector} polls the
- * peers' connections and feeds it. The levels are what the connection knows anyway, no Web Audio
- * graph of our own: first the microphone receiver's `getSynchronizationSources()` `audioLevel`
- * (the level the sender writes into every RTP packet, RFC 6464; synchronous and nearly free in
- * browsers), else `getStats()` `inbound-rtp` `audioLevel` (0–1 linear, the same scale; what
- * @roamhq/wrtc offers, whose synchronization sources carry no level).
+ * peers' connections and feeds it. The levels are what the connection measures anyway, no Web
+ * Audio graph of our own: `getStats()` `inbound-rtp` of the microphone, as the RMS over the poll
+ * interval from `totalAudioEnergy` / `totalSamplesDuration` ({@link levelBetween}), so that speech
+ * between two polls counts, not just the instant of the poll (an RTP packet's RFC 6464 level from
+ * `getSynchronizationSources()` would be cheaper, but it is one 10–20 ms instant per poll).
  */
 import type { RemotePeer } from "./peer-link.ts";
 
@@ -20,34 +20,42 @@ export const SPEAKING_LEVEL = 0.05;
 /** How long a peer must be the loudest speaker before it takes over from the active one. */
 export const SPEAKER_SWITCH_MS = 750;
 
+/** A challenger's silence shorter than this (a breath between words) does not reset its lead. */
+export const SPEAKER_GAP_MS = 500;
+
 /** Where the decision stands: the active speaker and the peer that may take over. */
 export interface SpeakerState {
   /** The active speaker; stays through silence, until someone else speaks long enough or it leaves. */
   activeId: string | undefined;
   /** The loudest speaker when it is not the active one. */
   challengerId: string | undefined;
-  /** Since when the challenger has led without interruption (ms, the caller's clock). */
+  /** Since when the challenger has led, with no one else leading and no gap of silence (ms, the caller's clock). */
   challengerSinceMs: number | undefined;
+  /** When the challenger last led. */
+  challengerHeardMs: number | undefined;
 }
 
 /** Nobody has spoken yet. */
-export const NO_SPEAKER: SpeakerState = { activeId: undefined, challengerId: undefined, challengerSinceMs: undefined };
+export const NO_SPEAKER: SpeakerState = { activeId: undefined, challengerId: undefined, challengerSinceMs: undefined, challengerHeardMs: undefined };
 
 /** Thresholds of {@link nextSpeakerState}. */
 export interface SpeakerRules {
   speakingLevel: number;
   switchAfterMs: number;
+  /** Longest silence of the challenger that keeps its lead. */
+  maxGapMs: number;
 }
 
-const DEFAULT_RULES: SpeakerRules = { speakingLevel: SPEAKING_LEVEL, switchAfterMs: SPEAKER_SWITCH_MS };
+const DEFAULT_RULES: SpeakerRules = { speakingLevel: SPEAKING_LEVEL, switchAfterMs: SPEAKER_SWITCH_MS, maxGapMs: SPEAKER_GAP_MS };
 
 /**
  * The decision after one reading of `levels` (peer id → level, every peer present) at `nowMs`:
  * - the loudest peer at or above `speakingLevel` leads (a tie keeps the active speaker);
  * - a leader other than the active speaker becomes the challenger; once it has led for
- *   `switchAfterMs` without interruption it becomes the active speaker (the first speaker too:
- *   a cough does not take the stage);
- * - silence (nobody above the threshold) clears the challenger and keeps the active speaker;
+ *   `switchAfterMs` it becomes the active speaker (the first speaker too: a cough does not take
+ *   the stage). Its lead survives silences up to `maxGapMs` (pauses between words); it ends when
+ *   someone else leads or the active speaker speaks louder;
+ * - silence keeps the active speaker;
  * - an active speaker or challenger missing from `levels` (it left) is dropped.
  * Pure.
  */
@@ -61,14 +69,22 @@ export function nextSpeakerState(state: SpeakerState, levels: ReadonlyMap<string
       leaderLevel = level;
     }
   }
-  if (leaderId === undefined || leaderId === activeId) {
-    return { activeId, challengerId: undefined, challengerSinceMs: undefined };
+  const noChallenger = { activeId, challengerId: undefined, challengerSinceMs: undefined, challengerHeardMs: undefined };
+  if (leaderId === undefined) {
+    // Silence: a challenger keeps its lead through a short gap.
+    const heardMs = state.challengerHeardMs;
+    return state.challengerId !== undefined && heardMs !== undefined && nowMs - heardMs <= rules.maxGapMs && levels.has(state.challengerId)
+      ? { ...state, activeId }
+      : noChallenger;
+  }
+  if (leaderId === activeId) {
+    return noChallenger;
   }
   const since = state.challengerId === leaderId && state.challengerSinceMs !== undefined ? state.challengerSinceMs : nowMs;
   if (nowMs - since >= rules.switchAfterMs) {
-    return { activeId: leaderId, challengerId: undefined, challengerSinceMs: undefined };
+    return { activeId: leaderId, challengerId: undefined, challengerSinceMs: undefined, challengerHeardMs: undefined };
   }
-  return { activeId, challengerId: leaderId, challengerSinceMs: since };
+  return { activeId, challengerId: leaderId, challengerSinceMs: since, challengerHeardMs: nowMs };
 }
 
 /** One peer's audio level, as the `levels` event reports it. */
@@ -92,42 +108,55 @@ export interface SpeakerDetectorOptions {
   rules?: SpeakerRules;
 }
 
-/**
- * The level the microphone's RTP packets carry (`getSynchronizationSources()`), when the receiver
- * reports one; `undefined` when it cannot tell (no such receiver, no level in its sources).
- */
-function packetAudioLevel(connection: RTCPeerConnection, microphoneId: string | undefined): number | undefined {
-  const receiver = connection.getReceivers().find((candidate) => candidate.track.id === microphoneId);
-  if (!receiver || typeof receiver.getSynchronizationSources !== "function") {
-    return undefined;
-  }
-  // A muted microphone still sends packets, with level 0; a source silent for 10 s is gone from the list.
-  return receiver.getSynchronizationSources()[0]?.audioLevel;
+/** What `getStats()` said about a peer's microphone at one poll. */
+export interface AudioReading {
+  /** `inbound-rtp` `audioLevel`: the level of the last frame played out. */
+  level: number;
+  /** `totalAudioEnergy` and `totalSamplesDuration`, when reported: the level over any interval. */
+  totalEnergy: number | undefined;
+  totalSeconds: number | undefined;
 }
 
 /**
- * The audio level of `peer`'s microphone on its current connection: from its packets when the
- * receiver tells (see {@link packetAudioLevel}), else from `getStats()`: the `inbound-rtp` audio
- * report of the microphone's track when it can be told apart (`trackIdentifier`), else the
- * loudest audio report (a screen's audio is then counted too). 0 without audio.
+ * The level over the interval between two readings: the RMS of the audio received meanwhile,
+ * `sqrt(Δenergy / Δduration)` (the statistics spec's own recipe, same 0–1 scale as
+ * `audioLevel`), which a short burst inside the interval still moves; the last frame's
+ * `audioLevel` when there is no earlier reading or no energy. Pure.
  */
-async function peerAudioLevel(peer: RemotePeer): Promise<number> {
+export function levelBetween(previous: AudioReading | undefined, current: AudioReading): number {
+  if (previous?.totalEnergy === undefined || previous.totalSeconds === undefined || current.totalEnergy === undefined || current.totalSeconds === undefined) {
+    return current.level;
+  }
+  const seconds = current.totalSeconds - previous.totalSeconds;
+  const energy = current.totalEnergy - previous.totalEnergy;
+  return seconds > 0 && energy >= 0 ? Math.min(1, Math.sqrt(energy / seconds)) : current.level;
+}
+
+/**
+ * `peer`'s microphone on its current connection: the `inbound-rtp` audio report of the
+ * microphone's track when it can be told apart (`trackIdentifier`), else the loudest audio report
+ * (a screen's audio is then counted too). `undefined` without audio.
+ */
+async function readPeerAudio(peer: RemotePeer): Promise<AudioReading | undefined> {
   const connection = peer.peerConnection;
   if (!connection || !peer.isConnected) {
-    return 0;
+    return undefined;
   }
   const microphoneId = peer.trackBySource("microphone")?.id;
-  const fromPackets = packetAudioLevel(connection, microphoneId);
-  if (fromPackets !== undefined) {
-    return fromPackets;
-  }
-  let loudest = 0;
-  let microphone: number | undefined;
+  let loudest: AudioReading | undefined;
+  let microphone: AudioReading | undefined;
   for (const report of (await connection.getStats()).values()) {
     if (report.type === "inbound-rtp" && report.kind === "audio" && typeof report.audioLevel === "number") {
-      loudest = Math.max(loudest, report.audioLevel);
+      const reading: AudioReading = {
+        level: report.audioLevel,
+        totalEnergy: typeof report.totalAudioEnergy === "number" ? report.totalAudioEnergy : undefined,
+        totalSeconds: typeof report.totalSamplesDuration === "number" ? report.totalSamplesDuration : undefined,
+      };
+      if (!loudest || reading.level > loudest.level) {
+        loudest = reading;
+      }
       if (microphoneId !== undefined && report.trackIdentifier === microphoneId) {
-        microphone = report.audioLevel;
+        microphone = reading;
       }
     }
   }
@@ -140,6 +169,8 @@ export class SpeakerDetector {
   #timer: ReturnType<typeof setInterval> | undefined;
   #polling = false;
   #state: SpeakerState = NO_SPEAKER;
+  /** Each peer's reading at the last poll (a rebuilt connection starts its totals again: see levelBetween). */
+  #readings = new Map<RemotePeer, AudioReading>();
 
   constructor(options: SpeakerDetectorOptions) {
     this.#options = options;
@@ -171,13 +202,19 @@ export class SpeakerDetector {
     this.#polling = true;
     try {
       const peers = [...this.#options.peers()];
-      const readings = await Promise.all(peers.map((peer) => peerAudioLevel(peer).catch(() => 0)));
+      const readings = await Promise.all(peers.map((peer) => readPeerAudio(peer).catch(() => undefined)));
       if (this.#timer === undefined) {
         return;
       }
       const speakingLevel = this.#options.rules?.speakingLevel ?? SPEAKING_LEVEL;
+      const previous = this.#readings;
+      this.#readings = new Map();
       const levels = peers.map((peer, index) => {
-        const level = readings[index] ?? 0;
+        const reading = readings[index];
+        if (reading) {
+          this.#readings.set(peer, reading);
+        }
+        const level = reading ? levelBetween(previous.get(peer), reading) : 0;
         return { peerId: peer.id, level, speaking: level >= speakingLevel };
       });
       this.#options.onLevels(levels);
