@@ -289,6 +289,14 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
   readonly #channel: DataChannelRouter;
   /** `o=` session id of the remote's description on the current connection. */
   #remoteSessionId: string | undefined;
+  /**
+   * This side's last offer or answer on the current connection, as signaled: where a candidate
+   * whose line names no ufrag finds the one of its m-section. Never read back from the
+   * connection: @roamhq/wrtc serializes `localDescription` on the caller's thread while libwebrtc
+   * adds each gathered candidate to it on its own, and that race killed the process (SIGSEGV in
+   * `SdpSerialize`) when it was read for every candidate.
+   */
+  #localSdp: string | undefined;
   /** ICE ufrags of the remote's current description, and of descriptions that no longer apply. */
   #remoteUfrags = new Set<string>();
   readonly #staleUfrags = new Set<string>();
@@ -555,6 +563,7 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
       this.#staleSessionIds.add(this.#remoteSessionId);
     }
     this.#remoteSessionId = undefined;
+    this.#localSdp = undefined;
     this.#stream = undefined;
     // The old connection's tracks end with it; the new one brings new ones (and a new announcement).
     this.#received = [];
@@ -696,13 +705,15 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     switch (data.type) {
       case "offer":
       case "answer":
+        this.#localSdp = data.sdp;
         this.emit("signal", { kind: data.type, sdp: data.sdp ?? "" });
         return;
       case "candidate": {
         const { candidate, sdpMid, sdpMLineIndex } = data.candidate;
         // simple-peer passes on only `candidate`, `sdpMid` and `sdpMLineIndex`; the fragment is in
-        // the candidate line (Chromium, libwebrtc) or in the local description it was gathered for.
-        const localSdp = this.peerConnection?.localDescription?.sdp;
+        // the candidate line (Chromium, libwebrtc) or in the description it was gathered for,
+        // which this side signaled before its candidates.
+        const localSdp = this.#localSdp;
         const usernameFragment =
           data.candidate.usernameFragment ??
           candidateUfrag({ candidate }) ??
