@@ -264,6 +264,50 @@ function negotiateSendOnly(pc: RTCPeerConnection): void {
   });
 }
 
+/**
+ * `pc` seen through a proxy whose `localDescription` and `remoteDescription` are the descriptions
+ * last set on it, kept in JavaScript, instead of @roamhq/wrtc's getters. Those serialize the
+ * native description on the caller's thread while libwebrtc changes it on its own (each gathered
+ * candidate is added to the local one), a race that kills the process (SIGSEGV in `SdpSerialize`,
+ * node-webrtc #696). simple-peer reads both: the local one once per offer and answer, the remote
+ * one for every incoming candidate. Everything else goes to the connection itself. Only for Node:
+ * browsers' getters are safe.
+ */
+function withStableDescriptions(pc: RTCPeerConnection): RTCPeerConnection {
+  let local: RTCSessionDescriptionInit | null = null;
+  let remote: RTCSessionDescriptionInit | null = null;
+  const remember = (description: RTCSessionDescriptionInit | undefined): RTCSessionDescriptionInit | null =>
+    description?.type === undefined ? null : { type: description.type, sdp: description.sdp ?? "" };
+  const overrides: Partial<Record<PropertyKey, unknown>> = {
+    setLocalDescription: async (description?: RTCSessionDescriptionInit) => {
+      await pc.setLocalDescription(description);
+      local = remember(description) ?? local;
+    },
+    setRemoteDescription: async (description: RTCSessionDescriptionInit) => {
+      await pc.setRemoteDescription(description);
+      remote = remember(description);
+    },
+  };
+  return new Proxy(pc, {
+    get(target, property) {
+      if (property === "localDescription") {
+        return local;
+      }
+      if (property === "remoteDescription") {
+        return remote;
+      }
+      if (property in overrides) {
+        return overrides[property];
+      }
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+    set(target, property, value) {
+      return Reflect.set(target, property, value);
+    },
+  });
+}
+
 /** simple-peer's instance, with the connection it keeps in a private field. */
 type SimplePeerInstance = SimplePeer.Instance & {
   _pc?: RTCPeerConnection | null;
@@ -689,6 +733,9 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     // What is published now goes into the first offer (simple-peer negotiates in a microtask); on
     // the answering side simple-peer asks for the m-lines the remote's offer lacks.
     this.#senders.clear();
+    if (peer._pc && this.#options.wrtc) {
+      peer._pc = withStableDescriptions(peer._pc);
+    }
     const pc = peer._pc;
     if (pc && this.#options.receiveMedia === false) {
       negotiateSendOnly(pc);
