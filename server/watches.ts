@@ -250,7 +250,9 @@ export class WatchRegistry {
       list.users.add(userID);
     }
     this.#allowed.set(connectionId, list);
-    return this.#finish(new Outcome());
+    const out = new Outcome();
+    out.deliver(connectionId, { type: "watchAllowed", userID, allow });
+    return this.#finish(out);
   }
 
   /**

@@ -104,6 +104,7 @@ describe("watch registry: happy path", () => {
   ])("starts at once when %s", (_name, allow) => {
     const b = board("ann", "bob");
     allow(b);
+    expect(b.take("bob")).toEqual([expect.objectContaining({ type: "watchAllowed", allow: true })]);
     b.send("ann", { type: "watch", userID: "bob" });
     expect(b.take("ann")).toEqual([{ type: "watchStarted", watchId: "w1", userID: "bob", role: "watcher" }]);
     expect(b.take("bob").map((m) => m.type)).toEqual(["watchStarted", "watchers"]);

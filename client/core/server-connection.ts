@@ -601,9 +601,13 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
     return this.#signaling.send({ type: "watchAnswer", watchId, accept });
   }
 
-  /** Lets `userID` (or everyone, `"*"`) watch this login without being asked, or asks again (`allowWatching`). */
-  allowWatching(userID: string, allow: boolean): boolean {
-    return this.#signaling.send({ type: "allowWatching", userID, allow });
+  /**
+   * Lets `userID` (or everyone, `"*"`) watch this login without being asked, or asks again
+   * (`allowWatching`); resolves once the server applied it (`watchAllowed`). Rejects as
+   * {@link ServerConnection.request} does (`allow_list_full` as a refusal).
+   */
+  async allowWatching(userID: string, allow: boolean, timeoutMs: number): Promise<void> {
+    await this.request({ type: "allowWatching", userID, allow }, ["watchAllowed"], timeoutMs);
   }
 
   /** Ends a watch or withdraws (or turns down) a request (`stopWatching`). */

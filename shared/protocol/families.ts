@@ -57,6 +57,7 @@ export const SERVER_MESSAGE_FAMILY: Readonly<Record<ServerMessage["type"], Messa
   watchRefused: "call",
   watchEnded: "call",
   watchers: "call",
+  watchAllowed: "call",
   watchDescription: "call",
   watchCandidate: "call",
 };
@@ -123,6 +124,7 @@ const WATCH_SERVER_TYPES: ReadonlySet<string> = new Set<WatchServerMessage["type
   "watchRefused",
   "watchEnded",
   "watchers",
+  "watchAllowed",
   "watchDescription",
   "watchCandidate",
 ]);

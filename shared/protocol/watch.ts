@@ -44,6 +44,7 @@ export const WatchAnswerSchema = v.object({
  * `allowWatching`: from now on, requests of `userID` (or of everyone, `"*"`) to watch the sender
  * are accepted (`allow: true`) by the server without asking, or asked again (`allow: false`). Kept
  * with the sender's login for the login's lifetime; watches already running are not touched.
+ * Acknowledged with `watchAllowed`.
  */
 export const AllowWatchingSchema = v.object({
   type: v.literal("allowWatching"),
@@ -149,6 +150,12 @@ export type WatchServerMessage =
       reason: WatchEndReason;
       /** With `stopped`: the user id that sent `stopWatching`. */
       by?: string;
+    }
+  | {
+      /** To the sender of `allowWatching`, once it applies: later `watch` requests see it. */
+      type: "watchAllowed";
+      userID: string;
+      allow: boolean;
     }
   | {
       /** To the watched user, on each change: everyone watching it now, in start order. */
