@@ -11,6 +11,7 @@ import WebSocket from "ws";
 import { isUdpCandidate, settleWebRtc, SyntheticVideo } from "../client/headless/peers.ts";
 import { PhoneSession, WatchState, type PhoneWatch, type PhoneSessionOptions, type WatchEnd, type WatchRequest, type Watcher } from "../client/core/phone.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
+import { mintToken } from "../server/tokens.ts";
 import { LOOPBACK_TEST_LIMITS } from "./support/loopback-limits.ts";
 import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.ts";
 import { waitFor } from "./mesh/helpers.ts";
@@ -264,5 +265,31 @@ describe("watching a user: refusals and endings", () => {
     alice.stop();
     await waitFor("bob's watch ends", () => bob.ended.length === 2);
     expect(bob.ended[1]?.end).toEqual({ reason: "stopped", byLocal: false });
+  });
+});
+
+describe("watching a device", () => {
+  it.each(["open", "token"] as const)("starts without asking when the watched login is a device (%s mode)", async (mode) => {
+    const secret = "watch-device-secret-of-at-least-32-bytes";
+    const running = mode === "open" ? server : await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], auth: "token", authSecret: secret });
+    try {
+      const loginToken = async (userId: string, device: boolean) =>
+        mode === "token" ? { loginToken: await mintToken({ kind: "login", userId, grants: { call: true, device } }, secret, 600) } : {};
+      const gate = new TestUser("gate", { url: running.wsUrl, ...(mode === "open" ? { device: true } : {}), ...(await loginToken(`gate-${userCounter + 1}`, true)) });
+      const bob = new TestUser("bob", { url: running.wsUrl, ...(await loginToken(`bob-${userCounter + 1}`, false)) });
+      await gate.session.connect();
+      await bob.session.connect();
+      await waitFor("bob sees the gate as a device", () => bob.session.user(gate.userID)?.device === true);
+      bob.session.watch(gate.userID);
+      await watching(bob, gate);
+      expect(gate.requests).toEqual([]);
+    } finally {
+      if (running !== server) {
+        for (const user of users.splice(0)) {
+          user.stop();
+        }
+        await running.close();
+      }
+    }
   });
 });

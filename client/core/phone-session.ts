@@ -369,6 +369,12 @@ export interface PhoneSessionOptions {
   watchStream?: WatchStreamSource;
   /** True logs in as a device (a camera) that anyone may watch without being asked (open mode). */
   device?: boolean;
+  /**
+   * The login token of a token-mode server (docs/security.md): the user id, name, avatar and the
+   * `device` grant then come from it. A login made again after a lost session sends it again, so
+   * it must still be valid then.
+   */
+  loginToken?: string;
   onListenerError?: ListenerErrorHandler;
 }
 
@@ -818,7 +824,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
    */
   #requestLogin(attempt: "first" | "again"): void {
     this.#loggingIn = attempt;
-    const { userID, username, avatar, device } = this.#options;
+    const { userID, username, avatar, device, loginToken } = this.#options;
     const reclaimKey = this.#reclaimKeys.get(this.url, userID);
     this.#connection
       .login(
@@ -828,6 +834,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
           ...(avatar !== undefined ? { avatar } : {}),
           ...(reclaimKey !== undefined ? { reclaimKey } : {}),
           ...(device === true ? { device } : {}),
+          ...(loginToken !== undefined ? { token: loginToken } : {}),
         },
         this.#loginTimeoutMs,
       )

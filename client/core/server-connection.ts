@@ -187,6 +187,8 @@ export interface LoginRequest {
   reclaimKey?: string;
   /** True logs in a device (a camera) that anyone may watch without being asked. */
   device?: boolean;
+  /** The login token a token-mode server requires; its claims replace the fields above. */
+  token?: string;
 }
 
 /** The callee's answer to a ring, as `answerCall` sends it. */
@@ -537,6 +539,7 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
         ...(login.avatar !== undefined ? { avatar: login.avatar } : {}),
         ...(login.reclaimKey !== undefined ? { reclaimKey: login.reclaimKey } : {}),
         ...(login.device === true ? { device: true } : {}),
+        ...(login.token !== undefined ? { token: login.token } : {}),
       },
       ["loginResponse"],
       timeoutMs,
