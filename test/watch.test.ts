@@ -230,6 +230,35 @@ describe("watching a user: happy path", () => {
 });
 
 describe("watching a user: refusals and endings", () => {
+  it("ends the watch for the watcher when the watched user stays away past the grace window", async () => {
+    const shortGrace = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], resumeGraceMs: 1_500 });
+    const proxy = await startTcpProxy({ port: shortGrace.port });
+    proxies.push(proxy);
+    try {
+      const alice = new TestUser("alice", { url: proxy.wsUrl });
+      const bob = new TestUser("bob", { url: shortGrace.wsUrl });
+      await alice.session.connect();
+      await bob.session.connect();
+      await waitFor("bob sees alice", () => bob.session.user(alice.userID) !== undefined);
+      await alice.session.allowWatching(bob.userID, true);
+      bob.session.watch(alice.userID);
+      await watching(bob, alice);
+      await proxy.cut(4_000);
+      await waitFor("both watches end", () => bob.ended.length === 1 && alice.ended.length === 1);
+      expect(bob.ended[0]?.end).toEqual({ reason: "disconnected", byLocal: false });
+      // Alice's side ends by itself: its peer connection died with bob's (media_failed) before it
+      // could learn, after the cut, that its login was gone (session_lost); either is right.
+      expect(["media_failed", "session_lost"]).toContain(alice.ended[0]?.end.reason);
+      await waitFor("alice logged in again", () => alice.session.isReady && !alice.session.isReconnecting);
+      expect(alice.session.watches).toEqual([]);
+    } finally {
+      for (const user of users.splice(0)) {
+        user.stop();
+      }
+      await shortGrace.close();
+    }
+  });
+
   it("ends the watcher's request when the watched user denies", async () => {
     const [alice, bob] = await online("alice", "bob");
     bob.session.watch(alice.userID);
