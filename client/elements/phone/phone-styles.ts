@@ -141,15 +141,13 @@ export const phoneStyles = css`
   }
 
   /* watches */
-  .watch-request .always { display: inline-flex; align-items: center; gap: 6px; color: var(--_dim); font-size: 12.5px; }
-  .watch-request .allow, .watch-request .deny, .watchers button, .watch-bar button { border-radius: 999px; padding: 6px 14px; background: var(--_raised); font-weight: 600; }
-  .watch-request .allow { background: var(--_ok); color: #06130b; }
+  .always { display: inline-flex; gap: 6px; }
   .watchers ul { display: flex; flex-wrap: wrap; gap: 8px; margin: 0; padding: 0; list-style: none; }
   .watchers li { display: inline-flex; align-items: center; gap: 6px; }
   .watches { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: var(--_gap); }
   .watch { position: relative; aspect-ratio: 4 / 3; border-radius: 12px; overflow: hidden; background: var(--_surface); box-shadow: var(--_ring); }
   .watch video { width: 100%; height: 100%; object-fit: cover; }
-  .watch-wait { display: grid; place-items: center; height: 100%; color: var(--_dim); }
+  .watch .dim { display: grid; place-items: center; height: 100%; }
   .watch-bar { position: absolute; inset: auto 0 0 0; display: flex; align-items: center; gap: 8px; padding: 8px 10px; background: var(--_glass); }
   .watch-bar .name { flex: 1; }
   .call-watch { flex: none; display: flex; flex-direction: column; gap: 8px; padding: 8px; }

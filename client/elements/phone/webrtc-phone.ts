@@ -243,9 +243,9 @@ export class WebRtcPhone extends LitElement {
           data-watch-request=${request.watchId}>
         ${eyeIcon}
         <span><b>${name}</b> wants to see your camera</span>
-        <label class="always"><input type="checkbox" id=${alwaysId}>Always allow this person</label>
-        <button class="deny" @click=${() => phone.answerWatch(request.watchId, false)}>Deny</button>
-        <button class="allow" @click=${() => {
+        <label class="always dim"><input type="checkbox" id=${alwaysId}>Always allow this person</label>
+        <button class="ghost" @click=${() => phone.answerWatch(request.watchId, false)}>Deny</button>
+        <button class="ghost" @click=${() => {
           const always = this.renderRoot.querySelector<HTMLInputElement>(`#${alwaysId}`)?.checked ?? false;
           phone.answerWatch(request.watchId, true, always);
         }}>Allow</button>
@@ -256,7 +256,7 @@ export class WebRtcPhone extends LitElement {
           ${eyeIcon}
           <span>Watching you:</span>
           <ul>${watchers.map((watcher) => html`<li data-watcher=${watcher.userID}>${watcher.username}
-            <button @click=${() => phone.stopWatch(watcher.watchId)} aria-label=${`Stop ${watcher.username} watching`}>Stop</button></li>`)}</ul>
+            <button class="ghost" @click=${() => phone.stopWatch(watcher.watchId)} aria-label=${`Stop ${watcher.username} watching`}>Stop</button></li>`)}</ul>
         </div>`
       : nothing}`;
   }
@@ -272,9 +272,9 @@ export class WebRtcPhone extends LitElement {
       return html`<section class="watch" part="watch" aria-label=${`Watching ${name}`} data-watching=${watch.remote.userID}>
         ${watch.remoteStream
           ? html`<video part="watch-video" autoplay playsinline muted ${attachStream(watch.remoteStream, { muted: true })}></video>`
-          : html`<div class="watch-wait">${watch.state === "requesting" ? `Asking ${name}…` : "Connecting…"}</div>`}
+          : html`<div class="dim">${watch.state === "requesting" ? `Asking ${name}…` : "Connecting…"}</div>`}
         <div class="watch-bar"><span class="name">${name}</span>
-          <button @click=${() => watch.stop()} aria-label=${`Stop watching ${name}`}>Stop</button></div>
+          <button class="ghost" @click=${() => watch.stop()} aria-label=${`Stop watching ${name}`}>Stop</button></div>
       </section>`;
     })}</div>`;
   }
