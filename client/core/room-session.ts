@@ -491,11 +491,11 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     this.#checkDataAllowed();
     const info = this.#info;
     if (!info || !this.isJoined) {
-      throw new RoomError("not_ready", "cannot send a chat message before joining the room");
+      throw new RoomError("not_ready", "not in the room");
     }
     if (!isChatTextWithinLimits(text)) {
       throw text === ""
-        ? new RoomError("chat_empty", "cannot send an empty chat message")
+        ? new RoomError("chat_empty", "empty chat message")
         : new RoomError("chat_too_long", `a chat message holds at most ${CHAT_MAX_CHARS} characters and ${CHAT_MAX_BYTES} bytes of UTF-8`);
     }
     const message: ChatChannelMessage = { type: "chat", id: newChatId(), sentAtMs: Date.now(), text };

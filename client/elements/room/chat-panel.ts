@@ -63,10 +63,9 @@ const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute:
 
 function renderMessage(message: RoomChatMessage): TemplateResult {
   const sent = new Date(message.sentAtMs);
-  return html`<li class=${message.own ? "own" : ""} data-chat-id=${message.id}>
-    <div class="meta"><span class="from">${message.own ? "You" : message.from.username}</span>
-      <time datetime=${sent.toISOString()}>${timeFormat.format(sent)}</time></div>
-    <p class="text">${chatParts(message.text).map((part) =>
+  return html`<li data-chat-id=${message.id}>
+    <div class="meta"><span class="from">${message.own ? "You" : message.from.username}</span><time datetime=${sent.toISOString()}>${timeFormat.format(sent)}</time></div>
+    <p>${chatParts(message.text).map((part) =>
       typeof part === "string" ? part : html`<a href=${part.href} target="_blank" rel="noopener noreferrer">${part.text}</a>`)}</p>
   </li>`;
 }
@@ -97,18 +96,18 @@ export function renderChatPanel(view: ChatPanelView): TemplateResult {
     }
   };
   return html`<aside class="chat" part="chat" id="chat" aria-label="Chat">
-    <div class="chat-head"><h2>Chat</h2>
-      <button class="chat-close" @click=${view.onClose} aria-label="Close chat" title="Close chat">×</button></div>
+    <h2>Chat</h2>
+    <button class="chat-close" @click=${view.onClose} aria-label="Close chat" title="Close chat">×</button>
     ${view.messages.length === 0
-      ? html`<p class="chat-empty">Messages go straight to everyone in the room and are not stored anywhere.</p>`
+      ? html`<p class="chat-empty">Messages go straight to everyone here; nothing is stored.</p>`
       : html`<ol class="messages" part="chat-messages">${view.messages.map(renderMessage)}</ol>`}
-    <form class="chat-form" @submit=${onSubmit}>
+    <form @submit=${onSubmit}>
       <textarea name="message" rows="2" aria-label="Message to everyone" placeholder="Message everyone"
         ?disabled=${!view.canSend} aria-invalid=${view.error ? "true" : "false"} aria-describedby="chat-error"
         @keydown=${onKeydown}></textarea>
       <button class="primary" type="submit" ?disabled=${!view.canSend}>Send</button>
-      <p class="chat-error" id="chat-error" part="chat-error">${view.error ?? nothing}</p>
     </form>
+    <p class="chat-error" id="chat-error" part="chat-error">${view.error ?? nothing}</p>
   </aside>`;
 }
 
@@ -127,137 +126,103 @@ export const chatStyles = css`
     width: min(320px, calc(100% - 2 * var(--_gap)));
     display: flex;
     flex-direction: column;
+    gap: 8px;
+    padding: 12px;
     border-radius: var(--_radius);
     background: var(--_surface);
-    box-shadow: 0 8px 24px rgb(0 0 0 / 0.35);
   }
 
   @container (min-width: 640px) {
-    .stage.chat-open .grid {
+    .chat-open .grid {
       margin-right: calc(320px + var(--_gap));
     }
   }
 
-  .chat-head {
-    display: flex;
-    align-items: center;
-    justify-content: space-between;
-    padding: 10px 10px 6px 16px;
-  }
-
-  .chat-head h2 {
+  .chat h2 {
     margin: 0;
     font-size: 15px;
-    font-weight: 600;
   }
 
   .chat-close {
+    position: absolute;
+    top: 6px;
+    right: 6px;
     border: 0;
-    border-radius: 8px;
-    width: 32px;
-    height: 32px;
-    background: transparent;
+    background: none;
     color: inherit;
     font-size: 20px;
     cursor: pointer;
   }
 
-  .chat-close:hover {
-    background: var(--_raised);
-  }
-
   .messages {
     flex: 1;
-    min-height: 0;
     overflow-y: auto;
     margin: 0;
-    padding: 0 16px;
+    padding: 0;
     list-style: none;
   }
 
-  .messages li {
+  .messages p {
     margin: 0 0 10px;
-  }
-
-  .meta {
-    display: flex;
-    gap: 8px;
-    align-items: baseline;
-    font-size: 12px;
-    color: var(--_text-dim);
-  }
-
-  .meta .from {
-    font-weight: 600;
-    color: var(--_text);
-  }
-
-  .messages .text {
-    margin: 2px 0 0;
     white-space: pre-wrap;
     overflow-wrap: anywhere;
   }
 
-  .messages a {
-    color: var(--_accent);
-  }
-
+  .meta,
   .chat-empty {
     flex: 1;
     margin: 0;
-    padding: 0 16px;
+    font-size: 12px;
     color: var(--_text-dim);
   }
 
-  .chat-form {
-    display: grid;
-    grid-template-columns: 1fr auto;
-    gap: 8px;
-    padding: 10px;
+  .from {
+    margin-right: 6px;
+    font-weight: 600;
+    color: var(--_text);
   }
 
-  .chat-form textarea {
+  .chat a {
+    color: var(--_accent);
+  }
+
+  .chat form {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 8px;
+  }
+
+  .chat textarea {
+    flex: 1;
     resize: none;
-    padding: 8px 10px;
     border-radius: 10px;
-    border: 1px solid var(--_raised);
-    background: transparent;
+    background: none;
     color: inherit;
     font: inherit;
   }
 
-  .chat-error {
-    grid-column: 1 / -1;
-    margin: 0;
-    color: var(--_danger);
-    font-size: 13px;
-  }
-
-  .chat-error:empty {
-    display: none;
-  }
-
-  .chat-form .primary {
-    align-self: end;
+  .chat .primary {
     padding: 8px 16px;
   }
 
-  .control.chat-toggle {
+  .chat-error {
+    margin: 0;
+    color: var(--_danger);
+  }
+
+  .chat-toggle {
     position: relative;
   }
 
-  .control .unread {
+  .unread {
     position: absolute;
     top: -4px;
     right: -4px;
-    min-width: 18px;
-    height: 18px;
-    padding: 0 5px;
+    padding: 0 6px;
     border-radius: 9px;
     background: var(--_danger);
     color: #fff;
     font-size: 11px;
     font-weight: 700;
-    line-height: 18px;
   }
 `;

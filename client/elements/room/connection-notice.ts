@@ -30,7 +30,7 @@ export function renderDisconnectedPanel(onRejoin: () => void): TemplateResult {
   return html`<div class="panel disconnected" part="panel" data-reason="disconnected">
     <div class="card">
       <h2>You were disconnected</h2>
-      <p>The connection to the server was lost for longer than the room keeps your place. Still trying to get you back in…</p>
+      <p>The room gave up your place. Still trying to get you back in…</p>
       <button class="primary" @click=${onRejoin}>Rejoin</button>
     </div>
   </div>`;
@@ -38,19 +38,10 @@ export function renderDisconnectedPanel(onRejoin: () => void): TemplateResult {
 
 /** Styles of the banner and the panel. */
 export const connectionStyles = css`
-  .notice.connection {
-    padding: 8px 14px;
-  }
-
   .notice.connection.ok {
     background: rgb(10 40 22 / 0.88);
     border-color: rgb(48 196 108 / 0.45);
     color: #b7f0cc;
-  }
-
-  .countdown {
-    font-variant-numeric: tabular-nums;
-    opacity: 0.85;
   }
 
   .panel.disconnected {

@@ -287,7 +287,7 @@ export class RoomController implements ReactiveController {
   sendChat(text: string): ChatMessage {
     const session = this.#session;
     if (!session || this.#phase !== RoomPhase.joined) {
-      throw new MeshError("not_ready", "join the room before sending chat messages");
+      throw new MeshError("not_ready", "not in the room");
     }
     const message = session.sendChat(text);
     this.#addChat(message, true);
@@ -588,7 +588,7 @@ export class RoomController implements ReactiveController {
     });
     switch (connection) {
       case RoomConnection.reconnecting:
-        this.#announce("Connection to the server lost. Reconnecting…");
+        this.#announce("Connection lost. Reconnecting…");
         this.#connectionTimer = setInterval(() => {
           if (this.graceRemainingMs === 0) {
             this.#setConnection(RoomConnection.disconnected);
@@ -602,7 +602,7 @@ export class RoomController implements ReactiveController {
         this.#connectionTimer = setTimeout(() => this.#setConnection(RoomConnection.connected), RECONNECTED_NOTICE_MS);
         break;
       case RoomConnection.disconnected:
-        this.#announce("You were disconnected from the room. Rejoin to get back in");
+        this.#announce("You were disconnected");
         break;
       case RoomConnection.connected:
         break;
