@@ -28,9 +28,9 @@ export const CLIENT_ERROR_CODES = {
   call_in_progress: "`call()` while another call is in progress; hang up first.",
   self_call: "`call()` with one's own user id.",
   no_incoming_call: "`accept()` with no incoming call ringing.",
+  not_allowed: "The room's grants for this participant do not allow it: publishing media without `publish` (a viewer), or sending application data without `data`.",
   chat_too_long: "`sendChat()` with a text above the limit: 2000 characters or 4 KiB of UTF-8 (`CHAT_MAX_CHARS`, `CHAT_MAX_BYTES`). Nothing was sent.",
   chat_empty: "`sendChat()` with an empty text. Nothing was sent.",
-  not_allowed: "The room's grants for this participant do not allow it: publishing media without `publish` (a viewer), or sending application data without `data`.",
 } as const;
 
 /** A code of an error that arises in the client. */
