@@ -178,6 +178,7 @@ export class WebRtcRoom extends LitElement {
     return this.#room.sendChat(text);
   }
 
+  /** Scrolls the chat list to a message that arrived since the last render. */
   override updated(): void {
     const count = this.#room.chatMessages.length;
     if (count !== this.#chatShown) {
