@@ -8,7 +8,8 @@
  *   mesh core, simple-peer and the Node shims it needs) into one minified ES module named after its
  *   content, `dist/webrtc-room.<hash>.js` (+ `.map`), and a stable entry `dist/webrtc-room.js` that
  *   re-exports it. Every file gets `.gz` and `.br` siblings, compressed once here at the highest
- *   levels, so the server never compresses per request. Prints the sizes; fails above the gzip budget.
+ *   levels, so the server never compresses per request. The CSS of the elements' `css` templates
+ *   is minified on the way in (`css-literals.ts`). Prints the sizes; fails above the gzip budget.
  *
  * Tests (through the vitest global setup) and `npm run screenshot` call these functions
  * themselves so that they always exercise the current source.
@@ -21,6 +22,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import { isContentHashed } from "../server/assets.ts";
+import { cssLiteralsPlugin } from "./css-literals.ts";
 
 const ROOT_DIR = fileURLToPath(new URL("../", import.meta.url));
 
@@ -161,6 +163,7 @@ export async function buildBundle(): Promise<BundleReport> {
       "process.env.DEBUG": "undefined",
     },
     logLevel: "warning",
+    plugins: [cssLiteralsPlugin],
     write: false,
   });
   const bundle = result.outputFiles.find((file) => file.path.endsWith(".js"));

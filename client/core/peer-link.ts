@@ -16,7 +16,7 @@
  */
 import SimplePeer from "simple-peer";
 import type { IceCandidate, IceServer } from "../../shared/protocol/index.ts";
-import type { MediaState, SourceAnnouncement, TrackSource } from "../../shared/protocol/mesh.ts";
+import type { ChatChannelMessage, MediaState, SourceAnnouncement, TrackSource } from "../../shared/protocol/mesh.ts";
 import { DataChannelRouter, PING_TIMEOUT_MS, type RenegotiationRequest } from "./data-channel.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import {
@@ -108,6 +108,8 @@ export type PeerEvents = {
   data: unknown;
   /** The remote announced its media state. */
   media: MediaState;
+  /** A chat message from the remote (copies included: the owner drops them by id). */
+  chat: ChatChannelMessage;
   error: { code: PeerErrorCode; message: string };
 };
 
@@ -380,6 +382,7 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
           this.#releaseStreams();
           this.#updateRemotePublications();
         },
+        chat: (message) => this.emit("chat", message),
         renegotiationRequest: (request) => this.#onRenegotiationRequest(request),
         unreadable: () => this.#report("bad_peer_message", `unreadable data-channel message from ${this.id}`),
       },
@@ -504,6 +507,11 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
   /** Announces this side's media state to the remote. Returns false when not connected. */
   sendMediaState(state: MediaState): boolean {
     return this.#channel.send({ type: "media", audio: state.audio, video: state.video });
+  }
+
+  /** Sends a chat message now, or once the channel opens (after a rebuild too); see `DataChannelRouter.sendChat`. */
+  sendChat(message: ChatChannelMessage): void {
+    this.#channel.sendChat(message);
   }
 
   /** Measures one data-channel round trip, in milliseconds. Rejects when not connected, on timeout or on close. */
