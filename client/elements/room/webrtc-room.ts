@@ -9,9 +9,12 @@
  * The element only renders; joining, media and controls live in {@link RoomController}.
  */
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
+import { MeshError, type ChatMessage } from "../../core/index.ts";
 import { startOnConverter } from "./attributes.ts";
+import { chatIcon, chatStyles, chatTooLongText, renderChatPanel } from "./chat-panel.ts";
+import { connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "./connection-notice.ts";
 import { RoomController } from "./room-controller.ts";
-import { RoomPhase } from "./room-events.ts";
+import { RoomConnection, RoomPhase } from "./room-events.ts";
 import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
@@ -48,11 +51,20 @@ import { cameraIcon, cameraOffIcon, leaveIcon, lockIcon, micIcon, micOffIcon, so
  * sees a waiting screen, one removed by a host a panel saying so (with Rejoin), one muted by a
  * host a notice (and may unmute: a mesh cannot enforce it).
  *
- * Methods: `leave()`, `rejoin()`. Property `state`: the current {@link RoomPhase}.
+ * A lost connection shows "Reconnecting…" with the seconds left in the server's resume grace
+ * window, then "Reconnected", or past the window a "You were disconnected" panel with Rejoin (the
+ * element keeps trying by itself); a tile whose peer connection is being rebuilt says
+ * "Reconnecting…". The Chat button opens a side panel (unread count on the button): messages go
+ * peer to peer over the data channels, nothing is stored, and they stay while the element lives.
+ * One polite live region announces joins, leaves, the people count, connection changes and chat.
+ *
+ * Methods: `leave()`, `rejoin()`, `sendChat(text)`. Properties `state`: the current
+ * {@link RoomPhase}; `connection`: the current {@link RoomConnection}.
  *
  * @fires peer-joined - `{ peer: { id, username } }`
  * @fires peer-left - `{ peer: { id, username }, reason }`
- * @fires connection-state - `{ state, previous }`: `idle` → `joining` (→ `waiting` in a lobby) → `joined`, then `left` or `failed`
+ * @fires connection-state - `{ state, previous, connection, graceRemainingMs? }`: the phase `idle` → `joining` (→ `waiting` in a lobby) → `joined`, then `left` or `failed`; while joined, `connection` `connected` → `reconnecting` → `reconnected` → `connected`, or → `disconnected`
+ * @fires chat-message - `{ id, from: { id, username }, text, sentAtMs, receivedAtMs, own }` for every message sent or received
  * @fires room-state - `{ locked, passwordSet, lobby, hosts }` on joining and on every change
  * @fires lobby - `{ waiting: [{ id, username }] }` (hosts only) whenever the lobby changes
  * @fires error - `{ code, message, peerId?, media? }` (does not bubble)
@@ -81,7 +93,9 @@ import { cameraIcon, cameraOffIcon, leaveIcon, lockIcon, micIcon, micOffIcon, so
  * @csspart lobby - The hosts' list of people waiting in the lobby.
  * @csspart locked - The "Locked" indicator next to the room's name.
  * @csspart notice - The banner shown when the camera or microphone is unavailable; also `host-notice` when a host muted this participant.
- * @csspart panel - The message shown after leaving, on failure, or without a room.
+ * @csspart panel - The message shown after leaving, on failure, without a room, or over the stage once disconnected (`data-reason="disconnected"`).
+ * @csspart connection-notice - The "Reconnecting…" / "Reconnected" banner (with `notice`).
+ * @csspart chat - The chat side panel; `chat-messages` (its list) and `chat-error` (a refusal) inside it. The toolbar's button is `control-chat`.
  */
 export class WebRtcRoom extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -94,7 +108,7 @@ export class WebRtcRoom extends LitElement {
     uplinkBudget: { type: Number, attribute: "uplink-budget" },
   };
 
-  static override styles = roomStyles;
+  static override styles = [roomStyles, chatStyles, connectionStyles];
 
   /** Server URL; empty for the page's origin. */
   declare server: string;
@@ -127,6 +141,10 @@ export class WebRtcRoom extends LitElement {
   #menuFor: string | undefined;
   /** The remote participant whose removal the open menu asks to confirm, if any. */
   #confirmRemovalOf: string | undefined;
+  /** Why the chat panel's last send was refused, until the next send. */
+  #chatError: string | undefined;
+  /** Messages in the chat list at the last render, to scroll to a new one. */
+  #chatShown = 0;
 
   constructor() {
     super();
@@ -148,9 +166,33 @@ export class WebRtcRoom extends LitElement {
     this.#room.leave();
   }
 
-  /** Joins again after `leave()` or a failure. */
+  /** Where the link to the room stands: `connected`, `reconnecting`, `reconnected` or `disconnected`. */
+  get connection(): RoomConnection {
+    return this.#room.connection;
+  }
+
+  /** Joins again after `leave()`, a failure, or while `disconnected`. */
   rejoin(): void {
     this.#room.rejoin();
+  }
+
+  /**
+   * Sends a chat message to everyone in the room (and shows it in the panel). Throws a
+   * `MeshError` with code `chat_too_long` (above 2000 characters or 4 KiB of UTF-8), `chat_empty`,
+   * `not_ready` (not in the room) or `not_allowed` (no `data` grant).
+   */
+  sendChat(text: string): ChatMessage {
+    return this.#room.sendChat(text);
+  }
+
+  /** Scrolls the chat list to a message that arrived since the last render. */
+  override updated(): void {
+    const count = this.#room.chatMessages.length;
+    if (count !== this.#chatShown) {
+      this.#chatShown = count;
+      const list = this.shadowRoot?.querySelector(".messages");
+      list?.lastElementChild?.scrollIntoView({ block: "end" });
+    }
   }
 
   override render(): TemplateResult {
@@ -221,12 +263,16 @@ export class WebRtcRoom extends LitElement {
     const onSoundBlocked = (): void => room.reportSoundBlocked();
     const roomState = room.roomState;
     const isHost = joined && room.isHost;
+    const connection = room.connection;
+    const cutOff = connection === RoomConnection.disconnected;
     const tiles: TileView[] = [
       {
         id: "local",
         name: room.name,
         local: true,
-        state: joined ? "connected" : "connecting",
+        // Never a green dot while the server is out of reach.
+        state: !joined || connection === RoomConnection.reconnecting ? "connecting" : cutOff ? "closed" : "connected",
+        reconnecting: joined && connection === RoomConnection.reconnecting,
         stream: local.stream,
         videoOn: local.videoOn,
         audioOn: local.audioOn,
@@ -240,6 +286,8 @@ export class WebRtcRoom extends LitElement {
         name: peer.username,
         local: false,
         state: peer.state,
+        // The session rebuilds a failed pair: its tile says so rather than "failed".
+        reconnecting: peer.state === "failed" || (peer.state === "connecting" && peer.rebuilds > 0),
         stream: peer.stream,
         videoOn: (peer.mediaState?.video ?? true) && (peer.stream?.getVideoTracks().length ?? 0) > 0,
         audioOn: peer.mediaState?.audio ?? true,
@@ -253,12 +301,13 @@ export class WebRtcRoom extends LitElement {
     const notice = room.noticeDismissed ? undefined : mediaNotice(local.media);
     // Hidden participants are not in `remotes`: no tile, and not counted.
     const people = tiles.length === 1 ? "Waiting for others to join" : `${tiles.length} people in the room`;
-    const status = !joined ? "Joining…" : room.isViewer ? `${people} · viewing only` : people;
+    const status = !joined ? "Joining…" : cutOff ? "Disconnected" : room.isViewer ? `${people} · viewing only` : people;
     const hostNotice = room.hostNotice;
     return html`<div class="room" part="room" @keydown=${this.#closeMenusOnEscape}>
-      <div class="stage" part="stage">
-        <div class="visually-hidden" role="status" aria-live="polite">${isHost ? room.lobbyAnnouncement : ""}</div>
+      <div class="stage ${room.chatOpen ? "chat-open" : ""}" part="stage">
+        <div class="visually-hidden" role="status" aria-live="polite" data-live-region>${room.announcement}</div>
         <div class="banners">
+          ${renderConnectionBanner(connection, room.graceRemainingMs)}
           ${isHost ? renderLobby(room.lobby, (id) => room.admit(id), (id) => room.deny(id)) : nothing}
           ${hostNotice
             ? html`<div class="notice" part="notice host-notice" role="status">
@@ -277,6 +326,8 @@ export class WebRtcRoom extends LitElement {
             : nothing}
         </div>
         <div class="grid" style="--cols: ${cols}; --rows: ${rows}">${tiles.map(renderTile)}</div>
+        ${room.chatOpen ? this.#renderChat() : nothing}
+        ${cutOff ? renderDisconnectedPanel(() => room.rejoin()) : nothing}
       </div>
       <div class="toolbar" part="toolbar">
         <div class="info">
@@ -298,12 +349,48 @@ export class WebRtcRoom extends LitElement {
                 onPassword: (password) => room.setRoomPassword(password),
               })
             : nothing}
+          ${this.#renderChatToggle()}
           <button class="control leave" part="control control-leave" data-control="leave" title="Leave the room"
             @click=${() => room.leave()}>${leaveIcon}<span>Leave</span></button>
         </div>
         <div class="spacer"></div>
       </div>
     </div>`;
+  }
+
+  /** The toolbar's chat button, with the number of unread messages. */
+  #renderChatToggle(): TemplateResult {
+    const room = this.#room;
+    const unread = room.unreadChat;
+    const label = unread === 0 ? "Chat" : `Chat, ${unread} unread`;
+    return html`<button class="control chat-toggle" part="control control-chat" data-control="chat"
+      aria-expanded=${room.chatOpen ? "true" : "false"} aria-controls="chat" aria-label=${label} title=${label}
+      @click=${() => room.setChatOpen(!room.chatOpen)}
+    >${chatIcon}${unread === 0 ? nothing : html`<span class="unread" aria-hidden="true">${unread > 99 ? "99+" : unread}</span>`}</button>`;
+  }
+
+  #renderChat(): TemplateResult {
+    const room = this.#room;
+    return renderChatPanel({
+      messages: room.chatMessages,
+      error: this.#chatError,
+      canSend: room.phase === RoomPhase.joined && room.connection !== RoomConnection.disconnected,
+      onClose: () => room.setChatOpen(false),
+      onSend: (text) => {
+        try {
+          room.sendChat(text);
+          this.#chatError = undefined;
+          const field = this.shadowRoot?.querySelector("textarea");
+          if (field) {
+            field.value = "";
+          }
+        } catch (error) {
+          this.#chatError = error instanceof MeshError && error.code === "chat_too_long" ? chatTooLongText(text)
+            : error instanceof Error ? `Not sent: ${error.message}` : String(error);
+        }
+        this.requestUpdate();
+      },
+    });
   }
 
   /** A host's menu on participant `id`'s tile. */
