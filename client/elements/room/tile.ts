@@ -43,7 +43,7 @@ export function gridShape(count: number): { cols: number; rows: number } {
   return { cols, rows: Math.max(1, Math.ceil(count / cols)) };
 }
 
-/** Renders one tile. */
+/** Renders one tile: a `<figure>` named by its caption (the participant), its video named after them. */
 export function renderTile(view: TileView): TemplateResult {
   const showVideo = view.videoOn && view.stream !== undefined;
   return html`
@@ -60,6 +60,7 @@ export function renderTile(view: TileView): TemplateResult {
         ? html`<video
             part="video"
             class=${showVideo ? "" : "hidden"}
+            aria-label=${view.local ? "Your camera" : `${view.name}'s camera`}
             autoplay
             playsinline
             ?muted=${view.local}

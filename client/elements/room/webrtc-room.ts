@@ -16,7 +16,8 @@ import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
 import { gridShape, renderTile, type TileView } from "./tile.ts";
-import { cameraIcon, cameraOffIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
+import { isTextField, renderDialog, shortcutFor, type RoomDialog } from "./shortcuts.ts";
+import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 
 /**
  * A video room over a full WebRTC mesh.
@@ -45,11 +46,25 @@ import { cameraIcon, cameraOffIcon, leaveIcon, lockIcon, micIcon, micOffIcon, so
  * sees a waiting screen, one removed by a host a panel saying so (with Rejoin), one muted by a
  * host a notice (and may unmute: a mesh cannot enforce it).
  *
+ * A camera or microphone that was denied, missing or busy can be tried again from its button,
+ * without a rejoin. A change of `name` (or `server`, `room`, `token`) rejoins with the microphone
+ * and camera as they were. An invalid `room` shows a plain explanation and sends nothing.
+ *
+ * Keyboard: while the focus is in the element (and not in a text field), `M` mutes or unmutes the
+ * microphone, `V` turns the camera off or on, `L` asks whether to leave, and `?` opens the list of
+ * shortcuts (also behind the toolbar's keyboard button); both are modal dialogs (Escape closes).
+ * After joining the focus goes to the microphone button, after leaving or a failure to the
+ * panel's button, when the focus had nowhere else to be.
+ *
+ * Sizing: it fills a container with a height; without one, its stage is 16:9 of its width (3:4
+ * below 560 px) above the toolbar. The theme is dark, or light under `prefers-color-scheme:
+ * light`; either is overridden by the custom properties below.
+ *
  * Methods: `leave()`, `rejoin()`. Property `state`: the current {@link RoomPhase}.
  *
  * @fires peer-joined - `{ peer: { id, username } }`
  * @fires peer-left - `{ peer: { id, username }, reason }`
- * @fires connection-state - `{ state, previous }`: `idle` → `joining` (→ `waiting` in a lobby) → `joined`, then `left` or `failed`
+ * @fires connection-state - `{ state, previous }`: `idle` → `joining` (→ `waiting` in a lobby) → `joined`, then `left` or `failed`; a rejoin or a change of settings goes straight back to `joining` (see {@link RoomPhase}). The first fires after the page's scripts ran.
  * @fires room-state - `{ locked, passwordSet, lobby, hosts }` on joining and on every change
  * @fires lobby - `{ waiting: [{ id, username }] }` (hosts only) whenever the lobby changes
  * @fires error - `{ code, message, peerId?, media? }` (does not bubble)
@@ -58,8 +73,8 @@ import { cameraIcon, cameraOffIcon, leaveIcon, lockIcon, micIcon, micOffIcon, so
  * @cssprop --webrtc-room-surface - Tile background without video.
  * @cssprop --webrtc-room-raised - Toolbar buttons; `--webrtc-room-raised-hover` on hover.
  * @cssprop --webrtc-room-text - Text colour; `--webrtc-room-text-dim` for secondary text.
- * @cssprop --webrtc-room-accent - Primary buttons and focus rings.
- * @cssprop --webrtc-room-danger - Leave button and muted icons.
+ * @cssprop --webrtc-room-accent - Primary buttons and focus rings; `--webrtc-room-on-accent` for text on it.
+ * @cssprop --webrtc-room-danger - Leave button and muted icons; `--webrtc-room-on-danger` for text on it.
  * @cssprop --webrtc-room-ok - Connected dot; `--webrtc-room-warn` for connecting and notices.
  * @cssprop --webrtc-room-radius - Tile corner radius (`16px`).
  * @cssprop --webrtc-room-gap - Space between tiles (`12px`).
@@ -79,6 +94,7 @@ import { cameraIcon, cameraOffIcon, leaveIcon, lockIcon, micIcon, micOffIcon, so
  * @csspart locked - The "Locked" indicator next to the room's name.
  * @csspart notice - The banner shown when the camera or microphone is unavailable; also `host-notice` when a host muted this participant.
  * @csspart panel - The message shown after leaving, on failure, or without a room.
+ * @csspart dialog - The keyboard shortcuts and the "Leave the room?" dialogs.
  */
 export class WebRtcRoom extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -120,6 +136,12 @@ export class WebRtcRoom extends LitElement {
   #menuFor: string | undefined;
   /** The remote participant whose removal the open menu asks to confirm, if any. */
   #confirmRemovalOf: string | undefined;
+  /** The open modal dialog, if any. */
+  #dialog: RoomDialog | undefined;
+  /** Where the focus goes back to when the dialog closes. */
+  #dialogOpener: HTMLElement | undefined;
+  /** The phase of the last render, to move the focus when it changes. */
+  #renderedPhase: RoomPhase = RoomPhase.idle;
 
   constructor() {
     super();
@@ -129,6 +151,7 @@ export class WebRtcRoom extends LitElement {
     this.token = "";
     this.audio = true;
     this.video = true;
+    this.addEventListener("keydown", this.#onShortcut);
   }
 
   /** Where the element is in its stay in the room. */
@@ -144,6 +167,73 @@ export class WebRtcRoom extends LitElement {
   /** Joins again after `leave()` or a failure. */
   rejoin(): void {
     this.#room.rejoin();
+  }
+
+  override updated(): void {
+    const phase = this.#room.phase;
+    if (phase !== this.#renderedPhase) {
+      this.#renderedPhase = phase;
+      // A dialog belongs to one stay in the room.
+      this.#dialog = undefined;
+      this.#focusAfterPhaseChange();
+    }
+    const dialog = this.shadowRoot?.querySelector("dialog");
+    if (dialog && !dialog.open) {
+      dialog.showModal();
+    }
+  }
+
+  /**
+   * After joining, leaving or a failure, the button that was pressed is gone: the focus goes to
+   * the next sensible control (the microphone, else Leave; a panel's button or field) unless the
+   * page holds it somewhere else.
+   */
+  #focusAfterPhaseChange(): void {
+    const active = document.activeElement;
+    const lost = active === null || active === document.body || (active === this && !this.shadowRoot?.activeElement);
+    if (!lost) {
+      return;
+    }
+    const root = this.shadowRoot;
+    const target = this.#room.phase === RoomPhase.joined
+      ? root?.querySelector<HTMLElement>('[data-control="audio"]:not(:disabled), [data-control="leave"]')
+      : root?.querySelector<HTMLElement>(".panel input, .panel button");
+    target?.focus();
+  }
+
+  readonly #onShortcut = (event: KeyboardEvent): void => {
+    const joined = this.#room.phase === RoomPhase.joined;
+    const { key, ctrlKey, metaKey, altKey } = event;
+    const action = shortcutFor({ key, ctrlKey, metaKey, altKey, typing: isTextField(event.composedPath()[0]) });
+    if (!joined || !action || this.#dialog) {
+      return;
+    }
+    event.preventDefault();
+    const local = this.#room.local;
+    switch (action) {
+      case "microphone":
+        return this.#room.isViewer ? undefined : local.toggleAudio();
+      case "camera":
+        return this.#room.isViewer ? undefined : local.toggleVideo();
+      case "leave":
+      case "help":
+        return this.#openDialog(action === "leave" ? "leave" : "help");
+    }
+  };
+
+  #openDialog(kind: RoomDialog): void {
+    const active = this.shadowRoot?.activeElement;
+    this.#dialogOpener = active instanceof HTMLElement ? active : undefined;
+    this.#dialog = kind;
+    this.requestUpdate();
+  }
+
+  #closeDialog(): void {
+    this.#dialog = undefined;
+    this.requestUpdate();
+    const opener = this.#dialogOpener;
+    this.#dialogOpener = undefined;
+    void this.updateComplete.then(() => (opener?.isConnected ? opener : this.shadowRoot?.querySelector<HTMLElement>('[data-control="help"]'))?.focus());
   }
 
   override render(): TemplateResult {
@@ -291,11 +381,21 @@ export class WebRtcRoom extends LitElement {
                 onPassword: (password) => room.setRoomPassword(password),
               })
             : nothing}
+          <button class="control" part="control control-help" data-control="help" aria-label="Keyboard shortcuts"
+            title="Keyboard shortcuts (?)" aria-keyshortcuts="?" @click=${() => this.#openDialog("help")}>${keyboardIcon}</button>
           <button class="control leave" part="control control-leave" data-control="leave" title="Leave the room"
             @click=${() => room.leave()}>${leaveIcon}<span>Leave</span></button>
         </div>
         <div class="spacer"></div>
       </div>
+      ${this.#dialog
+        ? html`<dialog part="dialog" aria-labelledby="dialog-title" @close=${() => this.#closeDialog()}>
+            ${renderDialog(this.#dialog, () => this.#closeDialog(), () => {
+              this.#dialog = undefined;
+              room.leave();
+            })}
+          </dialog>`
+        : nothing}
     </div>`;
   }
 
@@ -351,27 +451,31 @@ export class WebRtcRoom extends LitElement {
     }
   };
 
-  /** Microphone and camera switches: only once joined, and never for a viewer (who has neither). */
+  /**
+   * Microphone and camera switches: only once joined, and never for a viewer (who has neither). A
+   * kind that was denied, missing or busy stays clickable, to ask for it again.
+   */
   #renderMediaControls(): TemplateResult {
-    const local = this.#room.local;
-    return html`<button
-            class="control ${local.audioOn ? "" : "off"}"
-            part="control control-audio"
-            data-control="audio"
-            aria-pressed=${local.audioOn ? "false" : "true"}
-            title=${local.hasAudio ? (local.audioOn ? "Mute microphone" : "Unmute microphone") : "No microphone"}
-            ?disabled=${!local.hasAudio}
-            @click=${() => local.toggleAudio()}
-          >${local.audioOn ? micIcon : micOffIcon}</button>
-          <button
-            class="control ${local.videoOn ? "" : "off"}"
-            part="control control-video"
-            data-control="video"
-            aria-pressed=${local.videoOn ? "false" : "true"}
-            title=${local.hasVideo ? (local.videoOn ? "Turn camera off" : "Turn camera on") : "No camera"}
-            ?disabled=${!local.hasVideo}
-            @click=${() => local.toggleVideo()}
-          >${local.videoOn ? cameraIcon : cameraOffIcon}</button>`;
+    const room = this.#room;
+    const local = room.local;
+    const switchFor = (kind: "audio" | "video", on: boolean, present: boolean, name: string, offLabel: string, key: string): TemplateResult => {
+      const retry = !present && local.canRetry(kind);
+      const label = present ? offLabel : retry ? `Try the ${name} again` : `No ${name}`;
+      const [onIcon, offIcon] = kind === "audio" ? [micIcon, micOffIcon] : [cameraIcon, cameraOffIcon];
+      return html`<button
+        class="control ${on ? "" : "off"}"
+        part="control control-${kind}"
+        data-control=${kind}
+        aria-label=${label}
+        aria-pressed=${present ? (on ? "false" : "true") : nothing}
+        aria-keyshortcuts=${key}
+        title="${label} (${key})"
+        ?disabled=${!present && !retry}
+        @click=${() => (present ? (kind === "audio" ? local.toggleAudio() : local.toggleVideo()) : void room.retryMedia(kind))}
+      >${on ? onIcon : offIcon}</button>`;
+    };
+    return html`${switchFor("audio", local.audioOn, local.hasAudio, "microphone", "Mute microphone", "M")}
+      ${switchFor("video", local.videoOn, local.hasVideo, "camera", "Turn camera off", "V")}`;
   }
 }
 
