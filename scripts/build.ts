@@ -6,9 +6,10 @@
  *   package's `exports` run.
  * - {@link buildBundle}: esbuild bundles `client/elements/index.ts` (the custom elements, Lit, the
  *   mesh core, simple-peer and the Node shims it needs) into one minified ES module named after its
- *   content, `dist/webrtc-room.<hash>.js` (+ `.map`), and a stable entry `dist/webrtc-room.js` that
- *   re-exports it. Every file gets `.gz` and `.br` siblings, compressed once here at the highest
- *   levels, so the server never compresses per request. Prints the sizes; fails above the gzip budget.
+ *   content, `dist/webrtc-room.<hash>.js` (+ `.map`), with the styles' CSS minified too
+ *   (`minify-css.ts`), and a stable entry `dist/webrtc-room.js` that re-exports it. Every file
+ *   gets `.gz` and `.br` siblings, compressed once here at the highest levels, so the server
+ *   never compresses per request. Prints the sizes; fails above the gzip budget.
  *
  * Tests (through the vitest global setup) and `npm run screenshot` call these functions
  * themselves so that they always exercise the current source.
@@ -21,6 +22,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import { isContentHashed } from "../server/assets.ts";
+import { minifyCssPlugin } from "./minify-css.ts";
 
 const ROOT_DIR = fileURLToPath(new URL("../", import.meta.url));
 
@@ -148,6 +150,7 @@ export async function buildBundle(): Promise<BundleReport> {
     // lowering them to ES2020 WeakMaps would cost size and speed for browsers that all have them.
     target: "es2022",
     minify: true,
+    plugins: [minifyCssPlugin],
     sourcemap: true,
     tsconfig: "tsconfig.json",
     // simple-peer → readable-stream, randombytes expect a few Node globals.
