@@ -84,10 +84,14 @@ export const roomStyles = css`
 
   .stage {
     position: relative;
-    /* Its 16:9 is only the basis: in a container with a height the stage grows or shrinks to fill it. */
+    /*
+     * Its 16:9 is only the basis: in a container with a height the stage grows or shrinks to fill
+     * it. Without one, it never pushes the toolbar below the window.
+     */
     flex: 1 1 auto;
     aspect-ratio: 16 / 9;
     min-height: 0;
+    max-height: calc(100dvh - 96px);
     padding: var(--_gap) var(--_gap) 0;
   }
 
@@ -788,6 +792,10 @@ export const roomStyles = css`
   /* ── narrow elements and short windows: smaller controls, labels as accessible names only ── */
 
   @container room (max-width: 560px) {
+    .stage {
+      aspect-ratio: 3 / 4;
+    }
+
     .toolbar {
       grid-template-columns: minmax(0, 1fr) auto;
     }

@@ -142,6 +142,8 @@ export class WebRtcRoom extends LitElement {
   #dialogOpener: HTMLElement | undefined;
   /** The phase of the last render, to move the focus when it changes. */
   #renderedPhase: RoomPhase = RoomPhase.idle;
+  /** The Leave button, focused on joining until the microphone button opens and takes the focus. */
+  #focusedUntilMedia: HTMLElement | undefined;
 
   constructor() {
     super();
@@ -171,11 +173,18 @@ export class WebRtcRoom extends LitElement {
 
   override updated(): void {
     const phase = this.#room.phase;
+    const microphone = this.shadowRoot?.querySelector<HTMLElement>('[data-control="audio"]:not(:disabled)');
     if (phase !== this.#renderedPhase) {
       this.#renderedPhase = phase;
       // A dialog belongs to one stay in the room.
       this.#dialog = undefined;
+      this.#focusedUntilMedia = undefined;
       this.#focusAfterPhaseChange();
+    } else if (this.#focusedUntilMedia && microphone) {
+      if (this.shadowRoot?.activeElement === this.#focusedUntilMedia) {
+        microphone.focus();
+      }
+      this.#focusedUntilMedia = undefined;
     }
     const dialog = this.shadowRoot?.querySelector("dialog");
     if (dialog && !dialog.open) {
@@ -195,10 +204,14 @@ export class WebRtcRoom extends LitElement {
       return;
     }
     const root = this.shadowRoot;
-    const target = this.#room.phase === RoomPhase.joined
-      ? root?.querySelector<HTMLElement>('[data-control="audio"]:not(:disabled), [data-control="leave"]')
-      : root?.querySelector<HTMLElement>(".panel input, .panel button");
+    if (this.#room.phase !== RoomPhase.joined) {
+      root?.querySelector<HTMLElement>(".panel input, .panel button")?.focus();
+      return;
+    }
+    // Camera and microphone open just after joining; until then, Leave holds the focus.
+    const target = root?.querySelector<HTMLElement>('[data-control="audio"]:not(:disabled)') ?? root?.querySelector<HTMLElement>('[data-control="leave"]');
     target?.focus();
+    this.#focusedUntilMedia = target?.dataset["control"] === "leave" && !this.#room.isViewer ? target : undefined;
   }
 
   readonly #onShortcut = (event: KeyboardEvent): void => {
