@@ -16,7 +16,7 @@ import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
 import { gridShape, renderTile, type TileView } from "./tile.ts";
-import { isTextField, renderDialog, shortcutFor, type RoomDialog } from "./shortcuts.ts";
+import { isTextField, keepFocusIn, renderDialog, shortcutFor, type RoomDialog } from "./shortcuts.ts";
 import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 
 /**
@@ -402,7 +402,7 @@ export class WebRtcRoom extends LitElement {
         <div class="spacer"></div>
       </div>
       ${this.#dialog
-        ? html`<dialog part="dialog" aria-labelledby="dialog-title" @close=${() => this.#closeDialog()}>
+        ? html`<dialog part="dialog" aria-labelledby="dialog-title" @keydown=${keepFocusIn} @close=${() => this.#closeDialog()}>
             ${renderDialog(this.#dialog, () => this.#closeDialog(), () => {
               this.#dialog = undefined;
               room.leave();
