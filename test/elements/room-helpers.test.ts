@@ -7,6 +7,7 @@ import { describe, expect, test } from "vitest";
 import { startOnConverter } from "../../client/elements/room/attributes.ts";
 import {
   NOT_ALLOWED_TITLE,
+  INVALID_ROOM_MESSAGE,
   failureText,
   hostMuteNotice,
   lobbyAnnouncement,
@@ -151,7 +152,16 @@ describe("failureText", () => {
   });
 
   test("falls back to the error's message for codes without their own sentence", () => {
-    expect(failureText({ code: "bad_message", message: "details" })).toEqual({ title: "Could not join", detail: "details", action: "retry", reason: "bad_message" });
+    expect(failureText({ code: "internal_error", message: "details" })).toEqual({ title: "Could not join", detail: "details", action: "retry", reason: "internal_error" });
+  });
+
+  test("an invalid room name and a refused request say so in words, never with the server's schema text", () => {
+    const invalid = failureText({ code: "invalid_room", message: INVALID_ROOM_MESSAGE });
+    expect(invalid).toMatchObject({ title: "This room name cannot be used", action: "none", reason: "invalid_room" });
+    expect(invalid.detail).toContain("letters, digits");
+    const refused = failureText({ code: "bad_message", message: "room must match [A-Za-z0-9_-]{1,64}" });
+    expect(refused).toMatchObject({ title: "Could not join", action: "retry" });
+    expect(refused.detail).not.toContain("[");
   });
 
   test.each([
