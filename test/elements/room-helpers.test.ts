@@ -14,7 +14,7 @@ import {
   mediaNotice,
   type FailureAction,
 } from "../../client/elements/room/room-text.ts";
-import { gridShape } from "../../client/elements/room/tile.ts";
+import { gridShape, portraitShape } from "../../client/elements/room/tile.ts";
 import { hueOf, initials } from "../../client/elements/shared/avatar.ts";
 import { DEFAULT_DISPLAY_NAME, displayName } from "../../client/elements/shared/display-name.ts";
 import { MediaProblem, acquireLocalMedia, classifyMediaError } from "../../client/elements/shared/local-media.ts";
@@ -87,6 +87,19 @@ describe("gridShape", () => {
     [8, 3, 3],
   ])("%i participants fill %i columns × %i rows", (count, cols, rows) => {
     expect(gridShape(count)).toEqual({ cols, rows });
+  });
+});
+
+describe("portraitShape", () => {
+  test.each([
+    [1, 1, 1],
+    [2, 1, 2],
+    [3, 1, 3],
+    [4, 2, 2],
+    [5, 2, 3],
+    [8, 2, 4],
+  ])("%i participants on a portrait stage fill %i columns × %i rows", (count, cols, rows) => {
+    expect(portraitShape(count)).toEqual({ cols, rows });
   });
 });
 

@@ -22,6 +22,8 @@ export const roomStyles = css`
     --_danger: var(--webrtc-room-danger, #d23439);
     --_on-danger: var(--webrtc-room-on-danger, #fff);
     --_danger-text: #ffb4b6;
+    /* Saturation, lightness and alpha of the glow behind a tile's avatar. */
+    --_glow: 35% 22% / 0.9;
     --_ok: var(--webrtc-room-ok, #30c46c);
     --_warn: var(--webrtc-room-warn, #f5a524);
     --_radius: var(--webrtc-room-radius, 16px);
@@ -52,6 +54,7 @@ export const roomStyles = css`
       --_on-accent: var(--webrtc-room-on-accent, #fff);
       --_danger: var(--webrtc-room-danger, #c42b31);
       --_danger-text: #a3262b;
+      --_glow: 50% 80% / 0.9;
       --_ok: var(--webrtc-room-ok, #1f8a4c);
       --_warn: var(--webrtc-room-warn, #9a5b00);
       color-scheme: light;
@@ -124,16 +127,16 @@ export const roomStyles = css`
     border-radius: var(--_radius);
     overflow: hidden;
     background:
-      radial-gradient(circle at 50% 40%, hsl(var(--hue) 35% 22% / 0.9), transparent 70%),
+      radial-gradient(circle at 50% 40%, hsl(var(--hue) var(--_glow)), transparent 70%),
       var(--_surface);
     box-shadow: 0 0 0 1px rgb(255 255 255 / 0.06), 0 8px 24px rgb(0 0 0 / 0.35);
   }
 
-  /* A portrait stage (a phone) stacks: columns and rows swap and tiles take the height, up to 3:4. */
+  /* A portrait stage (a phone) stacks tiles (--portrait-cols, --portrait-rows), which take the height up to 3:4. */
   @container grid (aspect-ratio < 1) {
     .tile {
-      --c: var(--rows);
-      --r: var(--cols);
+      --c: var(--portrait-cols);
+      --r: var(--portrait-rows);
       --w: calc((100cqw - (var(--c) - 1) * var(--_gap)) / var(--c));
       width: var(--w);
       height: min((100cqh - (var(--r) - 1) * var(--_gap)) / var(--r), var(--w) * 4 / 3);

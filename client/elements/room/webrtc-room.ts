@@ -15,7 +15,7 @@ import { RoomPhase } from "./room-events.ts";
 import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
-import { gridShape, renderTile, type TileView } from "./tile.ts";
+import { gridShape, portraitShape, renderTile, type TileView } from "./tile.ts";
 import { isTextField, keepFocusIn, renderDialog, shortcutFor, type RoomDialog } from "./shortcuts.ts";
 import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 
@@ -346,6 +346,7 @@ export class WebRtcRoom extends LitElement {
       })),
     ];
     const { cols, rows } = gridShape(tiles.length);
+    const portrait = portraitShape(tiles.length);
     const notice = room.noticeDismissed ? undefined : mediaNotice(local.media);
     // Hidden participants are not in `remotes`: no tile, and not counted.
     const people = tiles.length === 1 ? "Waiting for others to join" : `${tiles.length} people in the room`;
@@ -372,7 +373,7 @@ export class WebRtcRoom extends LitElement {
             ? html`<button class="sound" @click=${() => room.unblockSound()}>${soundOffIcon}Click to enable sound</button>`
             : nothing}
         </div>
-        <div class="grid" style="--cols: ${cols}; --rows: ${rows}">${tiles.map(renderTile)}</div>
+        <div class="grid" style="--cols: ${cols}; --rows: ${rows}; --portrait-cols: ${portrait.cols}; --portrait-rows: ${portrait.rows}">${tiles.map(renderTile)}</div>
       </div>
       <div class="toolbar" part="toolbar">
         <div class="info">
