@@ -3,7 +3,7 @@
  * is which action, and which keydowns are never shortcuts.
  */
 import { describe, expect, test } from "vitest";
-import { ROOM_SHORTCUTS, shortcutFor, type ShortcutKey } from "../../client/elements/room/shortcuts.ts";
+import { ROOM_SHORTCUTS, shortcutFor, shortcutKey, type ShortcutKey } from "../../client/elements/room/shortcuts.ts";
 
 const press = (key: string, extra: Partial<ShortcutKey> = {}): ShortcutKey => ({
   key,
@@ -33,6 +33,10 @@ describe("shortcutFor", () => {
     ["M typed into a text field", press("m", { typing: true })],
   ])("%s is no shortcut", (_name, key) => {
     expect(shortcutFor(key)).toBeUndefined();
+  });
+
+  test("shortcutKey names each action's key as shown to the user", () => {
+    expect([shortcutKey("microphone"), shortcutKey("camera"), shortcutKey("leave"), shortcutKey("help")]).toEqual(["M", "V", "L", "?"]);
   });
 
   test("every action has exactly one key, listed for the help panel", () => {

@@ -45,6 +45,11 @@ export function shortcutFor(event: ShortcutKey): ShortcutAction | undefined {
   return ROOM_SHORTCUTS.find((shortcut) => shortcut.key === key)?.action;
 }
 
+/** The key of `action` as the user sees it (`M`), for `aria-keyshortcuts` and tooltips. */
+export function shortcutKey(action: ShortcutAction): string {
+  return ROOM_SHORTCUTS.find((shortcut) => shortcut.action === action)?.key.toUpperCase() ?? "";
+}
+
 /** True when `target` (the innermost element of a key event's composed path) takes typed text. */
 export function isTextField(target: EventTarget | undefined): boolean {
   if (!(target instanceof HTMLElement)) {

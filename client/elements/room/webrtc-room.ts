@@ -16,7 +16,7 @@ import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
 import { gridShape, portraitShape, renderTile, type TileView } from "./tile.ts";
-import { isTextField, keepFocusIn, renderDialog, shortcutFor, type RoomDialog } from "./shortcuts.ts";
+import { isTextField, keepFocusIn, renderDialog, shortcutFor, shortcutKey, type RoomDialog } from "./shortcuts.ts";
 import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 
 /**
@@ -222,15 +222,12 @@ export class WebRtcRoom extends LitElement {
       return;
     }
     event.preventDefault();
-    const local = this.#room.local;
-    switch (action) {
-      case "microphone":
-        return this.#room.isViewer ? undefined : local.toggleAudio();
-      case "camera":
-        return this.#room.isViewer ? undefined : local.toggleVideo();
-      case "leave":
-      case "help":
-        return this.#openDialog(action === "leave" ? "leave" : "help");
+    if (action === "leave" || action === "help") {
+      this.#openDialog(action);
+    } else if (action === "microphone") {
+      this.#room.local.toggleAudio();
+    } else {
+      this.#room.local.toggleVideo();
     }
   };
 
@@ -470,28 +467,47 @@ export class WebRtcRoom extends LitElement {
    * kind that was denied, missing or busy stays clickable, to ask for it again.
    */
   #renderMediaControls(): TemplateResult {
+    return html`${this.#renderMediaSwitch("audio")}${this.#renderMediaSwitch("video")}`;
+  }
+
+  #renderMediaSwitch(kind: "audio" | "video"): TemplateResult {
     const room = this.#room;
     const local = room.local;
-    const switchFor = (kind: "audio" | "video", on: boolean, present: boolean, name: string, offLabel: string, key: string): TemplateResult => {
-      const retry = !present && local.canRetry(kind);
-      const label = present ? offLabel : retry ? `Try the ${name} again` : `No ${name}`;
-      const [onIcon, offIcon] = kind === "audio" ? [micIcon, micOffIcon] : [cameraIcon, cameraOffIcon];
-      return html`<button
-        class="control ${on ? "" : "off"}"
-        part="control control-${kind}"
-        data-control=${kind}
-        aria-label=${label}
-        aria-pressed=${present ? (on ? "false" : "true") : nothing}
-        aria-keyshortcuts=${key}
-        title="${label} (${key})"
-        ?disabled=${!present && !retry}
-        @click=${() => (present ? (kind === "audio" ? local.toggleAudio() : local.toggleVideo()) : void room.retryMedia(kind))}
-      >${on ? onIcon : offIcon}</button>`;
+    const { name, offLabel, action, onIcon, offIcon } = MEDIA_SWITCHES[kind];
+    const present = kind === "audio" ? local.hasAudio : local.hasVideo;
+    const on = kind === "audio" ? local.audioOn : local.videoOn;
+    const retry = !present && local.canRetry(kind);
+    const label = present ? offLabel : retry ? `Try the ${name} again` : `No ${name}`;
+    const key = shortcutKey(action);
+    const onClick = (): void => {
+      if (!present) {
+        void room.retryMedia(kind);
+      } else if (kind === "audio") {
+        local.toggleAudio();
+      } else {
+        local.toggleVideo();
+      }
     };
-    return html`${switchFor("audio", local.audioOn, local.hasAudio, "microphone", "Mute microphone", "M")}
-      ${switchFor("video", local.videoOn, local.hasVideo, "camera", "Turn camera off", "V")}`;
+    // Pressed means off: "Mute microphone", pressed = muted.
+    return html`<button
+      class="control ${on ? "" : "off"}"
+      part="control control-${kind}"
+      data-control=${kind}
+      aria-label=${label}
+      aria-pressed=${present ? (on ? "false" : "true") : nothing}
+      aria-keyshortcuts=${key}
+      title="${label} (${key})"
+      ?disabled=${!present && !retry}
+      @click=${onClick}
+    >${on ? onIcon : offIcon}</button>`;
   }
 }
+
+/** What the microphone and camera switches say and show. */
+const MEDIA_SWITCHES = {
+  audio: { name: "microphone", offLabel: "Mute microphone", action: "microphone", onIcon: micIcon, offIcon: micOffIcon },
+  video: { name: "camera", offLabel: "Turn camera off", action: "camera", onIcon: cameraIcon, offIcon: cameraOffIcon },
+} as const;
 
 declare global {
   interface HTMLElementTagNameMap {
