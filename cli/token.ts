@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { mintToken, TokenKeyError, type MintRequest } from "../server/tokens.ts";
 
 const TOKEN_USAGE = `Usage: webrtc-room token --room R --name N [--ttl 10m] [--host] [--viewer] [--user U]
-       webrtc-room token --login --user U [--name N] [--avatar URL] [--ttl 10m]
+       webrtc-room token --login --user U [--name N] [--avatar URL] [--device] [--ttl 10m]
 
 Prints a signed token (HS256) for a server running with --auth token and the same secret.
 
@@ -21,6 +21,7 @@ Options:
   --viewer          join token without the publish grant (receives, sends no media)
   --login           a login token (calls and presence) instead of a join token
   --avatar URL      login token's avatar
+  --device          login token with the device grant: a camera anyone may watch without asking
   --auth-secret S   the secret (default: WEBRTC_ROOM_AUTH_SECRET; prefer the variable, flags show in ps)
   --auth-issuer I   the token's iss (default: WEBRTC_ROOM_AUTH_ISSUER; none when unset)
 `;
@@ -54,6 +55,7 @@ export async function runTokenCommand(argv: string[], env: NodeJS.ProcessEnv): P
         ttl: { type: "string", default: "10m" },
         host: { type: "boolean", default: false },
         viewer: { type: "boolean", default: false },
+        device: { type: "boolean", default: false },
         login: { type: "boolean", default: false },
         avatar: { type: "string" },
         "auth-secret": { type: "string" },
@@ -91,13 +93,13 @@ export async function runTokenCommand(argv: string[], env: NodeJS.ProcessEnv): P
     if (values.room !== undefined || values.host || values.viewer) {
       return fail("--room, --host and --viewer are for join tokens, not --login");
     }
-    request = { kind: "login", userId: values.user, name: values.name, avatar: values.avatar, grants: { call: true } };
+    request = { kind: "login", userId: values.user, name: values.name, avatar: values.avatar, grants: { call: true, ...(values.device ? { device: true } : {}) } };
   } else {
     if (values.room === undefined || values.name === undefined) {
       return fail("a join token needs --room and --name");
     }
-    if (values.avatar !== undefined) {
-      return fail("--avatar is for login tokens (--login)");
+    if (values.avatar !== undefined || values.device) {
+      return fail("--avatar and --device are for login tokens (--login)");
     }
     request = {
       kind: "join",

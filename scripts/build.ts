@@ -6,10 +6,10 @@
  *   package's `exports` run.
  * - {@link buildBundle}: esbuild bundles `client/elements/index.ts` (the custom elements, Lit, the
  *   mesh core, simple-peer and the Node shims it needs) into one minified ES module named after its
- *   content, `dist/webrtc-room.<hash>.js` (+ `.map`), with the styles' CSS minified too
- *   (`minify-css.ts`), and a stable entry `dist/webrtc-room.js` that re-exports it. Every file
- *   gets `.gz` and `.br` siblings, compressed once here at the highest levels, so the server
- *   never compresses per request. Prints the sizes; fails above the gzip budget.
+ *   content, `dist/webrtc-room.<hash>.js` (+ `.map`), and a stable entry `dist/webrtc-room.js` that
+ *   re-exports it. Every file gets `.gz` and `.br` siblings, compressed once here at the highest
+ *   levels, so the server never compresses per request. The CSS of the elements' `css` templates
+ *   is minified on the way in (`css-literals.ts`). Prints the sizes; fails above the gzip budget.
  *
  * Tests (through the vitest global setup) and `npm run screenshot` call these functions
  * themselves so that they always exercise the current source.
@@ -22,7 +22,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import { isContentHashed } from "../server/assets.ts";
-import { minifyCssPlugin } from "./minify-css.ts";
+import { cssLiteralsPlugin } from "./css-literals.ts";
 
 const ROOT_DIR = fileURLToPath(new URL("../", import.meta.url));
 
@@ -38,9 +38,10 @@ export const BUNDLE_ENTRY_FILE = join(DIST_DIR, "webrtc-room.js");
 /**
  * Budget for the gzipped bundle; the build fails above it. It catches an accidental heavy
  * dependency, not feature growth: calls on the shared peer link (data channel, renegotiation,
- * publications) took the bundle to 60 KiB, so the budget leaves room for a few more features.
+ * publications) took the bundle to 60 KiB, the room's host UI to 68.5 KiB and watches (client core
+ * and `<webrtc-phone>`) to about 72.7 KiB, so the budget leaves room for a few more features.
  */
-export const BUNDLE_GZIP_BUDGET_BYTES = 72 * 1024;
+export const BUNDLE_GZIP_BUDGET_BYTES = 80 * 1024;
 
 /**
  * Brotli quality for source maps. Quality 11 (used for what pages load) takes 2.3 s on the 1.1 MB
@@ -150,7 +151,6 @@ export async function buildBundle(): Promise<BundleReport> {
     // lowering them to ES2020 WeakMaps would cost size and speed for browsers that all have them.
     target: "es2022",
     minify: true,
-    plugins: [minifyCssPlugin],
     sourcemap: true,
     tsconfig: "tsconfig.json",
     // simple-peer → readable-stream, randombytes expect a few Node globals.
@@ -163,6 +163,7 @@ export async function buildBundle(): Promise<BundleReport> {
       "process.env.DEBUG": "undefined",
     },
     logLevel: "warning",
+    plugins: [cssLiteralsPlugin],
     write: false,
   });
   const bundle = result.outputFiles.find((file) => file.path.endsWith(".js"));

@@ -110,7 +110,7 @@ const PRESENCE_WINDOW_TIMER = "presence:window";
 const PRESENCE_WINDOW_PLACE = "presence window";
 
 /** Failure places of the registries' timers, by owner, as `/metrics` counts them. */
-const TIMER_PLACES: ReadonlyMap<string, string> = new Map([["ring", "call timer"], ["ending", "call timer"], ["grace", "grace timer"]]);
+const TIMER_PLACES: ReadonlyMap<string, string> = new Map([["ring", "call timer"], ["ending", "call timer"], ["watchring", "watch timer"], ["grace", "grace timer"]]);
 
 /** Carries out {@link Effects}; the one place where registry results meet sockets and timers. */
 export class EffectsApplier {

@@ -39,6 +39,9 @@ export interface ServerGauges {
   onlineUsers: number;
   ringingCalls: number;
   activeCalls: number;
+  /** Watch requests waiting for an answer, and started watches. */
+  pendingWatches: number;
+  activeWatches: number;
   /** Suspended sessions that hold a room seat. */
   suspendedParticipants: number;
   /** Every suspended session (room seats and logins). */
@@ -166,6 +169,8 @@ export function registerHttpRoutes(app: TemplatedApp, answers: HttpAnswers, opti
       onlineUsers: gauges.onlineUsers,
       ringingCalls: gauges.ringingCalls,
       activeCalls: gauges.activeCalls,
+      pendingWatches: gauges.pendingWatches,
+      activeWatches: gauges.activeWatches,
       suspendedParticipants: gauges.suspendedParticipants,
       suspendedSessions: gauges.suspendedSessions,
     }));
@@ -182,6 +187,8 @@ export function registerHttpRoutes(app: TemplatedApp, answers: HttpAnswers, opti
       webrtc_room_online_users: gauges.onlineUsers,
       webrtc_room_ringing_calls: gauges.ringingCalls,
       webrtc_room_active_calls: gauges.activeCalls,
+      webrtc_room_pending_watches: gauges.pendingWatches,
+      webrtc_room_active_watches: gauges.activeWatches,
       webrtc_room_suspended_participants: gauges.suspendedParticipants,
       webrtc_room_suspended_sessions: gauges.suspendedSessions,
     }));

@@ -68,7 +68,12 @@ interface Login {
   readonly avatar: string | undefined;
   /** What `loginResponse accepted` gave this login: the proof a later login of the same user brings. */
   readonly reclaimKey: string;
+  /** A device (a camera): anyone may watch it without being asked. */
+  readonly device: boolean;
   status: PresenceStatus;
+  /** Watches this user has running as the watcher, and as the watched user. */
+  watching: number;
+  watchedBy: number;
 }
 
 /** A new reclaim key: {@link RECLAIM_KEY_LENGTH} nanoid characters (190 bits). */
@@ -130,7 +135,10 @@ export class LoginDirectory implements Logins {
       username: message.username ?? message.userID,
       avatar: message.avatar,
       reclaimKey: newReclaimKey(),
+      device: message.device === true,
       status: "online",
+      watching: 0,
+      watchedBy: 0,
     };
     this.#byConnection.set(connectionId, login);
     this.#byUserID.set(login.userID, login);
@@ -175,6 +183,17 @@ export class LoginDirectory implements Logins {
       return false;
     }
     login.status = status;
+    return true;
+  }
+
+  /** Sets the watch counts of the login on `connectionId`; true when its entry changed. */
+  setWatchCounts(connectionId: string, watching: number, watchedBy: number): boolean {
+    const login = this.#byConnection.get(connectionId);
+    if (!login || (login.watching === watching && login.watchedBy === watchedBy)) {
+      return false;
+    }
+    login.watching = watching;
+    login.watchedBy = watchedBy;
     return true;
   }
 
@@ -242,6 +261,15 @@ function toPresenceUser(login: Login): PresenceUser {
   const entry: PresenceUser = { userID: login.userID, username: login.username, status: login.status };
   if (login.avatar !== undefined) {
     entry.avatar = login.avatar;
+  }
+  if (login.device) {
+    entry.device = true;
+  }
+  if (login.watching > 0) {
+    entry.watching = login.watching;
+  }
+  if (login.watchedBy > 0) {
+    entry.watchedBy = login.watchedBy;
   }
   return entry;
 }

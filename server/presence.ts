@@ -286,5 +286,14 @@ function messageFor(delta: Delta): PresenceServerMessage | undefined {
 }
 
 function sameEntry(a: PresenceUser, b: PresenceUser): boolean {
-  return a === b || (a.userID === b.userID && a.username === b.username && a.avatar === b.avatar && a.status === b.status);
+  return (
+    a === b ||
+    (a.userID === b.userID &&
+      a.username === b.username &&
+      a.avatar === b.avatar &&
+      a.status === b.status &&
+      a.device === b.device &&
+      a.watching === b.watching &&
+      a.watchedBy === b.watchedBy)
+  );
 }

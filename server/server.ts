@@ -10,6 +10,7 @@ import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
 import { AddressRateLimiter, FailureWindow } from "./address-limits.ts";
 import { loadStaticAssets } from "./assets.ts";
 import { CallRegistry } from "./calls.ts";
+import { WATCH_TIMER_OWNER, WatchRegistry } from "./watches.ts";
 import { ConfigError, DEFAULT_CONFIG, defaultMaxConnections, openFileLimit, tokenSettings, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
 import { EffectsApplier, timerOwner } from "./effects.ts";
 import { FailureReporter } from "./failures.ts";
@@ -84,6 +85,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const rooms: RoomMembership = new RoomRegistry({ roomCapacity: config.roomCapacity, openMode: tokens === undefined });
   const logins: Logins = new LoginDirectory();
   const calls = new CallRegistry(logins, { ringTimeoutMs: config.ringTimeoutMs });
+  /** Watches wait for an answer as long as calls ring. */
+  const watches = new WatchRegistry(logins, { requestTimeoutMs: config.ringTimeoutMs });
   /** Presence frames, coalesced per `presenceWindowMs`; -1 sends every change at once (no coalescing). */
   const presence: PresenceDirectory = new PresenceFanout({ coalesce: config.presenceWindowMs >= 0 });
   /**
@@ -118,6 +121,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     timerFired: (timerId) => {
       if (timerOwner(timerId) === GRACE_TIMER_OWNER) {
         sessions.graceEnded(timerId.slice(GRACE_TIMER_OWNER.length + 1));
+      } else if (timerOwner(timerId) === WATCH_TIMER_OWNER) {
+        applier.apply(watches.timerFired(timerId));
       } else {
         applier.apply(calls.timerFired(timerId));
       }
@@ -128,6 +133,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     rooms,
     logins,
     calls,
+    watches,
     suspended,
     applier,
     transport,
@@ -142,6 +148,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     rooms,
     logins,
     calls,
+    watches,
     suspended,
     sessions,
     applier,
@@ -192,6 +199,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     auth: config.auth,
     gauges: () => {
       const { ringingCalls, activeCalls } = calls.stats();
+      const { pendingWatches, activeWatches } = watches.stats();
       const suspendedIds = suspended.suspendedIds();
       return {
         shuttingDown: transport.shuttingDown,
@@ -203,6 +211,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         onlineUsers: logins.count(),
         ringingCalls,
         activeCalls,
+        pendingWatches,
+        activeWatches,
         suspendedParticipants: suspendedIds.filter((id) => rooms.roomOf(id) !== undefined).length,
         suspendedSessions: suspendedIds.length,
       };

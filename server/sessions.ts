@@ -11,6 +11,7 @@ import { nanoid } from "nanoid";
 import type { ServerMessage } from "../shared/protocol/index.ts";
 import type { AddressRateLimiter } from "./address-limits.ts";
 import type { CallRegistry } from "./calls.ts";
+import type { WatchRegistry } from "./watches.ts";
 import { combineEffects, type Effects, type EffectsApplier } from "./effects.ts";
 import { suspendsOnClose } from "./resume.ts";
 import type { Logins, RoomMembership, SuspendedSessions } from "./stores.ts";
@@ -33,6 +34,7 @@ export interface SessionsOptions {
   rooms: RoomMembership;
   logins: Logins;
   calls: CallRegistry;
+  watches: WatchRegistry;
   suspended: SuspendedSessions;
   applier: EffectsApplier;
   transport: WebSocketTransport;
@@ -115,17 +117,17 @@ export class Sessions {
    * connection). Used on a close that does not suspend and when a suspension ends unresumed.
    */
   end(id: string): void {
-    const { rooms, logins, calls, suspended, applier, forgetIceServers } = this.#options;
+    const { rooms, logins, calls, watches, suspended, applier, forgetIceServers } = this.#options;
     forgetIceServers(id);
     applier.apply(suspended.forget(id));
     const left = rooms.leave(id);
     if (left.ok) {
       applier.apply(left);
     }
-    // The directory first, so that the call registry no longer sees the login; the call's effects
-    // go out first, as for a replaced login.
+    // The directory first, so that the call and watch registries no longer see the login; their
+    // effects go out first, as for a replaced login.
     const loggedOut = logins.logout(id);
-    applier.apply(combineEffects(calls.loginEnded(id, "disconnected"), loggedOut));
+    applier.apply(combineEffects(combineEffects(calls.loginEnded(id, "disconnected"), watches.loginEnded(id, "disconnected")), loggedOut));
   }
 
   /**

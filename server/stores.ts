@@ -80,6 +80,8 @@ export interface Logins {
   logout(connectionId: string): LoginEffects;
   /** Sets the status of the login on `connectionId`; true when its entry changed (false when not logged in). */
   setStatus(connectionId: string, status: PresenceStatus): boolean;
+  /** Sets the watch counts of the login on `connectionId`; true when its entry changed (false when not logged in). */
+  setWatchCounts(connectionId: string, watching: number, watchedBy: number): boolean;
   /** Who `connectionId` is logged in as, if it is. */
   loginOf(connectionId: string): LoginIdentity | undefined;
   /** The connection logged in as `userID`, if it is online. */

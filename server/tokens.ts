@@ -77,7 +77,8 @@ export interface LoginClaims {
   /** `name`: the display name; the user id when absent. */
   name?: string;
   avatar?: string;
-  grants: { call: boolean };
+  /** `call`; `device`: the login is a device (a camera) that anyone may watch without asking. */
+  grants: { call: boolean; device: boolean };
   expiresAtMs: number;
 }
 
@@ -103,7 +104,7 @@ const LoginClaimsSchema = v.object({
   name: v.optional(UsernameSchema),
   avatar: v.optional(AvatarSchema),
   exp: v.number(),
-  grants: v.optional(v.object({ call: GrantSchema }), {}),
+  grants: v.optional(v.object({ call: GrantSchema, device: GrantSchema }), {}),
 });
 
 /** The algorithms a key of `kind` verifies; anything else is `token_algorithm`. */
@@ -254,7 +255,7 @@ export class TokenVerifier {
 /** What {@link mintToken} puts in a token. */
 export type MintRequest =
   | { kind: "join"; userId: string; room: string; name: string; grants: Partial<JoinGrants> }
-  | { kind: "login"; userId: string; name?: string; avatar?: string; grants: { call?: boolean } };
+  | { kind: "login"; userId: string; name?: string; avatar?: string; grants: { call?: boolean; device?: boolean } };
 
 /**
  * Signs a token with an HS256 `secret` (what `webrtc-room token` does; an application's backend

@@ -13,6 +13,7 @@ const ALL_TYPES = {
   room_settings: true, remove_participant: true, mute_participant: true, lobby_admit: true, lobby_deny: true,
   login: true,
   call: true, incomingCallResponse: true, stopCall: true, stop: true, onIceCandidate: true, callDescription: true,
+  watch: true, watchAnswer: true, allowWatching: true, stopWatching: true, watchDescription: true, watchCandidate: true,
 } satisfies Record<ClientMessageType, true>;
 
 describe("handler table", () => {

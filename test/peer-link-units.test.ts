@@ -4,9 +4,11 @@
  * section.
  */
 import { describe, expect, test } from "vitest";
-import { DataChannelRouter, type DataChannelHandlers } from "../client/core/data-channel.ts";
+import { CHAT_OUTBOX_MAX_MESSAGES, DataChannelRouter, type DataChannelHandlers } from "../client/core/data-channel.ts";
 import { sdpSectionUfrag } from "../client/core/peer-link.ts";
-import { MESH_CHANNEL_MAX_BYTES } from "../shared/protocol/mesh.ts";
+import { CHAT_MAX_BYTES, CHAT_MAX_CHARS, MESH_CHANNEL_MAX_BYTES, isChatTextWithinLimits, type ChatChannelMessage } from "../shared/protocol/mesh.ts";
+
+const chat = (text: string): ChatChannelMessage => ({ type: "chat", id: `id-${text.length}`, sentAtMs: 1, text });
 
 /** One end of a channel: what its router handed over, as short strings. */
 interface End {
@@ -23,6 +25,7 @@ function channelPair(): [End, End] {
       data: (payload) => seen.push(`data ${JSON.stringify(payload)}`),
       media: (state) => seen.push(`media ${state.audio}/${state.video}`),
       sources: (sources) => seen.push(`sources ${sources.map((entry) => entry.source).join(",")}`),
+      chat: (message) => seen.push(`chat ${message.text}`),
       renegotiationRequest: (request) => seen.push(request.type),
       unreadable: () => seen.push("unreadable"),
     };
@@ -79,6 +82,43 @@ describe("DataChannelRouter", () => {
     const [a] = channelPair();
     a.router.receive(chunk);
     expect(a.seen).toEqual(["unreadable"]);
+  });
+
+  test("sendChat() holds chat across close() and sends it, in order, once a connection opens the channel", () => {
+    const [a, b] = channelPair();
+    b.router.open();
+    a.router.sendChat(chat("one"));
+    a.router.close("rebuilt");
+    a.router.sendChat(chat("two"));
+    expect(b.seen).toEqual([]);
+    a.router.open();
+    expect(b.seen).toEqual(["chat one", "chat two"]);
+    a.router.sendChat(chat("three"));
+    expect(b.seen.at(-1)).toBe("chat three");
+  });
+
+  test("the chat outbox keeps the newest CHAT_OUTBOX_MAX_MESSAGES when the channel stays down", () => {
+    const [a, b] = channelPair();
+    b.router.open();
+    for (let index = 0; index < CHAT_OUTBOX_MAX_MESSAGES + 5; index += 1) {
+      a.router.sendChat(chat(String(index)));
+    }
+    a.router.open();
+    expect(b.seen.length).toBe(CHAT_OUTBOX_MAX_MESSAGES);
+    expect(b.seen[0]).toBe("chat 5");
+  });
+
+  test.each([
+    ["an empty text", false, ""],
+    [`${CHAT_MAX_CHARS} characters`, true, "x".repeat(CHAT_MAX_CHARS)],
+    [`${CHAT_MAX_CHARS + 1} characters`, false, "x".repeat(CHAT_MAX_CHARS + 1)],
+    [`${CHAT_MAX_CHARS} three-byte characters (above ${CHAT_MAX_BYTES} bytes)`, false, "€".repeat(CHAT_MAX_CHARS)],
+    [`${CHAT_MAX_BYTES / 4} emoji (counted as characters, not UTF-16 units)`, true, "🙂".repeat(CHAT_MAX_BYTES / 4)],
+  ])("a chat text of %s is within the limits: %s", (_name, within, text) => {
+    expect(isChatTextWithinLimits(text)).toBe(within);
+    const [a] = channelPair();
+    a.router.receive(JSON.stringify(chat(text)));
+    expect(a.seen).toEqual([within ? `chat ${text}` : "unreadable"]);
   });
 
   test("send() throws a RangeError above MESH_CHANNEL_MAX_BYTES and sends nothing", () => {

@@ -10,11 +10,18 @@
  */
 import {
   MESH_CHANNEL_MAX_BYTES,
+  type ChatChannelMessage,
   decodeMeshChannelMessage,
   type MediaState,
   type MeshChannelMessage,
   type SourceAnnouncement,
 } from "../../shared/protocol/mesh.ts";
+
+/**
+ * Chat messages one pair holds while its channel is down (before it first opens, or while the
+ * connection is rebuilt); past it the oldest is dropped.
+ */
+export const CHAT_OUTBOX_MAX_MESSAGES = 100;
 
 /** Default bound on one {@link DataChannelRouter.ping} round trip. */
 export const PING_TIMEOUT_MS = 5_000;
@@ -53,6 +60,8 @@ export interface DataChannelHandlers {
   media(state: MediaState): void;
   /** The remote announced what it publishes now. */
   sources(sources: SourceAnnouncement[]): void;
+  /** A chat message from the remote. */
+  chat(message: ChatChannelMessage): void;
   /** The remote asks this side to negotiate again. */
   renegotiationRequest(request: RenegotiationRequest): void;
   /** Something arrived that is not a message this build knows. */
@@ -75,6 +84,11 @@ export class DataChannelRouter {
   #open = false;
   /** Internal messages produced before the channel opened; sent right after it opens. */
   #queued: MeshChannelMessage[] = [];
+  /**
+   * Chat messages waiting for the channel. Unlike {@link DataChannelRouter.#queued} they survive
+   * `close()`: a message typed while the pair is rebuilt goes out on the next connection.
+   */
+  #chatOutbox: ChatChannelMessage[] = [];
   readonly #pings = new Map<number, PendingPing>();
   #nextPingSeq = 0;
 
@@ -95,7 +109,7 @@ export class DataChannelRouter {
     if (first) {
       this.send(first);
     }
-    for (const message of this.#queued.splice(0)) {
+    for (const message of [...this.#queued.splice(0), ...this.#chatOutbox.splice(0)]) {
       this.send(message);
     }
   }
@@ -127,6 +141,14 @@ export class DataChannelRouter {
   sendWhenOpen(message: MeshChannelMessage): void {
     if (!this.send(message)) {
       this.#queued.push(message);
+    }
+  }
+
+  /** Sends a chat message now, or once the channel opens (this connection or a later one). */
+  sendChat(message: ChatChannelMessage): void {
+    if (!this.send(message)) {
+      this.#chatOutbox.push(message);
+      this.#chatOutbox.splice(0, this.#chatOutbox.length - CHAT_OUTBOX_MAX_MESSAGES);
     }
   }
 
@@ -175,6 +197,9 @@ export class DataChannelRouter {
         }
         return;
       }
+      case "chat":
+        this.#handlers.chat(message);
+        return;
       case "renegotiate":
       case "transceiver_request":
         this.#handlers.renegotiationRequest(message);

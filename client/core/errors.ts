@@ -24,11 +24,13 @@ export const CLIENT_ERROR_CODES = {
   peer_error: "A call's peer connection reported an error (failure, or a request it does not support).",
   login_rejected: "The server refused the login; the error's `serverCode` says why (`bad_message`, `avatar_not_allowed`…).",
   login_timeout: "No `loginResponse` and directory within `loginTimeoutMs`.",
-  not_ready: "The method needs a logged-in phone session, or was called in a state that does not allow it.",
+  not_ready: "The method needs a logged-in phone session or a joined room session, or was called in a state that does not allow it.",
   call_in_progress: "`call()` while another call is in progress; hang up first.",
   self_call: "`call()` with one's own user id.",
   no_incoming_call: "`accept()` with no incoming call ringing.",
   not_allowed: "The room's grants for this participant do not allow it: publishing media without `publish` (a viewer), or sending application data without `data`.",
+  chat_too_long: "`sendChat()` with a text above the limit: 2000 characters or 4 KiB of UTF-8 (`CHAT_MAX_CHARS`, `CHAT_MAX_BYTES`). Nothing was sent.",
+  chat_empty: "`sendChat()` with an empty text. Nothing was sent.",
 } as const;
 
 /** A code of an error that arises in the client. */

@@ -47,7 +47,7 @@ export {
   type RemotePublication,
   type WebRtcImplementation,
 } from "./peer-link.ts";
-export { DataChannelRouter, decodeChannelMessage, encodeChannelMessage, type DataChannelHandlers, type RenegotiationRequest } from "./data-channel.ts";
+export { CHAT_OUTBOX_MAX_MESSAGES, DataChannelRouter, decodeChannelMessage, encodeChannelMessage, type DataChannelHandlers, type RenegotiationRequest } from "./data-channel.ts";
 export {
   CLIENT_ERROR_CODES,
   WebRtcRoomError,
@@ -121,6 +121,7 @@ export {
   type SourceAnnouncement,
   type TrackSource,
 } from "./publications.ts";
-export { MESH_CHANNEL_MAX_BYTES, type MediaState } from "../../shared/protocol/mesh.ts";
+export { CHAT_MAX_BYTES, CHAT_MAX_CHARS, MESH_CHANNEL_MAX_BYTES, isChatTextWithinLimits, type MediaState } from "../../shared/protocol/mesh.ts";
+export type { ChatMessage } from "./chat.ts";
 export { MUTE_KINDS, ROOM_PASSWORD_MAX_LENGTH, type MuteKind, type RoomGrants, type RoomState } from "../../shared/protocol/room.ts";
 export * from "./phone.ts";

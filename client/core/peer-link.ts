@@ -16,7 +16,7 @@
  */
 import SimplePeer from "simple-peer";
 import type { IceCandidate, IceServer } from "../../shared/protocol/index.ts";
-import type { MediaState, SourceAnnouncement, TrackSource } from "../../shared/protocol/mesh.ts";
+import type { ChatChannelMessage, MediaState, SourceAnnouncement, TrackSource } from "../../shared/protocol/mesh.ts";
 import { DataChannelRouter, PING_TIMEOUT_MS, type RenegotiationRequest } from "./data-channel.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import {
@@ -108,6 +108,8 @@ export type PeerEvents = {
   data: unknown;
   /** The remote announced its media state. */
   media: MediaState;
+  /** A chat message from the remote (copies included: the owner drops them by id). */
+  chat: ChatChannelMessage;
   error: { code: PeerErrorCode; message: string };
 };
 
@@ -264,6 +266,50 @@ function negotiateSendOnly(pc: RTCPeerConnection): void {
   });
 }
 
+/**
+ * `pc` seen through a proxy whose `localDescription` and `remoteDescription` are the descriptions
+ * last set on it, kept in JavaScript, instead of @roamhq/wrtc's getters. Those serialize the
+ * native description on the caller's thread while libwebrtc changes it on its own (each gathered
+ * candidate is added to the local one), a race that kills the process (SIGSEGV in `SdpSerialize`,
+ * node-webrtc #696). simple-peer reads both: the local one once per offer and answer, the remote
+ * one for every incoming candidate. Everything else goes to the connection itself. Only for Node:
+ * browsers' getters are safe.
+ */
+function withStableDescriptions(pc: RTCPeerConnection): RTCPeerConnection {
+  let local: RTCSessionDescriptionInit | null = null;
+  let remote: RTCSessionDescriptionInit | null = null;
+  const remember = (description: RTCSessionDescriptionInit | undefined): RTCSessionDescriptionInit | null =>
+    description?.type === undefined ? null : { type: description.type, sdp: description.sdp ?? "" };
+  const overrides: Partial<Record<PropertyKey, unknown>> = {
+    setLocalDescription: async (description?: RTCSessionDescriptionInit) => {
+      await pc.setLocalDescription(description);
+      local = remember(description) ?? local;
+    },
+    setRemoteDescription: async (description: RTCSessionDescriptionInit) => {
+      await pc.setRemoteDescription(description);
+      remote = remember(description);
+    },
+  };
+  return new Proxy(pc, {
+    get(target, property) {
+      if (property === "localDescription") {
+        return local;
+      }
+      if (property === "remoteDescription") {
+        return remote;
+      }
+      if (property in overrides) {
+        return overrides[property];
+      }
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+    set(target, property, value) {
+      return Reflect.set(target, property, value);
+    },
+  });
+}
+
 /** simple-peer's instance, with the connection it keeps in a private field. */
 type SimplePeerInstance = SimplePeer.Instance & {
   _pc?: RTCPeerConnection | null;
@@ -289,6 +335,14 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
   readonly #channel: DataChannelRouter;
   /** `o=` session id of the remote's description on the current connection. */
   #remoteSessionId: string | undefined;
+  /**
+   * This side's last offer or answer on the current connection, as signaled: where a candidate
+   * whose line names no ufrag finds the one of its m-section. Never read back from the
+   * connection: @roamhq/wrtc serializes `localDescription` on the caller's thread while libwebrtc
+   * adds each gathered candidate to it on its own, and that race killed the process (SIGSEGV in
+   * `SdpSerialize`) when it was read for every candidate.
+   */
+  #localSdp: string | undefined;
   /** ICE ufrags of the remote's current description, and of descriptions that no longer apply. */
   #remoteUfrags = new Set<string>();
   readonly #staleUfrags = new Set<string>();
@@ -328,6 +382,7 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
           this.#releaseStreams();
           this.#updateRemotePublications();
         },
+        chat: (message) => this.emit("chat", message),
         renegotiationRequest: (request) => this.#onRenegotiationRequest(request),
         unreadable: () => this.#report("bad_peer_message", `unreadable data-channel message from ${this.id}`),
       },
@@ -454,6 +509,11 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     return this.#channel.send({ type: "media", audio: state.audio, video: state.video });
   }
 
+  /** Sends a chat message now, or once the channel opens (after a rebuild too); see `DataChannelRouter.sendChat`. */
+  sendChat(message: ChatChannelMessage): void {
+    this.#channel.sendChat(message);
+  }
+
   /** Measures one data-channel round trip, in milliseconds. Rejects when not connected, on timeout or on close. */
   ping(timeoutMs: number = PING_TIMEOUT_MS): Promise<number> {
     return this.#channel.ping(timeoutMs);
@@ -555,6 +615,7 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
       this.#staleSessionIds.add(this.#remoteSessionId);
     }
     this.#remoteSessionId = undefined;
+    this.#localSdp = undefined;
     this.#stream = undefined;
     // The old connection's tracks end with it; the new one brings new ones (and a new announcement).
     this.#received = [];
@@ -680,6 +741,9 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     // What is published now goes into the first offer (simple-peer negotiates in a microtask); on
     // the answering side simple-peer asks for the m-lines the remote's offer lacks.
     this.#senders.clear();
+    if (peer._pc && this.#options.wrtc) {
+      peer._pc = withStableDescriptions(peer._pc);
+    }
     const pc = peer._pc;
     if (pc && this.#options.receiveMedia === false) {
       negotiateSendOnly(pc);
@@ -696,13 +760,15 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     switch (data.type) {
       case "offer":
       case "answer":
+        this.#localSdp = data.sdp;
         this.emit("signal", { kind: data.type, sdp: data.sdp ?? "" });
         return;
       case "candidate": {
         const { candidate, sdpMid, sdpMLineIndex } = data.candidate;
         // simple-peer passes on only `candidate`, `sdpMid` and `sdpMLineIndex`; the fragment is in
-        // the candidate line (Chromium, libwebrtc) or in the local description it was gathered for.
-        const localSdp = this.peerConnection?.localDescription?.sdp;
+        // the candidate line (Chromium, libwebrtc) or in the description it was gathered for,
+        // which this side signaled before its candidates.
+        const localSdp = this.#localSdp;
         const usernameFragment =
           data.candidate.usernameFragment ??
           candidateUfrag({ candidate }) ??

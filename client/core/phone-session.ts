@@ -42,6 +42,7 @@ import {
   type PresenceServerMessage,
   type PresenceUser,
   type StopReason,
+  type Watcher,
 } from "../../shared/protocol/index.ts";
 import type { TrackSource } from "../../shared/protocol/mesh.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
@@ -64,6 +65,7 @@ import {
   type RtcConfigurationExtras,
   type WebRtcImplementation,
 } from "./peer-link.ts";
+import { PhoneWatches, type PhoneWatch, type WatchEvents, type WatchRequest } from "./phone-watches.ts";
 import { LocalPublications } from "./publications.ts";
 import { defaultReclaimKeyStore, type ReclaimKeyStore } from "./reclaim-keys.ts";
 import type { ReconnectPolicy } from "./reconnect.ts";
@@ -255,8 +257,14 @@ export interface PhoneCloseInfo extends SignalingCloseInfo {
   replaced: boolean;
 }
 
-/** Events of a {@link PhoneSession}. */
-export type PhoneSessionEvents = {
+/**
+ * What a watched user sends its watchers: a stream, or a function giving one when a watch starts
+ * (e.g. opening the camera then). None, or a function giving none, ends each watch `media_failed`.
+ */
+export type WatchStreamSource = MediaStream | (() => MediaStream | undefined | Promise<MediaStream | undefined>);
+
+/** Events of a {@link PhoneSession}: its own, and those of its watches ({@link WatchEvents}). */
+export type PhoneSessionEvents = WatchEvents & {
   state: { state: PhoneSessionState; previous: PhoneSessionState };
   /** The whole directory, in login order, this user included: after the login and after every change. */
   directory: { users: readonly PresenceUser[] };
@@ -357,6 +365,16 @@ export interface PhoneSessionOptions {
   reclaimKeys?: ReclaimKeyStore;
   /** Defaults to {@link PEER_LOSS_GRACE_MS}. */
   peerLossGraceMs?: number;
+  /** What this user's watchers receive; see {@link WatchStreamSource} and `setWatchStream()`. */
+  watchStream?: WatchStreamSource;
+  /** True logs in as a device (a camera) that anyone may watch without being asked (open mode). */
+  device?: boolean;
+  /**
+   * The login token of a token-mode server (docs/security.md): the user id, name, avatar and the
+   * `device` grant then come from it. A login made again after a lost session sends it again, so
+   * it must still be valid then.
+   */
+  loginToken?: string;
   onListenerError?: ListenerErrorHandler;
 }
 
@@ -434,6 +452,8 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
   #replaced = false;
   /** Settles the promise of `connect()`; set only while logging in. */
   #settleLogin: ((error?: PhoneError) => void) | undefined;
+  readonly #watches: PhoneWatches;
+  #watchStream: WatchStreamSource | undefined;
 
   constructor(options: PhoneSessionOptions) {
     super(options.onListenerError);
@@ -443,6 +463,22 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     this.#connection = chosen.connection;
     this.#ownsConnection = chosen.owned;
     this.url = this.#connection.url;
+    this.#watchStream = options.watchStream;
+    this.#watches = new PhoneWatches({
+      connection: this.#connection,
+      iceServers: () => this.#iceServers,
+      watchStream: () => (typeof this.#watchStream === "function" ? this.#watchStream() : this.#watchStream),
+      userOf: (userID) => this.#directory.get(userID),
+      // WatchEvents is a part of PhoneSessionEvents, which TypeScript cannot see through the generic.
+      emit: (name, payload) => this.emit(name, payload as PhoneSessionEvents[typeof name]),
+      peerError: (message) => this.emit("error", { code: "peer_error", message }),
+      peerLossGraceMs: options.peerLossGraceMs ?? PEER_LOSS_GRACE_MS,
+      ...(options.wrtc ? { wrtc: options.wrtc } : {}),
+      ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
+      ...(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
+      ...(options.iceDisconnectedTimeoutMs !== undefined ? { iceDisconnectedTimeoutMs: options.iceDisconnectedTimeoutMs } : {}),
+      ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
+    });
   }
 
   /** Current lifecycle state. */
@@ -496,6 +532,21 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
   /** Missed calls since the login, oldest first. */
   get missedCalls(): readonly MissedCall[] {
     return [...this.#missed];
+  }
+
+  /** Every watch in progress: this user watching others (requests included) and others watching it. */
+  get watches(): readonly PhoneWatch[] {
+    return this.#watches.watches;
+  }
+
+  /** Who is watching this user now. */
+  get watchers(): readonly Watcher[] {
+    return this.#watches.watchers;
+  }
+
+  /** Requests to watch this user that wait for its answer. */
+  get watchRequests(): readonly WatchRequest[] {
+    return this.#watches.requests;
   }
 
   /** The directory entry of `userID`, when it is online. */
@@ -576,6 +627,48 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     this.emit("call-state", { call, state: call.state, previous: undefined });
     this.#createLink(call, true);
     return call;
+  }
+
+  /**
+   * Asks to watch `userID`'s camera, one way: this side sends no media. Returns the watch at once,
+   * in state `requesting`; follow it with `watch-started`, `watch-stream` (the camera) and
+   * `watch-ended` (`denied`, `offline`, `timeout`, `refused`…). Independent of calls: a call in
+   * progress on either side does not stop it. Throws a {@link PhoneError} when not logged in, or
+   * for one's own id.
+   */
+  watch(userID: string): PhoneWatch {
+    if (!this.isReady || !this.#login) {
+      throw new PhoneError("not_ready", "watch() needs a logged-in session");
+    }
+    const watchedID = userID.trim();
+    if (watchedID === this.#login.userID) {
+      throw new PhoneError("self_call", "a user cannot watch itself");
+    }
+    return this.#watches.watch(watchedID);
+  }
+
+  /**
+   * Lets `userID` (or everyone, `"*"`) watch this user from now on without being asked
+   * (`allow: true`), or asks again (`false`). Resolves once the server applied it; it keeps it for
+   * this login (a login made again after a lost session must allow again). Running watches are
+   * not touched. Rejects when not logged in, while the socket is away, or when the server refuses
+   * (`allow_list_full`).
+   */
+  async allowWatching(userID: string, allow: boolean): Promise<void> {
+    if (!this.isReady) {
+      throw new PhoneError("not_ready", "allowWatching() needs a logged-in session");
+    }
+    await this.#connection.allowWatching(userID.trim(), allow, this.#loginTimeoutMs);
+  }
+
+  /** Ends the watch `watchId`, whichever side this user is; false when there is none. */
+  stopWatching(watchId: string): boolean {
+    return this.#watches.stop(watchId);
+  }
+
+  /** Sets what watches that start from now on send (running ones keep their stream). */
+  setWatchStream(source: WatchStreamSource | undefined): void {
+    this.#watchStream = source;
   }
 
   /**
@@ -687,6 +780,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       return;
     }
     this.hangUp();
+    this.#watches.stopAll();
     if (this.#ownsConnection && this.#state !== PhoneSessionState.idle) {
       // Emits `close`, which finishes the session in #onConnectionClose.
       this.#connection.close();
@@ -708,6 +802,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     this.#unsubscribeConnection = [
       connection.on("presence", (message) => this.#onPresenceMessage(message)),
       connection.on("call", (message) => (message.type === "error" ? this.#onError(message) : this.#onCallMessage(message))),
+      connection.on("watch", (message) => this.#watches.onMessage(message)),
       connection.on("ice-servers", ({ iceServers, expiresAtMs }) => this.#applyIceServers(iceServers, expiresAtMs)),
       connection.on("error", ({ code, message }) => this.emit("error", { code, message })),
       connection.on("reconnecting", (attempt) => {
@@ -729,7 +824,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
    */
   #requestLogin(attempt: "first" | "again"): void {
     this.#loggingIn = attempt;
-    const { userID, username, avatar } = this.#options;
+    const { userID, username, avatar, device, loginToken } = this.#options;
     const reclaimKey = this.#reclaimKeys.get(this.url, userID);
     this.#connection
       .login(
@@ -738,6 +833,8 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
           ...(username !== undefined ? { username } : {}),
           ...(avatar !== undefined ? { avatar } : {}),
           ...(reclaimKey !== undefined ? { reclaimKey } : {}),
+          ...(device === true ? { device } : {}),
+          ...(loginToken !== undefined ? { token: loginToken } : {}),
         },
         this.#loginTimeoutMs,
       )
@@ -825,6 +922,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     if (this.#call) {
       this.#endCall(this.#call, { reason: CallEndReason.sessionLost, byLocal: true, message: "the server ended the login while the signaling connection was away" });
     }
+    this.#watches.endAll("session_lost");
     this.#requestLogin("again");
   }
 
@@ -872,6 +970,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
         if (this.#call) {
           this.#endCall(this.#call, { reason: CallEndReason.replaced, byLocal: true });
         }
+        this.#watches.endAll("replaced");
         this.emit("logged-out", { reason: message.reason });
         return;
       default:
@@ -1019,6 +1118,9 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
 
   /** An `error` refusing a call message (or naming none). */
   #onError({ code, message, refType }: ServerErrorMessage): void {
+    if (refType !== undefined && this.#watches.onError(refType, code, message)) {
+      return;
+    }
     const call = this.#call;
     if (refType === "call" && call?.direction === "outgoing" && call.state === CallState.ringing) {
       this.#endCall(call, { reason: CallEndReason.refused, byLocal: false, code, message });
@@ -1220,6 +1322,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
   #applyIceServers(iceServers: IceServer[], expiresAtMs: number | undefined): void {
     this.#iceServers = iceServers;
     this.#call?.link?.setIceServers(iceServers);
+    this.#watches.setIceServers(iceServers);
     this.emit("ice-servers", { iceServers, expiresAtMs });
   }
 
@@ -1230,6 +1333,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
     if (this.#call) {
       this.#endCall(this.#call, { reason: replaced ? CallEndReason.replaced : CallEndReason.disconnected, byLocal: true });
     }
+    this.#watches.endAll(replaced ? "replaced" : "disconnected");
     this.#finish({ ...info, replaced });
   }
 

@@ -23,7 +23,18 @@ export {
   type PhoneLogin,
   type PhoneSessionEvents,
   type PhoneSessionOptions,
+  type WatchStreamSource,
 } from "./phone-session.ts";
+export {
+  WatchEndReason,
+  WatchState,
+  type PhoneWatch,
+  type WatchEnd,
+  type WatchEvents,
+  type WatchParty,
+  type WatchRequest,
+  type WatchRole,
+} from "./phone-watches.ts";
 export {
   BrowserReclaimKeyStore,
   MemoryReclaimKeyStore,
@@ -32,4 +43,4 @@ export {
   type KeyValueStorage,
   type ReclaimKeyStore,
 } from "./reclaim-keys.ts";
-export type { IceServer, PresenceStatus, PresenceUser } from "../../shared/protocol/index.ts";
+export type { IceServer, PresenceStatus, PresenceUser, Watcher } from "../../shared/protocol/index.ts";

@@ -29,7 +29,8 @@
  * about who offers. TURN credentials are renewed by the connection before they expire.
  */
 import { assertNever, type ErrorCode, type IceServer, type MuteKind, type Participant, type RoomGrants, type RoomState } from "../../shared/protocol/index.ts";
-import type { MediaState, TrackSource } from "../../shared/protocol/mesh.ts";
+import { CHAT_MAX_BYTES, CHAT_MAX_CHARS, isChatTextWithinLimits, type ChatChannelMessage, type MediaState, type TrackSource } from "../../shared/protocol/mesh.ts";
+import { ChatIdMemory, newChatId, type ChatMessage } from "./chat.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
 import {
@@ -108,7 +109,16 @@ export type RoomErrorCode =
   | PeerErrorCode
   | Extract<
       ClientErrorCode,
-      "join_timeout" | "signaling_unreachable" | "signaling_closed" | "signaling_messages_dropped" | "resume_timeout" | "bad_server_message" | "not_allowed"
+      | "join_timeout"
+      | "signaling_unreachable"
+      | "signaling_closed"
+      | "signaling_messages_dropped"
+      | "resume_timeout"
+      | "bad_server_message"
+      | "not_allowed"
+      | "not_ready"
+      | "chat_too_long"
+      | "chat_empty"
     >;
 
 /** An error of a room session, with a stable code; `join()` rejects with one. */
@@ -146,6 +156,8 @@ export type RoomSessionEvents = {
   "peer-data": { peer: RemotePeer; data: unknown };
   /** A remote announced whether its audio and video are on. */
   "peer-media": { peer: RemotePeer; media: MediaState };
+  /** A chat message from a remote arrived (once per id: copies are dropped). */
+  "chat-message": ChatMessage;
   /** Something went wrong; `peerId` names the remote when one is involved. */
   error: { code: RoomErrorCode; message: string; peerId?: string };
   /**
@@ -306,6 +318,8 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   #lobby: Participant[] = [];
   /** True while `join()` waits in the room's lobby. */
   #waiting = false;
+  /** Chat ids sent or received, so that a copy is not shown twice. */
+  readonly #chatIds = new ChatIdMemory();
   readonly #publications: LocalPublications;
   readonly #unsubscribeConnection: Array<() => void>;
 
@@ -463,6 +477,33 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       }
     }
     return sent;
+  }
+
+  /**
+   * Sends a chat message to every participant in the room, over each pair's data channel (the
+   * server never sees it). A pair whose channel is not open yet (a newcomer still connecting, a
+   * pair being rebuilt) gets it once the channel opens, up to `CHAT_OUTBOX_MAX_MESSAGES` per pair.
+   * Returns the message as the others receive it, for this side's own view. Throws a
+   * {@link RoomError}: `chat_too_long` above 2000 characters or 4 KiB of UTF-8, `chat_empty`,
+   * `not_ready` before joining, `not_allowed` without the `data` grant.
+   */
+  sendChat(text: string): ChatMessage {
+    this.#checkDataAllowed();
+    const info = this.#info;
+    if (!info || !this.isJoined) {
+      throw new RoomError("not_ready", "not in the room");
+    }
+    if (!isChatTextWithinLimits(text)) {
+      throw text === ""
+        ? new RoomError("chat_empty", "empty chat message")
+        : new RoomError("chat_too_long", `a chat message holds at most ${CHAT_MAX_CHARS} characters and ${CHAT_MAX_BYTES} bytes of UTF-8`);
+    }
+    const message: ChatChannelMessage = { type: "chat", id: newChatId(), sentAtMs: Date.now(), text };
+    this.#chatIds.remember(message.id);
+    for (const { peer } of this.#entries.values()) {
+      peer.sendChat(message);
+    }
+    return { id: message.id, from: { id: info.id, username: info.username }, text, sentAtMs: message.sentAtMs, receivedAtMs: message.sentAtMs };
   }
 
   /**
@@ -985,6 +1026,11 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       this.#publications.attach(peer),
       peer.on("data", (data) => announce("peer-data", { peer, data })),
       peer.on("media", (media) => announce("peer-media", { peer, media })),
+      peer.on("chat", ({ id, text, sentAtMs }) => {
+        if (this.#chatIds.remember(id)) {
+          announce("chat-message", { id, from: { id: peer.id, username: peer.username }, text, sentAtMs, receivedAtMs: Date.now() });
+        }
+      }),
       peer.on("error", ({ code, message }) => this.#report(code, message, peer.id)),
     ];
     this.#entries.set(participant.id, entry);

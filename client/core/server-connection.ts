@@ -29,8 +29,8 @@
  *   the old id) and the families start again (`restarted` event): a room joins as new, a phone
  *   logs in again.
  */
-import { PROTOCOL_VERSION, type CallServerMessage, type MuteKind, type RoomGrants, type RoomState, type ClientMessage, type CommonServerMessage, type ErrorCode, type IceCandidate, type IceServer, type Participant, type PresenceServerMessage, type RoomServerMessage, type ServerMessage, type StopReason } from "../../shared/protocol/index.ts";
-import { CLIENT_MESSAGE_FAMILY, isCallServerMessage, isClientMessageType, isPresenceServerMessage, isRoomServerMessage } from "../../shared/protocol/families.ts";
+import { PROTOCOL_VERSION, type CallServerMessage, type MuteKind, type RoomGrants, type RoomState, type ClientMessage, type CommonServerMessage, type ErrorCode, type IceCandidate, type IceServer, type Participant, type PresenceServerMessage, type RoomServerMessage, type ServerMessage, type StopReason, type WatchServerMessage } from "../../shared/protocol/index.ts";
+import { CLIENT_MESSAGE_FAMILY, isCallServerMessage, isClientMessageType, isPresenceServerMessage, isRoomServerMessage, isWatchServerMessage } from "../../shared/protocol/families.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
 import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from "./reconnect.ts";
@@ -185,6 +185,10 @@ export interface LoginRequest {
    * lets this login take the user id over from a login still online only with it.
    */
   reclaimKey?: string;
+  /** True logs in a device (a camera) that anyone may watch without being asked. */
+  device?: boolean;
+  /** The login token a token-mode server requires; its claims replace the fields above. */
+  token?: string;
 }
 
 /** The callee's answer to a ring, as `answerCall` sends it. */
@@ -227,8 +231,10 @@ export type ServerConnectionEvents = {
   "ice-servers": { iceServers: IceServer[]; expiresAtMs: number | undefined; origin: IceServersOrigin };
   /** A room-family message, or an `error` that refused a room message (or names none). */
   room: RoomMessage | ServerErrorMessage;
-  /** A call-family message, or an `error` that refused a call message (or names none). */
+  /** A call-family message, or an `error` that refused a call or watch message (or names none). */
   call: CallServerMessage | ServerErrorMessage;
+  /** A watch message of the call family (its refusals come as `call` errors). */
+  watch: WatchServerMessage;
   /** A presence message that no request took, or an `error` that refused one (or names none). */
   presence: PresenceServerMessage | ServerErrorMessage;
   /**
@@ -532,6 +538,8 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
         ...(login.username !== undefined ? { username: login.username } : {}),
         ...(login.avatar !== undefined ? { avatar: login.avatar } : {}),
         ...(login.reclaimKey !== undefined ? { reclaimKey: login.reclaimKey } : {}),
+        ...(login.device === true ? { device: true } : {}),
+        ...(login.token !== undefined ? { token: login.token } : {}),
       },
       ["loginResponse"],
       timeoutMs,
@@ -584,6 +592,40 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
    */
   sendCallDescription(sdp: { type: "offer" | "answer"; sdp: string }): boolean {
     return this.#signaling.send({ type: "callDescription", sdp });
+  }
+
+  /** Asks to watch `userID` (`watch`). */
+  watch(userID: string): boolean {
+    return this.#signaling.send({ type: "watch", userID });
+  }
+
+  /** Answers a watch request (`watchAnswer`). */
+  answerWatch(watchId: string, accept: boolean): boolean {
+    return this.#signaling.send({ type: "watchAnswer", watchId, accept });
+  }
+
+  /**
+   * Lets `userID` (or everyone, `"*"`) watch this login without being asked, or asks again
+   * (`allowWatching`); resolves once the server applied it (`watchAllowed`). Rejects as
+   * {@link ServerConnection.request} does (`allow_list_full` as a refusal).
+   */
+  async allowWatching(userID: string, allow: boolean, timeoutMs: number): Promise<void> {
+    await this.request({ type: "allowWatching", userID, allow }, ["watchAllowed"], timeoutMs);
+  }
+
+  /** Ends a watch or withdraws (or turns down) a request (`stopWatching`). */
+  stopWatching(watchId: string): boolean {
+    return this.#signaling.send({ type: "stopWatching", watchId });
+  }
+
+  /** Sends an offer or answer of a started watch (`watchDescription`). */
+  sendWatchDescription(watchId: string, sdp: { type: "offer" | "answer"; sdp: string }): boolean {
+    return this.#signaling.send({ type: "watchDescription", watchId, sdp });
+  }
+
+  /** Sends one trickled ICE candidate of a started watch (`watchCandidate`), all fields kept. */
+  sendWatchCandidate(watchId: string, candidate: IceCandidate): boolean {
+    return this.#signaling.send({ type: "watchCandidate", watchId, candidate });
   }
 
   /**
@@ -749,6 +791,8 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
     }
     if (isRoomServerMessage(message)) {
       this.emit("room", message);
+    } else if (isWatchServerMessage(message)) {
+      this.emit("watch", message);
     } else if (isCallServerMessage(message)) {
       this.emit("call", message);
     } else if (isPresenceServerMessage(message)) {

@@ -1,6 +1,7 @@
 /**
  * `webrtc-room camera`: puts one camera (or several, from a config file) into rooms as headless,
- * publish-only participants, until SIGTERM or Ctrl-C. Progress and errors go to stderr, one line
+ * publish-only participants, and/or logs it in as a device user anyone may watch from `/call`,
+ * until SIGTERM or Ctrl-C. Progress and errors go to stderr, one line
  * per event, prefixed with the camera's name.
  */
 import { spawnSync } from "node:child_process";
@@ -38,8 +39,10 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "url", value: "URL", help: "server: ws(s)://host:port/ws, or http(s)://host:port (required)" },
   { name: "source", value: "SRC", help: "what ffmpeg reads: rtsp://…, http://… (MJPEG…), a file (looped), /dev/video0" },
   { name: "name", value: "NAME", help: "the camera's display name in the room, e.g. \"Gate\"" },
-  { name: "room", value: "ROOM", help: "the room the camera joins as a publish-only participant" },
+  { name: "room", value: "ROOM", help: "the room the camera joins as a publish-only participant (--room, --login or both)" },
   { name: "token", value: "TOKEN", help: "join token for a server in token mode (webrtc-room token --room ROOM --name NAME)" },
+  { name: "login", value: "USERID", help: "also log in as device user USERID, whom anyone on /call may watch without asking" },
+  { name: "login-token", value: "TOKEN", help: "login token for --login in token mode (webrtc-room token --login --user USERID --device)" },
   { name: "size", value: "WxH", help: `size of the published video; the picture is scaled to fit, never stretched (default ${DEFAULT_CAMERA_FORMAT.width}x${DEFAULT_CAMERA_FORMAT.height})` },
   { name: "fps", value: "N", help: `frame rate of the published video (default ${DEFAULT_CAMERA_FORMAT.fps})` },
   { name: "rtsp-transport", value: "tcp|udp", help: "how ffmpeg reaches an rtsp:// source (default tcp)" },
@@ -57,7 +60,7 @@ export function cameraHelp(): string {
     return `  ${left.padEnd(22)} ${flag.help}`;
   });
   return [
-    "Usage: webrtc-room camera --url URL --source SRC --name NAME --room ROOM [options]",
+    "Usage: webrtc-room camera --url URL --source SRC --name NAME (--room ROOM | --login USERID | both) [options]",
     "       webrtc-room camera --url URL --config cameras.json [options]",
     "",
     "Puts a camera into a room: a headless participant (@roamhq/wrtc) that publishes one video",
@@ -74,10 +77,14 @@ export function cameraHelp(): string {
     "--config FILE holds a JSON array, one object per camera; --size, --fps, --rtsp-transport,",
     "--idle-stop and --stall-seconds apply to every entry that does not set its own:",
     '  [{ "source": "rtsp://user:pass@10.0.0.7/stream1", "name": "Gate", "room": "yard",',
-    '     "token": "…", "size": "1280x720", "fps": 10, "rtspTransport": "udp", "idleStop": 60 }]',
+    '     "token": "…", "login": "gate", "loginToken": "…", "size": "1280x720", "fps": 10,',
+    '     "rtspTransport": "udp", "idleStop": 60 }]',
     "",
-    "Not yet: audio, and logging in as a device user to be watched from /call (the watch calls of",
-    "issue 15 are not built yet); a camera joins a room only. See docs/cameras.md.",
+    "With --login the camera is also a device user in the /call directory: anyone logged in may",
+    "watch it without being asked, each watcher over its own connection with the same track (still",
+    "one decode), and its watchers keep ffmpeg running like room members do.",
+    "",
+    "Not yet: audio. See docs/cameras.md.",
     "",
     "Exit status: 0 after SIGTERM/SIGINT, 2 on bad options or a missing ffmpeg.",
     "",
@@ -90,8 +97,10 @@ export function cameraHelp(): string {
 const CameraEntrySchema = v.strictObject({
   source: v.pipe(v.string(), v.minLength(1)),
   name: v.pipe(v.string(), v.minLength(1)),
-  room: v.pipe(v.string(), v.regex(ROOM_NAME_PATTERN, `room must match ${ROOM_NAME_PATTERN.source}`)),
+  room: v.optional(v.pipe(v.string(), v.regex(ROOM_NAME_PATTERN, `room must match ${ROOM_NAME_PATTERN.source}`))),
   token: v.optional(v.pipe(v.string(), v.minLength(1))),
+  login: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+  loginToken: v.optional(v.pipe(v.string(), v.minLength(1))),
   size: v.optional(v.string()),
   fps: v.optional(v.number()),
   rtspTransport: v.optional(v.picklist(["tcp", "udp"])),
@@ -99,8 +108,11 @@ const CameraEntrySchema = v.strictObject({
   stallSeconds: v.optional(v.number()),
 });
 
-/** The contents of a `--config` file. */
-const CameraConfigSchema = v.pipe(v.array(CameraEntrySchema), v.minLength(1, "the camera list is empty"));
+/** The contents of a `--config` file: each entry joins a room, logs in, or both. */
+const CameraConfigSchema = v.pipe(
+  v.array(v.pipe(CameraEntrySchema, v.check((entry) => entry.room !== undefined || entry.login !== undefined, "each camera needs room, login or both"))),
+  v.minLength(1, "the camera list is empty"),
+);
 
 /** A config file entry. */
 type CameraEntry = v.InferOutput<typeof CameraEntrySchema>;
@@ -174,7 +186,7 @@ export async function parseCameraArgs(argv: readonly string[]): Promise<CameraCo
     idleStopSeconds: checkSeconds(number("idle-stop") ?? DEFAULT_IDLE_STOP_SECONDS, "--idle-stop", 0),
     stallSeconds: checkSeconds(number("stall-seconds") ?? DEFAULT_STALL_SECONDS, "--stall-seconds", 1),
   };
-  const single = ["source", "name", "room", "token"].filter((name) => text(name) !== undefined);
+  const single = ["source", "name", "room", "token", "login", "login-token"].filter((name) => text(name) !== undefined);
   const configPath = text("config");
   let entries: CameraEntry[];
   if (configPath !== undefined) {
@@ -183,16 +195,31 @@ export async function parseCameraArgs(argv: readonly string[]): Promise<CameraCo
     }
     entries = await readConfig(configPath);
   } else {
-    const missing = ["source", "name", "room"].filter((name) => text(name) === undefined);
+    const missing = ["source", "name"].filter((name) => text(name) === undefined);
+    const room = text("room");
+    const login = text("login");
+    if (room === undefined && login === undefined) {
+      missing.push("room (or --login)");
+    }
     if (missing.length > 0) {
       throw new UsageError(`${missing.map((name) => `--${name}`).join(", ")} required (or --config FILE)`);
     }
-    const room = text("room") ?? "";
-    if (!ROOM_NAME_PATTERN.test(room)) {
+    if (room !== undefined && !ROOM_NAME_PATTERN.test(room)) {
       throw new UsageError(`--room must match ${ROOM_NAME_PATTERN.source}, got "${room}"`);
     }
     const token = text("token");
-    entries = [{ source: text("source") ?? "", name: text("name") ?? "", room, ...(token !== undefined ? { token } : {}) }];
+    const loginToken = text("login-token");
+    if (loginToken !== undefined && login === undefined) {
+      throw new UsageError("--login-token needs --login");
+    }
+    entries = [{
+      source: text("source") ?? "",
+      name: text("name") ?? "",
+      ...(room !== undefined ? { room } : {}),
+      ...(token !== undefined ? { token } : {}),
+      ...(login !== undefined ? { login } : {}),
+      ...(loginToken !== undefined ? { loginToken } : {}),
+    }];
   }
   const ffmpegPath = text("ffmpeg") ?? "ffmpeg";
   const cameras = entries.map((entry, index): CameraOptions => {
@@ -201,10 +228,12 @@ export async function parseCameraArgs(argv: readonly string[]): Promise<CameraCo
     const format: FrameFormat = { ...size, fps: entry.fps === undefined ? defaults.fps : checkFps(entry.fps, `${where}fps`) };
     return {
       url,
-      room: entry.room,
+      ...(entry.room !== undefined ? { room: entry.room } : {}),
       name: entry.name,
       source: entry.source,
       ...(entry.token !== undefined ? { token: entry.token } : {}),
+      ...(entry.login !== undefined ? { login: entry.login } : {}),
+      ...(entry.loginToken !== undefined ? { loginToken: entry.loginToken } : {}),
       format,
       rtspTransport: entry.rtspTransport ?? defaults.rtspTransport,
       idleStopSeconds: entry.idleStop === undefined ? defaults.idleStopSeconds : checkSeconds(entry.idleStop, `${where}idleStop`, 0),
@@ -212,7 +241,12 @@ export async function parseCameraArgs(argv: readonly string[]): Promise<CameraCo
       ffmpegPath,
     };
   });
-  const names = cameras.map((camera) => `${camera.room}/${camera.name}`);
+  const names = cameras.map((camera) => `${camera.room ?? ""}/${camera.name}`);
+  const logins = cameras.flatMap((camera) => (camera.login === undefined ? [] : [camera.login]));
+  const repeatedLogin = logins.find((login, index) => logins.indexOf(login) !== index);
+  if (repeatedLogin !== undefined) {
+    throw new UsageError(`two cameras log in as "${repeatedLogin}" (a user id is online once)`);
+  }
   const repeated = names.find((name, index) => names.indexOf(name) !== index);
   if (repeated !== undefined) {
     throw new UsageError(`two cameras named "${repeated}" (room/name must be unique)`);
@@ -281,7 +315,7 @@ export async function runCameraCommand(argv: string[]): Promise<number> {
   });
   const cameras = command.cameras.map((options) => {
     const camera = new Camera(options);
-    const prefix = `camera ${options.name} (${options.room})`;
+    const prefix = `camera ${options.name} (${[options.room, options.login === undefined ? undefined : `user ${options.login}`].filter(Boolean).join(", ")})`;
     camera.on("status", ({ state, detail }) => process.stderr.write(`${prefix}: ${state}: ${detail}\n`));
     camera.on("log", ({ message }) => process.stderr.write(`${prefix}: ${message}\n`));
     return camera;

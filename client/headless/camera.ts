@@ -13,12 +13,19 @@
  * stays in the room with the same track; nobody else in the room for `idleStopSeconds` stops
  * ffmpeg (`idle`) until someone joins. The room side is a {@link RoomSession} that reconnects by
  * itself, and that the camera replaces, with backoff, when it closes for good.
+ *
+ * With `login`, the camera also logs in as a **device user** (a {@link PhoneSession} with
+ * `device: true`, or a login token with the `device` grant): anyone on `/call` may watch it
+ * without being asked (docs/protocol-calls.md, "Watches"). Each watcher gets its own publish-only
+ * peer connection with the same track, so watchers and room members all share one decode; its
+ * watchers count as audience for the idle stop like room members do. The room is optional then.
  */
 import wrtc from "@roamhq/wrtc";
 import WebSocket from "ws";
 import {
   exponentialBackoff,
   PeerState,
+  PhoneSession,
   RoomSession,
   TypedEmitter,
   WebRtcRoomError,
@@ -103,9 +110,14 @@ export type CameraEvents = {
 export interface CameraOptions {
   /** Signaling URL of the server, e.g. `ws://127.0.0.1:8080/ws`. */
   url: string;
-  room: string;
-  /** The camera's display name in the room. */
+  /** The room to join as a publish-only participant; none with `login` only. */
+  room?: string;
+  /** The camera's display name in the room (and in the directory with `login`). */
   name: string;
+  /** Logs in with this user id as a device user that anyone may watch (see the module comment). */
+  login?: string;
+  /** The login token (with the `device` grant) for a server in token mode. */
+  loginToken?: string;
   /** What ffmpeg reads: `rtsp://…`, `http://…` (MJPEG…), a file, `/dev/video0`. */
   source: string;
   /** Join token for a server in token mode. */
@@ -147,6 +159,9 @@ export class Camera extends TypedEmitter<CameraEvents> {
   readonly #track: MediaStreamTrack;
   readonly #retryPolicy: ReconnectPolicy;
   #session: RoomSession | undefined;
+  #phone: PhoneSession | undefined;
+  #loginAttempts = 0;
+  #loginRetryTimer: ReturnType<typeof setTimeout> | undefined;
   #state: CameraSourceState = CameraSourceState.starting;
   #run: SourceRun | undefined;
   #sourceAttempts = 0;
@@ -190,10 +205,15 @@ export class Camera extends TypedEmitter<CameraEvents> {
     return this.#session;
   }
 
-  /** Joins the room and starts the source. Resolves once the first join attempt settled. */
+  /** The current login as a device user, with `login` (replaced when one closes for good). */
+  get phone(): PhoneSession | undefined {
+    return this.#phone;
+  }
+
+  /** Joins the room, logs in (with `login`) and starts the source. Resolves once the first attempts settled. */
   async start(): Promise<void> {
     this.#startSource();
-    await this.#joinRoom();
+    await Promise.all([this.#options.room !== undefined ? this.#joinRoom() : undefined, this.#options.login !== undefined ? this.#logIn() : undefined]);
   }
 
   /**
@@ -209,6 +229,7 @@ export class Camera extends TypedEmitter<CameraEvents> {
     this.#closing = true;
     clearTimeout(this.#sourceRetryTimer);
     clearTimeout(this.#roomRetryTimer);
+    clearTimeout(this.#loginRetryTimer);
     clearTimeout(this.#idleTimer);
     const run = this.#run;
     if (run) {
@@ -216,6 +237,7 @@ export class Camera extends TypedEmitter<CameraEvents> {
       await run.process.stop();
     }
     this.#session?.leave();
+    this.#phone?.close();
     // The session closes its connections in a microtask; end the track after that, so that
     // libwebrtc never sees a track stop under senders that are still attached.
     await Promise.resolve();
@@ -231,7 +253,7 @@ export class Camera extends TypedEmitter<CameraEvents> {
     const options = this.#options;
     const session = new RoomSession({
       url: options.url,
-      room: options.room,
+      room: options.room ?? "",
       username: options.name,
       ...(options.token !== undefined ? { token: options.token } : {}),
       wrtc,
@@ -299,16 +321,73 @@ export class Camera extends TypedEmitter<CameraEvents> {
     }, delayMs);
   }
 
+  // ---- the device login ----
+
+  /** Logs in as the device user `login`, whose watchers get the camera's track. */
+  async #logIn(): Promise<void> {
+    const options = this.#options;
+    const userID = options.login ?? "";
+    const phone = new PhoneSession({
+      url: options.url,
+      userID,
+      username: options.name,
+      device: true,
+      ...(options.loginToken !== undefined ? { loginToken: options.loginToken } : {}),
+      wrtc,
+      WebSocket: options.WebSocket ?? WebSocket,
+      candidateFilter: isUdpCandidate,
+      reconnect: this.#retryPolicy,
+      // Every watcher gets the one track, so all of them share the one decode.
+      watchStream: new wrtc.MediaStream([this.#track]),
+    });
+    this.#phone = phone;
+    phone.on("watchers", ({ watchers }) => {
+      this.#log(`watched by ${watchers.length === 0 ? "nobody" : watchers.map((watcher) => watcher.username).join(", ")}`);
+      this.#onAudienceChange();
+    });
+    phone.on("error", ({ code, message }) => this.#log(`login error ${code}: ${message}`));
+    phone.on("close", () => {
+      if (!this.#closing && this.#phone === phone) {
+        this.#scheduleLogin();
+      }
+    });
+    try {
+      await phone.connect();
+      this.#loginAttempts = 0;
+      this.#log(`logged in as device user "${phone.login?.userID ?? userID}"`);
+      this.#onAudienceChange();
+    } catch (error) {
+      const code = error instanceof WebRtcRoomError ? `${error.code}: ` : "";
+      this.#log(`cannot log in as "${userID}": ${code}${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** The login closed for good (refused, unreachable, replaced): log in again with backoff. */
+  #scheduleLogin(): void {
+    this.#loginAttempts += 1;
+    const delayMs = this.#retryPolicy(this.#loginAttempts) ?? CAMERA_RETRY_MAX_DELAY_MS;
+    this.#log(`logged out; logging in again in ${formatSeconds(delayMs)}`);
+    this.#onAudienceChange();
+    this.#loginRetryTimer = setTimeout(() => {
+      if (!this.#closing) {
+        void this.#logIn();
+      }
+    }, delayMs);
+  }
+
   /**
-   * Someone joined or left: start the source for a watcher, or count down to stopping it. Every
-   * other participant is a watcher except other cameras.
+   * Someone joined, left, or started or stopped watching: start the source for a watcher, or
+   * count down to stopping it. Every other room participant is a watcher except other cameras,
+   * and so is everyone watching the device login.
    */
   #onAudienceChange(): void {
     if (this.#closing) {
       return;
     }
     const session = this.#session;
-    const watchers = session?.isJoined ? [...session.peers.keys()].filter((id) => !this.#cameraPeerIds.has(id)).length : 0;
+    const roomWatchers = session?.isJoined ? [...session.peers.keys()].filter((id) => !this.#cameraPeerIds.has(id)).length : 0;
+    const phone = this.#phone;
+    const watchers = roomWatchers + (phone?.isReady ? phone.watchers.length : 0);
     const idleStopSeconds = this.#options.idleStopSeconds ?? DEFAULT_IDLE_STOP_SECONDS;
     if (watchers > 0 || idleStopSeconds === 0) {
       clearTimeout(this.#idleTimer);

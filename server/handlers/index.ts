@@ -7,6 +7,7 @@ import { hostHandlers } from "./hosts.ts";
 import { presenceHandlers } from "./presence.ts";
 import { roomHandlers } from "./rooms.ts";
 import { sessionHandlers } from "./session.ts";
+import { watchHandlers } from "./watches.ts";
 import type { HandlerServices, HandlerTable } from "./table.ts";
 
 export { dispatch, type Handler, type HandlerServices, type HandlerTable } from "./table.ts";
@@ -19,6 +20,7 @@ export function handlerTable(services: HandlerServices): HandlerTable {
     ...hostHandlers(services),
     ...presenceHandlers(services),
     ...callHandlers(services),
+    ...watchHandlers(services),
   };
   return table;
 }

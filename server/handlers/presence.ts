@@ -14,7 +14,7 @@ import type { HandlerServices, HandlerTable } from "./table.ts";
 
 /** The presence family's handlers. */
 export function presenceHandlers(services: HandlerServices): HandlerTable<"login"> {
-  const { config, transport, logins, calls, sessions, applier, loginAttempts } = services;
+  const { config, transport, logins, calls, watches, sessions, applier, loginAttempts } = services;
 
   /**
    * Adds the session fields to an accepted `loginResponse` (`id`, the session's resume token,
@@ -40,9 +40,12 @@ export function presenceHandlers(services: HandlerServices): HandlerTable<"login
       transport.refuse(sender, result.code, result.message, message.type);
       return;
     }
-    // The newer login (which proved it is the same user) wins: the replaced connection's call ends as if it had dropped, before
-    // that connection is told why and closed.
-    const effects = result.replaced === undefined ? result : combineEffects(calls.loginEnded(result.replaced, "replaced"), result);
+    // The newer login (which proved it is the same user) wins: the replaced connection's call and
+    // watches end as if it had dropped, before that connection is told why and closed.
+    const effects =
+      result.replaced === undefined
+        ? result
+        : combineEffects(combineEffects(calls.loginEnded(result.replaced, "replaced"), watches.loginEnded(result.replaced, "replaced")), result);
     applier.apply(withSessionFields(effects, sender.id));
   }
 
@@ -60,8 +63,8 @@ export function presenceHandlers(services: HandlerServices): HandlerTable<"login
       transport.refuse(sender, verdict.code, verdict.message, "login");
       return;
     }
-    const { userId, name, avatar } = verdict.claims;
-    login(sender, { type: "login", userID: userId, username: name, avatar }, "token");
+    const { userId, name, avatar, grants } = verdict.claims;
+    login(sender, { type: "login", userID: userId, username: name, avatar, ...(grants.device ? { device: true } : {}) }, "token");
   }
 
   return {

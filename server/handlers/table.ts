@@ -6,6 +6,7 @@
 import type { ClientMessage, ClientMessageType } from "../../shared/protocol/index.ts";
 import type { AddressRateLimiter, FailureWindow } from "../address-limits.ts";
 import type { CallRegistry } from "../calls.ts";
+import type { WatchRegistry } from "../watches.ts";
 import type { ServerConfig } from "../config.ts";
 import type { EffectsApplier } from "../effects.ts";
 import type { Sessions } from "../sessions.ts";
@@ -35,6 +36,7 @@ export interface HandlerServices {
   rooms: RoomMembership;
   logins: Logins;
   calls: CallRegistry;
+  watches: WatchRegistry;
   suspended: SuspendedSessions;
   sessions: Sessions;
   applier: EffectsApplier;

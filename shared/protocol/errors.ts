@@ -44,6 +44,10 @@ export const ERROR_CODES = {
   lobby_denied: "A host turned this participant away from the lobby (or removed it while it waited).",
   lobby_full: "The room's lobby already holds its maximum number of waiting participants (16).",
   user_online: "Open mode: the `login`'s `userID` is online on another connection (connected, or away within its resume grace window) and the login carries no `reclaimKey` matching the one that login received; nothing changed for anyone.",
+  too_many_watchers: "The `watch` is for a user who already has as many watchers (and requests waiting for its answer) as the server allows (8); nothing changed.",
+  too_many_watches: "The sender already watches (or waits to watch) as many users as the server allows (8); stop one first.",
+  not_watching: "The message names a `watchId` that is not a watch (or request) of the sender: it ended, or never was.",
+  allow_list_full: "The sender's `allowWatching` list already holds as many users as the server keeps (64); allow everyone (`\"*\"`) or remove one.",
 } as const;
 
 /** A stable error code, as sent in `error.code`. */

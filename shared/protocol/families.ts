@@ -10,9 +10,10 @@ import type { CallServerMessage } from "./call.ts";
 import type { ClientMessageType, ServerMessage } from "./index.ts";
 import type { PresenceServerMessage } from "./presence.ts";
 import type { RoomServerMessage } from "./room.ts";
+import type { WatchServerMessage } from "./watch.ts";
 
 /**
- * The families of the protocol: `room` (mesh rooms), `call` (one-to-one calls), `presence` (login
+ * The families of the protocol: `room` (mesh rooms), `call` (one-to-one calls and watches), `presence` (login
  * and the directory of online users), and `common` (keep-alive and errors, which belong to no
  * family).
  */
@@ -50,6 +51,15 @@ export const SERVER_MESSAGE_FAMILY: Readonly<Record<ServerMessage["type"], Messa
   iceCandidate: "call",
   stopCommunication: "call",
   callDescription: "call",
+  watchRequested: "call",
+  watchRequest: "call",
+  watchStarted: "call",
+  watchRefused: "call",
+  watchEnded: "call",
+  watchers: "call",
+  watchAllowed: "call",
+  watchDescription: "call",
+  watchCandidate: "call",
 };
 
 /**
@@ -78,6 +88,12 @@ export const CLIENT_MESSAGE_FAMILY: Readonly<Record<ClientMessageType, MessageFa
   stop: "call",
   onIceCandidate: "call",
   callDescription: "call",
+  watch: "call",
+  watchAnswer: "call",
+  allowWatching: "call",
+  stopWatching: "call",
+  watchDescription: "call",
+  watchCandidate: "call",
 };
 
 /** True when `type` is a message type clients may send. */
@@ -90,12 +106,30 @@ export function isRoomServerMessage(message: ServerMessage): message is RoomServ
   return SERVER_MESSAGE_FAMILY[message.type] === "room";
 }
 
-/** True when the server message belongs to the call family. */
-export function isCallServerMessage(message: ServerMessage): message is CallServerMessage {
+/** True when the server message belongs to the call family (calls and watches). */
+export function isCallServerMessage(message: ServerMessage): message is CallServerMessage | WatchServerMessage {
   return SERVER_MESSAGE_FAMILY[message.type] === "call";
 }
 
 /** True when the server message belongs to the presence family. */
 export function isPresenceServerMessage(message: ServerMessage): message is PresenceServerMessage {
   return SERVER_MESSAGE_FAMILY[message.type] === "presence";
+}
+
+/** Every `type` of {@link WatchServerMessage}: the watch part of the call family. */
+const WATCH_SERVER_TYPES: ReadonlySet<string> = new Set<WatchServerMessage["type"]>([
+  "watchRequested",
+  "watchRequest",
+  "watchStarted",
+  "watchRefused",
+  "watchEnded",
+  "watchers",
+  "watchAllowed",
+  "watchDescription",
+  "watchCandidate",
+]);
+
+/** True when the server message is about a watch. */
+export function isWatchServerMessage(message: ServerMessage): message is WatchServerMessage {
+  return WATCH_SERVER_TYPES.has(message.type);
 }

@@ -22,12 +22,14 @@ import {
   type RoomServerMessage,
 } from "./room.ts";
 import { LoginSchema, type PresenceServerMessage } from "./presence.ts";
+import { AllowWatchingSchema, StopWatchingSchema, WatchAnswerSchema, WatchCandidateSchema, WatchDescriptionSchema, WatchSchema, type WatchServerMessage } from "./watch.ts";
 
 export * from "./call.ts";
 export * from "./common.ts";
 export * from "./errors.ts";
 export * from "./presence.ts";
 export * from "./room.ts";
+export * from "./watch.ts";
 
 /** Every message a client may send, discriminated on `type`. */
 const ClientMessageSchema = v.variant("type", [
@@ -51,6 +53,12 @@ const ClientMessageSchema = v.variant("type", [
   StopSchema,
   OnIceCandidateSchema,
   CallDescriptionSchema,
+  WatchSchema,
+  WatchAnswerSchema,
+  AllowWatchingSchema,
+  StopWatchingSchema,
+  WatchDescriptionSchema,
+  WatchCandidateSchema,
 ]);
 
 /** A validated message from a client. */
@@ -69,7 +77,7 @@ const SCHEMA_BY_TYPE: ReadonlyMap<string, v.GenericSchema<unknown, ClientMessage
 );
 
 /** Every message the server may send. */
-export type ServerMessage = CommonServerMessage | RoomServerMessage | CallServerMessage | PresenceServerMessage;
+export type ServerMessage = CommonServerMessage | RoomServerMessage | CallServerMessage | WatchServerMessage | PresenceServerMessage;
 
 /** Outcome of decoding a frame: the message, or the error to answer with. */
 export type DecodeResult<Message> =

@@ -44,6 +44,22 @@ export const SourceAnnouncementSchema = v.object({
 /** One entry of a `sources` message. */
 export type SourceAnnouncement = v.InferOutput<typeof SourceAnnouncementSchema>;
 
+/** Longest chat text, in characters (Unicode code points). */
+export const CHAT_MAX_CHARS = 2_000;
+
+/** Longest chat text, in bytes of UTF-8 (a text of emoji reaches it before {@link CHAT_MAX_CHARS}). */
+export const CHAT_MAX_BYTES = 4 * 1024;
+
+/** Longest chat message id; senders use 32 hexadecimal digits. */
+const MAX_CHAT_ID_LENGTH = 64;
+
+const utf8 = new TextEncoder();
+
+/** True when `text` is a chat text that every build accepts: not empty, within both limits. */
+export function isChatTextWithinLimits(text: string): boolean {
+  return text.length > 0 && text.length <= CHAT_MAX_BYTES && [...text].length <= CHAT_MAX_CHARS && utf8.encode(text).byteLength <= CHAT_MAX_BYTES;
+}
+
 /** A probe sequence number; safe integers only, so that echoing it back never loses precision. */
 const SequenceSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 
@@ -70,12 +86,26 @@ const MeshChannelMessageSchema = v.variant("type", [
    * offer, so the request travels to it here and the new offer goes through the server as usual.
    */
   v.object({ type: v.literal("renegotiate") }),
+  /**
+   * One chat message to the receiving participant (the sender sends it to each pair). Its sender
+   * is the pair's remote, known from the connection, so the message does not name one; `id`
+   * (random) lets the receiver drop a copy, `sentAtMs` is the sender's clock (epoch ms).
+   */
+  v.object({
+    type: v.literal("chat"),
+    id: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_CHAT_ID_LENGTH)),
+    sentAtMs: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+    text: v.pipe(v.string(), v.check(isChatTextWithinLimits)),
+  }),
   /** The answering side needs an m-line of `kind` that the offering side must add and offer. */
   v.object({ type: v.literal("transceiver_request"), kind: v.picklist(["audio", "video"]) }),
 ]);
 
 /** A validated data-channel message. */
 export type MeshChannelMessage = v.InferOutput<typeof MeshChannelMessageSchema>;
+
+/** A `chat` data-channel message. */
+export type ChatChannelMessage = Extract<MeshChannelMessage, { type: "chat" }>;
 
 /**
  * Decodes one data-channel text message from a remote peer. Never throws: anything that is not a

@@ -90,6 +90,11 @@ export const LoginSchema = v.object({
   avatar: v.optional(AvatarSchema),
   token: v.optional(AuthTokenSchema),
   reclaimKey: v.optional(ReclaimKeySchema),
+  /**
+   * True logs in a device (a camera): anyone may watch it without being asked. In token mode the
+   * login token's `device` grant decides instead.
+   */
+  device: v.optional(v.boolean()),
 });
 
 /** A validated `login`. */
@@ -117,6 +122,12 @@ export interface PresenceUser {
   /** Present only when the user logged in with one. */
   avatar?: string;
   status: PresenceStatus;
+  /** Present (true) for a device login (a camera): watching it needs nobody's answer. */
+  device?: true;
+  /** How many users this user is watching now; absent when none. */
+  watching?: number;
+  /** How many users are watching this user now; absent when none. */
+  watchedBy?: number;
 }
 
 /** Why a connection was logged out by the server. */

@@ -2,7 +2,8 @@
  * `<webrtc-room>` and the join page for people who use a keyboard, a screen reader, reduced motion
  * or a light theme, in real Chromium against the real server: axe-core finds no violation on
  * `/r/<room>` before joining and once joined (host settings and the shortcuts panel open, dark
- * and light); tiles and videos are named after their participant; a keyboard alone joins, mutes,
+ * and light; the chat opened with its key); tiles and videos are named after their participant;
+ * a keyboard alone joins, mutes,
  * opens the shortcuts panel (modal: focus inside and kept there, Escape closes), leaves after a
  * confirmation and rejoins, the focus always on a sensible control; reduced motion stops
  * transitions.
@@ -120,6 +121,19 @@ describe.skipIf(!hasChromium)("<webrtc-room> accessibility in Chromium", () => {
       await expect.poll(() => focusInDialog(host), POLL).toBe(true);
       await expect(axeViolations(host)).resolves.toEqual([]);
       await host.emulateMedia({ colorScheme: "dark" });
+      await expect(axeViolations(host)).resolves.toEqual([]);
+      await host.keyboard.press("Escape");
+      await expect.poll(() => host.locator("dialog").count(), POLL).toBe(0);
+
+      // The chat, opened from the keyboard, with a message in it.
+      await host.keyboard.press("c");
+      await expect.poll(() => focused(host), POLL).toBe("textarea");
+      await host.keyboard.type("Hello");
+      await host.keyboard.press("Enter");
+      await expect.poll(() => host.locator('[part="chat-messages"]').textContent(), POLL).toContain("Hello");
+      await expect.poll(() => control(guest, "chat").getAttribute("aria-label"), POLL).toBe("Chat, 1 unread");
+      await expect(axeViolations(host)).resolves.toEqual([]);
+      await host.emulateMedia({ colorScheme: "light" });
       await expect(axeViolations(host)).resolves.toEqual([]);
       await expect(axeViolations(guest)).resolves.toEqual([]);
     }, TEST_TIMEOUT_MS);

@@ -42,7 +42,8 @@ describe("webrtc-room camera, options", () => {
 
   test.each([
     [["--source", "a.mp4", "--name", "Gate", "--room", "yard"], "--url is required"],
-    [["--url", "ws://127.0.0.1:1/ws", "--name", "Gate"], "--source, --room required"],
+    [["--url", "ws://127.0.0.1:1/ws", "--name", "Gate"], "--source, --room (or --login) required"],
+    [["--url", "ws://127.0.0.1:1/ws", "--source", "a.mp4", "--name", "Gate", "--room", "yard", "--login-token", "t"], "--login-token needs --login"],
     [["--url", "ws://127.0.0.1:1/ws", "--source", "a.mp4", "--name", "Gate", "--room", "no spaces"], "--room must match"],
     [["--url", "ws://127.0.0.1:1/ws", "--source", "a.mp4", "--name", "Gate", "--room", "yard", "--size", "641x360"], "--size must be"],
     [["--url", "ws://127.0.0.1:1/ws", "--source", "a.mp4", "--name", "Gate", "--room", "yard", "--rtsp-transport", "http"], "--rtsp-transport must be"],

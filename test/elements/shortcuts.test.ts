@@ -19,6 +19,7 @@ describe("shortcutFor", () => {
     ["m", "microphone"],
     ["M", "microphone"],
     ["v", "camera"],
+    ["c", "chat"],
     ["l", "leave"],
     ["?", "help"],
   ] as const)("%s is %s", (key, action) => {
@@ -36,7 +37,7 @@ describe("shortcutFor", () => {
   });
 
   test("shortcutKey names each action's key as shown to the user", () => {
-    expect([shortcutKey("microphone"), shortcutKey("camera"), shortcutKey("leave"), shortcutKey("help")]).toEqual(["M", "V", "L", "?"]);
+    expect([shortcutKey("microphone"), shortcutKey("camera"), shortcutKey("chat"), shortcutKey("leave"), shortcutKey("help")]).toEqual(["M", "V", "C", "L", "?"]);
   });
 
   test("every action has exactly one key, listed for the help panel", () => {

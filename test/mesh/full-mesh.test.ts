@@ -52,6 +52,21 @@ describe("mesh session, happy path", () => {
     }
   });
 
+  test("in Node a connection's descriptions are the ones set on it, never read back from @roamhq/wrtc's racing getters", async () => {
+    const peers = await joinPeers(server.wsUrl, "descriptions", 2);
+    opened.push(...peers);
+    await waitFor("the pair connected on both sides", () => isFullMesh(peers));
+    const [offerer, answerer] = peers.map((peer) => [...peer.session.peers.values()][0]?.peerConnection);
+    // The native getters would serialize the description with the candidates gathered since; the
+    // stable ones are what was set, so no candidate line was added behind their back.
+    for (const connection of [offerer, answerer]) {
+      expect(connection?.localDescription?.sdp).toMatch(/^v=0/);
+      expect(connection?.localDescription?.sdp).not.toMatch(/a=candidate:/);
+      expect(connection?.remoteDescription?.sdp).toMatch(/^v=0/);
+    }
+    expect(new Set([offerer?.localDescription?.type, answerer?.localDescription?.type])).toEqual(new Set(["offer", "answer"]));
+  });
+
   test("with synthetic video every peer receives frames from every other peer", async () => {
     const peers = await joinPeers(server.wsUrl, "video", 6, { video: true });
     opened.push(...peers);

@@ -98,8 +98,9 @@ describe("publications, happy path", () => {
     const remoteCameras = others.map((peer) => remoteOf(peer, a).trackBySource("camera"));
     expect(remoteCameras.every((track) => track?.kind === "video")).toBe(true);
     const logs = others.map(recordPublications);
-    const descriptions = [...connections.values()].map((pc) => pc?.localDescription?.sdp);
-    // Any offer or answer would move a connection out of `stable` and change its local description.
+    // Any offer or answer would move a connection out of `stable`. (`localDescription` is not
+    // compared: @roamhq/wrtc serializes it unsynchronized with libwebrtc adding candidates to it,
+    // and reading it while a connection gathers can crash the process.)
     let signalingChanges = 0;
     for (const pc of connections.values()) {
       pc?.addEventListener("signalingstatechange", () => (signalingChanges += 1));
@@ -120,7 +121,6 @@ describe("publications, happy path", () => {
       expect(allConnections(peers).get(key)).toBe(pc);
     }
     expect(signalingChanges).toBe(0);
-    expect([...connections.values()].map((pc) => pc?.localDescription?.sdp)).toEqual(descriptions);
     expect(others.map((peer) => remoteOf(peer, a).trackBySource("camera"))).toEqual(remoteCameras);
     expect(logs).toEqual([[], []]);
     expect(peers.flatMap((peer) => [...peer.session.peers.values()].map((remote) => remote.rebuilds))).toEqual([0, 0, 0, 0, 0, 0]);

@@ -16,6 +16,9 @@ const VITEST_BIN = join(import.meta.dirname, "..", "..", "node_modules", "vitest
 async function runFixtures(directory: string): Promise<{ exitCode: number | null; output: string; report: JsonTestResults }> {
   const reportFile = join(directory, "report.json");
   const child = spawn(process.execPath, [VITEST_BIN, "run", "--config", FIXTURES_CONFIG, "--reporter=default", "--reporter=json", `--outputFile=${reportFile}`], {
+    // The crashing fixture's core file (CI enables core dumps) lands in the scratch directory, not
+    // next to the real suite's, where `.ci/run` looks for the core of an unexpected crash.
+    cwd: directory,
     env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -4,7 +4,9 @@
  * to render and calls its actions from buttons; everything asynchronous happens here.
  *
  * Media is opened per call, when the user places or accepts it (so the camera light is on only
- * during calls), and stopped when the call ends. Opening it takes a moment and may show a
+ * during calls), and stopped when the call ends. Watches open the camera on their own when the
+ * first watcher starts and stop it when the last one is gone, so that a call ending does not cut
+ * a watcher off (the browser shares the device between the two streams). Opening it takes a moment and may show a
  * permission prompt; meanwhile the call can be cancelled, or ended by the other side, and every
  * asynchronous step checks that its call is still wanted before it goes on.
  */
@@ -18,10 +20,13 @@ import {
   type IceServer,
   type MissedCall,
   type PhoneCall,
+  type PhoneWatch,
   type PresenceUser,
+  type WatchRequest,
+  type Watcher,
 } from "../../core/phone.ts";
 import { PhonePhase, phoneEvent, type PhoneElementErrorCode, type WebRtcPhoneEventDetail, type WebRtcPhoneEventMap } from "./phone-events.ts";
-import { endNotice } from "./phone-text.ts";
+import { endNotice, watchEndNotice } from "./phone-text.ts";
 import { displayName } from "../shared/display-name.ts";
 import { LatestRun } from "../shared/latest-run.ts";
 import { LocalMediaControls, acquireLocalMedia, describeMissingMedia, stopStream, type LocalMedia } from "../shared/local-media.ts";
@@ -70,6 +75,8 @@ export class PhoneController implements ReactiveController {
   /** The current sign-in or call attempt: every new one, sign-out or cancel makes it stale. */
   readonly #attempt = new LatestRun();
   #lastPhase: PhonePhase = PhonePhase.signedOut;
+  /** The camera watchers receive, while anyone watches (or a watch is starting). */
+  #watchMedia: Promise<MediaStream | undefined> | undefined;
 
   /** Camera and microphone of the current call (none between calls). */
   readonly local = new LocalMediaControls(() => this.#refresh());
@@ -130,6 +137,67 @@ export class PhoneController implements ReactiveController {
 
   get remoteStream(): MediaStream | undefined {
     return this.currentCall?.remoteStream;
+  }
+
+  /** This user's watches of others (requests included), in the order they were asked. */
+  get watching(): PhoneWatch[] {
+    return (this.#session?.watches ?? []).filter((watch) => watch.role === "watcher");
+  }
+
+  /** Who watches this user now. */
+  get watchers(): readonly Watcher[] {
+    return this.#session?.watchers ?? [];
+  }
+
+  /** Requests to watch this user that wait for an answer. */
+  get watchRequests(): readonly WatchRequest[] {
+    return this.#session?.watchRequests ?? [];
+  }
+
+  /** True when `userID` may be watched now: signed in, someone else online, not watched by this user already. */
+  canWatch(userID: string): boolean {
+    const session = this.#session;
+    return (
+      session !== undefined &&
+      session.isReady &&
+      userID !== session.login?.userID &&
+      session.user(userID) !== undefined &&
+      !this.watching.some((watch) => watch.remote.userID === userID)
+    );
+  }
+
+  /** Asks to watch `userID`'s camera. */
+  watch(userID: string): void {
+    if (this.canWatch(userID)) {
+      this.#session?.watch(userID);
+      this.#refresh();
+    }
+  }
+
+  /** Ends the watch `watchId`, either side. */
+  stopWatch(watchId: string): void {
+    this.#session?.stopWatching(watchId);
+    this.#refresh();
+  }
+
+  /** Answers the request `watchId`; `always` lets its asker watch again without asking (this sign-in). */
+  answerWatch(watchId: string, allow: boolean, always = false): void {
+    const session = this.#session;
+    const request = session?.watchRequests.find((candidate) => candidate.watchId === watchId);
+    if (!session || !request) {
+      return;
+    }
+    if (allow && always) {
+      session.allowWatching(request.from.userID, true).catch((error: unknown) => {
+        this.#dispatch("error", { code: "peer_error", message: `allowWatching: ${error instanceof Error ? error.message : String(error)}` });
+      });
+    }
+    if (allow) {
+      request.accept();
+    } else {
+      request.deny();
+    }
+    this.#refresh();
   }
 
   /** The outcome of the last call, while it is shown. */
@@ -196,7 +264,13 @@ export class PhoneController implements ReactiveController {
     this.#missed = [];
     this.#setNotice(undefined);
     const iceServers = this.#readSettings().iceServers;
-    const session = new PhoneSession({ url, userID, username: userID, ...(iceServers ? { iceServers } : {}) });
+    const session = new PhoneSession({
+      url,
+      userID,
+      username: userID,
+      watchStream: () => this.#openWatchMedia(),
+      ...(iceServers ? { iceServers } : {}),
+    });
     this.#session = session;
     this.#subscribe(session);
     session.connect().then(
@@ -226,6 +300,7 @@ export class PhoneController implements ReactiveController {
       }
     }
     this.#releaseMedia();
+    this.#releaseWatchMediaWhenUnwatched();
     this.#failure = undefined;
     this.#setNotice(undefined);
     this.#refresh();
@@ -358,6 +433,20 @@ export class PhoneController implements ReactiveController {
       this.#refresh();
     });
     session.on("error", ({ code, message }) => this.#dispatch("error", { code, message }));
+    session.on("watch-request", () => this.#refresh());
+    session.on("watch-request-ended", () => this.#refresh());
+    session.on("watch-started", () => this.#refresh());
+    session.on("watch-stream", () => this.#refresh());
+    session.on("watchers", () => this.#releaseWatchMediaWhenUnwatched());
+    session.on("watch-ended", ({ watch, end }) => {
+      if (watch.role === "watcher") {
+        const notice = watchEndNotice(watch, end);
+        if (notice !== undefined) {
+          this.#setNotice(notice);
+        }
+      }
+      this.#releaseWatchMediaWhenUnwatched();
+    });
     session.on("close", (info) => {
       if (this.#signingOut || session !== this.#session) {
         return;
@@ -400,6 +489,23 @@ export class PhoneController implements ReactiveController {
     this.local.use(media, { audio: true, video: true });
   }
 
+  /** The camera for watchers: opened with the first watch, shared by the next ones. */
+  #openWatchMedia(): Promise<MediaStream | undefined> {
+    this.#watchMedia ??= acquireLocalMedia().then((media) => media.stream);
+    return this.#watchMedia;
+  }
+
+  /** Stops the watchers' camera once nobody watches this user any more. */
+  #releaseWatchMediaWhenUnwatched(): void {
+    const watched = this.#session?.watches.some((watch) => watch.role === "watched" && !watch.ended) ?? false;
+    if (!watched && this.#watchMedia) {
+      const media = this.#watchMedia;
+      this.#watchMedia = undefined;
+      void media.then(stopStream);
+    }
+    this.#refresh();
+  }
+
   #releaseMedia(): void {
     this.local.release();
     this.#soundBlocked = false;
@@ -430,6 +536,7 @@ export class PhoneController implements ReactiveController {
       }
     }
     this.#releaseMedia();
+    this.#releaseWatchMediaWhenUnwatched();
     this.#failure = { code, message };
     this.#dispatch("error", { code, message });
     this.#refresh();

@@ -19,5 +19,8 @@ export const phoneIcon = icon(HANDSET);
 /** A handset with an arrow: a missed call. */
 export const phoneMissedIcon = icon(svg`${HANDSET}<line x1="22" x2="16" y1="2" y2="8"/><line x1="16" x2="22" y1="2" y2="8"/>`);
 
+/** An eye: watch a camera. */
+export const eyeIcon = icon(svg`<path d="M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12z"/><circle cx="12" cy="12" r="3"/>`);
+
 /** A cross: dismiss. */
 export const closeIcon = icon(svg`<path d="M18 6 6 18"/><path d="m6 6 12 12"/>`);

@@ -73,6 +73,7 @@ export const phoneStyles = css`
   .call-button.busy { background: var(--_raised); color: var(--_text); }
   .call-button:disabled { background: var(--_raised); color: var(--_dim); cursor: not-allowed; }
   .call-button .icon { width: 17px; height: 17px; }
+  .watch-button:not(:disabled) { background: var(--_accent); color: #fff; }
   .empty { padding: 28px 20px; border-radius: var(--_radius); border: 1px dashed rgb(255 255 255 / 0.14); color: var(--_dim); text-align: center; }
 
   /* dialogs: calling, ringing */
@@ -138,4 +139,16 @@ export const phoneStyles = css`
     .control.hang-up { padding: 0 14px; }
     .call-button { padding: 10px; }
   }
+
+  /* watches */
+  .always { display: inline-flex; gap: 6px; }
+  .watchers ul { display: flex; flex-wrap: wrap; gap: 8px; margin: 0; padding: 0; list-style: none; }
+  .watchers li { display: inline-flex; align-items: center; gap: 6px; }
+  .watches { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: var(--_gap); }
+  .watch { position: relative; aspect-ratio: 4 / 3; border-radius: 12px; overflow: hidden; background: var(--_surface); box-shadow: var(--_ring); }
+  .watch video { width: 100%; height: 100%; object-fit: cover; }
+  .watch .dim { display: grid; place-items: center; height: 100%; }
+  .watch-bar { position: absolute; inset: auto 0 0 0; display: flex; align-items: center; gap: 8px; padding: 8px 10px; background: var(--_glass); }
+  .watch-bar .name { flex: 1; }
+  .call-watch { flex: none; display: flex; flex-direction: column; gap: 8px; padding: 8px; }
 `;

@@ -2,7 +2,7 @@
  * The sentences `<webrtc-phone>` shows: presence statuses, why a call ended, why signing in
  * failed. Kept apart from the markup.
  */
-import type { CallEnd, CallParty, PhoneCall, PresenceStatus } from "../../core/phone.ts";
+import type { CallEnd, CallParty, PhoneCall, PhoneWatch, PresenceStatus, WatchEnd } from "../../core/phone.ts";
 import type { PhoneFailure } from "./phone-controller.ts";
 
 /** Label of each presence status in the list of people. */
@@ -42,6 +42,29 @@ export function endNotice(call: Pick<PhoneCall, "direction" | "remote">, end: Ca
       return `The call could not be placed${end.message ? ` (${end.message})` : ""}.`;
     case "session_lost":
       return "The call ended: you were away from the server too long.";
+  }
+}
+
+/** How the end of this user's watch of someone reads; `undefined` when nothing needs saying. */
+export function watchEndNotice(watch: Pick<PhoneWatch, "remote">, end: WatchEnd): string | undefined {
+  const name = watch.remote.username || watch.remote.userID;
+  switch (end.reason) {
+    case "stopped":
+      return end.byLocal ? undefined : `${name} stopped sharing the camera.`;
+    case "denied":
+      return `${name} did not let you watch.`;
+    case "offline":
+      return `${name} is not online any more.`;
+    case "timeout":
+      return `${name} did not answer your request to watch.`;
+    case "disconnected":
+    case "replaced":
+    case "session_lost":
+      return `Watching ${name} ended: the connection was lost.`;
+    case "media_failed":
+      return `Watching ${name} ended: the video connection failed.`;
+    case "refused":
+      return `You cannot watch ${name} now${end.message ? ` (${end.message})` : ""}.`;
   }
 }
 

@@ -9,10 +9,10 @@
  * The element only renders; signing in, presence, calls and media live in {@link PhoneController}.
  */
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
-import type { CallState, IceServer, MissedCall, PresenceUser } from "../../core/phone.ts";
+import type { CallState, IceServer, MissedCall, PhoneWatch, PresenceUser } from "../../core/phone.ts";
 import { PhoneController } from "./phone-controller.ts";
 import { PhonePhase } from "./phone-events.ts";
-import { closeIcon, phoneIcon, phoneMissedIcon } from "./phone-icons.ts";
+import { closeIcon, eyeIcon, phoneIcon, phoneMissedIcon } from "./phone-icons.ts";
 import { phoneStyles } from "./phone-styles.ts";
 import { STATUS_LABELS, failureText } from "./phone-text.ts";
 import { hueOf, initials } from "../shared/avatar.ts";
@@ -31,7 +31,12 @@ import { attachStream } from "../shared/stream-directive.ts";
  *   the server hands out none (it does whenever it is configured with STUN or TURN). Default: a
  *   public STUN server.
  *
- * Methods: `signIn(name?)`, `signOut()`, `call(userID)`, `hangUp()`. Read-only properties:
+ * Watching: each person has a Watch button next to Call; the watched user is asked (Allow / Deny,
+ * with "always allow this person") unless it allowed the watcher before, and sees who is watching
+ * with a Stop button for each; the watcher sees the camera in a watch view with Stop. A watch and a
+ * call do not block each other.
+ *
+ * Methods: `signIn(name?)`, `signOut()`, `call(userID)`, `watch(userID)`, `hangUp()`. Read-only properties:
  * `state` (the current {@link PhonePhase}), `callState` (the core's `CallState` of the call in
  * progress) and `self` (the signed-in user's directory entry).
  *
@@ -44,7 +49,10 @@ import { attachStream } from "../shared/stream-directive.ts";
  * @cssprop --webrtc-room-* - The same theme properties as `<webrtc-room>`.
  *
  * @csspart lobby - The signed-in view: bar, notices and the list of people.
- * @csspart person - One person online; `call-button` in it.
+ * @csspart person - One person online; `call-button` and `watch-button` in it.
+ * @csspart watch - A watch view: `watch-video` and its Stop button.
+ * @csspart watch-request - A request to watch this user, with Allow and Deny.
+ * @csspart watchers - Who is watching this user, with a Stop button each.
  * @csspart dialog - The "Calling…" and incoming-call dialogs.
  * @csspart call - The call view: `remote-video`, `local-video`, `toolbar`.
  * @csspart panel - The sign-in form and the failure message.
@@ -105,6 +113,11 @@ export class WebRtcPhone extends LitElement {
   /** Calls the online user `userID`. */
   call(userID: string): void {
     this.#phone.call(userID);
+  }
+
+  /** Asks to watch the online user `userID`'s camera. */
+  watch(userID: string): void {
+    this.#phone.watch(userID);
   }
 
   /** Ends the call in progress: cancels, declines or hangs up. */
@@ -177,6 +190,8 @@ export class WebRtcPhone extends LitElement {
               <button @click=${() => phone.dismissNotice()} aria-label="Dismiss">${closeIcon}</button>
             </div>`
           : nothing}
+        ${this.#renderWatchBanners()}
+        ${this.#renderWatchViews()}
         <h3>Online now · ${others.length}</h3>
         ${others.length === 0
           ? html`<div class="empty">Nobody else is online yet. Open this page in another tab or send its link to someone.</div>`
@@ -211,7 +226,57 @@ export class WebRtcPhone extends LitElement {
         title=${user.status === "online" ? `Call ${user.username}` : `${user.username} is ${STATUS_LABELS[user.status].toLowerCase()}`}
         aria-label=${`Call ${user.username}`}
         @click=${() => phone.call(user.userID)}>${phoneIcon}<span>Call</span></button>
+      <button class="call-button watch-button" part="watch-button" ?disabled=${!phone.canWatch(user.userID)}
+        title=${`Watch ${user.username}'s camera`} aria-label=${`Watch ${user.username}`}
+        @click=${() => phone.watch(user.userID)}>${eyeIcon}<span>Watch</span></button>
     </li>`;
+  }
+
+  /** Requests to watch this user, and who is watching it: shown in the lobby and during a call. */
+  #renderWatchBanners(): TemplateResult {
+    const phone = this.#phone;
+    const watchers = phone.watchers;
+    return html`${phone.watchRequests.map((request) => {
+      const name = request.from.username;
+      const alwaysId = `always-${request.watchId}`;
+      return html`<div class="banner watch-request" part="watch-request" role="group" aria-label=${`${name} asks to watch`}
+          data-watch-request=${request.watchId}>
+        ${eyeIcon}
+        <span><b>${name}</b> wants to see your camera</span>
+        <label class="always dim"><input type="checkbox" id=${alwaysId}>Always allow this person</label>
+        <button class="ghost" @click=${() => phone.answerWatch(request.watchId, false)}>Deny</button>
+        <button class="ghost" @click=${() => {
+          const always = this.renderRoot.querySelector<HTMLInputElement>(`#${alwaysId}`)?.checked ?? false;
+          phone.answerWatch(request.watchId, true, always);
+        }}>Allow</button>
+      </div>`;
+    })}
+    ${watchers.length > 0
+      ? html`<div class="banner watchers" part="watchers" role="status" aria-label="Watching you">
+          ${eyeIcon}
+          <span>Watching you:</span>
+          <ul>${watchers.map((watcher) => html`<li data-watcher=${watcher.userID}>${watcher.username}
+            <button class="ghost" @click=${() => phone.stopWatch(watcher.watchId)} aria-label=${`Stop ${watcher.username} watching`}>Stop</button></li>`)}</ul>
+        </div>`
+      : nothing}`;
+  }
+
+  /** This user's watches of others: the camera, or the state of the request, with Stop. */
+  #renderWatchViews(): TemplateResult | typeof nothing {
+    const watching = this.#phone.watching;
+    if (watching.length === 0) {
+      return nothing;
+    }
+    return html`<div class="watches">${watching.map((watch: PhoneWatch) => {
+      const name = watch.remote.username;
+      return html`<section class="watch" part="watch" aria-label=${`Watching ${name}`} data-watching=${watch.remote.userID}>
+        ${watch.remoteStream
+          ? html`<video part="watch-video" autoplay playsinline muted ${attachStream(watch.remoteStream, { muted: true })}></video>`
+          : html`<div class="dim">${watch.state === "requesting" ? `Asking ${name}…` : "Connecting…"}</div>`}
+        <div class="watch-bar"><span class="name">${name}</span>
+          <button class="ghost" @click=${() => watch.stop()} aria-label=${`Stop watching ${name}`}>Stop</button></div>
+      </section>`;
+    })}</div>`;
   }
 
   #renderCalling(): TemplateResult {
@@ -261,6 +326,7 @@ export class WebRtcPhone extends LitElement {
     const remoteStream = phone.remoteStream;
     const remoteVideo = (remoteStream?.getVideoTracks().length ?? 0) > 0;
     return html`<div class="call" part="call">
+      ${this.#phone.watchRequests.length > 0 || this.#phone.watchers.length > 0 ? html`<div class="call-watch">${this.#renderWatchBanners()}</div>` : nothing}
       <div class="stage" style="--hue: ${hueOf(name)}">
         ${remoteStream
           ? html`<video part="remote-video" class=${remoteVideo ? "" : "hidden"} autoplay playsinline

@@ -20,11 +20,18 @@
  * get the room's settings, the lobby and per-participant actions; a host's removal ends the stay
  * in `failed` (`removed`) without rejoining, and a host's mute request switches the local
  * microphone or camera off with a notice (the user may switch it on again: a mesh cannot enforce).
+ *
+ * Beside the phase runs the link's {@link RoomConnection}: a lost signaling socket makes it
+ * `reconnecting` (with the seconds left in the server's resume grace window), then `reconnected`
+ * for a few seconds, or `disconnected` once the window is over; the session keeps trying by itself
+ * and `rejoin()` starts over at once. Chat messages are kept here for the element's lifetime
+ * (across stays), and every change worth hearing goes to one throttled {@link Announcer}.
  */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import {
   MeshError,
   MeshSession,
+  type ChatMessage,
   type MediaState,
   type MuteKind,
   type RemotePeer,
@@ -41,16 +48,34 @@ import {
   type MediaSwitches,
 } from "../shared/local-media.ts";
 import { ROOM_NAME_PATTERN } from "../../../shared/protocol/index.ts";
+import { Announcer, peopleCount } from "./announcer.ts";
 import {
+  RoomConnection,
   RoomPhase,
   roomEvent,
   type ParticipantInfo,
+  type RoomChatMessage,
   type RoomErrorCode,
   type WebRtcRoomEventDetail,
   type WebRtcRoomEventMap,
 } from "./room-events.ts";
 import { signalingUrl } from "../shared/signaling-url.ts";
 import { INVALID_ROOM_MESSAGE, hostMuteNotice, lobbyAnnouncement } from "./room-text.ts";
+
+/** How long "Reconnected" shows before the link counts as plain `connected`. */
+export const RECONNECTED_NOTICE_MS = 4_000;
+
+/** Chat messages kept; past it the oldest go. */
+export const CHAT_MESSAGES_KEPT = 1_000;
+
+/** How often the grace countdown is redrawn. */
+const COUNTDOWN_TICK_MS = 500;
+
+/** Most characters of a chat message read out by the live region. */
+const CHAT_ANNOUNCED_CHARS = 200;
+
+/** A chat message as the panel shows it. */
+export type ChatEntry = RoomChatMessage;
 
 /** What the controller reads from its host when a stay starts. */
 export interface RoomSettings {
@@ -99,8 +124,17 @@ export class RoomController implements ReactiveController {
   #password: string | undefined;
   /** What a host did to this participant's media, until dismissed or the stay ends. */
   #hostNotice: string | undefined;
-  /** The last lobby change worth announcing to a host ("Ada is waiting in the lobby"). */
-  #lobbyAnnouncement = "";
+  #connection: RoomConnection = RoomConnection.disconnected;
+  /** When the server gives up this participant's place, while `reconnecting` (epoch ms). */
+  #graceEndsAtMs: number | undefined;
+  /** The countdown's tick while `reconnecting`, or the end of the "Reconnected" notice. */
+  #connectionTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Chat messages of every stay, oldest first. */
+  #chat: ChatEntry[] = [];
+  #chatOpen = false;
+  #unreadChat = 0;
+  /** The text of the one polite live region. */
+  readonly #announcer: Announcer;
   /** The switches of a stay restarted by a change of settings, for the next stay to keep (not the attributes'). */
   #keptSwitches: MediaSwitches | undefined;
   /** Cancels the first stay's deferred start when the element leaves the document first. */
@@ -112,6 +146,7 @@ export class RoomController implements ReactiveController {
   constructor(host: RoomHost, readSettings: () => RoomSettings) {
     this.#host = host;
     this.#readSettings = readSettings;
+    this.#announcer = new Announcer(() => host.requestUpdate());
     host.addController(this);
   }
 
@@ -154,9 +189,34 @@ export class RoomController implements ReactiveController {
     return this.isHost ? this.#session?.lobby ?? [] : [];
   }
 
-  /** The last lobby arrival to announce to a host, for a polite live region; empty for none. */
-  get lobbyAnnouncement(): string {
-    return this.#lobbyAnnouncement;
+  /** What the polite live region says now: joins, leaves, the count, connection changes, chat. */
+  get announcement(): string {
+    return this.#announcer.text;
+  }
+
+  /** Where the link to the room stands (see {@link RoomConnection}). */
+  get connection(): RoomConnection {
+    return this.#connection;
+  }
+
+  /** While `reconnecting`: milliseconds left in the server's resume grace window, if it told one. */
+  get graceRemainingMs(): number | undefined {
+    return this.#graceEndsAtMs === undefined ? undefined : Math.max(0, this.#graceEndsAtMs - Date.now());
+  }
+
+  /** Every chat message shown so far, oldest first (kept across stays). */
+  get chatMessages(): readonly ChatEntry[] {
+    return this.#chat;
+  }
+
+  /** Messages from others that arrived while the chat panel was closed. */
+  get unreadChat(): number {
+    return this.#unreadChat;
+  }
+
+  /** Whether the chat panel is open. */
+  get chatOpen(): boolean {
+    return this.#chatOpen;
   }
 
   /** "A host muted your microphone", until dismissed ({@link dismissHostNotice}) or the stay ends. */
@@ -202,6 +262,7 @@ export class RoomController implements ReactiveController {
     this.#pendingStart = undefined;
     this.#keptSwitches = undefined;
     this.#stop(RoomPhase.idle);
+    this.#announcer.clear();
   }
 
   /**
@@ -226,9 +287,9 @@ export class RoomController implements ReactiveController {
     }
   }
 
-  /** Starts a new stay after `leave()` or a failure. */
+  /** Starts a new stay after `leave()`, a failure, or while `disconnected` (without waiting for the automatic attempts). */
   rejoin(): void {
-    if (this.#connected && (this.#phase === RoomPhase.left || this.#phase === RoomPhase.failed)) {
+    if (this.#connected && (this.#phase === RoomPhase.left || this.#phase === RoomPhase.failed || this.#connection === RoomConnection.disconnected)) {
       this.#stop(undefined);
       this.#start();
     }
@@ -268,6 +329,30 @@ export class RoomController implements ReactiveController {
   joinWithPassword(password: string): void {
     this.#password = password;
     this.rejoin();
+  }
+
+  /** Opens or closes the chat panel; opening marks every message read. */
+  setChatOpen(open: boolean): void {
+    this.#chatOpen = open;
+    if (open) {
+      this.#unreadChat = 0;
+    }
+    this.#host.requestUpdate();
+  }
+
+  /**
+   * Sends a chat message to everyone in the room and shows it. Throws a `MeshError`:
+   * `chat_too_long`, `chat_empty`, `not_ready` when not in the room, `not_allowed` without the
+   * `data` grant.
+   */
+  sendChat(text: string): ChatMessage {
+    const session = this.#session;
+    if (!session || this.#phase !== RoomPhase.joined) {
+      throw new MeshError("not_ready", "not in the room");
+    }
+    const message = session.sendChat(text);
+    this.#addChat(message, true);
+    return message;
   }
 
   /** Called by the view when a remote video could not start with sound (autoplay policy). */
@@ -342,7 +427,6 @@ export class RoomController implements ReactiveController {
     this.#settingsKey = this.#keyOf(settings);
     this.#failure = undefined;
     this.#hostNotice = undefined;
-    this.#lobbyAnnouncement = "";
     if (!settings.room) {
       this.#setPhase(RoomPhase.idle);
       return;
@@ -391,6 +475,7 @@ export class RoomController implements ReactiveController {
       return;
     }
     this.#setPhase(RoomPhase.joined);
+    this.#announce(`You joined ${settings.room}`, true);
     if (session.roomState) {
       this.#dispatch("room-state", session.roomState);
     }
@@ -425,12 +510,22 @@ export class RoomController implements ReactiveController {
     // The session drops every listener when it closes, so none of these outlive it.
     session.on("peer-joined", ({ peer }) => {
       this.#dispatch("peer-joined", { peer: { id: peer.id, username: peer.username } });
+      // Those this side offers to were there before it (joined, or joined again as new): no news.
+      if (!peer.initiator) {
+        this.#announce(`${peer.username} joined`, true);
+      }
       this.#host.requestUpdate();
     });
     session.on("peer-left", ({ peer, reason }) => {
       this.#dispatch("peer-left", { peer: { id: peer.id, username: peer.username }, reason });
+      if (reason === "left") {
+        this.#announce(`${peer.username} left`, true);
+      }
       this.#host.requestUpdate();
     });
+    session.on("reconnecting", () => this.#onReconnecting(session));
+    session.on("reconnected", () => this.#setConnection(RoomConnection.reconnected));
+    session.on("chat-message", (message) => this.#addChat(message, false));
     session.on("peer-state", () => this.#host.requestUpdate());
     session.on("peer-stream", ({ stream }) => {
       // A track negotiated later (the remote's camera, when this side joined without one and the
@@ -449,7 +544,10 @@ export class RoomController implements ReactiveController {
     session.on("grants", () => this.#host.requestUpdate());
     let waiting: readonly ParticipantInfo[] = [];
     session.on("lobby", ({ waiting: next }) => {
-      this.#lobbyAnnouncement = lobbyAnnouncement(waiting, next) ?? this.#lobbyAnnouncement;
+      const arrivals = lobbyAnnouncement(waiting, next);
+      if (arrivals !== undefined && this.isHost) {
+        this.#announce(arrivals);
+      }
       waiting = next;
       this.#dispatch("lobby", { waiting: next.map(({ id, username }) => ({ id, username })) });
       this.#host.requestUpdate();
@@ -530,8 +628,81 @@ export class RoomController implements ReactiveController {
       return;
     }
     this.#phase = phase;
-    this.#dispatch("connection-state", { state: phase, previous });
+    this.#clearConnectionTimer();
+    this.#connection = phase === RoomPhase.joined ? RoomConnection.connected : RoomConnection.disconnected;
+    this.#dispatch("connection-state", { state: phase, previous, connection: this.#connection });
     this.#host.requestUpdate();
+  }
+
+  /** The session lost its socket (once per reconnect attempt): start the countdown on the first. */
+  #onReconnecting(session: MeshSession): void {
+    if (this.#phase !== RoomPhase.joined || this.#connection === RoomConnection.reconnecting || this.#connection === RoomConnection.disconnected) {
+      return;
+    }
+    const graceMs = session.info?.resumeGraceMs;
+    this.#setConnection(RoomConnection.reconnecting, graceMs === undefined ? undefined : Date.now() + graceMs);
+  }
+
+  /** Moves the link to `connection`, tells the page and the live region, and runs its timer. */
+  #setConnection(connection: RoomConnection, graceEndsAtMs?: number): void {
+    this.#clearConnectionTimer();
+    this.#connection = connection;
+    this.#graceEndsAtMs = graceEndsAtMs;
+    const graceRemainingMs = this.graceRemainingMs;
+    this.#dispatch("connection-state", {
+      state: this.#phase,
+      previous: this.#phase,
+      connection,
+      ...(graceRemainingMs !== undefined ? { graceRemainingMs } : {}),
+    });
+    switch (connection) {
+      case RoomConnection.reconnecting:
+        this.#announce("Connection lost. Reconnecting…");
+        this.#connectionTimer = setInterval(() => {
+          if (this.graceRemainingMs === 0) {
+            this.#setConnection(RoomConnection.disconnected);
+          } else {
+            this.#host.requestUpdate();
+          }
+        }, COUNTDOWN_TICK_MS);
+        break;
+      case RoomConnection.reconnected:
+        this.#announce("Reconnected", true);
+        this.#connectionTimer = setTimeout(() => this.#setConnection(RoomConnection.connected), RECONNECTED_NOTICE_MS);
+        break;
+      case RoomConnection.disconnected:
+        this.#announce("You were disconnected");
+        break;
+      case RoomConnection.connected:
+        break;
+    }
+    this.#host.requestUpdate();
+  }
+
+  #clearConnectionTimer(): void {
+    // One handle for both kinds: clearTimeout and clearInterval clear either.
+    clearInterval(this.#connectionTimer);
+    this.#connectionTimer = undefined;
+    this.#graceEndsAtMs = undefined;
+  }
+
+  /** Shows a sent or received chat message, counts it unread while the panel is closed, tells the page. */
+  #addChat(message: ChatMessage, own: boolean): void {
+    const entry: ChatEntry = { ...message, own };
+    this.#chat = [...this.#chat.slice(1 - CHAT_MESSAGES_KEPT), entry];
+    if (!own) {
+      if (!this.#chatOpen) {
+        this.#unreadChat += 1;
+      }
+      this.#announce(`${message.from.username} says: ${message.text.slice(0, CHAT_ANNOUNCED_CHARS)}`);
+    }
+    this.#dispatch("chat-message", entry);
+    this.#host.requestUpdate();
+  }
+
+  /** Queues `text` for the live region; `withCount` closes the announcement with the people count. */
+  #announce(text: string, withCount = false): void {
+    this.#announcer.announce(text, withCount ? () => peopleCount(this.remotes.length + 1) : undefined);
   }
 
   #dispatch<Name extends keyof WebRtcRoomEventMap>(name: Name, detail: WebRtcRoomEventDetail<Name>): void {

@@ -1,7 +1,7 @@
 /**
  * The events `<webrtc-room>` dispatches, as a typed map from event name to `CustomEvent`.
  */
-import type { MeshErrorCode, PeerLeftReason, RoomState } from "../../core/index.ts";
+import type { ChatMessage, MeshErrorCode, PeerLeftReason, RoomState } from "../../core/index.ts";
 import type { MediaProblem } from "../shared/local-media.ts";
 
 /**
@@ -30,6 +30,40 @@ export const RoomPhase = {
 
 /** A value of {@link RoomPhase}. */
 export type RoomPhase = (typeof RoomPhase)[keyof typeof RoomPhase];
+
+/**
+ * Where the element's link to the room stands, beside its {@link RoomPhase}: `connected` while
+ * joined and the signaling socket is up; `reconnecting` from the loss of the socket (media between
+ * participants keeps flowing) for as long as the server keeps this participant's place (the
+ * resume grace window); `reconnected` when it got back in (for a few seconds, then `connected`);
+ * `disconnected` once the grace window is over while still cut off (the element offers Rejoin and
+ * keeps trying by itself), and in every phase but `joined`.
+ */
+export const RoomConnection = {
+  connected: "connected",
+  reconnecting: "reconnecting",
+  reconnected: "reconnected",
+  disconnected: "disconnected",
+} as const;
+
+/** A value of {@link RoomConnection}. */
+export type RoomConnection = (typeof RoomConnection)[keyof typeof RoomConnection];
+
+/** Payload of the `connection-state` event. */
+export interface ConnectionStateDetail {
+  /** The phase now; equal to `previous` when only `connection` changed. */
+  state: RoomPhase;
+  previous: RoomPhase;
+  connection: RoomConnection;
+  /** With `connection: "reconnecting"`: how long the server keeps this participant's place, in ms. */
+  graceRemainingMs?: number;
+}
+
+/** Payload of the `chat-message` event: a chat message shown in the panel, sent or received. */
+export interface RoomChatMessage extends ChatMessage {
+  /** True for this participant's own message (sent from the panel or with `sendChat()`). */
+  own: boolean;
+}
 
 /** Another participant, as reported in events. */
 export interface ParticipantInfo {
@@ -75,8 +109,10 @@ declare global {
     "peer-joined": CustomEvent<{ peer: ParticipantInfo }>;
     /** A participant left, or this element left the room (`reason: "session_closed"`) (bubbles, composed). */
     "peer-left": CustomEvent<{ peer: ParticipantInfo; reason: PeerLeftReason }>;
-    /** The element's {@link RoomPhase} changed (bubbles, composed). */
-    "connection-state": CustomEvent<{ state: RoomPhase; previous: RoomPhase }>;
+    /** The element's {@link RoomPhase} or {@link RoomConnection} changed (bubbles, composed). */
+    "connection-state": CustomEvent<ConnectionStateDetail>;
+    /** A chat message was sent or received; `own` tells which (bubbles, composed). */
+    "chat-message": CustomEvent<RoomChatMessage>;
     /** The room's lock, password, lobby or hosts changed; also once on joining (bubbles, composed). */
     "room-state": CustomEvent<RoomState>;
     /** Hosts only: who waits in the lobby now, empty when nobody does (bubbles, composed). */
@@ -88,7 +124,7 @@ declare global {
 export type RoomErrorEvent = CustomEvent<RoomErrorDetail>;
 
 /** Every event of `<webrtc-room>`, by name. */
-export interface WebRtcRoomEventMap extends Pick<HTMLElementEventMap, "peer-joined" | "peer-left" | "connection-state" | "room-state" | "lobby"> {
+export interface WebRtcRoomEventMap extends Pick<HTMLElementEventMap, "peer-joined" | "peer-left" | "connection-state" | "chat-message" | "room-state" | "lobby"> {
   /**
    * Something went wrong. Composed but deliberately not bubbling: a bubbling `error` event reaches
    * `window`, where `window.onerror` (and the error trackers hooked to it) would take it for an

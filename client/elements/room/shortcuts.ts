@@ -6,7 +6,7 @@
 import { html, type TemplateResult } from "lit";
 
 /** What a shortcut does. */
-export type ShortcutAction = "microphone" | "camera" | "leave" | "help";
+export type ShortcutAction = "microphone" | "camera" | "chat" | "leave" | "help";
 
 /** One shortcut: its key (as `KeyboardEvent.key`, lower case), what it does, and how the help panel says it. */
 export interface Shortcut {
@@ -15,13 +15,11 @@ export interface Shortcut {
   description: string;
 }
 
-/**
- * Every shortcut, in the help panel's order. A chat toggle joins this table once the room has a
- * chat to open (`c`).
- */
+/** Every shortcut, in the help panel's order. */
 export const ROOM_SHORTCUTS: readonly Shortcut[] = [
   { key: "m", action: "microphone", description: "Mute or unmute the microphone" },
   { key: "v", action: "camera", description: "Turn the camera off or on" },
+  { key: "c", action: "chat", description: "Open or close the chat" },
   { key: "l", action: "leave", description: "Leave the room (asks first)" },
   { key: "?", action: "help", description: "Show these shortcuts" },
 ];

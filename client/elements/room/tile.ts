@@ -16,6 +16,8 @@ export interface TileView {
   local: boolean;
   /** Connection to this participant (for the local tile: to the room). */
   state: PeerState;
+  /** The connection was lost and is being re-established: shown as "Reconnecting…" whatever `state` says. */
+  reconnecting: boolean;
   stream: MediaStream | undefined;
   /** The participant's camera is on (and a video track exists). */
   videoOn: boolean;
@@ -55,12 +57,15 @@ export function portraitShape(count: number): { cols: number; rows: number } {
 /** Renders one tile: a `<figure>` named by its caption (the participant), its video named after them. */
 export function renderTile(view: TileView): TemplateResult {
   const showVideo = view.videoOn && view.stream !== undefined;
+  const chip = view.reconnecting ? "connecting" : view.state;
+  const label = view.reconnecting ? "Reconnecting…" : STATE_LABELS[view.state];
   return html`
     <figure
       class="tile ${view.local ? "local" : "remote"}"
       part="tile ${view.local ? "tile-local" : "tile-remote"}"
       data-peer-id=${view.id}
       data-state=${view.state}
+      ?data-reconnecting=${view.reconnecting}
       data-audio=${view.audioOn ? "on" : "off"}
       data-video=${view.videoOn ? "on" : "off"}
       style="--hue: ${hueOf(view.name)}"
@@ -82,11 +87,11 @@ export function renderTile(view: TileView): TemplateResult {
       ${showVideo ? nothing : html`<div class="avatar" part="avatar" aria-hidden="true">${initials(view.name)}</div>`}
       ${view.state === "connected"
         ? nothing
-        : html`<div class="state-chip ${view.state}" part="state">
-            ${view.state === "connecting" ? html`<span class="spinner"></span>` : nothing}${STATE_LABELS[view.state]}
+        : html`<div class="state-chip ${chip}" part="state">
+            ${chip === "connecting" ? html`<span class="spinner"></span>` : nothing}${label}
           </div>`}
       <figcaption class="label" part="label">
-        <span class="dot ${view.state}" title=${STATE_LABELS[view.state]}></span>
+        <span class="dot ${chip}" title=${label}></span>
         <span class="name">${view.name}</span>${view.local ? html`<span class="you">You</span>` : nothing}
         ${view.host ? html`<span class="host-badge" part="host-badge">Host</span>` : nothing}
         ${view.audioOn ? nothing : html`<span class="muted" part="muted-icon" title="Microphone off">${micOffIcon}</span>`}

@@ -9,9 +9,12 @@
  * The element only renders; joining, media and controls live in {@link RoomController}.
  */
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
+import { MeshError, type ChatMessage } from "../../core/index.ts";
 import { startOnConverter } from "./attributes.ts";
+import { chatIcon, chatStyles, chatTooLongText, renderChatPanel } from "./chat-panel.ts";
+import { connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "./connection-notice.ts";
 import { RoomController } from "./room-controller.ts";
-import { RoomPhase } from "./room-events.ts";
+import { RoomConnection, RoomPhase } from "./room-events.ts";
 import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
@@ -46,12 +49,20 @@ import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, 
  * sees a waiting screen, one removed by a host a panel saying so (with Rejoin), one muted by a
  * host a notice (and may unmute: a mesh cannot enforce it).
  *
+ * A lost connection shows "Reconnecting…" with the seconds left in the server's resume grace
+ * window, then "Reconnected", or past the window a "You were disconnected" panel with Rejoin (the
+ * element keeps trying by itself); a tile whose peer connection is being rebuilt says
+ * "Reconnecting…". The Chat button opens a side panel (unread count on the button): messages go
+ * peer to peer over the data channels, nothing is stored, and they stay while the element lives.
+ * One polite live region announces joins, leaves, the people count, connection changes and chat.
+ *
  * A camera or microphone that was denied, missing or busy can be tried again from its button,
  * without a rejoin. A change of `name` (or `server`, `room`, `token`) rejoins with the microphone
  * and camera as they were. An invalid `room` shows a plain explanation and sends nothing.
  *
  * Keyboard: while the focus is in the element (and not in a text field), `M` mutes or unmutes the
- * microphone, `V` turns the camera off or on, `L` asks whether to leave, and `?` opens the list of
+ * microphone, `V` turns the camera off or on, `C` opens or closes the chat (focus in its field),
+ * `L` asks whether to leave, and `?` opens the list of
  * shortcuts (also behind the toolbar's keyboard button); both are modal dialogs (Escape closes).
  * After joining the focus goes to the microphone button, after leaving or a failure to the
  * panel's button, when the focus had nowhere else to be.
@@ -60,11 +71,13 @@ import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, 
  * below 560 px) above the toolbar. The theme is dark, or light under `prefers-color-scheme:
  * light`; either is overridden by the custom properties below.
  *
- * Methods: `leave()`, `rejoin()`. Property `state`: the current {@link RoomPhase}.
+ * Methods: `leave()`, `rejoin()`, `sendChat(text)`. Properties `state`: the current
+ * {@link RoomPhase}; `connection`: the current {@link RoomConnection}.
  *
  * @fires peer-joined - `{ peer: { id, username } }`
  * @fires peer-left - `{ peer: { id, username }, reason }`
- * @fires connection-state - `{ state, previous }`: `idle` → `joining` (→ `waiting` in a lobby) → `joined`, then `left` or `failed`; a rejoin or a change of settings goes straight back to `joining` (see {@link RoomPhase}). The first fires after the page's scripts ran.
+ * @fires connection-state - `{ state, previous, connection, graceRemainingMs? }`: the phase `idle` → `joining` (→ `waiting` in a lobby) → `joined`, then `left` or `failed` (a rejoin or a change of settings goes straight back to `joining`, see {@link RoomPhase}; the first fires after the page's scripts ran); while joined, `connection` `connected` → `reconnecting` → `reconnected` → `connected`, or → `disconnected`
+ * @fires chat-message - `{ id, from: { id, username }, text, sentAtMs, receivedAtMs, own }` for every message sent or received
  * @fires room-state - `{ locked, passwordSet, lobby, hosts }` on joining and on every change
  * @fires lobby - `{ waiting: [{ id, username }] }` (hosts only) whenever the lobby changes
  * @fires error - `{ code, message, peerId?, media? }` (does not bubble)
@@ -93,7 +106,9 @@ import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, 
  * @csspart lobby - The hosts' list of people waiting in the lobby.
  * @csspart locked - The "Locked" indicator next to the room's name.
  * @csspart notice - The banner shown when the camera or microphone is unavailable; also `host-notice` when a host muted this participant.
- * @csspart panel - The message shown after leaving, on failure, or without a room.
+ * @csspart panel - The message shown after leaving, on failure, without a room, or over the stage once disconnected (`data-reason="disconnected"`).
+ * @csspart connection-notice - The "Reconnecting…" / "Reconnected" banner (with `notice`).
+ * @csspart chat - The chat side panel; `chat-messages` (its list) and `chat-error` (a refusal) inside it. The toolbar's button is `control-chat`.
  * @csspart dialog - The keyboard shortcuts and the "Leave the room?" dialogs.
  */
 export class WebRtcRoom extends LitElement {
@@ -106,7 +121,7 @@ export class WebRtcRoom extends LitElement {
     video: { converter: startOnConverter },
   };
 
-  static override styles = roomStyles;
+  static override styles = [roomStyles, chatStyles, connectionStyles];
 
   /** Server URL; empty for the page's origin. */
   declare server: string;
@@ -144,6 +159,10 @@ export class WebRtcRoom extends LitElement {
   #renderedPhase: RoomPhase = RoomPhase.idle;
   /** The Leave button, focused on joining until the microphone button opens and takes the focus. */
   #focusedUntilMedia: HTMLElement | undefined;
+  /** Why the chat panel's last send was refused, until the next send. */
+  #chatError: string | undefined;
+  /** Messages in the chat list at the last render, to scroll to a new one. */
+  #chatShown = 0;
 
   constructor() {
     super();
@@ -166,12 +185,36 @@ export class WebRtcRoom extends LitElement {
     this.#room.leave();
   }
 
-  /** Joins again after `leave()` or a failure. */
+  /** Where the link to the room stands: `connected`, `reconnecting`, `reconnected` or `disconnected`. */
+  get connection(): RoomConnection {
+    return this.#room.connection;
+  }
+
+  /** Joins again after `leave()`, a failure, or while `disconnected`. */
   rejoin(): void {
     this.#room.rejoin();
   }
 
+  /**
+   * Sends a chat message to everyone in the room (and shows it in the panel). Throws a
+   * `MeshError` with code `chat_too_long` (above 2000 characters or 4 KiB of UTF-8), `chat_empty`,
+   * `not_ready` (not in the room) or `not_allowed` (no `data` grant).
+   */
+  sendChat(text: string): ChatMessage {
+    return this.#room.sendChat(text);
+  }
+
+  /**
+   * Moves the focus after a change of phase, opens a requested dialog as modal, and scrolls the
+   * chat list to a message that arrived since the last render.
+   */
   override updated(): void {
+    const count = this.#room.chatMessages.length;
+    if (count !== this.#chatShown) {
+      this.#chatShown = count;
+      const list = this.shadowRoot?.querySelector(".messages");
+      list?.lastElementChild?.scrollIntoView({ block: "end" });
+    }
     const phase = this.#room.phase;
     const microphone = this.shadowRoot?.querySelector<HTMLElement>('[data-control="audio"]:not(:disabled)');
     if (phase !== this.#renderedPhase) {
@@ -224,12 +267,21 @@ export class WebRtcRoom extends LitElement {
     event.preventDefault();
     if (action === "leave" || action === "help") {
       this.#openDialog(action);
+    } else if (action === "chat") {
+      this.#toggleChatFromKeyboard();
     } else if (action === "microphone") {
       this.#room.local.toggleAudio();
     } else {
       this.#room.local.toggleVideo();
     }
   };
+
+  /** Opens the chat with the focus in its field, or closes it with the focus back on its button. */
+  #toggleChatFromKeyboard(): void {
+    const open = !this.#room.chatOpen;
+    this.#room.setChatOpen(open);
+    void this.updateComplete.then(() => this.shadowRoot?.querySelector<HTMLElement>(open ? "textarea" : '[data-control="chat"]')?.focus());
+  }
 
   #openDialog(kind: RoomDialog): void {
     const active = this.shadowRoot?.activeElement;
@@ -314,12 +366,16 @@ export class WebRtcRoom extends LitElement {
     const onSoundBlocked = (): void => room.reportSoundBlocked();
     const roomState = room.roomState;
     const isHost = joined && room.isHost;
+    const connection = room.connection;
+    const cutOff = connection === RoomConnection.disconnected;
     const tiles: TileView[] = [
       {
         id: "local",
         name: room.name,
         local: true,
-        state: joined ? "connected" : "connecting",
+        // Never a green dot while the server is out of reach.
+        state: !joined || connection === RoomConnection.reconnecting ? "connecting" : cutOff ? "closed" : "connected",
+        reconnecting: joined && connection === RoomConnection.reconnecting,
         stream: local.stream,
         videoOn: local.videoOn,
         audioOn: local.audioOn,
@@ -333,6 +389,8 @@ export class WebRtcRoom extends LitElement {
         name: peer.username,
         local: false,
         state: peer.state,
+        // The session rebuilds a failed pair: its tile says so rather than "failed".
+        reconnecting: peer.state === "failed" || (peer.state === "connecting" && peer.rebuilds > 0),
         stream: peer.stream,
         videoOn: (peer.mediaState?.video ?? true) && (peer.stream?.getVideoTracks().length ?? 0) > 0,
         audioOn: peer.mediaState?.audio ?? true,
@@ -347,12 +405,13 @@ export class WebRtcRoom extends LitElement {
     const notice = room.noticeDismissed ? undefined : mediaNotice(local.media);
     // Hidden participants are not in `remotes`: no tile, and not counted.
     const people = tiles.length === 1 ? "Waiting for others to join" : `${tiles.length} people in the room`;
-    const status = !joined ? "Joining…" : room.isViewer ? `${people} · viewing only` : people;
+    const status = !joined ? "Joining…" : cutOff ? "Disconnected" : room.isViewer ? `${people} · viewing only` : people;
     const hostNotice = room.hostNotice;
     return html`<div class="room" part="room" @keydown=${this.#closeMenusOnEscape}>
-      <div class="stage" part="stage">
-        <div class="visually-hidden" role="status" aria-live="polite">${isHost ? room.lobbyAnnouncement : ""}</div>
+      <div class="stage ${room.chatOpen ? "chat-open" : ""}" part="stage">
+        <div class="visually-hidden" role="status" aria-live="polite" data-live-region>${room.announcement}</div>
         <div class="banners">
+          ${renderConnectionBanner(connection, room.graceRemainingMs)}
           ${isHost ? renderLobby(room.lobby, (id) => room.admit(id), (id) => room.deny(id)) : nothing}
           ${hostNotice
             ? html`<div class="notice" part="notice host-notice" role="status">
@@ -371,6 +430,8 @@ export class WebRtcRoom extends LitElement {
             : nothing}
         </div>
         <div class="grid" style="--cols: ${cols}; --rows: ${rows}; --portrait-cols: ${portrait.cols}; --portrait-rows: ${portrait.rows}">${tiles.map(renderTile)}</div>
+        ${room.chatOpen ? this.#renderChat() : nothing}
+        ${cutOff ? renderDisconnectedPanel(() => room.rejoin()) : nothing}
       </div>
       <div class="toolbar" part="toolbar">
         <div class="info">
@@ -392,6 +453,7 @@ export class WebRtcRoom extends LitElement {
                 onPassword: (password) => room.setRoomPassword(password),
               })
             : nothing}
+          ${this.#renderChatToggle()}
           <button class="control" part="control control-help" data-control="help" aria-label="Keyboard shortcuts"
             title="Keyboard shortcuts (?)" aria-keyshortcuts="?" @click=${() => this.#openDialog("help")}>${keyboardIcon}</button>
           <button class="control leave" part="control control-leave" data-control="leave" title="Leave the room"
@@ -408,6 +470,41 @@ export class WebRtcRoom extends LitElement {
           </dialog>`
         : nothing}
     </div>`;
+  }
+
+  /** The toolbar's chat button, with the number of unread messages. */
+  #renderChatToggle(): TemplateResult {
+    const room = this.#room;
+    const unread = room.unreadChat;
+    const label = unread === 0 ? "Chat" : `Chat, ${unread} unread`;
+    return html`<button class="control chat-toggle" part="control control-chat" data-control="chat"
+      aria-expanded=${room.chatOpen ? "true" : "false"} aria-controls="chat" aria-label=${label} title=${label}
+      @click=${() => room.setChatOpen(!room.chatOpen)}
+    >${chatIcon}${unread === 0 ? nothing : html`<span class="unread" aria-hidden="true">${unread > 99 ? "99+" : unread}</span>`}</button>`;
+  }
+
+  #renderChat(): TemplateResult {
+    const room = this.#room;
+    return renderChatPanel({
+      messages: room.chatMessages,
+      error: this.#chatError,
+      canSend: room.phase === RoomPhase.joined && room.connection !== RoomConnection.disconnected,
+      onClose: () => room.setChatOpen(false),
+      onSend: (text) => {
+        try {
+          room.sendChat(text);
+          this.#chatError = undefined;
+          const field = this.shadowRoot?.querySelector("textarea");
+          if (field) {
+            field.value = "";
+          }
+        } catch (error) {
+          this.#chatError = error instanceof MeshError && error.code === "chat_too_long" ? chatTooLongText(text)
+            : error instanceof Error ? `Not sent: ${error.message}` : String(error);
+        }
+        this.requestUpdate();
+      },
+    });
   }
 
   /** A host's menu on participant `id`'s tile. */

@@ -1,0 +1,80 @@
+/**
+ * Watching in `<webrtc-phone>` on the `/call` page in real Chromium against the real server: one
+ * page watches another (asked, allowed), decodes its fake camera, the watched page shows who is
+ * watching, and Stop on the watcher's side ends it on both. Lean by design: the protocol cases are
+ * covered headless (test/watch.test.ts).
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { buildBundle } from "../../scripts/build.ts";
+import { startServer, type RunningServer } from "../../server/server.ts";
+import { CHROMIUM_INSTALL, CHROMIUM_PATH, connectionsDecodingVideo, launchChromium, openPage } from "../support/chromium.ts";
+import { requireBinary } from "../support/system-binary.ts";
+import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
+
+const hasChromium = requireBinary("chromium", CHROMIUM_PATH, CHROMIUM_INSTALL);
+
+/** Generous bounds: Chromium pages encoding and decoding video share two CPU cores. */
+const DEADLINE_MS = 90_000;
+const TEST_TIMEOUT_MS = 240_000;
+const POLL = { timeout: DEADLINE_MS, interval: 250 };
+
+/** Opens `/call`, signs in as `name` and waits for the lobby. */
+async function signIn(page: Page, baseUrl: string, name: string): Promise<void> {
+  await page.goto(`${baseUrl}/call`);
+  await page.evaluate(() => customElements.whenDefined("webrtc-phone"));
+  await page.getByLabel("Your name").fill(name);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForFunction(() => document.querySelector("webrtc-phone")?.state === "lobby", undefined, { timeout: DEADLINE_MS });
+}
+
+describe.skipIf(!hasChromium)("<webrtc-phone> watching in Chromium", () => {
+  let server: RunningServer;
+  let browser: Browser;
+  const pages: Page[] = [];
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    await buildBundle();
+    server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [] });
+    browser = await launchChromium();
+  }, TEST_TIMEOUT_MS);
+
+  afterEach(async () => {
+    for (const page of pages.splice(0)) {
+      await page.close();
+    }
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test("B watches A once A allows it: B decodes A's camera, A sees B watching, and B's Stop ends it for both", async () => {
+    const baseUrl = `http://localhost:${server.port}`;
+    const [a, b] = [await openPage(browser), await openPage(browser)];
+    for (const page of [a, b]) {
+      page.on("pageerror", (error) => pageErrors.push(`${error.name}: ${error.message}`));
+      pages.push(page);
+    }
+    await signIn(a, baseUrl, "Ann");
+    await signIn(b, baseUrl, "Ben");
+
+    await b.locator('[data-user-id="Ann"]').getByRole("button", { name: "Watch Ann" }).click();
+    const request = a.getByRole("group", { name: "Ben asks to watch" });
+    await request.getByRole("button", { name: "Allow" }).click();
+
+    await expect.poll(() => connectionsDecodingVideo(b), POLL).toBe(1);
+    await expect.poll(() => b.getByRole("region", { name: "Watching Ann" }).locator("video").count(), POLL).toBe(1);
+    // The watcher sends nothing, so the watched page decodes nothing.
+    expect(await connectionsDecodingVideo(a)).toBe(0);
+    const watchers = a.getByRole("status", { name: "Watching you" });
+    await expect.poll(() => watchers.textContent(), POLL).toContain("Ben");
+
+    await b.getByRole("button", { name: "Stop watching Ann" }).click();
+    await expect.poll(() => watchers.count(), POLL).toBe(0);
+    await expect.poll(() => b.getByRole("region", { name: "Watching Ann" }).count(), POLL).toBe(0);
+  }, TEST_TIMEOUT_MS);
+});
