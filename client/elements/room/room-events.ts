@@ -8,7 +8,7 @@ import type { MediaProblem } from "../shared/local-media.ts";
  * Where the element is in its stay in a room. Only the element's own actions move it backwards.
  *
  * The phases run `idle` → `joining` (→ `waiting` in a lobby) → `joined`, then `left` or `failed`.
- * `rejoin()` goes from `left` or `failed` straight to `joining`; a change of `server`, `room`,
+ * `rejoin()` goes from `left`, `failed` (or `joined` while `disconnected`) straight to `joining`; a change of `server`, `room`,
  * `name` or `token` goes from any phase but `left` straight to `joining` too: a rejoin never passes
  * through `idle`. `idle` comes back only when the element leaves the document or `room` is
  * cleared. The first `connection-state` (`idle` → `joining`) fires after the page's scripts ran.
