@@ -799,8 +799,20 @@ export const roomStyles = css`
       aspect-ratio: 3 / 4;
     }
 
+    /* The room's name and status on one line above the controls. */
     .toolbar {
-      grid-template-columns: minmax(0, 1fr) auto;
+      grid-template-columns: minmax(0, 1fr);
+      justify-items: center;
+      row-gap: 6px;
+      padding-top: 8px;
+    }
+
+    .info {
+      max-width: 100%;
+      flex-direction: row;
+      align-items: baseline;
+      gap: 8px;
+      white-space: nowrap;
     }
 
     .toolbar .spacer {
