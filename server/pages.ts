@@ -57,8 +57,9 @@ const NAME_STORAGE_KEY = "webrtc-room.name";
 /**
  * The join page for `room` (a valid room name): asks for a display name (remembered in
  * `localStorage`), then shows `<webrtc-room>` full-window, with a button that copies the room's
- * link. The element is created on submit, so the camera prompt follows a click and remote audio
- * may autoplay.
+ * link (on the host name the page was opened with). The element is created on submit, so the
+ * camera prompt follows a click and remote audio may autoplay. The room's name is the page's
+ * `<h1>`; dark, or light under `prefers-color-scheme: light` like the element.
  */
 export function roomPage(room: string): string {
   const safeRoom = escapeHtml(room);
@@ -72,7 +73,7 @@ export function roomPage(room: string): string {
 <script type="module" src="/assets/webrtc-room.js"></script>
 <style>
 ${SHARED_PAGE_CSS}
-  .room { color: #99a3b6; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  .room { margin: 0; font: inherit; color: #99a3b6; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   .room b { color: #eef1f6; font-weight: 600; }
   header button { margin-left: auto; }
   button {
@@ -88,27 +89,42 @@ ${SHARED_PAGE_CSS}
     padding: 32px; border-radius: 20px; background: #161a23;
     box-shadow: 0 0 0 1px rgb(255 255 255 / 0.06), 0 24px 48px rgb(0 0 0 / 0.4);
   }
-  form h1 { margin: 0; font-size: 24px; font-weight: 650; }
+  form h2 { margin: 0; font-size: 24px; font-weight: 650; }
   form p { margin: 0; color: #99a3b6; }
   label { display: flex; flex-direction: column; gap: 6px; font-weight: 500; }
   input {
     padding: 11px 14px; border-radius: 12px; border: 1px solid #2e3548;
     background: #0b0d12; color: inherit; font: inherit; font-size: 15px;
   }
-  form button { padding: 12px 18px; background: #5b8cff; color: #fff; font-size: 15px; }
+  /* Dark text on the accent: white on it is 3.2:1. */
+  form button { padding: 12px 18px; background: #5b8cff; color: #0b0d12; font-size: 15px; }
   form button:hover { background: #7aa2ff; }
   webrtc-room { height: 100%; }
+  @media (prefers-color-scheme: light) {
+    :root { color-scheme: light; }
+    body { background: #f4f6fa; color: #1d2330; }
+    header { border-bottom-color: rgb(0 0 0 / 0.08); }
+    .room, form p { color: #55607a; }
+    .room b { color: #1d2330; }
+    button { color: #1d2330; background: #dde2eb; }
+    button:hover { background: #cfd5e1; }
+    form { background: #fff; box-shadow: 0 0 0 1px rgb(0 0 0 / 0.08), 0 24px 48px rgb(0 0 0 / 0.08); }
+    input { background: #fff; border-color: #b9c1d0; }
+    form button { background: #2f5bd3; color: #fff; }
+    form button:hover { background: #264db8; }
+    button:focus-visible, input:focus-visible { outline-color: #2f5bd3; }
+  }
 </style>
 </head>
 <body data-room="${safeRoom}">
 <header>
   <span class="brand"><i></i>webrtc-room</span>
-  <span class="room"><span>Room </span><b>${safeRoom}</b></span>
+  <h1 class="room"><span>Room </span><b>${safeRoom}</b></h1>
   <button id="copy-link" type="button">Copy link</button>
 </header>
 <main>
   <form id="join">
-    <h1>Ready to join?</h1>
+    <h2>Ready to join?</h2>
     <p>Anyone with the link to <b>${safeRoom}</b> can join. Your browser will ask for your camera and microphone.</p>
     <label>Your name
       <input id="name" name="name" autocomplete="nickname" maxlength="64" required placeholder="e.g. Ada">
@@ -134,6 +150,7 @@ ${SHARED_PAGE_CSS}
   });
   const copy = document.getElementById("copy-link");
   copy.addEventListener("click", async () => {
+    // The host name this page was opened with, so that the link works for whoever receives it.
     const link = location.origin + location.pathname;
     try {
       await navigator.clipboard.writeText(link);
@@ -248,7 +265,9 @@ ${SHARED_PAGE_CSS}
 /**
  * A plain page that embeds `<webrtc-room>` with one script tag (`/embed-example.html`): the
  * snippet to copy, the element themed through custom properties and `::part()`, and a log of
- * its events.
+ * its events. The element is given no height: it sizes itself from its width (so it fits a
+ * phone). It is created when the visitor has typed a name and pressed Join, so that nobody is
+ * "Guest" and the camera opens only after a click.
  */
 export function embedExamplePage(): string {
   return `<!doctype html>
@@ -260,37 +279,52 @@ export function embedExamplePage(): string {
 <link rel="icon" href="data:,">
 <script type="module" src="/assets/webrtc-room.js"></script>
 <style>
-  body { max-width: 880px; margin: 40px auto; padding: 0 20px; font: 16px/1.55 system-ui, sans-serif; color: #1d2330; background: #f6f7fb; }
+  body { max-width: 880px; margin: 24px auto; padding: 0 16px; font: 16px/1.55 system-ui, sans-serif; color: #1d2330; background: #f6f7fb; }
   pre { padding: 14px 16px; border-radius: 10px; background: #1d2330; color: #e8ecf5; overflow-x: auto; }
   webrtc-room {
-    height: 480px;
     border-radius: 18px;
-    --webrtc-room-accent: #7c5cff;
+    /* White on this accent is 5.6:1. */
+    --webrtc-room-accent: #6a46f0;
+    --webrtc-room-on-accent: #fff;
   }
-  webrtc-room::part(label) { background: rgb(124 92 255 / 0.8); }
-  #events { font: 13px/1.5 ui-monospace, monospace; color: #4a5368; padding-left: 20px; }
+  webrtc-room::part(label) { background: rgb(74 44 190 / 0.85); }
+  form { display: flex; flex-wrap: wrap; align-items: end; gap: 10px; }
+  label { display: flex; flex-direction: column; gap: 4px; font-weight: 500; }
+  input, button { font: inherit; padding: 8px 12px; border-radius: 8px; border: 1px solid #8a93a6; }
+  button { border: 0; background: #6a46f0; color: #fff; font-weight: 600; cursor: pointer; }
+  #events { font: 13px/1.5 ui-monospace, monospace; color: #4a5368; padding-left: 20px; overflow-wrap: anywhere; }
 </style>
 </head>
 <body>
 <h1>A video room in one tag</h1>
-<p>Everyone who opens this page joins the room <code>embed-example</code>. To put the same room on any
-page, paste:</p>
+<p>Everyone who joins from this page meets in the room <code>embed-example</code>. To put the same
+room on any page, paste:</p>
 <pre><code>&lt;script type="module" src="<span class="origin">https://your-server</span>/assets/webrtc-room.js"&gt;&lt;/script&gt;
 &lt;webrtc-room server="<span class="origin">https://your-server</span>" room="embed-example" name="Ada"&gt;&lt;/webrtc-room&gt;</code></pre>
-<webrtc-room room="embed-example"></webrtc-room>
+<form id="join">
+  <label>Your name <input id="name" name="name" autocomplete="nickname" maxlength="64" required></label>
+  <button type="submit">Join</button>
+</form>
 <h2>Events</h2>
 <ul id="events"></ul>
 <script type="module">
   for (const span of document.querySelectorAll(".origin")) span.textContent = location.origin;
-  const room = document.querySelector("webrtc-room");
+  const form = document.getElementById("join");
   const list = document.getElementById("events");
-  for (const type of ["peer-joined", "peer-left", "connection-state", "error"]) {
-    room.addEventListener(type, (event) => {
-      const item = document.createElement("li");
-      item.textContent = type + " " + JSON.stringify(event.detail);
-      list.prepend(item);
-    });
-  }
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const room = document.createElement("webrtc-room");
+    room.setAttribute("room", "embed-example");
+    room.setAttribute("name", document.getElementById("name").value);
+    for (const type of ["peer-joined", "peer-left", "connection-state", "error"]) {
+      room.addEventListener(type, (event) => {
+        const item = document.createElement("li");
+        item.textContent = type + " " + JSON.stringify(event.detail);
+        list.prepend(item);
+      });
+    }
+    form.replaceWith(room);
+  });
 </script>
 </body>
 </html>

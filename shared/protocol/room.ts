@@ -28,7 +28,7 @@ export const USERNAME_MAX_LENGTH = 64;
 const ParticipantIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/));
 
 /** A room name: {@link ROOM_NAME_PATTERN}. */
-export const RoomNameSchema = v.pipe(v.string(), v.regex(ROOM_NAME_PATTERN, "room must match [A-Za-z0-9_-]{1,64}"));
+export const RoomNameSchema = v.pipe(v.string(), v.regex(ROOM_NAME_PATTERN, "room names are 1 to 64 letters, digits, _ or -"));
 
 /**
  * Display name: trimmed, 1 to 64 characters, no control characters, unpaired surrogates or bidi

@@ -137,7 +137,8 @@ describe.skipIf(!hasChromium)("<webrtc-room> host controls in Chromium", () => {
     await expect(cy.getByRole("button", { name: "Leave" }).isVisible()).resolves.toBe(true);
     const admit = ada.getByRole("button", { name: "Admit Cy" });
     await admit.waitFor({ timeout: DEADLINE_MS });
-    await expect(ada.getByRole("status").filter({ hasText: "Cy is waiting in the lobby" }).count()).resolves.toBe(1);
+    // The live region's announcer gathers bursts, so the sentence may come a moment after the list.
+    await expect.poll(() => ada.getByRole("status").filter({ hasText: "Cy is waiting in the lobby" }).count(), POLL).toBe(1);
     await expect(settingsButton(ada).getAttribute("aria-label")).resolves.toBe("Room settings, 1 waiting");
     await expect(getUserMediaCalls(cy)).resolves.toBe(0);
     await admit.click();

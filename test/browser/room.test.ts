@@ -5,9 +5,14 @@
  * to join" panel without a valid one (the camera never asked for), a viewer without camera and
  * microphone controls, and the invitation page at `/r/<room>`; a room whose host (a headless
  * RoomSession, the first participant in open mode) set a password: the password field, a wrong
- * password, the right one.
+ * password, the right one. Point 8 of issue 13: a denied camera tried again from its button
+ * without a rejoin, a rename that keeps the microphone and camera off and never passes through
+ * `idle`, an invalid room name explained in words without a connection, the first
+ * `connection-state` heard by the page's own script, the copied link on the page's host name.
  * Video is Chromium's fake camera; "decodes video" means `inbound-rtp` `framesDecoded > 0`.
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { buildBundle } from "../../scripts/build.ts";
@@ -22,6 +27,7 @@ import {
   joinRoomPage,
   launchChromium,
   openPage,
+  unblockCamera,
   waitForRoomState,
   type OpenPageOptions,
 } from "../support/chromium.ts";
@@ -53,6 +59,17 @@ function countGetUserMedia(): void {
 
 /** How many times the page called `getUserMedia`. */
 const getUserMediaCalls = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { __getUserMediaCalls: number }).__getUserMediaCalls);
+
+/** Opens the embed example, types `name` and joins; resolves once the element is in the room. */
+async function joinEmbedExample(page: Page, baseUrl: string, name: string): Promise<void> {
+  await page.goto(`${baseUrl}/embed-example.html`);
+  await page.locator("#name").fill(name);
+  await page.getByRole("button", { name: "Join" }).click();
+  await waitForRoomState(page, "joined");
+}
+
+/** Every `connection-state` the page's `<webrtc-room>` fired since {@link recordStates} started, as `previous→state`. */
+const recordedStates = (page: Page): Promise<string[]> => page.evaluate(() => (window as unknown as { __states: string[] }).__states);
 
 /** How `<webrtc-room>` gets its join token from the host page. */
 type TokenDelivery = { via: "property" | "attribute"; token: string } | undefined;
@@ -199,13 +216,109 @@ describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
       await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(`${baseUrl}/r/remember`);
     }, TEST_TIMEOUT_MS);
 
+    test("the copied link carries the host name the page was opened with, not localhost", async () => {
+      const page = await newPage();
+      const otherHost = `http://127.0.0.1:${server.port}`;
+      await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: otherHost });
+      await page.goto(`${otherHost}/r/hosts`);
+      await page.getByRole("button", { name: "Copy link" }).click();
+      await expect.poll(() => page.locator("#copy-link").textContent(), POLL).toBe("Link copied");
+      await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(`${otherHost}/r/hosts`);
+    }, TEST_TIMEOUT_MS);
+
+    test("renaming in the room rejoins under the new name with the microphone and camera still off, straight from joined to joining", async () => {
+      const ada = await newPage();
+      const grace = await newPage();
+      await joinRoomPage(ada, baseUrl, "rename", "Ada");
+      await joinRoomPage(grace, baseUrl, "rename", "Grace");
+      await control(ada, "audio").click();
+      await control(ada, "video").click();
+      await expect.poll(() => remoteTile(grace, "Ada").getAttribute("data-audio"), POLL).toBe("off");
+      await ada.evaluate(() => {
+        const room = document.querySelector("webrtc-room");
+        const states: string[] = [];
+        Object.defineProperty(window, "__states", { value: states });
+        room?.addEventListener("connection-state", ({ detail }) => states.push(`${detail.previous}→${detail.state}`));
+        room?.setAttribute("name", "Ada L.");
+      });
+      await expect.poll(() => remoteTile(grace, "Ada L.").count(), POLL).toBe(1);
+      await waitForRoomState(ada, "joined");
+      await expect(recordedStates(ada)).resolves.toEqual(["joined→joining", "joining→joined"]);
+      await expect.poll(() => control(ada, "audio").getAttribute("aria-pressed"), POLL).toBe("true");
+      await expect(control(ada, "video").getAttribute("aria-pressed")).resolves.toBe("true");
+      await expect.poll(() => remoteTile(grace, "Ada L.").getAttribute("data-audio"), POLL).toBe("off");
+      await expect.poll(() => remoteTile(grace, "Ada L.").getAttribute("data-video"), POLL).toBe("off");
+    }, TEST_TIMEOUT_MS);
+
+    test("Rejoin after leaving goes from left straight to joining", async () => {
+      const page = await newPage();
+      await joinRoomPage(page, baseUrl, "phases", "Ada");
+      await page.evaluate(() => {
+        const states: string[] = [];
+        Object.defineProperty(window, "__states", { value: states });
+        document.querySelector("webrtc-room")?.addEventListener("connection-state", ({ detail }) => states.push(`${detail.previous}→${detail.state}`));
+      });
+      await control(page, "leave").click();
+      await page.getByRole("button", { name: "Rejoin" }).click();
+      await waitForRoomState(page, "joined");
+      await expect(recordedStates(page)).resolves.toEqual(["joined→left", "left→joining", "joining→joined"]);
+    }, TEST_TIMEOUT_MS);
+
+    test("a page script hears the first connection-state, whether the element is in the parsed page or created by the script", async () => {
+      // A page of another origin, as an embedder's: the bundle's module defines the element while
+      // the page is parsed, and the page's own module script listens after it.
+      const embedder = createServer((_request, response) => {
+        response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        response.end(`<!doctype html>
+          <script type="module" src="${baseUrl}/assets/webrtc-room.js"></script>
+          <webrtc-room server="${baseUrl}" room="first-event" name="Ada"></webrtc-room>
+          <script type="module">
+            window.__states = [];
+            document.querySelector("webrtc-room").addEventListener("connection-state", ({ detail }) => window.__states.push(detail.previous + "→" + detail.state));
+          </script>`);
+      });
+      await new Promise<void>((resolve) => embedder.listen(0, "127.0.0.1", resolve));
+      const page = await newPage();
+      try {
+        await page.goto(`http://localhost:${(embedder.address() as AddressInfo).port}/`);
+        await waitForRoomState(page, "joined");
+      } finally {
+        await new Promise((resolve) => embedder.close(resolve));
+      }
+      await expect(recordedStates(page)).resolves.toEqual(["idle→joining", "joining→joined"]);
+
+      const states = await page.evaluate(() => new Promise<string[]>((resolve) => {
+        const seen: string[] = [];
+        const room = document.createElement("webrtc-room");
+        room.setAttribute("server", document.querySelector("webrtc-room")?.getAttribute("server") ?? "");
+        room.setAttribute("room", "first-event");
+        room.setAttribute("name", "Grace");
+        document.body.append(room);
+        // Listening only after appending: the element has not started yet.
+        room.addEventListener("connection-state", ({ detail }) => {
+          seen.push(`${detail.previous}→${detail.state}`);
+          if (detail.state === "joined" || detail.state === "failed") {
+            resolve(seen);
+          }
+        });
+      }));
+      expect(states).toEqual(["idle→joining", "joining→joined"]);
+    }, TEST_TIMEOUT_MS);
+
     test("two pages on the embed example join each other, decode video and log the element's events", async () => {
       const first = await newPage();
       const second = await newPage();
-      for (const page of [first, second]) {
+      for (const [index, page] of [first, second].entries()) {
+        await page.addInitScript(countGetUserMedia);
         await page.goto(`${baseUrl}/embed-example.html`);
+        // Nothing happens before the visitor chose a name and pressed Join.
+        await expect(page.locator("webrtc-room").count()).resolves.toBe(0);
+        await expect(getUserMediaCalls(page)).resolves.toBe(0);
+        await page.locator("#name").fill(index === 0 ? "Ada" : "Grace");
+        await page.getByRole("button", { name: "Join" }).click();
         await waitForRoomState(page, "joined");
       }
+      await expect.poll(() => remoteTiles(first).textContent(), POLL).toContain("Grace");
       for (const page of [first, second]) {
         await expect.poll(() => remoteTiles(page).count(), POLL).toBe(1);
         await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(1);
@@ -373,7 +486,8 @@ describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
       await joinRoomPage(blocked, baseUrl, "denied", "Blocked");
 
       await expect(blocked.locator('[part="notice"]').textContent()).resolves.toContain("Camera unavailable (access blocked)");
-      await expect(control(blocked, "video").isDisabled()).resolves.toBe(true);
+      await expect(control(blocked, "video").isDisabled()).resolves.toBe(false);
+      await expect(control(blocked, "video").getAttribute("aria-label")).resolves.toBe("Try the camera again");
       await expect.poll(() => connectionsDecodingVideo(blocked), POLL).toBe(2);
       await expect.poll(() => remoteTiles(blocked).count(), POLL).toBe(2);
       for (const name of ["Ada", "Grace"]) {
@@ -384,6 +498,42 @@ describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
         await expect.poll(() => remoteTile(page, "Blocked").getAttribute("data-state"), POLL).toBe("connected");
         await expect.poll(() => remoteTile(page, "Blocked").getAttribute("data-video"), POLL).toBe("off");
       }
+
+      // Still blocked: the retry says so again and stays available.
+      await control(blocked, "video").click();
+      await expect.poll(() => blocked.locator('[part="notice"]').count(), POLL).toBe(1);
+      await expect(control(blocked, "video").isDisabled()).resolves.toBe(false);
+      // Unblocked in the site settings: one click publishes the camera, no rejoin.
+      await unblockCamera(blocked);
+      await control(blocked, "video").click();
+      await expect.poll(() => control(blocked, "video").getAttribute("aria-pressed"), POLL).toBe("false");
+      await expect(blocked.locator('[part="notice"]').count()).resolves.toBe(0);
+      await expect(waitForRoomState(blocked, "joined")).resolves.toBeUndefined();
+      for (const page of [ada, grace]) {
+        await expect.poll(() => remoteTile(page, "Blocked").getAttribute("data-video"), POLL).toBe("on");
+        await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(2);
+      }
+    }, TEST_TIMEOUT_MS);
+
+    test("an invalid room name is explained in words, with no pattern shown and no connection made", async () => {
+      const page = await newPage();
+      const sockets: string[] = [];
+      page.on("websocket", (socket) => sockets.push(socket.url()));
+      await page.goto(`${baseUrl}/embed-example.html`);
+      const code = await page.evaluate(() => new Promise<string>((resolve) => {
+        const room = document.createElement("webrtc-room");
+        room.setAttribute("room", "no spaces please");
+        room.setAttribute("name", "Ada");
+        room.addEventListener("error", (event) => resolve((event as unknown as RoomErrorEvent).detail.code));
+        document.body.replaceChildren(room);
+      }));
+      expect(code).toBe("invalid_room");
+      await waitForRoomState(page, "failed");
+      await expect(page.getByRole("heading", { name: "This room name cannot be used" }).isVisible()).resolves.toBe(true);
+      const panel = await page.locator('[part="panel"]').textContent();
+      expect(panel).toContain("letters, digits");
+      expect(panel).not.toMatch(/[[\]{}^$]/);
+      expect(sockets).toEqual([]);
     }, TEST_TIMEOUT_MS);
 
     test("a page refused with room_full says the room is full and never asks for the camera", async () => {
@@ -407,8 +557,7 @@ describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
 
     test("an unreachable server ends in a 'Cannot reach the server' panel and a signaling_unreachable error event", async () => {
       const page = await newPage();
-      await page.goto(`${baseUrl}/embed-example.html`);
-      await waitForRoomState(page, "joined");
+      await joinEmbedExample(page, baseUrl, "Ada");
       const code = await page.evaluate(() => new Promise<string>((resolve) => {
         const room = document.querySelector("webrtc-room");
         if (!room) {

@@ -19,6 +19,7 @@ function fakeTrack(kind: "audio" | "video"): FakeTrack {
 function fakeMedia(...kinds: Array<"audio" | "video">): { media: LocalMedia; tracks: FakeTrack[] } {
   const tracks = kinds.map(fakeTrack);
   const stream = {
+    addTrack: (track: FakeTrack) => tracks.push(track),
     getTracks: () => tracks,
     getAudioTracks: () => tracks.filter((track) => track.kind === "audio"),
     getVideoTracks: () => tracks.filter((track) => track.kind === "video"),
@@ -65,6 +66,32 @@ describe("LocalMediaControls", () => {
     controls.toggleVideo();
     expect([controls.hasAudio, controls.hasVideo, controls.videoOn]).toEqual([true, false, false]);
     expect(switched).toBe(0);
+  });
+
+  test("a kind that was denied can be retried: the granted track is adopted, switched on and the problem cleared", () => {
+    const controls = new LocalMediaControls(() => {});
+    const { media } = fakeMedia("audio");
+    controls.use({ ...media, videoProblem: MediaProblem.denied }, { audio: false, video: false });
+    expect([controls.canRetry("video"), controls.canRetry("audio")]).toEqual([true, false]);
+
+    const camera = fakeTrack("video");
+    expect(controls.adopt(camera as unknown as MediaStreamTrack)).toBe(true);
+    expect([controls.hasVideo, controls.videoOn, controls.audioOn, controls.media.videoProblem]).toEqual([true, true, false, undefined]);
+    expect(controls.switches).toEqual({ audio: false, video: true });
+    expect(controls.canRetry("video")).toBe(false);
+
+    const second = fakeTrack("video");
+    expect(controls.adopt(second as unknown as MediaStreamTrack)).toBe(false);
+    expect(second.stopped).toBe(true);
+  });
+
+  test("a retry that fails again keeps the kind retryable, except on a page that cannot ask at all", () => {
+    const controls = new LocalMediaControls(() => {});
+    controls.use(fakeMedia("audio").media, { audio: true, video: true });
+    controls.setProblem("video", MediaProblem.busy);
+    expect(controls.canRetry("video")).toBe(true);
+    controls.setProblem("video", MediaProblem.unsupported);
+    expect(controls.canRetry("video")).toBe(false);
   });
 
   test("release and a new use stop the tracks in use; releasing twice is safe", () => {

@@ -7,13 +7,14 @@ import { describe, expect, test } from "vitest";
 import { startOnConverter } from "../../client/elements/room/attributes.ts";
 import {
   NOT_ALLOWED_TITLE,
+  INVALID_ROOM_MESSAGE,
   failureText,
   hostMuteNotice,
   lobbyAnnouncement,
   mediaNotice,
   type FailureAction,
 } from "../../client/elements/room/room-text.ts";
-import { gridShape } from "../../client/elements/room/tile.ts";
+import { gridShape, portraitShape } from "../../client/elements/room/tile.ts";
 import { hueOf, initials } from "../../client/elements/shared/avatar.ts";
 import { DEFAULT_DISPLAY_NAME, displayName } from "../../client/elements/shared/display-name.ts";
 import { MediaProblem, acquireLocalMedia, classifyMediaError } from "../../client/elements/shared/local-media.ts";
@@ -89,6 +90,19 @@ describe("gridShape", () => {
   });
 });
 
+describe("portraitShape", () => {
+  test.each([
+    [1, 1, 1],
+    [2, 1, 2],
+    [3, 1, 3],
+    [4, 2, 2],
+    [5, 2, 3],
+    [8, 2, 4],
+  ])("%i participants on a portrait stage fill %i columns × %i rows", (count, cols, rows) => {
+    expect(portraitShape(count)).toEqual({ cols, rows });
+  });
+});
+
 describe("tile avatars", () => {
   test.each([
     ["Ada Lovelace", "AL"],
@@ -151,7 +165,16 @@ describe("failureText", () => {
   });
 
   test("falls back to the error's message for codes without their own sentence", () => {
-    expect(failureText({ code: "bad_message", message: "details" })).toEqual({ title: "Could not join", detail: "details", action: "retry", reason: "bad_message" });
+    expect(failureText({ code: "internal_error", message: "details" })).toEqual({ title: "Could not join", detail: "details", action: "retry", reason: "internal_error" });
+  });
+
+  test("an invalid room name and a refused request say so in words, never with the server's schema text", () => {
+    const invalid = failureText({ code: "invalid_room", message: INVALID_ROOM_MESSAGE });
+    expect(invalid).toMatchObject({ title: "This room name cannot be used", action: "none", reason: "invalid_room" });
+    expect(invalid.detail).toContain("letters, digits");
+    const refused = failureText({ code: "bad_message", message: "room must match [A-Za-z0-9_-]{1,64}" });
+    expect(refused).toMatchObject({ title: "Could not join", action: "retry" });
+    expect(refused.detail).not.toContain("[");
   });
 
   test.each([

@@ -2,6 +2,8 @@
  * Debian's Chromium driven by playwright-core, with a fake camera and microphone. Shared by the
  * browser tests and `npm run screenshot`.
  */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
 /** Where Debian's `chromium` package installs the browser. */
@@ -53,23 +55,37 @@ function recordPeerConnections(): void {
 
 /** Options of {@link openPage}. */
 export interface OpenPageOptions {
-  /** Make `getUserMedia` refuse the camera (NotAllowedError), as if the user had blocked it. */
+  /**
+   * Make `getUserMedia` refuse the camera (NotAllowedError), as if the user had blocked it, until
+   * {@link unblockCamera}.
+   */
   denyCamera?: boolean;
+  /** Window size; {@link VIEWPORT} by default. */
+  viewport?: { width: number; height: number };
 }
 
-/** Runs in a page whose camera is "blocked": camera requests fail like a refused permission. */
+/** Runs in a page whose camera is "blocked": camera requests fail like a refused permission while `window.__cameraBlocked`. */
 function denyCamera(): void {
   const devices = navigator.mediaDevices;
   const getUserMedia = devices.getUserMedia.bind(devices);
+  const state = { blocked: true };
+  Object.defineProperty(window, "__cameraBlocked", { get: () => state.blocked, set: (blocked: boolean) => (state.blocked = blocked) });
   devices.getUserMedia = (constraints) =>
-    constraints?.video
+    constraints?.video && state.blocked
       ? Promise.reject(new DOMException("Permission denied", "NotAllowedError"))
       : getUserMedia(constraints);
 }
 
+/** Lets a page opened with `denyCamera` have its camera from now on, as if the user unblocked it in the site settings. */
+export async function unblockCamera(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    (window as unknown as { __cameraBlocked: boolean }).__cameraBlocked = false;
+  });
+}
+
 /** A page in its own browser context (own storage, own WebRTC stack), recording its peer connections. */
 export async function openPage(browser: Browser, options: OpenPageOptions = {}): Promise<Page> {
-  const context: BrowserContext = await browser.newContext({ viewport: VIEWPORT });
+  const context: BrowserContext = await browser.newContext({ viewport: options.viewport ?? VIEWPORT });
   await context.addInitScript(recordPeerConnections);
   if (options.denyCamera) {
     await context.addInitScript(denyCamera);
@@ -137,4 +153,30 @@ export async function waitForRoomState(page: Page, state: string, timeoutMs = 90
       throw new Error(`<webrtc-room> failed instead of reaching "${state}": ${panel?.replace(/\s+/g, " ").trim()}`);
     }
   }
+}
+
+/** The source of axe-core (the devDependency), read once. */
+let axeSource: string | undefined;
+
+/** One axe-core rule broken on a page: the rule, what it says, and the offending elements. */
+export interface AxeViolation {
+  id: string;
+  help: string;
+  targets: string[];
+}
+
+/**
+ * Runs axe-core (every rule of its default set, WCAG 2.x A/AA and best practices, through open
+ * shadow roots) on `page` as it is now and returns the violations, empty when there are none.
+ */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+  if (!(await page.evaluate(() => "axe" in window))) {
+    await page.addScriptTag({ content: axeSource });
+  }
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; help: string; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
+    const { violations } = await axe.run(document, { resultTypes: ["violations"] });
+    return violations.map((violation) => ({ id: violation.id, help: violation.help, targets: violation.nodes.map((node) => JSON.stringify(node.target)) }));
+  });
 }

@@ -207,7 +207,7 @@ export const chatStyles = css`
 
   .chat-error {
     margin: 0;
-    color: var(--_danger);
+    color: var(--_danger-text);
   }
 
   .chat-toggle {
@@ -221,7 +221,7 @@ export const chatStyles = css`
     padding: 0 6px;
     border-radius: 9px;
     background: var(--_danger);
-    color: #fff;
+    color: var(--_on-danger);
     font-size: 11px;
     font-weight: 700;
   }

@@ -49,6 +49,6 @@ export const connectionStyles = css`
     z-index: 3;
     inset: 0;
     height: auto;
-    background: rgb(11 13 18 / 0.92);
+    background: color-mix(in srgb, var(--_bg) 92%, transparent);
   }
 `;

@@ -9,7 +9,10 @@
  * expired token, a password) never opens the camera; a viewer never does either. The stay ends
  * with `leave()` (phase `left`), a refused join or lost server (`failed`), or the element leaving
  * the document (`idle`). `rejoin()` starts a new stay with a new session, since a session is
- * single-use. Every asynchronous step checks that its stay is still the current one, so a stay
+ * single-use, going straight back to `joining` (never through `idle`); so does a change of
+ * `server`, `room`, `name` or `token`, which keeps the microphone and camera switched as they were.
+ * The first stay starts only once the page's own scripts had a chance to listen (see
+ * {@link afterPageScripts}), so that its first `connection-state` is never missed. Every asynchronous step checks that its stay is still the current one, so a stay
  * abandoned halfway (the element removed while the camera prompt is open) never publishes late.
  *
  * A room with a lobby holds the join in phase `waiting` (camera still closed) until a host admits
@@ -36,7 +39,15 @@ import {
 } from "../../core/index.ts";
 import { displayName } from "../shared/display-name.ts";
 import { LatestRun } from "../shared/latest-run.ts";
-import { LocalMediaControls, acquireLocalMedia, describeMissingMedia, stopStream } from "../shared/local-media.ts";
+import {
+  LocalMediaControls,
+  acquireLocalMedia,
+  acquireOneKind,
+  describeMissingMedia,
+  stopStream,
+  type MediaSwitches,
+} from "../shared/local-media.ts";
+import { ROOM_NAME_PATTERN } from "../../../shared/protocol/index.ts";
 import { Announcer, peopleCount } from "./announcer.ts";
 import {
   RoomConnection,
@@ -49,7 +60,7 @@ import {
   type WebRtcRoomEventMap,
 } from "./room-events.ts";
 import { signalingUrl } from "../shared/signaling-url.ts";
-import { hostMuteNotice, lobbyAnnouncement } from "./room-text.ts";
+import { INVALID_ROOM_MESSAGE, hostMuteNotice, lobbyAnnouncement } from "./room-text.ts";
 
 /** How long "Reconnected" shows before the link counts as plain `connected`. */
 export const RECONNECTED_NOTICE_MS = 4_000;
@@ -126,6 +137,10 @@ export class RoomController implements ReactiveController {
   #unreadChat = 0;
   /** The text of the one polite live region. */
   readonly #announcer: Announcer;
+  /** The switches of a stay restarted by a change of settings, for the next stay to keep (not the attributes'). */
+  #keptSwitches: MediaSwitches | undefined;
+  /** Cancels the first stay's deferred start when the element leaves the document first. */
+  #pendingStart: AbortController | undefined;
 
   /** Camera and microphone of the current stay; a switch is announced to the others. */
   readonly local = new LocalMediaControls(() => this.#announceMedia());
@@ -233,20 +248,36 @@ export class RoomController implements ReactiveController {
 
   hostConnected(): void {
     this.#connected = true;
-    this.#start();
+    const pending = new AbortController();
+    this.#pendingStart = pending;
+    void afterPageScripts().then(() => {
+      if (!pending.signal.aborted) {
+        this.#pendingStart = undefined;
+        this.#start();
+      }
+    });
   }
 
   hostDisconnected(): void {
     this.#connected = false;
+    this.#pendingStart?.abort();
+    this.#pendingStart = undefined;
+    this.#keptSwitches = undefined;
     this.#stop(RoomPhase.idle);
     this.#announcer.clear();
   }
 
-  /** Restarts the stay when `server`, `room`, `name` or `token` changed (not after the user left). */
+  /**
+   * Restarts the stay when `server`, `room`, `name` or `token` changed (not after the user left),
+   * with the microphone and camera switched as the user left them: a rename must not unmute.
+   */
   hostUpdate(): void {
-    if (this.#connected && this.#phase !== RoomPhase.left && this.#keyOf(this.#readSettings()) !== this.#settingsKey) {
+    if (this.#connected && !this.#pendingStart && this.#phase !== RoomPhase.left && this.#keyOf(this.#readSettings()) !== this.#settingsKey) {
       this.#password = undefined;
-      this.#stop(RoomPhase.idle);
+      if (this.local.hasAudio || this.local.hasVideo) {
+        this.#keptSwitches = this.local.switches;
+      }
+      this.#stop(undefined);
       this.#start();
     }
   }
@@ -261,9 +292,39 @@ export class RoomController implements ReactiveController {
   /** Starts a new stay after `leave()`, a failure, or while `disconnected` (without waiting for the automatic attempts). */
   rejoin(): void {
     if (this.#connected && (this.#phase === RoomPhase.left || this.#phase === RoomPhase.failed || this.#connection === RoomConnection.disconnected)) {
-      this.#stop(RoomPhase.idle);
+      this.#stop(undefined);
       this.#start();
     }
+  }
+
+  /**
+   * Asks again for the camera (`video`) or microphone (`audio`) that was denied, missing or busy
+   * when the stay started (see {@link LocalMediaControls.canRetry}), and publishes it if granted
+   * now: no rejoin needed. Called from a click, so that the browser may prompt again.
+   */
+  async retryMedia(kind: keyof MediaSwitches): Promise<void> {
+    const session = this.#session;
+    const stay = this.#stay.signal;
+    if (!session || this.#phase !== RoomPhase.joined || !this.local.canRetry(kind)) {
+      return;
+    }
+    const result = await acquireOneKind(kind);
+    if (stay.aborted || session.closed) {
+      if ("track" in result) {
+        result.track.stop();
+      }
+      return;
+    }
+    if ("problem" in result) {
+      this.local.setProblem(kind, result.problem);
+      this.#noticeDismissed = false;
+      this.#host.requestUpdate();
+      return;
+    }
+    if (this.local.adopt(result.track)) {
+      session.publications.publish(kind === "video" ? "camera" : "microphone", result.track);
+    }
+    this.#announceMedia();
   }
 
   /** Joins again with the room's `password`, after the server asked for one (or refused the last one). */
@@ -372,6 +433,11 @@ export class RoomController implements ReactiveController {
       this.#setPhase(RoomPhase.idle);
       return;
     }
+    if (!ROOM_NAME_PATTERN.test(settings.room)) {
+      // Refused here, before any connection, and in words: the server's answer names a pattern.
+      this.#fail("invalid_room", INVALID_ROOM_MESSAGE);
+      return;
+    }
     this.#run(stay, settings).catch((error: unknown) => {
       if (!stay.aborted) {
         this.#fail("internal_error", error instanceof Error ? error.message : String(error));
@@ -428,7 +494,8 @@ export class RoomController implements ReactiveController {
       stopStream(media.stream);
       return;
     }
-    this.local.use(media, { audio: settings.audio, video: settings.video });
+    this.local.use(media, this.#keptSwitches ?? { audio: settings.audio, video: settings.video });
+    this.#keptSwitches = undefined;
     this.#noticeDismissed = false;
     this.#reportMediaProblems();
     const [audio] = media.stream?.getAudioTracks() ?? [];
@@ -513,8 +580,8 @@ export class RoomController implements ReactiveController {
     });
   }
 
-  /** Ends the current stay (session, then media) and moves to `phase`. */
-  #stop(phase: RoomPhase): void {
+  /** Ends the current stay (session, then media) and moves to `phase` (`undefined`: a new stay starts at once). */
+  #stop(phase: RoomPhase | undefined): void {
     this.#stay.cancel();
     const session = this.#session;
     if (session) {
@@ -528,7 +595,9 @@ export class RoomController implements ReactiveController {
     }
     this.local.release();
     this.#soundBlocked = false;
-    this.#setPhase(phase);
+    if (phase !== undefined) {
+      this.#setPhase(phase);
+    }
   }
 
   #fail(code: RoomErrorCode, message: string): void {
@@ -642,4 +711,22 @@ export class RoomController implements ReactiveController {
   #dispatch<Name extends keyof WebRtcRoomEventMap>(name: Name, detail: WebRtcRoomEventDetail<Name>): void {
     this.#host.dispatchEvent(roomEvent(name, detail));
   }
+}
+
+/**
+ * Resolves once the page's own scripts have run, so that a listener a page adds right after its
+ * `<webrtc-room>` (in the same script, or in a later `<script>` of the parsed page) hears the
+ * first `connection-state`: after a microtask when the element is created by script once the
+ * document is parsed, else at `DOMContentLoaded`, which follows every deferred and module script.
+ */
+function afterPageScripts(): Promise<void> {
+  const document = globalThis.document;
+  const [navigation] = globalThis.performance?.getEntriesByType?.("navigation") ?? [];
+  // "interactive" covers both the deferred scripts' turn and the time after DOMContentLoaded.
+  const beforeContentLoaded = document?.readyState === "loading"
+    || (document?.readyState === "interactive" && navigation instanceof PerformanceNavigationTiming && navigation.domContentLoadedEventStart === 0);
+  if (!beforeContentLoaded) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => document.addEventListener("DOMContentLoaded", () => resolve(), { once: true }));
 }

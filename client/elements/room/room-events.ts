@@ -4,9 +4,17 @@
 import type { ChatMessage, MeshErrorCode, PeerLeftReason, RoomState } from "../../core/index.ts";
 import type { MediaProblem } from "../shared/local-media.ts";
 
-/** Where the element is in its stay in a room. Only the element's own actions move it backwards. */
+/**
+ * Where the element is in its stay in a room. Only the element's own actions move it backwards.
+ *
+ * The phases run `idle` → `joining` (→ `waiting` in a lobby) → `joined`, then `left` or `failed`.
+ * `rejoin()` goes from `left`, `failed` (or `joined` while `disconnected`) straight to `joining`; a change of `server`, `room`,
+ * `name` or `token` goes from any phase but `left` straight to `joining` too: a rejoin never passes
+ * through `idle`. `idle` comes back only when the element leaves the document or `room` is
+ * cleared. The first `connection-state` (`idle` → `joining`) fires after the page's scripts ran.
+ */
 export const RoomPhase = {
-  /** Not started: no `room` set, or the element is not in the document. */
+  /** Not started: no `room` set, the element is not in the document, or its first stay has not started yet. */
   idle: "idle",
   /** Connecting to the signaling server and joining. The camera is not opened yet. */
   joining: "joining",
@@ -70,6 +78,8 @@ export type RoomErrorCode =
   | MeshErrorCode
   /** The `server` attribute is not a usable URL. */
   | "bad_server_url"
+  /** The `room` attribute is not a room name (`A-Z a-z 0-9 _ -`, 1–64 characters); nothing was sent. */
+  | "invalid_room"
   /** Camera or microphone could not be used; `media` says which and why. The room is joined anyway. */
   | "media_unavailable"
   /** An unexpected exception while joining; `message` has the details. */

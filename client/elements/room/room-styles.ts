@@ -1,6 +1,10 @@
 /**
  * Styles of `<webrtc-room>`. Every colour, radius and spacing comes from a `--webrtc-room-*`
- * custom property with a dark default, so a page can theme the element without `::part()`.
+ * custom property with a default (dark, or light under `prefers-color-scheme: light`), so a page
+ * can theme the element without `::part()`. Text on buttons keeps at least 4.5:1 with the defaults.
+ *
+ * Sizing: the element fills a container that has a height (`height: 100%`); without one (a bare
+ * page) the stage takes 16:9 of its width (3:4 when narrower than 560 px) above the toolbar.
  */
 import { css } from "lit";
 
@@ -14,7 +18,12 @@ export const roomStyles = css`
     --_text: var(--webrtc-room-text, #eef1f6);
     --_text-dim: var(--webrtc-room-text-dim, #99a3b6);
     --_accent: var(--webrtc-room-accent, #5b8cff);
-    --_danger: var(--webrtc-room-danger, #e5484d);
+    --_on-accent: var(--webrtc-room-on-accent, #0b0d12);
+    --_danger: var(--webrtc-room-danger, #d23439);
+    --_on-danger: var(--webrtc-room-on-danger, #fff);
+    --_danger-text: #ffb4b6;
+    /* Saturation, lightness and alpha of the glow behind a tile's avatar. */
+    --_glow: 35% 22% / 0.9;
     --_ok: var(--webrtc-room-ok, #30c46c);
     --_warn: var(--webrtc-room-warn, #f5a524);
     --_radius: var(--webrtc-room-radius, 16px);
@@ -23,7 +32,6 @@ export const roomStyles = css`
     display: block;
     position: relative;
     height: 100%;
-    min-height: 360px;
     overflow: hidden;
     box-sizing: border-box;
     background: var(--_bg);
@@ -34,6 +42,34 @@ export const roomStyles = css`
     color-scheme: dark;
   }
 
+  @media (prefers-color-scheme: light) {
+    :host {
+      --_bg: var(--webrtc-room-background, #f4f6fa);
+      --_surface: var(--webrtc-room-surface, #e3e7ef);
+      --_raised: var(--webrtc-room-raised, #dde2eb);
+      --_raised-hover: var(--webrtc-room-raised-hover, #cfd5e1);
+      --_text: var(--webrtc-room-text, #1d2330);
+      --_text-dim: var(--webrtc-room-text-dim, #55607a);
+      --_accent: var(--webrtc-room-accent, #2f5bd3);
+      --_on-accent: var(--webrtc-room-on-accent, #fff);
+      --_danger: var(--webrtc-room-danger, #c42b31);
+      --_danger-text: #a3262b;
+      --_glow: 50% 80% / 0.9;
+      --_ok: var(--webrtc-room-ok, #1f8a4c);
+      --_warn: var(--webrtc-room-warn, #9a5b00);
+      color-scheme: light;
+    }
+  }
+
+  @media (prefers-reduced-motion: reduce) {
+    *,
+    *::before,
+    *::after {
+      animation: none !important;
+      transition: none !important;
+    }
+  }
+
   *,
   *::before,
   *::after {
@@ -41,6 +77,7 @@ export const roomStyles = css`
   }
 
   .room {
+    container: room / inline-size;
     display: flex;
     flex-direction: column;
     height: 100%;
@@ -50,8 +87,14 @@ export const roomStyles = css`
 
   .stage {
     position: relative;
-    flex: 1;
+    /*
+     * Its 16:9 is only the basis: in a container with a height the stage grows or shrinks to fill
+     * it. Without one, it never pushes the toolbar below the window.
+     */
+    flex: 1 1 auto;
+    aspect-ratio: 16 / 9;
     min-height: 0;
+    max-height: calc(100dvh - 96px);
     padding: var(--_gap) var(--_gap) 0;
   }
 
@@ -84,17 +127,20 @@ export const roomStyles = css`
     border-radius: var(--_radius);
     overflow: hidden;
     background:
-      radial-gradient(circle at 50% 40%, hsl(var(--hue) 35% 22% / 0.9), transparent 70%),
+      radial-gradient(circle at 50% 40%, hsl(var(--hue) var(--_glow)), transparent 70%),
       var(--_surface);
     box-shadow: 0 0 0 1px rgb(255 255 255 / 0.06), 0 8px 24px rgb(0 0 0 / 0.35);
   }
 
+  /* A portrait stage (a phone) stacks tiles (--portrait-cols, --portrait-rows), which take the height up to 3:4. */
   @container grid (aspect-ratio < 1) {
     .tile {
-      --c: var(--rows);
-      --r: var(--cols);
-      --ar-w: 4;
-      --ar-h: 3;
+      --c: var(--portrait-cols);
+      --r: var(--portrait-rows);
+      --w: calc((100cqw - (var(--c) - 1) * var(--_gap)) / var(--c));
+      width: var(--w);
+      height: min((100cqh - (var(--r) - 1) * var(--_gap)) / var(--r), var(--w) * 4 / 3);
+      aspect-ratio: auto;
     }
   }
 
@@ -146,6 +192,8 @@ export const roomStyles = css`
     border-radius: 999px;
     background: rgb(10 12 18 / 0.62);
     backdrop-filter: blur(8px);
+    /* Over video or the tile's colour in both themes: always light on dark. */
+    color: #eef1f6;
     font-size: 13px;
     font-weight: 500;
     white-space: nowrap;
@@ -157,7 +205,7 @@ export const roomStyles = css`
   }
 
   .label .you {
-    color: var(--_text-dim);
+    color: #c3cad8;
     font-weight: 400;
   }
 
@@ -200,7 +248,7 @@ export const roomStyles = css`
     background: rgb(10 12 18 / 0.62);
     backdrop-filter: blur(8px);
     font-size: 12px;
-    color: var(--_text-dim);
+    color: #c3cad8;
   }
 
   .state-chip.failed,
@@ -212,7 +260,7 @@ export const roomStyles = css`
     width: 12px;
     height: 12px;
     border-radius: 50%;
-    border: 2px solid rgb(255 255 255 / 0.25);
+    border: 2px solid color-mix(in srgb, var(--_text) 25%, transparent);
     border-top-color: var(--_text);
     animation: spin 0.9s linear infinite;
   }
@@ -282,7 +330,7 @@ export const roomStyles = css`
     border-radius: 999px;
     padding: 8px 16px;
     background: var(--_accent);
-    color: #fff;
+    color: var(--_on-accent);
     font: inherit;
     font-weight: 600;
     cursor: pointer;
@@ -351,7 +399,7 @@ export const roomStyles = css`
 
   .control.off {
     background: color-mix(in srgb, var(--_danger) 22%, transparent);
-    color: #ff8a8d;
+    color: var(--_danger-text);
   }
 
   .control:disabled {
@@ -366,7 +414,7 @@ export const roomStyles = css`
     padding: 0 22px 0 18px;
     border-radius: 999px;
     background: var(--_danger);
-    color: #fff;
+    color: var(--_on-danger);
     font: inherit;
     font-weight: 600;
   }
@@ -401,7 +449,7 @@ export const roomStyles = css`
     padding: 1px 7px;
     border-radius: 999px;
     background: var(--_accent);
-    color: #0b0d12;
+    color: var(--_on-accent);
     font-size: 11.5px;
     font-weight: 700;
   }
@@ -495,7 +543,7 @@ export const roomStyles = css`
 
   .menu button.danger,
   .lobby button.deny {
-    color: #ffb4b6;
+    color: var(--_danger-text);
   }
 
   .lobby {
@@ -532,7 +580,7 @@ export const roomStyles = css`
 
   .lobby button.admit {
     background: var(--_accent);
-    color: #0b0d12;
+    color: var(--_on-accent);
     font-weight: 600;
   }
 
@@ -670,8 +718,8 @@ export const roomStyles = css`
     border-radius: 999px;
     padding: 11px 26px;
     background: var(--_accent);
-    /* Dark on the accent: white on the default accent is 3.2:1, under WCAG AA's 4.5:1. */
-    color: #0b0d12;
+    /* Dark on the dark theme's accent: white on it is 3.2:1, under WCAG AA's 4.5:1. */
+    color: var(--_on-accent);
     font: inherit;
     font-weight: 600;
     cursor: pointer;
@@ -681,26 +729,144 @@ export const roomStyles = css`
     background: color-mix(in srgb, var(--_accent) 85%, #fff);
   }
 
-  @media (max-width: 560px) {
+  /* ── the help and leave dialogs ───────────────────────────────────────── */
+
+  dialog {
+    width: min(420px, calc(100% - 32px));
+    padding: 20px;
+    border: 1px solid var(--_raised);
+    border-radius: var(--_radius);
+    background: var(--_surface);
+    color: var(--_text);
+    box-shadow: 0 24px 48px rgb(0 0 0 / 0.45);
+  }
+
+  dialog::backdrop {
+    background: rgb(0 0 0 / 0.5);
+  }
+
+  dialog h2 {
+    margin: 0 0 12px;
+    font-size: 18px;
+  }
+
+  dialog dl {
+    display: grid;
+    grid-template-columns: auto 1fr;
+    gap: 8px 14px;
+    margin: 0 0 16px;
+  }
+
+  dialog dd {
+    margin: 0;
+  }
+
+  kbd {
+    display: inline-block;
+    min-width: 26px;
+    padding: 2px 7px;
+    border: 1px solid var(--_raised-hover);
+    border-radius: 6px;
+    font: 600 13px ui-monospace, monospace;
+    text-align: center;
+  }
+
+  dialog .actions {
+    display: flex;
+    justify-content: flex-end;
+    gap: 8px;
+  }
+
+  dialog .actions button:not(.primary) {
+    border: 0;
+    border-radius: 999px;
+    padding: 11px 20px;
+    background: var(--_raised);
+    color: var(--_text);
+    font: inherit;
+    cursor: pointer;
+  }
+
+  .primary.danger {
+    background: var(--_danger);
+    color: var(--_on-danger);
+  }
+
+  /* ── narrow elements and short windows: smaller controls, labels as accessible names only ── */
+
+  @container room (max-width: 560px) {
+    .stage {
+      aspect-ratio: 3 / 4;
+    }
+
+    /* The room's name and status on one line above the controls. */
     .toolbar {
-      grid-template-columns: 1fr auto;
+      grid-template-columns: minmax(0, 1fr);
+      justify-items: center;
+      row-gap: 6px;
+      padding-top: 8px;
+    }
+
+    .info {
+      max-width: 100%;
+      flex-direction: row;
+      align-items: baseline;
+      gap: 8px;
+      white-space: nowrap;
     }
 
     .toolbar .spacer {
       display: none;
     }
 
-    .control {
-      width: 46px;
-      height: 46px;
+    .controls {
+      gap: 8px;
     }
 
-    .control.leave span {
-      display: none;
+    .control {
+      width: 44px;
+      height: 44px;
     }
 
     .control.leave {
-      padding: 0 14px;
+      width: 44px;
+      padding: 0;
+    }
+
+    .control.leave span {
+      position: absolute;
+      width: 1px;
+      height: 1px;
+      overflow: hidden;
+      clip-path: inset(50%);
+    }
+  }
+
+  @media (max-height: 480px) {
+    .stage {
+      padding-top: 8px;
+    }
+
+    .toolbar {
+      padding: 6px var(--_gap);
+    }
+
+    .control {
+      width: 44px;
+      height: 44px;
+    }
+
+    .control.leave {
+      width: 44px;
+      padding: 0;
+    }
+
+    .control.leave span {
+      position: absolute;
+      width: 1px;
+      height: 1px;
+      overflow: hidden;
+      clip-path: inset(50%);
     }
   }
 `;

@@ -48,6 +48,9 @@ export interface FailureView {
   reason: string;
 }
 
+/** What an invalid `room` attribute says (the `invalid_room` error's message and the panel's text). */
+export const INVALID_ROOM_MESSAGE = "Room names use only letters, digits, - and _, up to 64 characters.";
+
 /** The title of the panel shown when the server refuses the join token (or its absence). */
 export const NOT_ALLOWED_TITLE = "You are not allowed to join";
 
@@ -96,6 +99,12 @@ export function failureText(failure: { code: string; message: string } | undefin
       return view("The server did not answer", "Joining took too long. Try again in a moment.");
     case "unsupported_version":
       return view("Update needed", "This page is older than the server. Reload it.");
+    case "invalid_room":
+    case "bad_message":
+      // `bad_message` from a server whose rules are stricter than this build's: its text is a schema's.
+      return code === "invalid_room"
+        ? view("This room name cannot be used", `${INVALID_ROOM_MESSAGE} Check the link.`, "none")
+        : view("Could not join", "The server did not accept this page's request. Reload the page and try again.");
     case "bad_server_url":
       return view("Wrong server address", failure?.message ?? "");
     default:

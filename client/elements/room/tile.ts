@@ -45,7 +45,16 @@ export function gridShape(count: number): { cols: number; rows: number } {
   return { cols, rows: Math.max(1, Math.ceil(count / cols)) };
 }
 
-/** Renders one tile. */
+/**
+ * Columns and rows for `count` tiles on a portrait stage (a phone held upright): one column of up
+ * to three tall tiles, then two columns.
+ */
+export function portraitShape(count: number): { cols: number; rows: number } {
+  const cols = count <= 3 ? 1 : 2;
+  return { cols, rows: Math.max(1, Math.ceil(count / cols)) };
+}
+
+/** Renders one tile: a `<figure>` named by its caption (the participant), its video named after them. */
 export function renderTile(view: TileView): TemplateResult {
   const showVideo = view.videoOn && view.stream !== undefined;
   const chip = view.reconnecting ? "connecting" : view.state;
@@ -65,6 +74,7 @@ export function renderTile(view: TileView): TemplateResult {
         ? html`<video
             part="video"
             class=${showVideo ? "" : "hidden"}
+            aria-label=${view.local ? "Your camera" : `${view.name}'s camera`}
             autoplay
             playsinline
             ?muted=${view.local}

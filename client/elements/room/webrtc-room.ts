@@ -18,8 +18,9 @@ import { RoomConnection, RoomPhase } from "./room-events.ts";
 import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
-import { gridShape, renderTile, type TileView } from "./tile.ts";
-import { cameraIcon, cameraOffIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
+import { gridShape, portraitShape, renderTile, type TileView } from "./tile.ts";
+import { isTextField, keepFocusIn, renderDialog, shortcutFor, shortcutKey, type RoomDialog } from "./shortcuts.ts";
+import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 
 /**
  * A video room over a full WebRTC mesh.
@@ -58,12 +59,27 @@ import { cameraIcon, cameraOffIcon, leaveIcon, lockIcon, micIcon, micOffIcon, so
  * peer to peer over the data channels, nothing is stored, and they stay while the element lives.
  * One polite live region announces joins, leaves, the people count, connection changes and chat.
  *
+ * A camera or microphone that was denied, missing or busy can be tried again from its button,
+ * without a rejoin. A change of `name` (or `server`, `room`, `token`) rejoins with the microphone
+ * and camera as they were. An invalid `room` shows a plain explanation and sends nothing.
+ *
+ * Keyboard: while the focus is in the element (and not in a text field), `M` mutes or unmutes the
+ * microphone, `V` turns the camera off or on, `C` opens or closes the chat (focus in its field),
+ * `L` asks whether to leave, and `?` opens the list of
+ * shortcuts (also behind the toolbar's keyboard button); both are modal dialogs (Escape closes).
+ * After joining the focus goes to the microphone button, after leaving or a failure to the
+ * panel's button, when the focus had nowhere else to be.
+ *
+ * Sizing: it fills a container with a height; without one, its stage is 16:9 of its width (3:4
+ * below 560 px) above the toolbar. The theme is dark, or light under `prefers-color-scheme:
+ * light`; either is overridden by the custom properties below.
+ *
  * Methods: `leave()`, `rejoin()`, `sendChat(text)`. Properties `state`: the current
  * {@link RoomPhase}; `connection`: the current {@link RoomConnection}.
  *
  * @fires peer-joined - `{ peer: { id, username } }`
  * @fires peer-left - `{ peer: { id, username }, reason }`
- * @fires connection-state - `{ state, previous, connection, graceRemainingMs? }`: the phase `idle` → `joining` (→ `waiting` in a lobby) → `joined`, then `left` or `failed`; while joined, `connection` `connected` → `reconnecting` → `reconnected` → `connected`, or → `disconnected`
+ * @fires connection-state - `{ state, previous, connection, graceRemainingMs? }`: the phase `idle` → `joining` (→ `waiting` in a lobby) → `joined`, then `left` or `failed` (a rejoin or a change of settings goes straight back to `joining`, see {@link RoomPhase}; the first fires after the page's scripts ran); while joined, `connection` `connected` → `reconnecting` → `reconnected` → `connected`, or → `disconnected`
  * @fires chat-message - `{ id, from: { id, username }, text, sentAtMs, receivedAtMs, own }` for every message sent or received
  * @fires room-state - `{ locked, passwordSet, lobby, hosts }` on joining and on every change
  * @fires lobby - `{ waiting: [{ id, username }] }` (hosts only) whenever the lobby changes
@@ -73,8 +89,8 @@ import { cameraIcon, cameraOffIcon, leaveIcon, lockIcon, micIcon, micOffIcon, so
  * @cssprop --webrtc-room-surface - Tile background without video.
  * @cssprop --webrtc-room-raised - Toolbar buttons; `--webrtc-room-raised-hover` on hover.
  * @cssprop --webrtc-room-text - Text colour; `--webrtc-room-text-dim` for secondary text.
- * @cssprop --webrtc-room-accent - Primary buttons and focus rings.
- * @cssprop --webrtc-room-danger - Leave button and muted icons.
+ * @cssprop --webrtc-room-accent - Primary buttons and focus rings; `--webrtc-room-on-accent` for text on it.
+ * @cssprop --webrtc-room-danger - Leave button and muted icons; `--webrtc-room-on-danger` for text on it.
  * @cssprop --webrtc-room-ok - Connected dot; `--webrtc-room-warn` for connecting and notices.
  * @cssprop --webrtc-room-radius - Tile corner radius (`16px`).
  * @cssprop --webrtc-room-gap - Space between tiles (`12px`).
@@ -96,6 +112,7 @@ import { cameraIcon, cameraOffIcon, leaveIcon, lockIcon, micIcon, micOffIcon, so
  * @csspart panel - The message shown after leaving, on failure, without a room, or over the stage once disconnected (`data-reason="disconnected"`).
  * @csspart connection-notice - The "Reconnecting…" / "Reconnected" banner (with `notice`).
  * @csspart chat - The chat side panel; `chat-messages` (its list) and `chat-error` (a refusal) inside it. The toolbar's button is `control-chat`.
+ * @csspart dialog - The keyboard shortcuts and the "Leave the room?" dialogs.
  */
 export class WebRtcRoom extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -141,6 +158,14 @@ export class WebRtcRoom extends LitElement {
   #menuFor: string | undefined;
   /** The remote participant whose removal the open menu asks to confirm, if any. */
   #confirmRemovalOf: string | undefined;
+  /** The open modal dialog, if any. */
+  #dialog: RoomDialog | undefined;
+  /** Where the focus goes back to when the dialog closes. */
+  #dialogOpener: HTMLElement | undefined;
+  /** The phase of the last render, to move the focus when it changes. */
+  #renderedPhase: RoomPhase = RoomPhase.idle;
+  /** The Leave button, focused on joining until the microphone button opens and takes the focus. */
+  #focusedUntilMedia: HTMLElement | undefined;
   /** Why the chat panel's last send was refused, until the next send. */
   #chatError: string | undefined;
   /** Messages in the chat list at the last render, to scroll to a new one. */
@@ -154,6 +179,7 @@ export class WebRtcRoom extends LitElement {
     this.token = "";
     this.audio = true;
     this.video = true;
+    this.addEventListener("keydown", this.#onShortcut);
   }
 
   /** Where the element is in its stay in the room. */
@@ -185,7 +211,10 @@ export class WebRtcRoom extends LitElement {
     return this.#room.sendChat(text);
   }
 
-  /** Scrolls the chat list to a message that arrived since the last render. */
+  /**
+   * Moves the focus after a change of phase, opens a requested dialog as modal, and scrolls the
+   * chat list to a message that arrived since the last render.
+   */
   override updated(): void {
     const count = this.#room.chatMessages.length;
     if (count !== this.#chatShown) {
@@ -193,6 +222,87 @@ export class WebRtcRoom extends LitElement {
       const list = this.shadowRoot?.querySelector(".messages");
       list?.lastElementChild?.scrollIntoView({ block: "end" });
     }
+    const phase = this.#room.phase;
+    const microphone = this.shadowRoot?.querySelector<HTMLElement>('[data-control="audio"]:not(:disabled)');
+    if (phase !== this.#renderedPhase) {
+      this.#renderedPhase = phase;
+      // A dialog belongs to one stay in the room.
+      this.#dialog = undefined;
+      this.#focusedUntilMedia = undefined;
+      this.#focusAfterPhaseChange();
+    } else if (this.#focusedUntilMedia && microphone) {
+      if (this.shadowRoot?.activeElement === this.#focusedUntilMedia) {
+        microphone.focus();
+      }
+      this.#focusedUntilMedia = undefined;
+    }
+    const dialog = this.shadowRoot?.querySelector("dialog");
+    if (dialog && !dialog.open) {
+      dialog.showModal();
+    }
+  }
+
+  /**
+   * After joining, leaving or a failure, the button that was pressed is gone: the focus goes to
+   * the next sensible control (the microphone, else Leave; a panel's button or field) unless the
+   * page holds it somewhere else.
+   */
+  #focusAfterPhaseChange(): void {
+    const active = document.activeElement;
+    const lost = active === null || active === document.body || (active === this && !this.shadowRoot?.activeElement);
+    if (!lost) {
+      return;
+    }
+    const root = this.shadowRoot;
+    if (this.#room.phase !== RoomPhase.joined) {
+      root?.querySelector<HTMLElement>(".panel input, .panel button")?.focus();
+      return;
+    }
+    // Camera and microphone open just after joining; until then, Leave holds the focus.
+    const target = root?.querySelector<HTMLElement>('[data-control="audio"]:not(:disabled)') ?? root?.querySelector<HTMLElement>('[data-control="leave"]');
+    target?.focus();
+    this.#focusedUntilMedia = target?.dataset["control"] === "leave" && !this.#room.isViewer ? target : undefined;
+  }
+
+  readonly #onShortcut = (event: KeyboardEvent): void => {
+    const joined = this.#room.phase === RoomPhase.joined;
+    const { key, ctrlKey, metaKey, altKey } = event;
+    const action = shortcutFor({ key, ctrlKey, metaKey, altKey, typing: isTextField(event.composedPath()[0]) });
+    if (!joined || !action || this.#dialog) {
+      return;
+    }
+    event.preventDefault();
+    if (action === "leave" || action === "help") {
+      this.#openDialog(action);
+    } else if (action === "chat") {
+      this.#toggleChatFromKeyboard();
+    } else if (action === "microphone") {
+      this.#room.local.toggleAudio();
+    } else {
+      this.#room.local.toggleVideo();
+    }
+  };
+
+  /** Opens the chat with the focus in its field, or closes it with the focus back on its button. */
+  #toggleChatFromKeyboard(): void {
+    const open = !this.#room.chatOpen;
+    this.#room.setChatOpen(open);
+    void this.updateComplete.then(() => this.shadowRoot?.querySelector<HTMLElement>(open ? "textarea" : '[data-control="chat"]')?.focus());
+  }
+
+  #openDialog(kind: RoomDialog): void {
+    const active = this.shadowRoot?.activeElement;
+    this.#dialogOpener = active instanceof HTMLElement ? active : undefined;
+    this.#dialog = kind;
+    this.requestUpdate();
+  }
+
+  #closeDialog(): void {
+    this.#dialog = undefined;
+    this.requestUpdate();
+    const opener = this.#dialogOpener;
+    this.#dialogOpener = undefined;
+    void this.updateComplete.then(() => (opener?.isConnected ? opener : this.shadowRoot?.querySelector<HTMLElement>('[data-control="help"]'))?.focus());
   }
 
   override render(): TemplateResult {
@@ -298,6 +408,7 @@ export class WebRtcRoom extends LitElement {
       })),
     ];
     const { cols, rows } = gridShape(tiles.length);
+    const portrait = portraitShape(tiles.length);
     const notice = room.noticeDismissed ? undefined : mediaNotice(local.media);
     // Hidden participants are not in `remotes`: no tile, and not counted.
     const people = tiles.length === 1 ? "Waiting for others to join" : `${tiles.length} people in the room`;
@@ -325,7 +436,7 @@ export class WebRtcRoom extends LitElement {
             ? html`<button class="sound" @click=${() => room.unblockSound()}>${soundOffIcon}Click to enable sound</button>`
             : nothing}
         </div>
-        <div class="grid" style="--cols: ${cols}; --rows: ${rows}">${tiles.map(renderTile)}</div>
+        <div class="grid" style="--cols: ${cols}; --rows: ${rows}; --portrait-cols: ${portrait.cols}; --portrait-rows: ${portrait.rows}">${tiles.map(renderTile)}</div>
         ${room.chatOpen ? this.#renderChat() : nothing}
         ${cutOff ? renderDisconnectedPanel(() => room.rejoin()) : nothing}
       </div>
@@ -350,11 +461,21 @@ export class WebRtcRoom extends LitElement {
               })
             : nothing}
           ${this.#renderChatToggle()}
+          <button class="control" part="control control-help" data-control="help" aria-label="Keyboard shortcuts"
+            title="Keyboard shortcuts (?)" aria-keyshortcuts="?" @click=${() => this.#openDialog("help")}>${keyboardIcon}</button>
           <button class="control leave" part="control control-leave" data-control="leave" title="Leave the room"
             @click=${() => room.leave()}>${leaveIcon}<span>Leave</span></button>
         </div>
         <div class="spacer"></div>
       </div>
+      ${this.#dialog
+        ? html`<dialog part="dialog" aria-labelledby="dialog-title" @keydown=${keepFocusIn} @close=${() => this.#closeDialog()}>
+            ${renderDialog(this.#dialog, () => this.#closeDialog(), () => {
+              this.#dialog = undefined;
+              room.leave();
+            })}
+          </dialog>`
+        : nothing}
     </div>`;
   }
 
@@ -445,29 +566,52 @@ export class WebRtcRoom extends LitElement {
     }
   };
 
-  /** Microphone and camera switches: only once joined, and never for a viewer (who has neither). */
+  /**
+   * Microphone and camera switches: only once joined, and never for a viewer (who has neither). A
+   * kind that was denied, missing or busy stays clickable, to ask for it again.
+   */
   #renderMediaControls(): TemplateResult {
-    const local = this.#room.local;
+    return html`${this.#renderMediaSwitch("audio")}${this.#renderMediaSwitch("video")}`;
+  }
+
+  #renderMediaSwitch(kind: "audio" | "video"): TemplateResult {
+    const room = this.#room;
+    const local = room.local;
+    const { name, offLabel, action, onIcon, offIcon } = MEDIA_SWITCHES[kind];
+    const present = kind === "audio" ? local.hasAudio : local.hasVideo;
+    const on = kind === "audio" ? local.audioOn : local.videoOn;
+    const retry = !present && local.canRetry(kind);
+    const label = present ? offLabel : retry ? `Try the ${name} again` : `No ${name}`;
+    const key = shortcutKey(action);
+    const onClick = (): void => {
+      if (!present) {
+        void room.retryMedia(kind);
+      } else if (kind === "audio") {
+        local.toggleAudio();
+      } else {
+        local.toggleVideo();
+      }
+    };
+    // Pressed means off: "Mute microphone", pressed = muted.
     return html`<button
-            class="control ${local.audioOn ? "" : "off"}"
-            part="control control-audio"
-            data-control="audio"
-            aria-pressed=${local.audioOn ? "false" : "true"}
-            title=${local.hasAudio ? (local.audioOn ? "Mute microphone" : "Unmute microphone") : "No microphone"}
-            ?disabled=${!local.hasAudio}
-            @click=${() => local.toggleAudio()}
-          >${local.audioOn ? micIcon : micOffIcon}</button>
-          <button
-            class="control ${local.videoOn ? "" : "off"}"
-            part="control control-video"
-            data-control="video"
-            aria-pressed=${local.videoOn ? "false" : "true"}
-            title=${local.hasVideo ? (local.videoOn ? "Turn camera off" : "Turn camera on") : "No camera"}
-            ?disabled=${!local.hasVideo}
-            @click=${() => local.toggleVideo()}
-          >${local.videoOn ? cameraIcon : cameraOffIcon}</button>`;
+      class="control ${on ? "" : "off"}"
+      part="control control-${kind}"
+      data-control=${kind}
+      aria-label=${label}
+      aria-pressed=${present ? (on ? "false" : "true") : nothing}
+      aria-keyshortcuts=${key}
+      title="${label} (${key})"
+      ?disabled=${!present && !retry}
+      @click=${onClick}
+    >${on ? onIcon : offIcon}</button>`;
   }
 }
+
+/** What the microphone and camera switches say and show. */
+const MEDIA_SWITCHES = {
+  audio: { name: "microphone", offLabel: "Mute microphone", action: "microphone", onIcon: micIcon, offIcon: micOffIcon },
+  video: { name: "camera", offLabel: "Turn camera off", action: "camera", onIcon: cameraIcon, offIcon: cameraOffIcon },
+} as const;
 
 declare global {
   interface HTMLElementTagNameMap {

@@ -51,3 +51,6 @@ export const settingsIcon = icon(svg`<line x1="4" x2="20" y1="6" y2="6"/><line x
 
 /** Three dots in a column: a participant's host actions. */
 export const moreIcon = icon(svg`<circle cx="12" cy="5" r="1"/><circle cx="12" cy="12" r="1"/><circle cx="12" cy="19" r="1"/>`);
+
+/** A keyboard: the list of keyboard shortcuts. */
+export const keyboardIcon = icon(svg`<rect x="2" y="5" width="20" height="14" rx="2"/><path d="M6 9h.01M10 9h.01M14 9h.01M18 9h.01M8 13h.01M12 13h.01M16 13h.01M7 16h10"/>`);

@@ -128,6 +128,24 @@ export async function acquireLocalMedia(): Promise<LocalMedia> {
   };
 }
 
+/**
+ * Asks again for one kind that was missing (`video`: the camera, `audio`: the microphone), after
+ * the user unblocked it or plugged it in: the granted track, or why it is still missing.
+ */
+export async function acquireOneKind(kind: keyof MediaSwitches): Promise<{ track: MediaStreamTrack } | { problem: MediaProblem }> {
+  const devices = globalThis.navigator?.mediaDevices;
+  if (!devices?.getUserMedia) {
+    return { problem: MediaProblem.unsupported };
+  }
+  try {
+    const stream = await devices.getUserMedia(kind === "video" ? { video: VIDEO_CONSTRAINTS } : { audio: true });
+    const [track] = kind === "video" ? stream.getVideoTracks() : stream.getAudioTracks();
+    return track ? { track } : { problem: MediaProblem.missing };
+  } catch (error) {
+    return { problem: classifyMediaError(error) };
+  }
+}
+
 /** Stops every track of `stream` (turns the camera light off). */
 export function stopStream(stream: MediaStream | undefined): void {
   for (const track of stream?.getTracks() ?? []) {
@@ -177,6 +195,43 @@ export class LocalMediaControls {
   /** The local camera/microphone stream, if any was granted. */
   get stream(): MediaStream | undefined {
     return this.#media.stream;
+  }
+
+  /** Which kinds are switched on, whether or not their track exists (kept across a restart of the same stay). */
+  get switches(): MediaSwitches {
+    return { ...this.#switches };
+  }
+
+  /**
+   * True when kind `kind` has no track but asking again may help: it was denied, missing or busy
+   * (not `unsupported`, which no retry fixes). See {@link adopt}.
+   */
+  canRetry(kind: keyof MediaSwitches): boolean {
+    const problem = kind === "audio" ? this.#media.audioProblem : this.#media.videoProblem;
+    return problem !== undefined && problem !== MediaProblem.unsupported;
+  }
+
+  /**
+   * Takes `track`, granted by a later retry of its kind, into the current media, switched on: the
+   * kind's problem is cleared. Returns false (and stops the track) when that kind already has one.
+   */
+  adopt(track: MediaStreamTrack): boolean {
+    const kind = track.kind === "audio" ? "audio" : "video";
+    if (kind === "audio" ? this.hasAudio : this.hasVideo) {
+      track.stop();
+      return false;
+    }
+    const stream = this.#media.stream ?? new MediaStream();
+    stream.addTrack(track);
+    this.#media = { ...this.#media, stream, [kind === "audio" ? "audioProblem" : "videoProblem"]: undefined };
+    this.#switches[kind] = true;
+    this.#applySwitches();
+    return true;
+  }
+
+  /** Records why a retry of kind `kind` failed again. */
+  setProblem(kind: keyof MediaSwitches, problem: MediaProblem): void {
+    this.#media = { ...this.#media, [kind === "audio" ? "audioProblem" : "videoProblem"]: problem };
   }
 
   /** True when a microphone track exists (its switch can do something). */
