@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { IceServer } from "../shared/protocol/index.ts";
+import { DEFAULT_UPLINK_BUDGET_KBPS } from "../shared/protocol/room.ts";
 import { normalizeAvatarHost } from "./avatars.ts";
 import { PRESENCE_WINDOW_MS } from "./presence.ts";
 import { DEFAULT_RESUME_GRACE_MS } from "./resume.ts";
@@ -38,6 +39,11 @@ export interface ServerConfig {
   maxMessageBytes: number;
   /** Most participants per room (a full mesh is practical up to about 8). */
   roomCapacity: number;
+  /**
+   * The uplink video budget announced in `joined`, in kbit/s: each participant divides it among
+   * its video senders (one per other participant), unless its application sets its own.
+   */
+  uplinkBudgetKbps: number;
   /** Sustained messages per second per connection. */
   messagesPerSecond: number;
   /** Messages a connection may send in a burst above the sustained rate (ICE trickle at join). */
@@ -128,6 +134,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   port: 8080,
   maxMessageBytes: 64 * 1024,
   roomCapacity: 8,
+  uplinkBudgetKbps: DEFAULT_UPLINK_BUDGET_KBPS,
   messagesPerSecond: 50,
   messageBurst: 200,
   maxErrorBurst: 20,
@@ -174,6 +181,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: "tlsKeyFile", flag: "tls-key", env: "WEBRTC_ROOM_TLS_KEY", kind: "string", help: "PEM private key file" },
   { key: "maxMessageBytes", flag: "max-message-bytes", env: "WEBRTC_ROOM_MAX_MESSAGE_BYTES", kind: "integer", help: "largest accepted frame in bytes" },
   { key: "roomCapacity", flag: "room-capacity", env: "WEBRTC_ROOM_ROOM_CAPACITY", kind: "integer", help: "most participants per room" },
+  { key: "uplinkBudgetKbps", flag: "uplink-budget-kbps", env: "WEBRTC_ROOM_UPLINK_BUDGET_KBPS", kind: "integer", help: "uplink video budget in kbit/s that each participant divides among its peers (announced in joined)" },
   { key: "messagesPerSecond", flag: "messages-per-second", env: "WEBRTC_ROOM_MESSAGES_PER_SECOND", kind: "integer", help: "sustained messages per second per connection" },
   { key: "messageBurst", flag: "message-burst", env: "WEBRTC_ROOM_MESSAGE_BURST", kind: "integer", help: "burst of messages allowed above the sustained rate" },
   { key: "maxErrorBurst", flag: "max-error-burst", env: "WEBRTC_ROOM_MAX_ERROR_BURST", kind: "integer", help: "refused messages (refilled 1/s) before the connection is closed with 4001" },
@@ -303,7 +311,7 @@ export function validateConfig(config: ServerConfig): ServerConfig {
     throw new ConfigError(`--idle-timeout must be a multiple of 4 between 8 and 960, got ${config.idleTimeoutSeconds}`);
   }
   const positive = [
-    "maxMessageBytes", "roomCapacity", "messagesPerSecond", "messageBurst", "maxErrorBurst", "maxBackpressureBytes", "ringTimeoutMs",
+    "maxMessageBytes", "roomCapacity", "uplinkBudgetKbps", "messagesPerSecond", "messageBurst", "maxErrorBurst", "maxBackpressureBytes", "ringTimeoutMs",
     "turnCredentialTtlSeconds", "maxConnectionsPerAddress", "upgradesPerSecondPerAddress", "upgradeBurstPerAddress",
     "loginsPerSecondPerAddress", "loginBurstPerAddress", "callsPerSecondPerAddress", "callBurstPerAddress",
     "resumeFailuresPerSecondPerAddress", "resumeFailureBurstPerAddress", "shutdownTimeoutMs",

@@ -27,6 +27,7 @@ function channelPair(): [End, End] {
       sources: (sources) => seen.push(`sources ${sources.map((entry) => entry.source).join(",")}`),
       chat: (message) => seen.push(`chat ${message.text}`),
       renegotiationRequest: (request) => seen.push(request.type),
+      videoHint: (hint) => seen.push(`video_hint ${hint.source} ${hint.maxWidth}x${hint.maxHeight}`),
       unreadable: () => seen.push("unreadable"),
     };
     const index = ends.length;
@@ -46,6 +47,17 @@ describe("DataChannelRouter", () => {
     expect(b.seen).toEqual(["sources camera", "renegotiate"]);
     expect(a.router.send({ type: "media", audio: false, video: true })).toBe(true);
     expect(b.seen.at(-1)).toBe("media false/true");
+  });
+
+  test("a video_hint reaches the other end with its source, camera when it names none; an out-of-range one is unreadable", () => {
+    const [a, b] = channelPair();
+    a.router.open();
+    b.router.open();
+    a.router.send({ type: "video_hint", maxWidth: 320, maxHeight: 180 });
+    a.router.send({ type: "video_hint", source: "screen", maxWidth: 1920, maxHeight: 1080 });
+    b.router.receive(JSON.stringify({ type: "video_hint", maxWidth: 0, maxHeight: 180 }));
+    b.router.receive(JSON.stringify({ type: "video_hint", maxWidth: 320.5, maxHeight: 180 }));
+    expect(b.seen).toEqual(["video_hint camera 320x180", "video_hint screen 1920x1080", "unreadable", "unreadable"]);
   });
 
   test("ping() resolves with the round trip once the other end answers, without reaching its handlers", async () => {

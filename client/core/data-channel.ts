@@ -64,6 +64,8 @@ export interface DataChannelHandlers {
   chat(message: ChatChannelMessage): void;
   /** The remote asks this side to negotiate again. */
   renegotiationRequest(request: RenegotiationRequest): void;
+  /** The remote shows this side's `source` video at most this large. */
+  videoHint(hint: { source: "camera" | "screen"; maxWidth: number; maxHeight: number }): void;
   /** Something arrived that is not a message this build knows. */
   unreadable(): void;
 }
@@ -203,6 +205,9 @@ export class DataChannelRouter {
       case "renegotiate":
       case "transceiver_request":
         this.#handlers.renegotiationRequest(message);
+        return;
+      case "video_hint":
+        this.#handlers.videoHint({ source: message.source ?? "camera", maxWidth: message.maxWidth, maxHeight: message.maxHeight });
         return;
     }
   }

@@ -45,6 +45,7 @@ export {
   type PeerSignal,
   type RemotePeer,
   type RemotePublication,
+  type VideoFitOutcome,
   type WebRtcImplementation,
 } from "./peer-link.ts";
 export { CHAT_OUTBOX_MAX_MESSAGES, DataChannelRouter, decodeChannelMessage, encodeChannelMessage, type DataChannelHandlers, type RenegotiationRequest } from "./data-channel.ts";
@@ -121,6 +122,34 @@ export {
   type SourceAnnouncement,
   type TrackSource,
 } from "./publications.ts";
+export {
+  DEFAULT_UPLINK_BUDGET_KBPS,
+  SOURCE_CAP_KBPS,
+  SOURCE_FLOOR_KBPS,
+  SOURCE_WEIGHTS,
+  VideoBandwidth,
+  fitVideoSenders,
+  type AppliedVideoFit,
+  type VideoEncodingFit,
+  type VideoFit,
+  type VideoHint,
+  type VideoSenderSpec,
+  type VideoSource,
+} from "./bandwidth.ts";
+export {
+  AUDIO_LEVEL_INTERVAL_MS,
+  NO_SPEAKER,
+  SPEAKER_GAP_MS,
+  SPEAKER_SWITCH_MS,
+  SPEAKING_LEVEL,
+  SpeakerDetector,
+  levelBetween,
+  nextSpeakerState,
+  type AudioReading,
+  type PeerAudioLevel,
+  type SpeakerRules,
+  type SpeakerState,
+} from "./speaking.ts";
 export { CHAT_MAX_BYTES, CHAT_MAX_CHARS, MESH_CHANNEL_MAX_BYTES, isChatTextWithinLimits, type MediaState } from "../../shared/protocol/mesh.ts";
 export type { ChatMessage } from "./chat.ts";
 export { MUTE_KINDS, ROOM_PASSWORD_MAX_LENGTH, type MuteKind, type RoomGrants, type RoomState } from "../../shared/protocol/room.ts";

@@ -17,6 +17,7 @@
 import SimplePeer from "simple-peer";
 import type { IceCandidate, IceServer } from "../../shared/protocol/index.ts";
 import type { ChatChannelMessage, MediaState, SourceAnnouncement, TrackSource } from "../../shared/protocol/mesh.ts";
+import { isVideoSource, type VideoEncodingFit, type VideoHint, type VideoSource } from "./bandwidth.ts";
 import { DataChannelRouter, PING_TIMEOUT_MS, type RenegotiationRequest } from "./data-channel.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import {
@@ -108,10 +109,19 @@ export type PeerEvents = {
   data: unknown;
   /** The remote announced its media state. */
   media: MediaState;
+  /** The remote shows this side's `source` video at most this large (see `bandwidth.ts`). */
+  "video-hint": { source: VideoSource; hint: VideoHint };
   /** A chat message from the remote (copies included: the owner drops them by id). */
   chat: ChatChannelMessage;
   error: { code: PeerErrorCode; message: string };
 };
+
+/**
+ * What {@link PeerLink.applyVideoFit} did: `applied`, `unchanged` (the sender already has these
+ * parameters), `no_sender` (the source is not sent on the current connection) or `refused`
+ * (`setParameters` rejected, e.g. @roamhq/wrtc, which refuses every change once negotiated).
+ */
+export type VideoFitOutcome = "applied" | "unchanged" | "no_sender" | "refused";
 
 /** A track a remote publishes, tagged with its source. */
 export interface RemotePublication {
@@ -266,6 +276,11 @@ function negotiateSendOnly(pc: RTCPeerConnection): void {
   });
 }
 
+/** True when two encodings set the same parameters. */
+function sameEncoding(a: VideoEncodingFit, b: VideoEncodingFit): boolean {
+  return a.maxBitrate === b.maxBitrate && a.scaleResolutionDownBy === b.scaleResolutionDownBy && a.maxFramerate === b.maxFramerate;
+}
+
 /**
  * `pc` seen through a proxy whose `localDescription` and `remoteDescription` are the descriptions
  * last set on it, kept in JavaScript, instead of @roamhq/wrtc's getters. Those serialize the
@@ -360,6 +375,10 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
   #heldStreams: MediaStream[] = [];
   /** The remote's publications as last emitted. */
   #remotePublications = new Map<TrackSource, ReceivedTrack>();
+  /** What this side last asked the remote to send it, by source; re-sent on every connect. */
+  readonly #videoHints = new Map<VideoSource, VideoHint>();
+  /** Encoding parameters set on the current connection's senders, by source. */
+  readonly #appliedFits = new Map<VideoSource, VideoEncodingFit>();
 
   constructor(options: PeerLinkOptions) {
     super(options.onListenerError);
@@ -384,6 +403,7 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
         },
         chat: (message) => this.emit("chat", message),
         renegotiationRequest: (request) => this.#onRenegotiationRequest(request),
+        videoHint: ({ source, maxWidth, maxHeight }) => this.emit("video-hint", { source, hint: { maxWidth, maxHeight } }),
         unreadable: () => this.#report("bad_peer_message", `unreadable data-channel message from ${this.id}`),
       },
       this.id,
@@ -509,6 +529,62 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     return this.#channel.send({ type: "media", audio: state.audio, video: state.video });
   }
 
+  /**
+   * Asks the remote to send this side's view of its `source` video at most `hint` large (a small
+   * tile needs less). Kept and sent again on every new connection; returns false when it could not
+   * be sent now (it goes out on connect).
+   */
+  sendVideoHint(source: VideoSource, hint: VideoHint): boolean {
+    this.#videoHints.set(source, { maxWidth: hint.maxWidth, maxHeight: hint.maxHeight });
+    return this.#channel.send({ type: "video_hint", source, maxWidth: hint.maxWidth, maxHeight: hint.maxHeight });
+  }
+
+  /** The video sources this side sends on the current connection, with their tracks. */
+  videoSenders(): Array<{ source: VideoSource; track: MediaStreamTrack | null }> {
+    return [...this.#senders]
+      .filter((entry): entry is [VideoSource, RTCRtpSender] => isVideoSource(entry[0]))
+      .map(([source, sender]) => ({ source, track: sender.track }));
+  }
+
+  /**
+   * Sets the encoding of `source` on the current connection (`maxBitrate`,
+   * `scaleResolutionDownBy`, `maxFramerate` of `encodings[0]`). Does nothing when the sender
+   * already has exactly these; see {@link VideoFitOutcome}.
+   */
+  async applyVideoFit(source: VideoSource, encoding: VideoEncodingFit): Promise<VideoFitOutcome> {
+    const sender = this.#senders.get(source);
+    if (!sender || this.closed) {
+      return "no_sender";
+    }
+    const applied = this.#appliedFits.get(source);
+    if (applied && sameEncoding(applied, encoding)) {
+      return "unchanged";
+    }
+    // getParameters() and setParameters() in one task: the transaction id is only valid until then.
+    const parameters = sender.getParameters();
+    const [first] = parameters.encodings;
+    if (!first) {
+      return "refused";
+    }
+    first.maxBitrate = encoding.maxBitrate;
+    first.scaleResolutionDownBy = encoding.scaleResolutionDownBy;
+    if (encoding.maxFramerate === undefined) {
+      delete first.maxFramerate;
+    } else {
+      first.maxFramerate = encoding.maxFramerate;
+    }
+    try {
+      await sender.setParameters(parameters);
+    } catch {
+      return "refused";
+    }
+    if (this.#senders.get(source) !== sender) {
+      return "no_sender";
+    }
+    this.#appliedFits.set(source, { ...encoding });
+    return "applied";
+  }
+
   /** Sends a chat message now, or once the channel opens (after a rebuild too); see `DataChannelRouter.sendChat`. */
   sendChat(message: ChatChannelMessage): void {
     this.#channel.sendChat(message);
@@ -545,6 +621,9 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     const pc = this.peerConnection;
     const sender = this.#senders.get(publication.source);
     this.#senders.delete(publication.source);
+    if (isVideoSource(publication.source)) {
+      this.#appliedFits.delete(publication.source);
+    }
     if (!pc || !sender || this.closed) {
       return;
     }
@@ -741,6 +820,7 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     // What is published now goes into the first offer (simple-peer negotiates in a microtask); on
     // the answering side simple-peer asks for the m-lines the remote's offer lacks.
     this.#senders.clear();
+    this.#appliedFits.clear();
     if (peer._pc && this.#options.wrtc) {
       peer._pc = withStableDescriptions(peer._pc);
     }
@@ -804,6 +884,9 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     // Sources first: the remote holds streams back until it knows which is which. The channel is
     // open before `state` listeners run, so that what they send (media state) goes out.
     this.#channel.open(this.#sourcesMessage());
+    for (const [source, hint] of this.#videoHints) {
+      this.#channel.send({ type: "video_hint", source, maxWidth: hint.maxWidth, maxHeight: hint.maxHeight });
+    }
     this.#setState(PeerState.connected);
   }
 

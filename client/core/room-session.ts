@@ -31,7 +31,9 @@
 import { assertNever, type ErrorCode, type IceServer, type MuteKind, type Participant, type RoomGrants, type RoomState } from "../../shared/protocol/index.ts";
 import { CHAT_MAX_BYTES, CHAT_MAX_CHARS, isChatTextWithinLimits, type ChatChannelMessage, type MediaState, type TrackSource } from "../../shared/protocol/mesh.ts";
 import { ChatIdMemory, newChatId, type ChatMessage } from "./chat.ts";
+import { DEFAULT_UPLINK_BUDGET_KBPS, VideoBandwidth, type AppliedVideoFit, type VideoHint, type VideoSource } from "./bandwidth.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
+import { AUDIO_LEVEL_INTERVAL_MS, SpeakerDetector, type PeerAudioLevel } from "./speaking.ts";
 import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
 import {
   MeshPeer,
@@ -190,6 +192,19 @@ export type RoomSessionEvents = {
    * microphone").
    */
   "mute-request": { by: string; kind: MuteKind; sources: TrackSource[] };
+  /**
+   * The uplink budget was divided again among this side's video senders (a peer came or went, a
+   * video source was published, a receiver sent a hint): what each sender got and whether the
+   * browser took it (see `bandwidth.ts`).
+   */
+  "video-fit": { fit: AppliedVideoFit };
+  /** The remote peers' audio levels, a few times a second while joined (see `audioLevelIntervalMs`). */
+  levels: { levels: PeerAudioLevel[] };
+  /**
+   * The active speaker changed: the remote peer that spoke loudest long enough to take over
+   * (`speaking.ts`); it stays through silence. `peerId` is `undefined` when it left.
+   */
+  "active-speaker": { peerId: string | undefined; previousId: string | undefined };
 };
 
 /** What the server told this session when it joined (updated on resume, rejoin and ICE refresh). */
@@ -211,6 +226,8 @@ export interface JoinInfo {
   grants: RoomGrants;
   /** The room's settings and hosts, kept current from `room_state`. */
   roomState: RoomState;
+  /** The server's default uplink video budget in kbit/s, when it announces one. */
+  uplinkBudgetKbps?: number;
 }
 
 /** Options of a {@link RoomSession}. */
@@ -260,6 +277,18 @@ export interface RoomSessionOptions {
   rtcConfiguration?: RtcConfigurationExtras;
   /** How long ICE may stay `disconnected` before a pair counts as failed and is rebuilt. */
   iceDisconnectedTimeoutMs?: number;
+  /**
+   * This side's uplink video budget in kbit/s, divided among its video senders (one per peer and
+   * video source; see `bandwidth.ts`). Defaults to the server's `joined.uplinkBudgetKbps`, else
+   * `DEFAULT_UPLINK_BUDGET_KBPS`.
+   */
+  uplinkBudgetKbps?: number;
+  /**
+   * How often the remote peers' audio levels are read for the `levels` and `active-speaker`
+   * events, in ms (one `getStats()` per peer each time); 0 turns it off. Defaults to
+   * `AUDIO_LEVEL_INTERVAL_MS` (250).
+   */
+  audioLevelIntervalMs?: number;
   onListenerError?: ListenerErrorHandler;
 }
 
@@ -321,6 +350,8 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   /** Chat ids sent or received, so that a copy is not shown twice. */
   readonly #chatIds = new ChatIdMemory();
   readonly #publications: LocalPublications;
+  readonly #bandwidth: VideoBandwidth;
+  readonly #speakers: SpeakerDetector;
   readonly #unsubscribeConnection: Array<() => void>;
 
   constructor(options: RoomSessionOptions) {
@@ -329,6 +360,14 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     this.#publications = new LocalPublications({
       createStream: () => new (options.wrtc?.MediaStream ?? globalThis.MediaStream)(),
       ...(options.stream ? { stream: options.stream } : {}),
+    });
+    this.#bandwidth = new VideoBandwidth({ budgetKbps: () => this.uplinkBudgetKbps, onFit: (fit) => this.emit("video-fit", { fit }) });
+    this.#publications.attach(this.#bandwidth);
+    this.#speakers = new SpeakerDetector({
+      peers: () => this.peers.values(),
+      intervalMs: options.audioLevelIntervalMs ?? AUDIO_LEVEL_INTERVAL_MS,
+      onLevels: (levels) => this.emit("levels", { levels }),
+      onActiveSpeaker: (peerId, previousId) => this.emit("active-speaker", { peerId, previousId }),
     });
     const chosen = sessionConnection(options, options.joinTimeoutMs ?? JOIN_TIMEOUT_MS, "RoomSession");
     this.#connection = chosen.connection;
@@ -375,6 +414,21 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
    */
   get publications(): LocalPublications {
     return this.#publications;
+  }
+
+  /** The uplink video budget in kbit/s: the `uplinkBudgetKbps` option, else the server's, else the default. */
+  get uplinkBudgetKbps(): number {
+    return this.#options.uplinkBudgetKbps ?? this.#info?.uplinkBudgetKbps ?? DEFAULT_UPLINK_BUDGET_KBPS;
+  }
+
+  /** The last division of the uplink budget among the video senders (see the `video-fit` event). */
+  get videoFit(): AppliedVideoFit | undefined {
+    return this.#bandwidth.lastFit;
+  }
+
+  /** The remote peer that speaks now, or spoke last (see the `active-speaker` event). */
+  get activeSpeakerId(): string | undefined {
+    return this.#speakers.activeId;
   }
 
   /** What the server acknowledged, once joined. */
@@ -554,6 +608,17 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     return this.#connection.denyFromLobby(id);
   }
 
+  /**
+   * Tells `peerId` how large this side shows its `source` video (camera by default), in device
+   * pixels: the sender scales that stream down to it and spends the bits it saves on the others.
+   * Kept and sent again after a rebuild. Returns false for an unknown peer or when it goes out on
+   * connect rather than now.
+   */
+  setVideoHint(peerId: string, size: { width: number; height: number }, source: VideoSource = "camera"): boolean {
+    const hint: VideoHint = { maxWidth: Math.max(1, Math.round(size.width)), maxHeight: Math.max(1, Math.round(size.height)) };
+    return this.#entries.get(peerId)?.peer.sendVideoHint(source, hint) ?? false;
+  }
+
   /** One data-channel round trip to `peerId`, in milliseconds. */
   ping(peerId: string, timeoutMs: number = PING_TIMEOUT_MS): Promise<number> {
     const entry = this.#entries.get(peerId);
@@ -642,6 +707,8 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     }
     this.#rejoiningFrom = undefined;
     this.#waiting = false;
+    this.#bandwidth.close();
+    this.#speakers.stop();
     for (const unsubscribe of this.#unsubscribeConnection) {
       unsubscribe();
     }
@@ -712,6 +779,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       grants: joined.grants,
       roomState: joined.roomState,
       ...(joined.iceServersExpireAtMs !== undefined ? { iceServersExpireAtMs: joined.iceServersExpireAtMs } : {}),
+      ...(joined.uplinkBudgetKbps !== undefined ? { uplinkBudgetKbps: joined.uplinkBudgetKbps } : {}),
     };
     this.#pendingJoin = undefined;
     this.#rejoiningFrom = undefined;
@@ -724,6 +792,9 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       this.#publications.forbid();
     }
     this.#setState(RoomSessionState.joined);
+    if (this.#options.audioLevelIntervalMs !== 0) {
+      this.#speakers.start();
+    }
     if (pending) {
       pending.resolve(info);
     } else if (previousId !== undefined) {
@@ -1024,6 +1095,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       peer.on("publication", (publication) => announce("peer-track-published", { peer, ...publication })),
       peer.on("unpublication", ({ source }) => announce("peer-track-unpublished", { peer, source })),
       this.#publications.attach(peer),
+      this.#bandwidth.add(peer),
       peer.on("data", (data) => announce("peer-data", { peer, data })),
       peer.on("media", (media) => announce("peer-media", { peer, media })),
       peer.on("chat", ({ id, text, sentAtMs }) => {

@@ -18,6 +18,7 @@ import {
 } from "../core/index.ts";
 
 type RTCVideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
+type RTCAudioSource = InstanceType<typeof wrtc.nonstandard.RTCAudioSource>;
 type RTCVideoSink = InstanceType<typeof wrtc.nonstandard.RTCVideoSink>;
 
 /** Synthetic video width in pixels: small, so that dozens of encoders fit on a laptop core. */
@@ -63,6 +64,58 @@ export class SyntheticVideo {
   }
 }
 
+/** Sample rate of {@link SyntheticAudio}. */
+export const SYNTHETIC_AUDIO_SAMPLE_RATE = 48_000;
+/** Pitch of {@link SyntheticAudio}'s tone, in Hz. */
+export const SYNTHETIC_TONE_HZ = 440;
+/** 10 ms of audio per frame, what libwebrtc's audio sources take. */
+const AUDIO_FRAME_MS = 10;
+
+/**
+ * An audio track fed from a timer with 16-bit mono frames: a sine `tone` at half of full scale
+ * (a "speaker"), or `silence`. `stop()` ends the timer and the track.
+ */
+export class SyntheticAudio {
+  readonly track: MediaStreamTrack;
+  readonly #source: RTCAudioSource;
+  readonly #samples = new Int16Array((SYNTHETIC_AUDIO_SAMPLE_RATE * AUDIO_FRAME_MS) / 1000);
+  readonly #amplitude: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #phase = 0;
+
+  constructor(kind: "tone" | "silence") {
+    this.#source = new wrtc.nonstandard.RTCAudioSource();
+    this.track = this.#source.createTrack();
+    this.#amplitude = kind === "tone" ? 0.5 * 32_767 : 0;
+    this.#timer = setInterval(() => this.#pushFrame(), AUDIO_FRAME_MS);
+  }
+
+  /** Stops feeding samples and ends the track. Safe to call twice. */
+  stop(): void {
+    if (this.#timer === undefined) {
+      return;
+    }
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.track.stop();
+  }
+
+  #pushFrame(): void {
+    const step = (2 * Math.PI * SYNTHETIC_TONE_HZ) / SYNTHETIC_AUDIO_SAMPLE_RATE;
+    for (let index = 0; index < this.#samples.length; index += 1) {
+      this.#samples[index] = Math.round(this.#amplitude * Math.sin(this.#phase));
+      this.#phase = (this.#phase + step) % (2 * Math.PI);
+    }
+    this.#source.onData({
+      samples: this.#samples,
+      sampleRate: SYNTHETIC_AUDIO_SAMPLE_RATE,
+      bitsPerSample: 16,
+      channelCount: 1,
+      numberOfFrames: this.#samples.length,
+    });
+  }
+}
+
 /**
  * True for UDP candidates. Headless peers signal only those: in one Node process every new
  * `RTCPeerConnection` makes libwebrtc re-gather TCP host candidates on every existing one (a
@@ -98,6 +151,15 @@ export interface HeadlessPeerOptions {
   rtcConfiguration?: MeshSessionOptions["rtcConfiguration"];
   /** Delay before a failed pair is rebuilt; the session's default otherwise. */
   peerRebuildDelayMs?: MeshSessionOptions["peerRebuildDelayMs"];
+  /** Uplink video budget in kbit/s; the server's otherwise. */
+  uplinkBudgetKbps?: number;
+  /** Send a synthetic microphone: a 440 Hz `tone` or `silence`. */
+  audio?: "tone" | "silence";
+  /**
+   * How often to read the others' audio levels (`levels` and `active-speaker` events), in ms.
+   * Off (0) by default: a load test of many peers should not pay for it.
+   */
+  audioLevelIntervalMs?: number;
 }
 
 /**
@@ -111,6 +173,7 @@ export class HeadlessPeer {
   /** Error counts by code, including a failed join. */
   readonly errors = new Map<string, number>();
   readonly #video: SyntheticVideo | undefined;
+  readonly #audio: SyntheticAudio | undefined;
   readonly #expectedRemotes: number | undefined;
   readonly #frames = new Map<string, number>();
   readonly #sinks = new Map<string, RTCVideoSink[]>();
@@ -122,6 +185,8 @@ export class HeadlessPeer {
     this.username = options.username;
     this.#expectedRemotes = options.expectedRemotes;
     this.#video = options.video ? new SyntheticVideo() : undefined;
+    this.#audio = options.audio ? new SyntheticAudio(options.audio) : undefined;
+    const tracks = [...(this.#audio ? [this.#audio.track] : []), ...(this.#video?.stream.getVideoTracks() ?? [])];
     this.session = new MeshSession({
       url: options.url,
       room: options.room,
@@ -130,11 +195,13 @@ export class HeadlessPeer {
       WebSocket: options.WebSocket ?? WebSocket,
       candidateFilter: isUdpCandidate,
       ...(options.token !== undefined ? { token: options.token } : {}),
-      ...(this.#video ? { stream: this.#video.stream } : {}),
+      ...(tracks.length > 0 ? { stream: new wrtc.MediaStream(tracks) } : {}),
       ...(options.joinTimeoutMs !== undefined ? { joinTimeoutMs: options.joinTimeoutMs } : {}),
       ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
       ...(options.rtcConfiguration ? { rtcConfiguration: options.rtcConfiguration } : {}),
       ...(options.peerRebuildDelayMs ? { peerRebuildDelayMs: options.peerRebuildDelayMs } : {}),
+      ...(options.uplinkBudgetKbps !== undefined ? { uplinkBudgetKbps: options.uplinkBudgetKbps } : {}),
+      audioLevelIntervalMs: options.audioLevelIntervalMs ?? 0,
     });
     this.session.on("peer-state", ({ state }) => {
       if (state === PeerState.connected) {
@@ -209,8 +276,12 @@ export class HeadlessPeer {
     // simple-peer closes each RTCPeerConnection in a microtask; end the source track after that,
     // so that libwebrtc never sees a track stop under senders that are still attached.
     const video = this.#video;
-    if (video) {
-      queueMicrotask(() => video.stop());
+    const audio = this.#audio;
+    if (video || audio) {
+      queueMicrotask(() => {
+        video?.stop();
+        audio?.stop();
+      });
     }
   }
 

@@ -19,6 +19,7 @@ export function welcome(services: HandlerServices, admission: Admission): void {
     ...services.iceServersFor(admission.id),
     maxMessageBytes: config.maxMessageBytes,
     roomCapacity: config.roomCapacity,
+    uplinkBudgetKbps: config.uplinkBudgetKbps,
     resumeToken: sessions.token(admission.id),
     resumeGraceMs: config.resumeGraceMs,
     grants: admission.grants,

@@ -63,6 +63,12 @@ export function isChatTextWithinLimits(text: string): boolean {
 /** A probe sequence number; safe integers only, so that echoing it back never loses precision. */
 const SequenceSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 
+/** Largest tile edge a `video_hint` may name, in pixels (8K). */
+export const MAX_VIDEO_HINT_PIXELS = 7_680;
+
+/** A tile edge in a `video_hint`: whole pixels, 1 to {@link MAX_VIDEO_HINT_PIXELS}. */
+const HintEdgeSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(MAX_VIDEO_HINT_PIXELS));
+
 /** Every message a peer may send over the pair's data channel. */
 const MeshChannelMessageSchema = v.variant("type", [
   /** An application payload, delivered to the other side's `peer-data` listeners. */
@@ -99,6 +105,17 @@ const MeshChannelMessageSchema = v.variant("type", [
   }),
   /** The answering side needs an m-line of `kind` that the offering side must add and offer. */
   v.object({ type: v.literal("transceiver_request"), kind: v.picklist(["audio", "video"]) }),
+  /**
+   * The receiver shows the sender's `source` video (camera by default) at most this large
+   * (device pixels): the sender scales that encoding down to it and lowers its bitrate cap, which
+   * leaves more of its uplink budget to the other peers. Sent on connect and on every change.
+   */
+  v.object({
+    type: v.literal("video_hint"),
+    source: v.optional(v.picklist(["camera", "screen"])),
+    maxWidth: HintEdgeSchema,
+    maxHeight: HintEdgeSchema,
+  }),
 ]);
 
 /** A validated data-channel message. */

@@ -229,6 +229,13 @@ export interface IceServer {
   credential?: string;
 }
 
+/**
+ * The uplink video budget, in kbit/s, that a server announces in `joined` unless configured
+ * otherwise, and that a client uses when the server announces none: a few Mbit/s, what most
+ * home uplinks carry beside other traffic.
+ */
+export const DEFAULT_UPLINK_BUDGET_KBPS = 2_500;
+
 /** Room messages the server sends. `id` is always the server-stamped sender. */
 export type RoomServerMessage =
   | {
@@ -255,6 +262,11 @@ export type RoomServerMessage =
       grants: RoomGrants;
       /** The room's settings and hosts as they are now; `room_state` tells each change. */
       roomState: RoomState;
+      /**
+       * The uplink video budget a participant divides among its video senders, in kbit/s, unless
+       * its application sets its own. Absent from older servers.
+       */
+      uplinkBudgetKbps?: number;
     }
   | {
       /**

@@ -90,6 +90,8 @@ export interface RoomSettings {
   audio: boolean;
   /** Start with the camera on. */
   video: boolean;
+  /** The `uplink-budget` attribute: this side's uplink video budget in kbit/s; absent for the server's. */
+  uplinkBudgetKbps?: number | undefined;
 }
 
 /** The host: a Lit element (updates on request) that events are dispatched on. */
@@ -457,6 +459,7 @@ export class RoomController implements ReactiveController {
       username: displayName(settings.name),
       ...(settings.token ? { token: settings.token } : {}),
       ...(this.#password !== undefined ? { password: this.#password } : {}),
+      ...(settings.uplinkBudgetKbps !== undefined && settings.uplinkBudgetKbps > 0 ? { uplinkBudgetKbps: settings.uplinkBudgetKbps } : {}),
     });
     this.#session = session;
     this.#subscribe(session);

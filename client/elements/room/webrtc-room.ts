@@ -36,6 +36,9 @@ import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, 
  *   and the element shows why ("not allowed to join"); the camera is never opened.
  * - `audio`, `video`: start with the microphone / camera on (default). `audio="off"` or
  *   `video="off"` joins muted; the device is still opened so that it can be turned on later.
+ * - `uplink-budget` (property `uplinkBudget`): this participant's uplink video budget in kbit/s,
+ *   divided among the others (see docs/protocol.md, "Bandwidth fitted to the mesh"). Default: the
+ *   server's (`--uplink-budget-kbps`). Read when a stay starts.
  *
  * The element joins first and opens camera and microphone only once joined, and only when the
  * room lets this participant publish: a viewer (join token without `publish`) sees and hears
@@ -119,6 +122,7 @@ export class WebRtcRoom extends LitElement {
     token: { type: String },
     audio: { converter: startOnConverter },
     video: { converter: startOnConverter },
+    uplinkBudget: { type: Number, attribute: "uplink-budget" },
   };
 
   static override styles = [roomStyles, chatStyles, connectionStyles];
@@ -135,6 +139,8 @@ export class WebRtcRoom extends LitElement {
   declare audio: boolean;
   /** Start with the camera on. */
   declare video: boolean;
+  /** Uplink video budget in kbit/s; unset (or not a positive number) for the server's. */
+  declare uplinkBudget: number | undefined;
 
   readonly #room = new RoomController(this, () => ({
     server: this.server,
@@ -143,6 +149,7 @@ export class WebRtcRoom extends LitElement {
     token: this.token,
     audio: this.audio,
     video: this.video,
+    uplinkBudgetKbps: this.uplinkBudget,
   }));
 
   /** Whether the hosts' room settings panel is open. */
