@@ -6,7 +6,6 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import * as v from "valibot";
 import { ROOM_NAME_PATTERN } from "../../shared/protocol/index.ts";
 import {
@@ -17,7 +16,8 @@ import {
   type CameraOptions,
 } from "./camera.ts";
 import type { FrameFormat, RtspTransport } from "./ffmpeg-source.ts";
-import { signalingUrl, UsageError } from "./cli.ts";
+import { signalingUrl } from "./cli.ts";
+import { flagHelpLines, parseFlags, UsageError, type FlagSpec } from "./flags.ts";
 import { settleWebRtc } from "./peers.ts";
 
 /** Exit codes of `webrtc-room camera`. */
@@ -27,12 +27,6 @@ export const CAMERA_EXIT_CODES = {
   /** Bad flags or config file, or ffmpeg missing. */
   usage: 2,
 } as const;
-
-interface FlagSpec {
-  name: string;
-  value: string | null;
-  help: string;
-}
 
 /** The flag table behind the parser and `--help`. */
 const FLAGS: readonly FlagSpec[] = [
@@ -55,10 +49,7 @@ const FLAGS: readonly FlagSpec[] = [
 
 /** `webrtc-room camera --help` text. */
 export function cameraHelp(): string {
-  const lines = FLAGS.map((flag) => {
-    const left = `--${flag.name}${flag.value ? ` ${flag.value}` : ""}`;
-    return `  ${left.padEnd(22)} ${flag.help}`;
-  });
+  const lines = flagHelpLines(FLAGS, 22);
   return [
     "Usage: webrtc-room camera --url URL --source SRC --name NAME (--room ROOM | --login USERID | both) [options]",
     "       webrtc-room camera --url URL --config cameras.json [options]",
@@ -150,21 +141,7 @@ export interface CameraCommand {
 
 /** Parses `webrtc-room camera` flags (reading `--config` when given). Throws {@link UsageError}. */
 export async function parseCameraArgs(argv: readonly string[]): Promise<CameraCommand> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: Object.fromEntries(FLAGS.map((flag) => [flag.name, { type: flag.value ? "string" as const : "boolean" as const }])),
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  const text = (name: string): string | undefined => {
-    const value = values[name];
-    return typeof value === "string" ? value : undefined;
-  };
+  const { text } = parseFlags(argv, FLAGS);
   const number = (name: string): number | undefined => {
     const raw = text(name);
     return raw === undefined ? undefined : Number(raw);

@@ -8,7 +8,6 @@ import { fork } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
 import { ROOM_NAME_PATTERN } from "../../shared/protocol/index.ts";
 import {
   DEFAULT_DURATION_SECONDS,
@@ -20,6 +19,7 @@ import {
   type PeersReport,
   type PeersRunOptions,
 } from "./peers.ts";
+import { flagHelpLines, parseFlags, UsageError, type FlagSpec } from "./flags.ts";
 import type { FromPeersWorker, ToPeersWorker } from "./peers-worker.ts";
 
 /** Exit codes of `webrtc-room peers`. */
@@ -33,12 +33,6 @@ export const PEERS_EXIT_CODES = {
   /** The peers process failed before reporting. */
   failed: 3,
 } as const;
-
-interface FlagSpec {
-  name: string;
-  value: string | null;
-  help: string;
-}
 
 /** The flag table behind the parser and `--help`. */
 const FLAGS: readonly FlagSpec[] = [
@@ -57,10 +51,7 @@ const FLAGS: readonly FlagSpec[] = [
 
 /** `webrtc-room peers --help` text. */
 export function peersHelp(): string {
-  const lines = FLAGS.map((flag) => {
-    const left = `--${flag.name}${flag.value ? ` ${flag.value}` : ""}`;
-    return `  ${left.padEnd(24)} ${flag.help}`;
-  });
+  const lines = flagHelpLines(FLAGS, 24);
   return [
     "Usage: webrtc-room peers --url URL [options]",
     "",
@@ -81,10 +72,6 @@ export function peersHelp(): string {
 }
 
 /** Thrown for unusable flags; reported with exit code 2 (here and by `webrtc-room camera`). */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
 /** Parsed command line: run options plus where to write the report. */
 interface PeersCommand {
   options: Omit<PeersRunOptions, "onProgress" | "signal">;
@@ -93,21 +80,7 @@ interface PeersCommand {
 
 /** Parses `webrtc-room peers` flags. Throws {@link UsageError}. */
 function parsePeersArgs(argv: readonly string[]): PeersCommand {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: Object.fromEntries(FLAGS.map((flag) => [flag.name, { type: flag.value ? "string" as const : "boolean" as const }])),
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  const text = (name: string): string | undefined => {
-    const value = values[name];
-    return typeof value === "string" ? value : undefined;
-  };
+  const { text, has } = parseFlags(argv, FLAGS);
   const integer = (name: string, fallback: number, min: number): number => {
     const raw = text(name);
     if (raw === undefined) {
@@ -133,8 +106,8 @@ function parsePeersArgs(argv: readonly string[]): PeersCommand {
       peers: integer("peers", 6, 1),
       rooms: integer("rooms", 1, 1),
       ...(room !== undefined ? { room } : {}),
-      video: values["video"] === true,
-      ping: values["ping"] === true,
+      video: has("video"),
+      ping: has("ping"),
       durationSeconds: integer("duration-seconds", DEFAULT_DURATION_SECONDS, 0),
       timeoutSeconds: integer("timeout-seconds", DEFAULT_TIMEOUT_SECONDS, 1),
       joinIntervalMs: integer("join-interval-ms", 0, 0),
