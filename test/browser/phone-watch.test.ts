@@ -4,13 +4,11 @@
  * watching, and Stop on the watcher's side ends it on both. Lean by design: the protocol cases are
  * covered headless (test/watch.test.ts).
  */
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { buildBundle } from "../../scripts/build.ts";
-import { startServer, type RunningServer } from "../../server/server.ts";
-import { CHROMIUM_INSTALL, CHROMIUM_PATH, connectionsDecodingVideo, launchChromium, openPage } from "../support/chromium.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, test } from "vitest";
+import { CHROMIUM_INSTALL, CHROMIUM_PATH, connectionsDecodingVideo } from "../support/chromium.ts";
 import { requireBinary } from "../support/system-binary.ts";
-import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
+import { useBrowserSuite } from "../support/browser-suite.ts";
 
 const hasChromium = requireBinary("chromium", CHROMIUM_PATH, CHROMIUM_INSTALL);
 
@@ -29,36 +27,11 @@ async function signIn(page: Page, baseUrl: string, name: string): Promise<void> 
 }
 
 describe.skipIf(!hasChromium)("<webrtc-phone> watching in Chromium", () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const pages: Page[] = [];
-  const pageErrors: string[] = [];
-
-  beforeAll(async () => {
-    await buildBundle();
-    server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [] });
-    browser = await launchChromium();
-  }, TEST_TIMEOUT_MS);
-
-  afterEach(async () => {
-    for (const page of pages.splice(0)) {
-      await page.close();
-    }
-    expect(pageErrors.splice(0)).toEqual([]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = useBrowserSuite({ setupTimeoutMs: TEST_TIMEOUT_MS });
 
   test("B watches A once A allows it: B decodes A's camera, A sees B watching, and B's Stop ends it for both", async () => {
-    const baseUrl = `http://localhost:${server.port}`;
-    const [a, b] = [await openPage(browser), await openPage(browser)];
-    for (const page of [a, b]) {
-      page.on("pageerror", (error) => pageErrors.push(`${error.name}: ${error.message}`));
-      pages.push(page);
-    }
+    const baseUrl = suite.baseUrl;
+    const [a, b] = [await suite.newPage(), await suite.newPage()];
     await signIn(a, baseUrl, "Ann");
     await signIn(b, baseUrl, "Ben");
 

@@ -8,21 +8,17 @@
  * confirmation and rejoins, the focus always on a sensible control; reduced motion stops
  * transitions.
  */
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { buildBundle } from "../../scripts/build.ts";
-import { startServer, type RunningServer } from "../../server/server.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, test } from "vitest";
 import {
   CHROMIUM_INSTALL,
   CHROMIUM_PATH,
   axeViolations,
   joinRoomPage,
-  launchChromium,
-  openPage,
   waitForRoomState,
 } from "../support/chromium.ts";
 import { requireBinary } from "../support/system-binary.ts";
-import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
+import { useBrowserSuite } from "../support/browser-suite.ts";
 
 const hasChromium = requireBinary("chromium", CHROMIUM_PATH, CHROMIUM_INSTALL);
 
@@ -57,42 +53,13 @@ function focusInDialog(page: Page): Promise<boolean> {
 }
 
 describe.skipIf(!hasChromium)("<webrtc-room> accessibility in Chromium", () => {
-  let server: RunningServer;
-  let browser: Browser;
-  let baseUrl: string;
-  const pages: Page[] = [];
-  const pageErrors: string[] = [];
-
-  async function newPage(): Promise<Page> {
-    const page = await openPage(browser);
-    page.on("pageerror", (error) => pageErrors.push(`${error.name}: ${error.message}`));
-    pages.push(page);
-    return page;
-  }
-
-  beforeAll(async () => {
-    await buildBundle();
-    server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [] });
-    browser = await launchChromium();
-    baseUrl = `http://localhost:${server.port}`;
-  }, TEST_TIMEOUT_MS);
-
-  afterEach(async () => {
-    for (const page of pages.splice(0)) {
-      await page.close();
-    }
-    expect(pageErrors.splice(0)).toEqual([]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = useBrowserSuite({ setupTimeoutMs: TEST_TIMEOUT_MS });
+  const newPage = (): Promise<Page> => suite.newPage();
 
   describe("axe-core", () => {
     test("/r/<room> has an h1 and no violation before joining, in the dark and the light theme", async () => {
       const page = await newPage();
-      await page.goto(`${baseUrl}/r/axe-lobby`);
+      await page.goto(`${suite.baseUrl}/r/axe-lobby`);
       await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toContain("axe-lobby");
       await expect(axeViolations(page)).resolves.toEqual([]);
       await page.emulateMedia({ colorScheme: "light" });
@@ -102,8 +69,8 @@ describe.skipIf(!hasChromium)("<webrtc-room> accessibility in Chromium", () => {
     test("a joined host sees no violation with the room settings open, nor with the shortcuts panel open, dark or light; tiles and videos carry the participants' names", async () => {
       const host = await newPage();
       const guest = await newPage();
-      await joinRoomPage(host, baseUrl, "axe-joined", "Ada");
-      await joinRoomPage(guest, baseUrl, "axe-joined", "Grace");
+      await joinRoomPage(host, suite.baseUrl, "axe-joined", "Ada");
+      await joinRoomPage(guest, suite.baseUrl, "axe-joined", "Grace");
       await expect.poll(() => host.locator('[part~="tile-remote"] video').count(), POLL).toBe(1);
       await expect(host.getByRole("figure", { name: /Grace/ }).count()).resolves.toBe(1);
       await expect(host.getByRole("figure", { name: /Ada/ }).count()).resolves.toBe(1);
@@ -142,7 +109,7 @@ describe.skipIf(!hasChromium)("<webrtc-room> accessibility in Chromium", () => {
   describe("keyboard", () => {
     test("keys alone join, mute, open the shortcuts (modal, Escape closes), leave after a confirmation and rejoin; the focus lands on the microphone, then on Rejoin", async () => {
       const page = await newPage();
-      await page.goto(`${baseUrl}/r/keys`);
+      await page.goto(`${suite.baseUrl}/r/keys`);
       await page.keyboard.type("Ada");
       await page.keyboard.press("Enter");
       await waitForRoomState(page, "joined");
@@ -185,7 +152,7 @@ describe.skipIf(!hasChromium)("<webrtc-room> accessibility in Chromium", () => {
 
     test("shortcut keys typed into a text field stay text", async () => {
       const page = await newPage();
-      await joinRoomPage(page, baseUrl, "typing", "Ada");
+      await joinRoomPage(page, suite.baseUrl, "typing", "Ada");
       await control(page, "settings").click();
       await page.locator("#room-password").focus();
       await page.keyboard.type("mvl?");
@@ -198,7 +165,7 @@ describe.skipIf(!hasChromium)("<webrtc-room> accessibility in Chromium", () => {
   describe("preferences", () => {
     test("reduced motion stops the controls' transitions; the light theme follows prefers-color-scheme and yields to the custom properties", async () => {
       const page = await newPage();
-      await joinRoomPage(page, baseUrl, "prefs", "Ada");
+      await joinRoomPage(page, suite.baseUrl, "prefs", "Ada");
       const transition = () => control(page, "leave").evaluate((button) => getComputedStyle(button).transitionDuration);
       const background = () => page.locator("webrtc-room").evaluate((room) => getComputedStyle(room).backgroundColor);
       await expect(transition()).resolves.not.toBe("0s");

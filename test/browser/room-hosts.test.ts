@@ -7,21 +7,17 @@
  * costs real encoding on two cores.
  * Video is Chromium's fake camera; "decodes video" means `inbound-rtp` `framesDecoded > 0`.
  */
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { buildBundle } from "../../scripts/build.ts";
-import { startServer, type RunningServer } from "../../server/server.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, test } from "vitest";
 import {
   CHROMIUM_INSTALL,
   CHROMIUM_PATH,
   connectionsDecodingVideo,
   joinRoomPage,
-  launchChromium,
-  openPage,
   waitForRoomState,
 } from "../support/chromium.ts";
 import { requireBinary } from "../support/system-binary.ts";
-import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
+import { useBrowserSuite } from "../support/browser-suite.ts";
 
 const hasChromium = requireBinary("chromium", CHROMIUM_PATH, CHROMIUM_INSTALL);
 
@@ -76,40 +72,14 @@ async function tileAction(host: Page, name: string, action: string): Promise<voi
 }
 
 describe.skipIf(!hasChromium)("<webrtc-room> host controls in Chromium", () => {
-  let server: RunningServer;
-  let browser: Browser;
-  let baseUrl: string;
-  const pages: Page[] = [];
-  const pageErrors: string[] = [];
+  const suite = useBrowserSuite({ setupTimeoutMs: TEST_TIMEOUT_MS });
 
   /** A page in its own context counting its `getUserMedia` calls; its uncaught errors fail the test. */
   async function newPage(): Promise<Page> {
-    const page = await openPage(browser);
+    const page = await suite.newPage();
     await page.addInitScript(countGetUserMedia);
-    page.on("pageerror", (error) => pageErrors.push(`${error.name}: ${error.message}`));
-    pages.push(page);
     return page;
   }
-
-  beforeAll(async () => {
-    await buildBundle();
-    server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [] });
-    browser = await launchChromium();
-    // `localhost`, not 127.0.0.1: only a secure context may call getUserMedia.
-    baseUrl = `http://localhost:${server.port}`;
-  }, TEST_TIMEOUT_MS);
-
-  afterEach(async () => {
-    for (const page of pages.splice(0)) {
-      await page.close();
-    }
-    expect(pageErrors.splice(0)).toEqual([]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
 
   test("the first page hosts: it alone gets settings and tile menus, admits a waiting page from the lobby, mutes and removes another, and locks the room against newcomers", async () => {
     const room = "hosted";
@@ -119,8 +89,8 @@ describe.skipIf(!hasChromium)("<webrtc-room> host controls in Chromium", () => {
     }
 
     // Ada is first, so she hosts; Bob is not a host and sees the Host badge on her tile only.
-    await joinRoomPage(ada, baseUrl, room, "Ada");
-    await joinRoomPage(bob, baseUrl, room, "Bob");
+    await joinRoomPage(ada, suite.baseUrl, room, "Ada");
+    await joinRoomPage(bob, suite.baseUrl, room, "Bob");
     await expect(settingsButton(ada).isVisible()).resolves.toBe(true);
     await expect.poll(() => remoteTile(ada, "Bob").getByRole("button", { name: "Host actions for Bob" }).count(), POLL).toBe(1);
     await expect(settingsButton(bob).count()).resolves.toBe(0);
@@ -131,7 +101,7 @@ describe.skipIf(!hasChromium)("<webrtc-room> host controls in Chromium", () => {
 
     // Lobby on: Cy waits, without a camera, until Ada admits her; then everyone decodes everyone.
     await setSwitch(ada, "Lobby", true);
-    await askToJoin(cy, baseUrl, room, "Cy");
+    await askToJoin(cy, suite.baseUrl, room, "Cy");
     await waitForRoomState(cy, "waiting");
     await expect(cy.getByRole("heading", { name: "Waiting for a host to let you in" }).isVisible()).resolves.toBe(true);
     await expect(cy.getByRole("button", { name: "Leave" }).isVisible()).resolves.toBe(true);
@@ -185,7 +155,7 @@ describe.skipIf(!hasChromium)("<webrtc-room> host controls in Chromium", () => {
     await bob.getByRole("button", { name: "Rejoin" }).click();
     await bob.getByRole("heading", { name: "This room is locked" }).waitFor({ timeout: DEADLINE_MS });
     const dee = await newPage();
-    await askToJoin(dee, baseUrl, room, "Dee");
+    await askToJoin(dee, suite.baseUrl, room, "Dee");
     await waitForRoomState(dee, "failed");
     await expect(dee.getByRole("heading", { name: "This room is locked" }).isVisible()).resolves.toBe(true);
     await expect(getUserMediaCalls(dee)).resolves.toBe(0);
