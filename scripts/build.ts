@@ -52,6 +52,16 @@ export const BUNDLE_ENTRIES = {
 export type BundleEntryName = keyof typeof BUNDLE_ENTRIES;
 
 /**
+ * Sources (path prefixes) a page's entry must not load: the other element and its session. The
+ * split only keeps them apart while each element imports the core's modules it uses, not an
+ * index that re-exports both; the build fails when one slips in.
+ */
+const FOREIGN_SOURCES: Readonly<Partial<Record<BundleEntryName, readonly string[]>>> = {
+  room: ["client/elements/phone/", "client/core/phone-session.ts", "client/core/phone-watches.ts"],
+  phone: ["client/elements/room/", "client/core/room-session.ts"],
+};
+
+/**
  * Budget for what one page's entry ({@link BUDGETED_ENTRIES}) loads, gzipped (its own module and
  * every chunk it imports); the build fails above it. It catches an accidental heavy dependency, not
  * feature growth: calls on the shared peer link (data channel, renegotiation, publications) took
@@ -232,6 +242,12 @@ export async function buildBundle(): Promise<BundleReport> {
       throw new Error(`esbuild produced no module for ${BUNDLE_ENTRIES[entry]}`);
     }
     const files = loads(distName(module[0]));
+    const foreign = files.flatMap((file) => Object.entries(outputs[`dist/${file}`]?.inputs ?? {}))
+      .filter(([source, input]) => input.bytesInOutput > 0 && (FOREIGN_SOURCES[entry] ?? []).some((prefix) => source.startsWith(prefix)))
+      .map(([source]) => source);
+    if (foreign.length > 0) {
+      throw new Error(`${entry}.js loads ${foreign.join(", ")}: import the core's modules, not an index that re-exports the other element's`);
+    }
     const [own, ...chunks] = files;
     const text = `${chunks.map((chunk) => `import "./${chunk}";\n`).join("")}export * from "./${own}";\n`;
     await writeServable(`${entry}.js`, new TextEncoder().encode(text));
