@@ -70,15 +70,22 @@ afterAll(async () => {
 });
 
 describe("caching by name", () => {
-  it("the stable entry re-exports the content-hashed bundle and is revalidated on every use", async () => {
-    const entry = await request("/assets/webrtc-room.js", { "accept-encoding": "gzip, deflate, br" });
+  it.each(["webrtc-room", "room", "phone"])("the stable entry %s.js imports the content-hashed modules it needs, re-exports its own, and is revalidated on every use", async (name) => {
+    const entry = await request(`/assets/${name}.js`, { "accept-encoding": "gzip, deflate, br" });
     expect(entry.status).toBe(200);
     expect(entry.headers["cache-control"]).toBe(REVALIDATE_CACHE_CONTROL);
     expect(entry.headers["content-type"]).toBe("text/javascript; charset=utf-8");
     expect(entry.headers.etag).toMatch(/^"[\w-]+"$/);
-    // Too small for compression to pay: sent as it is whatever the client accepts.
-    expect(entry.headers["content-encoding"]).toBeUndefined();
-    expect(entry.body.toString("utf8")).toBe(`export * from "./${bundleName}";\n`);
+    const text = decoded(entry).toString("utf8");
+    expect(text).toMatch(new RegExp(`^(import "\\./chunk\\.[A-Z2-7]{8}\\.js";\\n)+export \\* from "\\./${name}\\.[A-Z2-7]{8}\\.js";\\n$`));
+    // Every module it names is served, content-hashed, for a year.
+    for (const [, module] of text.matchAll(/"\.\/([\w.-]+)"/g)) {
+      const answer = await request(`/assets/${module}`, { "accept-encoding": "br" });
+      expect(answer.status, module).toBe(200);
+      expect(answer.headers["cache-control"], module).toBe(IMMUTABLE_CACHE_CONTROL);
+    }
+    // The shared chunk is named by all three.
+    expect(text).toContain(`"./${bundleName}"`);
   });
 
   it.each(["", ".map"])("the content-hashed bundle%s is cached for a year as immutable", async (suffix) => {
