@@ -195,7 +195,8 @@ const ACCOUNT_SUBMIT_SCRIPT = `    const password = document.getElementById("pas
     room.addEventListener("error", (event) => {
       const refusal = refusals[event.detail.code];
       if (!refusal) return;
-      const error = document.getElementById("sign-in-error");
+      // The form is out of the document now: look inside it, not in the document.
+      const error = form.querySelector("#sign-in-error");
       error.textContent = refusal;
       error.hidden = false;
       room.replaceWith(form);
