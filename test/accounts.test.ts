@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hashAccountPassword, isAccountPasswordHash, verifyAccountPassword } from "../server/account-passwords.ts";
 import { AccountVerifier } from "../server/account-verifier.ts";
+import { ConfigError, loadConfig } from "../server/config.ts";
 import { AccountsFileError, joinGrantsOfRole, parseAccounts, readAccountsFile, writeAccountsFile, type Accounts } from "../server/accounts.ts";
 
 let directory: string;
@@ -146,5 +147,21 @@ describe("AccountVerifier", () => {
     await expect(AccountVerifier.create({ path })).rejects.toThrow(AccountsFileError);
     await writeFile(path, "[]");
     await expect(AccountVerifier.create({ path })).rejects.toThrow(/JSON object/);
+  });
+});
+
+describe("configuration", () => {
+  it("selects accounts mode from --accounts or WEBRTC_ROOM_ACCOUNTS alone, listening on 0.0.0.0 like token mode", () => {
+    expect(loadConfig(["--accounts", "users.json"], {})).toMatchObject({ auth: "accounts", accountsFile: "users.json", host: "0.0.0.0" });
+    expect(loadConfig([], { WEBRTC_ROOM_ACCOUNTS: "users.json" })).toMatchObject({ auth: "accounts", accountsFile: "users.json" });
+  });
+
+  it.each([
+    [["--auth", "accounts"], /--auth accounts needs the accounts file/],
+    [["--auth", "open", "--accounts", "users.json"], /do not combine/],
+    [["--auth", "token", "--auth-secret", "s".repeat(40), "--accounts", "users.json"], /do not combine/],
+  ])("refuses %j", (argv, message) => {
+    expect(() => loadConfig(argv, {})).toThrow(ConfigError);
+    expect(() => loadConfig(argv, {})).toThrow(message);
   });
 });
