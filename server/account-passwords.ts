@@ -24,6 +24,8 @@ export const DEFAULT_SCRYPT_COST: ScryptCost = { log2N: 14, r: 8, p: 1 };
 const MAX_LOG2_N = 20;
 const MAX_BLOCK_SIZE = 32;
 const MAX_PARALLELISM = 16;
+/** Most memory one derivation may take (scrypt needs 128·N·r bytes): 256 MiB, 16 times the default cost's. */
+const MAX_SCRYPT_MEMORY_BYTES = 256 * 1024 * 1024;
 
 /** scrypt's cost parameters: N as its base-2 logarithm, block size r, parallelism p. */
 export interface ScryptCost {
@@ -51,6 +53,9 @@ function parseHash(hash: string): ParsedHash | undefined {
   if (cost.log2N < 1 || cost.log2N > MAX_LOG2_N || cost.r < 1 || cost.r > MAX_BLOCK_SIZE || cost.p < 1 || cost.p > MAX_PARALLELISM) {
     return undefined;
   }
+  if (scryptMemoryBytes(cost) > MAX_SCRYPT_MEMORY_BYTES) {
+    return undefined;
+  }
   return { cost, salt: Buffer.from(match[4] ?? "", "base64"), key: Buffer.from(match[5] ?? "", "base64") };
 }
 
@@ -59,11 +64,16 @@ export function isAccountPasswordHash(hash: string): boolean {
   return parseHash(hash) !== undefined;
 }
 
+/** The memory one derivation at `cost` needs, in bytes. */
+function scryptMemoryBytes(cost: ScryptCost): number {
+  return 128 * 2 ** cost.log2N * cost.r;
+}
+
 /** Derives `length` bytes from `password` (NFC-normalized) under `salt` at `cost`. */
 function derive(password: string, salt: Buffer, cost: ScryptCost, length: number): Promise<Buffer> {
   const N = 2 ** cost.log2N;
-  // scrypt needs 128·N·r bytes; node refuses past `maxmem` (32 MiB by default), so allow what the cost asks for.
-  const options: ScryptOptions = { N, r: cost.r, p: cost.p, maxmem: 256 * N * cost.r };
+  // node refuses past `maxmem` (32 MiB by default): allow what the cost asks for, with room for node's own bookkeeping.
+  const options: ScryptOptions = { N, r: cost.r, p: cost.p, maxmem: 2 * scryptMemoryBytes(cost) };
   return new Promise((resolve, reject) => {
     scrypt(password.normalize("NFC"), salt, length, options, (error, key) => (error ? reject(error) : resolve(key)));
   });

@@ -48,6 +48,7 @@ describe("password hashes", () => {
     ["$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA", "another algorithm"],
     ["$scrypt$ln=30,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2g", "a cost past the bound"],
     ["$scrypt$ln=14,r=8,p=1$c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2g", "a salt too short"],
+    ["$scrypt$ln=20,r=32,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2g", "4 GiB of memory"],
   ])("refuse a malformed hash string: %s (%s)", async (hash) => {
     expect(isAccountPasswordHash(hash)).toBe(false);
     expect(await verifyAccountPassword("anything", hash)).toBe(false);
