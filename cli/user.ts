@@ -69,8 +69,11 @@ export interface UserCommandIo {
   stderr: NodeJS.WritableStream;
 }
 
-/** Reads one line from a terminal with the typed characters not shown; rejects on Ctrl-C or end of input. */
-function readHiddenLine(io: UserCommandIo, prompt: string): Promise<string> {
+/**
+ * Asks each of `prompts` in turn on a terminal, the typed characters not shown, through one line
+ * editor (two would lose what was typed ahead of the second); rejects on Ctrl-C or end of input.
+ */
+function readHiddenLines(io: UserCommandIo, prompts: readonly string[]): Promise<string[]> {
   let muted = false;
   const echo = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -81,23 +84,32 @@ function readHiddenLine(io: UserCommandIo, prompt: string): Promise<string> {
     },
   });
   const lines = createInterface({ input: io.stdin, output: echo, terminal: true });
+  const answers: string[] = [];
   return new Promise((resolve, reject) => {
-    let answered = false;
-    lines.question(prompt, (answer) => {
-      answered = true;
-      lines.close();
-      io.stderr.write("\n");
-      resolve(answer);
-    });
-    // The prompt is out; everything echoed from here on is the password.
-    muted = true;
+    const ask = (): void => {
+      const prompt = prompts[answers.length];
+      if (prompt === undefined) {
+        lines.close();
+        resolve(answers);
+        return;
+      }
+      muted = false;
+      lines.question(prompt, (answer) => {
+        io.stderr.write("\n");
+        answers.push(answer);
+        ask();
+      });
+      // The prompt is out; everything echoed from here on is the password.
+      muted = true;
+    };
     lines.on("SIGINT", () => lines.close());
     lines.on("close", () => {
-      if (!answered) {
+      if (answers.length < prompts.length) {
         io.stderr.write("\n");
         reject(new UserCommandError("no password given", FAILURE_EXIT_CODE));
       }
     });
+    ask();
   });
 }
 
@@ -117,8 +129,8 @@ async function readFirstLine(stdin: NodeJS.ReadableStream): Promise<string> {
 async function readNewPassword(io: UserCommandIo, userID: string): Promise<string> {
   let password: string;
   if (io.stdin.isTTY === true) {
-    password = await readHiddenLine(io, `Password for ${userID}: `);
-    const again = await readHiddenLine(io, "Repeat it: ");
+    const [first = "", again] = await readHiddenLines(io, [`Password for ${userID}: `, "Repeat it: "]);
+    password = first;
     if (again !== password) {
       throw new UserCommandError("the two passwords differ; nothing changed", FAILURE_EXIT_CODE);
     }
