@@ -124,6 +124,15 @@ describe("joining a room with an account", () => {
     expect(await late.next("error", (message) => message.refType === "new_user")).toMatchObject({ code: "room_locked" });
   });
 
+  it("handles a message sent right behind the join only once the password is checked and the join done", async () => {
+    const host = await connect();
+    host.send({ type: "new_user", room: freshRoom(), username: "typed", account: { userID: "ada", password: PASSWORDS.ada } });
+    host.send({ type: "room_settings", lobby: true });
+    await host.next("joined");
+    expect(await host.next("room_state")).toMatchObject({ lobby: true });
+    expect(host.received.some((message) => message.type === "error")).toBe(false);
+  });
+
   it("joins a viewer without the publish grant", async () => {
     const client = await connect();
     client.send({ type: "new_user", room: freshRoom(), username: "typed", account: { userID: "vic", password: PASSWORDS.vic } });
