@@ -9,7 +9,9 @@
  * The element only renders; joining, media and controls live in {@link RoomController}.
  */
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
-import { MeshError, type AccountCredentials, type ChatMessage } from "../../core/index.ts";
+import type { ChatMessage } from "../../core/index.ts";
+import { MeshError } from "../../core/room-session.ts";
+import type { AccountCredentials } from "../../../shared/protocol/accounts.ts";
 import { startOnConverter } from "./attributes.ts";
 import { chatIcon, chatStyles, chatTooLongText, renderChatPanel } from "./chat-panel.ts";
 import { connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "./connection-notice.ts";
