@@ -1,6 +1,6 @@
 /**
- * `webrtc-room` command line: `serve` runs the server, `token` mints a token for it, `peers` runs
- * headless load-test peers, `camera` puts cameras into rooms.
+ * `webrtc-room` command line: `serve` runs the server, `token` mints a token for it, `user`
+ * manages its accounts, `peers` runs headless load-test peers, `camera` puts cameras into rooms.
  *
  * It lives outside `server/` and `client/` because it is the one place that reaches both: the
  * server never imports the client. `bin/webrtc-room.js` runs its compiled form (`lib/cli/main.js`).
@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { ConfigError, isLoopbackHost, loadConfig, serveHelp } from "../server/config.ts";
 import { startServer } from "../server/server.ts";
 import { peersJoinTokenMinter, runTokenCommand } from "./token.ts";
+import { runUserCommand } from "./user.ts";
 import { isNativeUws, shimWarning } from "../server/uws.ts";
 
 const USAGE = `Usage: webrtc-room <command> [options]
@@ -16,6 +17,7 @@ const USAGE = `Usage: webrtc-room <command> [options]
 Commands:
   serve    run the signaling server, web client and join pages (webrtc-room serve --help)
   token    mint a join or login token for a server in token mode (webrtc-room token --help)
+  user     add, change, remove and list the accounts of --auth accounts (webrtc-room user --help)
   peers    run headless WebRTC peers against a server (webrtc-room peers --help)
   camera   put an RTSP/HTTP/file/V4L2 camera into a room through ffmpeg (webrtc-room camera --help)
 `;
@@ -79,7 +81,7 @@ function openModeWarning(host: string): string {
     isLoopbackHost(host)
       ? `!! Listening on ${host} (loopback): only this machine can connect.`
       : `!! Listening on ${host}, reachable from the network, because --auth open was given explicitly.`,
-    "!! Deploy with --auth token and --auth-secret or --auth-public-key: see docs/security.md.",
+    "!! Deploy with --auth token and --auth-secret or --auth-public-key, or with --accounts FILE: see docs/security.md.",
     rule,
   ].join("\n");
 }
@@ -121,6 +123,8 @@ export async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case "token":
       return runTokenCommand(rest, process.env);
+    case "user":
+      return runUserCommand(rest, process.env);
     case "peers": {
       if (!hasWrtc()) {
         console.error(missingWrtcMessage("peers"));

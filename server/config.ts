@@ -15,13 +15,14 @@ import { TrustedProxies } from "./client-address.ts";
 import { MIN_SECRET_BYTES, type TokenSettings } from "./tokens.ts";
 
 /**
- * Who may join and log in: `open` (anyone, today's behaviour, for development) or `token` (a valid
- * signed token for every join and login; docs/security.md).
+ * Who may join and log in: `open` (anyone, today's behaviour, for development), `token` (a valid
+ * signed token for every join and login) or `accounts` (a user id and password from the accounts
+ * file for every join and login). One mode per server: docs/security.md says why.
  */
-export type AuthMode = "open" | "token";
+export type AuthMode = "open" | "token" | "accounts";
 
 /** The auth modes, for validation and `--help`. */
-export const AUTH_MODES: readonly AuthMode[] = ["open", "token"];
+export const AUTH_MODES: readonly AuthMode[] = ["open", "token", "accounts"];
 
 /** Everything the server needs to run. */
 export interface ServerConfig {
@@ -126,6 +127,11 @@ export interface ServerConfig {
   authPublicKey?: string;
   /** When set, tokens must carry this `iss`. */
   authIssuer?: string;
+  /**
+   * The accounts file of `--auth accounts` (server/accounts.ts); giving it without `--auth` selects
+   * that mode. Read at start and again whenever it changes.
+   */
+  accountsFile?: string;
 }
 
 /** Defaults used by `npm start` and by tests that do not override them. */
@@ -208,10 +214,11 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: "trustedProxies", flag: "trusted-proxies", env: "WEBRTC_ROOM_TRUSTED_PROXIES", kind: "list", help: "comma-separated proxy addresses or CIDR subnets whose X-Forwarded-For names the client; empty = none" },
   { key: "shutdownTimeoutMs", flag: "shutdown-timeout-ms", env: "WEBRTC_ROOM_SHUTDOWN_TIMEOUT_MS", kind: "integer", help: "milliseconds connections get to close on shutdown before they are closed by force" },
   { key: "avatarHosts", flag: "avatar-hosts", env: "WEBRTC_ROOM_AVATAR_HOSTS", kind: "list", help: "comma-separated hosts (host or host:port) allowed in https: avatar URLs; own host and /paths always" },
-  { key: "auth", flag: "auth", env: "WEBRTC_ROOM_AUTH", kind: "string", help: "open (anyone may join and log in; loopback only unless given explicitly) or token (signed tokens required)" },
+  { key: "auth", flag: "auth", env: "WEBRTC_ROOM_AUTH", kind: "string", help: "open (anyone may join and log in; loopback only unless given explicitly), token (signed tokens required) or accounts (user id and password from --accounts)" },
   { key: "authSecret", flag: "auth-secret", env: "WEBRTC_ROOM_AUTH_SECRET", kind: "string", help: "HS256 secret (>= 32 bytes) tokens are verified and minted with (prefer the environment variable: flags show in ps)" },
   { key: "authPublicKey", flag: "auth-public-key", env: "WEBRTC_ROOM_AUTH_PUBLIC_KEY", kind: "string", help: "Ed25519 public key tokens are verified with: a file, or the JWK or PEM itself" },
   { key: "authIssuer", flag: "auth-issuer", env: "WEBRTC_ROOM_AUTH_ISSUER", kind: "string", help: "iss every token must carry; unset = not checked" },
+  { key: "accountsFile", flag: "accounts", env: "WEBRTC_ROOM_ACCOUNTS", kind: "string", help: "accounts file (webrtc-room user add); selects --auth accounts: joins and logins need a user id and password" },
 ];
 
 /** The host `webrtc-room serve` listens on in open mode when neither `--host` nor `--auth` is given. */
@@ -269,6 +276,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     }
   }
   const authGiven = values.auth !== undefined || env.WEBRTC_ROOM_AUTH !== undefined;
+  if (!authGiven && config.accountsFile !== undefined) {
+    config.auth = "accounts";
+  }
   const hostGiven = values.host !== undefined || env.HOST !== undefined;
   if (config.auth === "open" && !authGiven) {
     if (!hostGiven) {
@@ -362,6 +372,12 @@ function validateAuth(config: ServerConfig): void {
   }
   if (config.authSecret !== undefined && Buffer.byteLength(config.authSecret, "utf8") < MIN_SECRET_BYTES) {
     throw new ConfigError(`--auth-secret (WEBRTC_ROOM_AUTH_SECRET) must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (config.auth === "accounts" && config.accountsFile === undefined) {
+    throw new ConfigError("--auth accounts needs the accounts file: --accounts FILE (WEBRTC_ROOM_ACCOUNTS); create it with webrtc-room user add");
+  }
+  if (config.auth !== "accounts" && config.accountsFile !== undefined) {
+    throw new ConfigError(`--accounts is for --auth accounts, not --auth ${config.auth}: accounts and tokens do not combine on one server (docs/security.md)`);
   }
   if (config.auth === "token" && config.authSecret === undefined && config.authPublicKey === undefined) {
     throw new ConfigError(

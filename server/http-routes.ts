@@ -56,7 +56,10 @@ export interface HttpRoutesOptions {
   metrics: ServerMetrics;
   /** The built client bundle, by file name. */
   assets: ReadonlyMap<string, StaticAsset>;
-  /** The server's auth mode: in token mode `/r/<room>` explains that an invitation is needed. */
+  /**
+   * The server's auth mode: in token mode `/r/<room>` explains that an invitation is needed; with
+   * accounts `/r/<room>` and `/call` ask for a user name and password.
+   */
   auth: AuthMode;
   gauges(): ServerGauges;
 }
@@ -200,7 +203,7 @@ export function registerHttpRoutes(app: TemplatedApp, answers: HttpAnswers, opti
       answers.text(res, "400 Bad Request", plainText, "room names are 1 to 64 letters, digits, _ or -\n");
       return;
     }
-    answers.text(res, "200 OK", html, options.auth === "token" ? invitationNeededPage(room) : roomPage(room));
+    answers.text(res, "200 OK", html, options.auth === "token" ? invitationNeededPage(room) : roomPage(room, { accounts: options.auth === "accounts" }));
   });
 
   // uWebSockets.js hands only requests with a Sec-WebSocket-Key to the upgrade handler.
@@ -209,7 +212,7 @@ export function registerHttpRoutes(app: TemplatedApp, answers: HttpAnswers, opti
   });
 
   route("/call", (res) => {
-    answers.text(res, "200 OK", html, callPage());
+    answers.text(res, "200 OK", html, callPage({ accounts: options.auth === "accounts" }));
   });
 
   route("/embed-example.html", (res) => {

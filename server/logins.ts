@@ -4,7 +4,7 @@
  * in-memory default of {@link Logins} (server/stores.ts).
  *
  * A user id is online at most once. Who may take an online user id over depends on the mode
- * ({@link LoginProof}): a verified login token (token mode), or the reclaim key the current login
+ * ({@link LoginProof}): a verified login token (token mode) or account password (accounts mode), or the reclaim key the current login
  * received (open mode), so a stranger who types someone's user id is refused `user_online` and
  * changes nothing for them.
  *
@@ -55,10 +55,11 @@ export type LoginResult = LoginAccepted | { ok: false; code: ErrorCode; message:
 /**
  * What lets a login take over a user id that is online:
  * - `token`: the identity comes from a verified login token (token mode): the newer login wins.
+ * - `account`: the identity comes from a checked account password (accounts mode): likewise.
  * - `reclaim_key`: the client chose the user id itself (open mode): only a `login.reclaimKey` equal
  *   to the key the current login received takes over; anything else is refused `user_online`.
  */
-export type LoginProof = "token" | "reclaim_key";
+export type LoginProof = "token" | "account" | "reclaim_key";
 
 /** A logged-in connection. */
 interface Login {

@@ -60,9 +60,14 @@ const NAME_STORAGE_KEY = "webrtc-room.name";
  * link (on the host name the page was opened with). The element is created on submit, so the
  * camera prompt follows a click and remote audio may autoplay. The room's name is the page's
  * `<h1>`; dark, or light under `prefers-color-scheme: light` like the element.
+ *
+ * With `accounts` (a server running with accounts) the form asks for the user name and password
+ * instead, hands them to the element as its `account` property (never an attribute, never
+ * stored), and comes back with the refusal's words when the server turns them down.
  */
-export function roomPage(room: string): string {
+export function roomPage(room: string, options: { accounts?: boolean } = {}): string {
   const safeRoom = escapeHtml(room);
+  const accounts = options.accounts === true;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -125,10 +130,8 @@ ${SHARED_PAGE_CSS}
 <main>
   <form id="join">
     <h2>Ready to join?</h2>
-    <p>Anyone with the link to <b>${safeRoom}</b> can join. Your browser will ask for your camera and microphone.</p>
-    <label>Your name
-      <input id="name" name="name" autocomplete="nickname" maxlength="64" required placeholder="e.g. Ada">
-    </label>
+    <p>${accounts ? `Sign in to join <b>${safeRoom}</b>.` : `Anyone with the link to <b>${safeRoom}</b> can join.`} Your browser will ask for your camera and microphone.</p>
+${accounts ? ACCOUNT_FIELDS : NAME_FIELD}
     <button type="submit">Join room</button>
   </form>
 </main>
@@ -146,7 +149,7 @@ ${SHARED_PAGE_CSS}
     const room = document.createElement("webrtc-room");
     room.setAttribute("room", document.body.dataset.room);
     room.setAttribute("name", name);
-    form.replaceWith(room);
+${accounts ? ACCOUNT_SUBMIT_SCRIPT : ""}    form.replaceWith(room);
   });
   const copy = document.getElementById("copy-link");
   copy.addEventListener("click", async () => {
@@ -165,6 +168,41 @@ ${SHARED_PAGE_CSS}
 </html>
 `;
 }
+
+/** The join form's name field in open mode. */
+const NAME_FIELD = `    <label>Your name
+      <input id="name" name="name" autocomplete="nickname" maxlength="64" required placeholder="e.g. Ada">
+    </label>`;
+
+/** The join form's fields on a server running with accounts; `#sign-in-error` holds a refusal. */
+const ACCOUNT_FIELDS = `    <p id="sign-in-error" role="alert" hidden></p>
+    <label>User name
+      <input id="name" name="name" autocomplete="username" maxlength="64" required placeholder="e.g. ada">
+    </label>
+    <label>Password
+      <input id="password" name="password" type="password" autocomplete="current-password" maxlength="128" required>
+    </label>`;
+
+/**
+ * The join script's account part (runs with `room` created and `form` still in place): the
+ * account as the element's property, the password field emptied, and the form back with the
+ * refusal's words when the server turns the account down.
+ */
+const ACCOUNT_SUBMIT_SCRIPT = `    const password = document.getElementById("password");
+    room.account = { userID: name, password: password.value };
+    password.value = "";
+    const refusals = { bad_credentials: "Wrong user name or password.", too_many_attempts: "Too many wrong passwords: wait a minute, then try again.", credentials_missing: "Enter your user name and password." };
+    room.addEventListener("error", (event) => {
+      const refusal = refusals[event.detail.code];
+      if (!refusal) return;
+      // The form is out of the document now: look inside it, not in the document.
+      const error = form.querySelector("#sign-in-error");
+      error.textContent = refusal;
+      error.hidden = false;
+      room.replaceWith(form);
+      password.focus();
+    });
+`;
 
 /**
  * What `/r/<room>` shows on a token-mode server: the room needs an invitation (a join token) from
@@ -217,9 +255,10 @@ ${SHARED_PAGE_CSS}
 /**
  * The one-to-one calling page (`/call`): `<webrtc-phone>` full-window under the same header as the
  * room page. The name typed last is remembered in `localStorage` (the room page's key, so one name
- * serves both) and offered the next time.
+ * serves both) and offered the next time. With `accounts` the element asks for a password too
+ * (`<webrtc-phone accounts>`), and the user name is what is remembered.
  */
-export function callPage(): string {
+export function callPage(options: { accounts?: boolean } = {}): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -244,7 +283,7 @@ ${SHARED_PAGE_CSS}
   <a href="/">Start a room instead</a>
 </header>
 <main>
-  <webrtc-phone></webrtc-phone>
+  <webrtc-phone${options.accounts === true ? " accounts" : ""}></webrtc-phone>
 </main>
 <script type="module">
   const storageKey = ${JSON.stringify(NAME_STORAGE_KEY)};
@@ -253,7 +292,7 @@ ${SHARED_PAGE_CSS}
   phone.addEventListener("phone-state", (event) => {
     const self = phone.self;
     if (event.detail.state === "lobby" && self) {
-      try { localStorage.setItem(storageKey, self.username); } catch {}
+      try { localStorage.setItem(storageKey, phone.accounts ? self.userID : self.username); } catch {}
     }
   });
 </script>

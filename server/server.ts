@@ -28,6 +28,8 @@ import { TimerService } from "./timers.ts";
 import { WebSocketTransport } from "./transport.ts";
 import { OrderedMessages } from "./ordered-messages.ts";
 import { TokenKeyError, TokenVerifier } from "./tokens.ts";
+import { AccountVerifier } from "./account-verifier.ts";
+import { AccountsFileError } from "./accounts.ts";
 import { SessionIceServers } from "./turn.ts";
 import { uWS } from "./uws.ts";
 
@@ -71,10 +73,23 @@ async function tokenVerifierFor(config: ServerConfig): Promise<TokenVerifier | u
   }
 }
 
+/** The account verifier of an accounts-mode `config`; undefined otherwise. A file that cannot be used is a {@link ConfigError}. */
+async function accountVerifierFor(config: ServerConfig): Promise<AccountVerifier | undefined> {
+  if (config.auth !== "accounts" || config.accountsFile === undefined) {
+    return undefined;
+  }
+  try {
+    return await AccountVerifier.create({ path: config.accountsFile });
+  } catch (error) {
+    throw error instanceof AccountsFileError ? new ConfigError(`--accounts: ${error.message}`) : error;
+  }
+}
+
 /** Starts a server with {@link DEFAULT_CONFIG} overridden by `overrides`. */
 export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
   const config = validateConfig({ ...DEFAULT_CONFIG, ...overrides });
   const tokens = await tokenVerifierFor(config);
+  const accounts = await accountVerifierFor(config);
   const startedAtMs = Date.now();
   const metrics = new ServerMetrics();
   const failures = new FailureReporter(metrics);
@@ -82,7 +97,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const maxConnections = config.maxConnections > 0 ? config.maxConnections : defaultMaxConnections(openFileLimit());
 
   // Shared state, each behind its store interface with the in-memory default.
-  const rooms: RoomMembership = new RoomRegistry({ roomCapacity: config.roomCapacity, openMode: tokens === undefined });
+  const rooms: RoomMembership = new RoomRegistry({ roomCapacity: config.roomCapacity, openMode: config.auth === "open" });
   const logins: Logins = new LoginDirectory();
   const calls = new CallRegistry(logins, { ringTimeoutMs: config.ringTimeoutMs });
   /** Watches wait for an answer as long as calls ring. */
@@ -158,6 +173,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     iceServersFor: issueIceServers,
     handsOutIceServers: iceServers.handsOut,
     tokens,
+    accounts,
   });
   /** Keeps each connection's messages in order behind a join or login whose token is being verified. */
   const ordered = new OrderedMessages({
@@ -188,6 +204,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       limiter.sweep(nowMs);
     }
     passwordFailures.sweep(nowMs);
+    accounts?.sweep(nowMs);
   }), ADDRESS_SWEEP_INTERVAL_MS);
   sweepTimer.unref();
 

@@ -153,4 +153,5 @@ export {
 export { CHAT_MAX_BYTES, CHAT_MAX_CHARS, MESH_CHANNEL_MAX_BYTES, isChatTextWithinLimits, type MediaState } from "../../shared/protocol/mesh.ts";
 export type { ChatMessage } from "./chat.ts";
 export { MUTE_KINDS, ROOM_PASSWORD_MAX_LENGTH, type MuteKind, type RoomGrants, type RoomState } from "../../shared/protocol/room.ts";
+export { ACCOUNT_PASSWORD_MAX_LENGTH, type AccountCredentials } from "../../shared/protocol/accounts.ts";
 export * from "./phone.ts";

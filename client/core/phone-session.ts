@@ -375,6 +375,11 @@ export interface PhoneSessionOptions {
    * it must still be valid then.
    */
   loginToken?: string;
+  /**
+   * The account password of a server running with accounts (`login.password`): `userID` is then
+   * the account. Kept in memory for a login made again after a lost session, never stored.
+   */
+  password?: string;
   onListenerError?: ListenerErrorHandler;
 }
 
@@ -824,7 +829,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
    */
   #requestLogin(attempt: "first" | "again"): void {
     this.#loggingIn = attempt;
-    const { userID, username, avatar, device, loginToken } = this.#options;
+    const { userID, username, avatar, device, loginToken, password } = this.#options;
     const reclaimKey = this.#reclaimKeys.get(this.url, userID);
     this.#connection
       .login(
@@ -835,6 +840,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
           ...(reclaimKey !== undefined ? { reclaimKey } : {}),
           ...(device === true ? { device } : {}),
           ...(loginToken !== undefined ? { token: loginToken } : {}),
+          ...(password !== undefined ? { password } : {}),
         },
         this.#loginTimeoutMs,
       )

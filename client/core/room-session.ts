@@ -28,7 +28,7 @@
  * again as a new participant. A pair whose connection fails is rebuilt alone, with the same rule
  * about who offers. TURN credentials are renewed by the connection before they expire.
  */
-import { assertNever, type ErrorCode, type IceServer, type MuteKind, type Participant, type RoomGrants, type RoomState } from "../../shared/protocol/index.ts";
+import { assertNever, type AccountCredentials, type ErrorCode, type IceServer, type MuteKind, type Participant, type RoomGrants, type RoomState } from "../../shared/protocol/index.ts";
 import { CHAT_MAX_BYTES, CHAT_MAX_CHARS, isChatTextWithinLimits, type ChatChannelMessage, type MediaState, type TrackSource } from "../../shared/protocol/mesh.ts";
 import { ChatIdMemory, newChatId, type ChatMessage } from "./chat.ts";
 import { DEFAULT_UPLINK_BUDGET_KBPS, VideoBandwidth, type AppliedVideoFit, type VideoHint, type VideoSource } from "./bandwidth.ts";
@@ -246,6 +246,11 @@ export interface RoomSessionOptions {
   token?: string;
   /** The room password, for a room whose host set one (`password_required` / `wrong_password` otherwise). */
   password?: string;
+  /**
+   * The account to join as, which a server running with accounts requires (`new_user.account`);
+   * kept for the rejoin after a lost session, never stored.
+   */
+  account?: AccountCredentials;
   /**
    * Local media sent to every peer; omit to only receive. Its audio track is published as
    * `microphone` and its video track as `camera` (see {@link RoomSession.publications}). A viewer
@@ -742,6 +747,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     this.#connection.joinRoom(options.room, options.username, this.#joinTimeoutMs, {
       ...(options.token !== undefined ? { token: options.token } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
+      ...(options.account !== undefined ? { account: options.account } : {}),
       onWaiting: ({ room, id }) => this.#onWaiting(room, id),
     }).then(
       (joined) => this.#onJoined(attempt, joined),

@@ -29,7 +29,7 @@
  *   the old id) and the families start again (`restarted` event): a room joins as new, a phone
  *   logs in again.
  */
-import { PROTOCOL_VERSION, type CallServerMessage, type MuteKind, type RoomGrants, type RoomState, type ClientMessage, type CommonServerMessage, type ErrorCode, type IceCandidate, type IceServer, type Participant, type PresenceServerMessage, type RoomServerMessage, type ServerMessage, type StopReason, type WatchServerMessage } from "../../shared/protocol/index.ts";
+import { PROTOCOL_VERSION, type AccountCredentials, type CallServerMessage, type MuteKind, type RoomGrants, type RoomState, type ClientMessage, type CommonServerMessage, type ErrorCode, type IceCandidate, type IceServer, type Participant, type PresenceServerMessage, type RoomServerMessage, type ServerMessage, type StopReason, type WatchServerMessage } from "../../shared/protocol/index.ts";
 import { CLIENT_MESSAGE_FAMILY, isCallServerMessage, isClientMessageType, isPresenceServerMessage, isRoomServerMessage, isWatchServerMessage } from "../../shared/protocol/families.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
@@ -160,6 +160,8 @@ export interface JoinRoomOptions {
   token?: string;
   /** The room password (`new_user.password`), when a host set one. */
   password?: string;
+  /** The account to join as (`new_user.account`), which a server running with accounts requires. */
+  account?: AccountCredentials;
   /**
    * Called when the room puts this participant in its lobby. From then on the join waits, with no
    * bound, for a host: `joined` on admission, `lobby_denied` (or `room_full`) otherwise.
@@ -189,6 +191,8 @@ export interface LoginRequest {
   device?: boolean;
   /** The login token a token-mode server requires; its claims replace the fields above. */
   token?: string;
+  /** The account password a server running with accounts requires; `userID` is then the account. */
+  password?: string;
 }
 
 /** The callee's answer to a ring, as `answerCall` sends it. */
@@ -454,6 +458,7 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
       protocolVersion: PROTOCOL_VERSION,
       ...(options.token !== undefined ? { token: options.token } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
+      ...(options.account !== undefined ? { account: options.account } : {}),
     };
     const answer = await this.request(message, ["joined", "lobby_waiting"], timeoutMs);
     let joined: JoinedMessage;
@@ -540,6 +545,7 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
         ...(login.reclaimKey !== undefined ? { reclaimKey: login.reclaimKey } : {}),
         ...(login.device === true ? { device: true } : {}),
         ...(login.token !== undefined ? { token: login.token } : {}),
+        ...(login.password !== undefined ? { password: login.password } : {}),
       },
       ["loginResponse"],
       timeoutMs,

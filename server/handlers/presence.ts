@@ -1,7 +1,7 @@
 /**
  * Handler of the presence family: `login`, which enters the login directory (taking the user id
- * over from an older connection when the login proves it may: a verified token, or in open mode
- * that user's reclaim key; the call registry ends the older connection's call) and starts (or
+ * over from an older connection when the login proves it may: a verified token or account
+ * password, or in open mode that user's reclaim key; the call registry ends the older connection's call) and starts (or
  * joins) the connection's resumable session.
  */
 import { isAllowedAvatar } from "../avatars.ts";
@@ -9,6 +9,7 @@ import { combineEffects, type Effects } from "../effects.ts";
 import type { LoginMessage } from "../../shared/protocol/presence.ts";
 import type { LoginProof } from "../logins.ts";
 import type { TokenVerifier } from "../tokens.ts";
+import type { AccountVerifier } from "../account-verifier.ts";
 import type { Connection } from "../transport.ts";
 import type { HandlerServices, HandlerTable } from "./table.ts";
 
@@ -67,8 +68,38 @@ export function presenceHandlers(services: HandlerServices): HandlerTable<"login
     login(sender, { type: "login", userID: userId, username: name, avatar, ...(grants.device ? { device: true } : {}) }, "token");
   }
 
+  /**
+   * Accounts mode: logs in as the account once its password is checked, exactly as a login token
+   * with the account's id, display name and avatar and no `device` grant would (the message's own
+   * `username`, `avatar` and `device` are ignored). A refusal changes nothing; a connection that closed meanwhile is left alone.
+   */
+  async function loginWithAccount(sender: Connection, userID: string, password: string, verifier: AccountVerifier): Promise<void> {
+    const verdict = await verifier.verify(userID, password, sender.address, performance.now());
+    if (!transport.isOpen(sender)) {
+      return;
+    }
+    if (!verdict.ok) {
+      transport.refuse(sender, verdict.code, verdict.message, "login");
+      return;
+    }
+    const { account } = verdict.verified;
+    login(sender, { type: "login", userID, username: account.displayName, avatar: account.avatar }, "account");
+  }
+
   return {
     login(sender, message, _text, _bytes, nowMs) {
+      if (services.accounts !== undefined) {
+        if (message.password === undefined) {
+          transport.refuse(sender, "credentials_missing", "this server needs an account password in login.password", message.type, nowMs);
+          return;
+        }
+        // The budget is taken before the scrypt work, whose cost it bounds.
+        if (!loginAttempts.take(sender.address, nowMs)) {
+          transport.refuse(sender, "rate_limited", "too many login attempts from this address; try again in a few seconds", message.type, nowMs);
+          return;
+        }
+        return loginWithAccount(sender, message.userID, message.password, services.accounts);
+      }
       if (services.tokens !== undefined) {
         if (message.token === undefined) {
           transport.refuse(sender, "token_missing", "this server needs a login token in login.token", message.type, nowMs);

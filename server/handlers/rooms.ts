@@ -8,6 +8,9 @@ import { PROTOCOL_VERSION } from "../../shared/protocol/index.ts";
 import { derivePasswordKey } from "../room-passwords.ts";
 import type { JoinGrants, JoinRequest } from "../rooms.ts";
 import type { TokenVerifier } from "../tokens.ts";
+import type { AccountVerifier } from "../account-verifier.ts";
+import { joinGrantsOfRole } from "../accounts.ts";
+import type { AccountCredentials } from "../../shared/protocol/index.ts";
 import type { Connection } from "../transport.ts";
 import type { Handler, HandlerServices, HandlerTable, MessageOf } from "./table.ts";
 import { welcome } from "./welcome.ts";
@@ -31,7 +34,7 @@ function passwordFailureKey(address: string, room: string): string {
 
 /** The room family's handlers. */
 export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessageType> {
-  const { config, transport, rooms, logins, suspended, sessions, applier, passwordFailures } = services;
+  const { config, transport, rooms, logins, suspended, sessions, applier, passwordFailures, loginAttempts } = services;
 
   /**
    * Relays a validated negotiation message to its target, stamped with the sender. A suspended
@@ -118,11 +121,41 @@ export function roomHandlers(services: HandlerServices): HandlerTable<RoomMessag
     await join(sender, message.room, verdict.claims.name, { ...verdict.claims.grants }, message.password);
   }
 
+  /**
+   * Accounts mode: joins once the account's password is checked, under the account's display name
+   * with its role's grants, as a join token carrying them would. A refusal changes nothing; a
+   * connection that closed meanwhile is left alone.
+   */
+  async function joinWithAccount(sender: Connection, message: MessageOf<"new_user">, credentials: AccountCredentials, verifier: AccountVerifier): Promise<void> {
+    const verdict = await verifier.verify(credentials.userID, credentials.password, sender.address, performance.now());
+    if (!transport.isOpen(sender)) {
+      return;
+    }
+    if (!verdict.ok) {
+      transport.refuse(sender, verdict.code, verdict.message, message.type);
+      return;
+    }
+    const { account, role } = verdict.verified;
+    await join(sender, message.room, account.displayName, joinGrantsOfRole(role), message.password);
+  }
+
   return {
-    new_user(sender, message) {
+    new_user(sender, message, _text, _bytes, nowMs) {
       if (message.protocolVersion !== undefined && message.protocolVersion !== PROTOCOL_VERSION) {
         transport.refuse(sender, "unsupported_version", `this server speaks protocol version ${PROTOCOL_VERSION}`, message.type);
         return;
+      }
+      if (services.accounts !== undefined) {
+        if (message.account === undefined) {
+          transport.refuse(sender, "credentials_missing", "this server needs an account in new_user.account", message.type, nowMs);
+          return;
+        }
+        // Joins and logins share the address's sign-in budget, taken before the scrypt work it bounds.
+        if (!loginAttempts.take(sender.address, nowMs)) {
+          transport.refuse(sender, "rate_limited", "too many sign-in attempts from this address; try again in a few seconds", message.type, nowMs);
+          return;
+        }
+        return joinWithAccount(sender, message, message.account, services.accounts);
       }
       if (services.tokens !== undefined) {
         if (message.token === undefined) {

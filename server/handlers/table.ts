@@ -13,6 +13,7 @@ import type { Sessions } from "../sessions.ts";
 import type { Logins, RoomMembership, SuspendedSessions } from "../stores.ts";
 import type { Connection, WebSocketTransport } from "../transport.ts";
 import type { TokenVerifier } from "../tokens.ts";
+import type { AccountVerifier } from "../account-verifier.ts";
 import type { IssuedIceServers } from "../turn.ts";
 
 /** The client message of `type`. */
@@ -21,7 +22,7 @@ export type MessageOf<Type extends ClientMessageType> = Extract<ClientMessage, {
 /**
  * Acts on one validated `message` from `sender`. `text` and `bytes` are the frame it was decoded
  * from (`bytes` valid during this call only), used by the relay fast path. A handler that must
- * await (token verification) returns a promise: the connection's later messages wait for it
+ * await (token or password verification) returns a promise: the connection's later messages wait for it
  * (server/ordered-messages.ts), and after its await it checks the connection is still open.
  */
 export type Handler<Message extends ClientMessage> = (sender: Connection, message: Message, text: string, bytes: Uint8Array, nowMs: number) => void | Promise<void>;
@@ -51,6 +52,8 @@ export interface HandlerServices {
   handsOutIceServers: boolean;
   /** Token mode: verifies the join and login tokens. Undefined in open mode, where tokens are ignored. */
   tokens?: TokenVerifier;
+  /** Accounts mode: checks the user id and password of logins and joins. Undefined in the other modes. */
+  accounts?: AccountVerifier;
 }
 
 /** The handler of `message`'s type, called with it; its promise when it is asynchronous. */

@@ -48,6 +48,9 @@ export const ERROR_CODES = {
   too_many_watches: "The sender already watches (or waits to watch) as many users as the server allows (8); stop one first.",
   not_watching: "The message names a `watchId` that is not a watch (or request) of the sender: it ended, or never was.",
   allow_list_full: "The sender's `allowWatching` list already holds as many users as the server keeps (64); allow everyone (`\"*\"`) or remove one.",
+  credentials_missing: "The server runs with accounts and the `login` carries no `password` (or the `new_user` no `account`); nothing changed.",
+  bad_credentials: "The account's user id and password do not match: a wrong password and an unknown user id get this same answer; nothing changed.",
+  too_many_attempts: "Too many wrong passwords for this account, or from this address, within the window (5 per account, 20 per address, a minute): every attempt, a right one too, is refused until the time the message names.",
 } as const;
 
 /** A stable error code, as sent in `error.code`. */

@@ -24,6 +24,7 @@ import {
 import { LoginSchema, type PresenceServerMessage } from "./presence.ts";
 import { AllowWatchingSchema, StopWatchingSchema, WatchAnswerSchema, WatchCandidateSchema, WatchDescriptionSchema, WatchSchema, type WatchServerMessage } from "./watch.ts";
 
+export * from "./accounts.ts";
 export * from "./call.ts";
 export * from "./common.ts";
 export * from "./errors.ts";

@@ -8,6 +8,7 @@
  * not snake_case like the room family.
  */
 import * as v from "valibot";
+import { AccountPasswordSchema } from "./accounts.ts";
 import type { ErrorCode } from "./errors.ts";
 import { AuthTokenSchema, UsernameSchema, type IceServer } from "./room.ts";
 import { displayTextSchema } from "./text.ts";
@@ -95,6 +96,11 @@ export const LoginSchema = v.object({
    * login token's `device` grant decides instead.
    */
   device: v.optional(v.boolean()),
+  /**
+   * The account password a server running with accounts requires (docs/security.md): `userID` is
+   * then the account, whose display name, avatar and role replace the message's own.
+   */
+  password: v.optional(AccountPasswordSchema),
 });
 
 /** A validated `login`. */

@@ -7,6 +7,7 @@
  * are relayed only to that participant, stamped with the sender's `id` and `username`.
  */
 import * as v from "valibot";
+import { AccountCredentialsSchema } from "./accounts.ts";
 import { displayTextSchema } from "./text.ts";
 
 /** Protocol version spoken by this build. A client may announce the one it speaks in `new_user`. */
@@ -105,6 +106,11 @@ export const NewUserSchema = v.object({
   token: v.optional(AuthTokenSchema),
   /** The room password, when a host set one (docs/security.md); hosts and an unprotected room need none. */
   password: v.optional(RoomPasswordSchema),
+  /**
+   * The account to join as, which a server running with accounts requires (docs/security.md): the
+   * display name and grants then come from the account, and `username` is ignored.
+   */
+  account: v.optional(AccountCredentialsSchema),
 });
 
 /** `send_offer`: an SDP offer for `targetId`. */

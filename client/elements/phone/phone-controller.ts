@@ -245,8 +245,11 @@ export class PhoneController implements ReactiveController {
     this.signOut();
   }
 
-  /** Signs in as `name` (the user id and the display name). Ignored unless signed out or failed. */
-  signIn(name: string): void {
+  /**
+   * Signs in as `name` (the user id and the display name), or, with `password`, as the account
+   * `name` of a server running with accounts. Ignored unless signed out or failed.
+   */
+  signIn(name: string, password?: string): void {
     const phase = this.phase;
     if (phase !== PhonePhase.signedOut && phase !== PhonePhase.failed) {
       return;
@@ -268,6 +271,7 @@ export class PhoneController implements ReactiveController {
       url,
       userID,
       username: userID,
+      ...(password !== undefined ? { password } : {}),
       watchStream: () => this.#openWatchMedia(),
       ...(iceServers ? { iceServers } : {}),
     });
@@ -566,5 +570,6 @@ function failureCode(error: unknown): PhoneElementErrorCode {
   if (!(error instanceof PhoneError)) {
     return "signaling_unreachable";
   }
-  return error.serverCode === "user_online" ? "user_online" : error.code;
+  const serverCode = error.serverCode;
+  return serverCode === "user_online" || serverCode === "bad_credentials" || serverCode === "too_many_attempts" || serverCode === "credentials_missing" ? serverCode : error.code;
 }

@@ -75,6 +75,12 @@ export function failureText(failure: PhoneFailure | undefined): { title: string;
       return { title: "That name cannot be used", detail: failure.message };
     case "user_online":
       return { title: "This user is signed in elsewhere", detail: "Sign out there first, or sign in with another name." };
+    case "bad_credentials":
+      return { title: "Wrong user name or password", detail: "Check them and sign in again." };
+    case "too_many_attempts":
+      return { title: "Too many wrong passwords", detail: "Wait a minute, then sign in again." };
+    case "credentials_missing":
+      return { title: "This server needs a password", detail: "Sign in with your user name and password." };
     case "signaling_unreachable":
       return { title: "Cannot reach the server", detail: "Check your connection, then try again." };
     case "login_timeout":

@@ -27,6 +27,8 @@ import { attachStream } from "../shared/stream-directive.ts";
  * - `name`: the name the sign-in form starts with. Signing in with a name that is already online
  *   takes it over from the same browser (another tab, a reload: the tab signed in before is signed
  *   out); from anywhere else it is refused ("This user is signed in elsewhere").
+ * - `accounts` (boolean): the server signs in with accounts (`--accounts`); the sign-in form asks for
+ *   the user name and password (sent as `login.password`, kept in memory only). `/call` sets it.
  * - `iceServers` (property only): STUN/TURN servers for calls, `RTCIceServer` shape, used only when
  *   the server hands out none (it does whenever it is configured with STUN or TURN). Default: a
  *   public STUN server.
@@ -36,7 +38,7 @@ import { attachStream } from "../shared/stream-directive.ts";
  * with a Stop button for each; the watcher sees the camera in a watch view with Stop. A watch and a
  * call do not block each other.
  *
- * Methods: `signIn(name?)`, `signOut()`, `call(userID)`, `watch(userID)`, `hangUp()`. Read-only properties:
+ * Methods: `signIn(name?, password?)`, `signOut()`, `call(userID)`, `watch(userID)`, `hangUp()`. Read-only properties:
  * `state` (the current {@link PhonePhase}), `callState` (the core's `CallState` of the call in
  * progress) and `self` (the signed-in user's directory entry).
  *
@@ -62,6 +64,7 @@ export class WebRtcPhone extends LitElement {
     server: { type: String },
     name: { type: String },
     iceServers: { attribute: false },
+    accounts: { type: Boolean },
   };
 
   static override styles = phoneStyles;
@@ -72,6 +75,8 @@ export class WebRtcPhone extends LitElement {
   declare name: string;
   /** ICE servers for calls; undefined for the default. */
   declare iceServers: IceServer[] | undefined;
+  /** The server signs in with accounts: the form asks for a password too. */
+  declare accounts: boolean;
 
   readonly #phone = new PhoneController(this, () => ({ server: this.server, iceServers: this.iceServers }));
   /** The name typed last, kept across re-renders and failures. */
@@ -82,6 +87,7 @@ export class WebRtcPhone extends LitElement {
     this.server = "";
     this.name = "";
     this.iceServers = undefined;
+    this.accounts = false;
   }
 
   /** What the element shows. */
@@ -99,10 +105,10 @@ export class WebRtcPhone extends LitElement {
     return this.#phone.self;
   }
 
-  /** Signs in with `name` (default: what the form holds). */
-  signIn(name: string = this.#typedName ?? this.name): void {
+  /** Signs in with `name` (default: what the form holds), and `password` on a server with accounts. */
+  signIn(name: string = this.#typedName ?? this.name, password?: string): void {
     this.#typedName = name;
-    this.#phone.signIn(name);
+    this.#phone.signIn(name, password);
   }
 
   /** Hangs up any call and signs out. */
@@ -150,20 +156,28 @@ export class WebRtcPhone extends LitElement {
       event.preventDefault();
       const input = this.renderRoot.querySelector<HTMLInputElement>("input[name=name]");
       const name = input?.value.trim() ?? "";
-      if (name) {
-        this.signIn(name);
+      const password = this.renderRoot.querySelector<HTMLInputElement>("input[name=password]")?.value;
+      if (name && (!this.accounts || password)) {
+        this.signIn(name, this.accounts ? password : undefined);
       }
     };
     return html`<div class="panel" part="panel">
       <form class="card" @submit=${onSubmit}>
         ${failure
           ? html`<h2>${failure.title}</h2><p role="alert">${failure.detail}</p>`
-          : html`<h2>Sign in to call</h2><p>Pick a name. Everyone online sees it and can call you.</p>`}
-        <label>Your name
-          <input name="name" autocomplete="nickname" maxlength="64" required placeholder="e.g. Ada"
+          : this.accounts
+            ? html`<h2>Sign in to call</h2><p>Sign in with your user name and password.</p>`
+            : html`<h2>Sign in to call</h2><p>Pick a name. Everyone online sees it and can call you.</p>`}
+        <label>${this.accounts ? "User name" : "Your name"}
+          <input name="name" autocomplete=${this.accounts ? "username" : "nickname"} maxlength="64" required placeholder="e.g. Ada"
             .value=${this.#typedName ?? this.name} ?disabled=${busy}
             @input=${(event: Event) => { this.#typedName = (event.target as HTMLInputElement).value; }}>
         </label>
+        ${this.accounts
+          ? html`<label>Password
+              <input name="password" type="password" autocomplete="current-password" maxlength="128" required ?disabled=${busy}>
+            </label>`
+          : nothing}
         <button class="primary" type="submit" ?disabled=${busy}>${busy ? "Signing in…" : failure ? "Sign in again" : "Sign in"}</button>
       </form>
     </div>`;

@@ -42,7 +42,7 @@ import {
   stopStream,
   type MediaSwitches,
 } from "../shared/local-media.ts";
-import { ROOM_NAME_PATTERN } from "../../../shared/protocol/index.ts";
+import { ROOM_NAME_PATTERN, type AccountCredentials } from "../../../shared/protocol/index.ts";
 import { Announcer, peopleCount } from "./announcer.ts";
 import {
   RoomConnection,
@@ -87,6 +87,8 @@ export interface RoomSettings {
   video: boolean;
   /** The `uplink-budget` attribute: this side's uplink video budget in kbit/s; absent for the server's. */
   uplinkBudgetKbps?: number | undefined;
+  /** The `account` property: the account to join as on a server running with accounts; absent for none. */
+  account?: AccountCredentials | undefined;
 }
 
 /** The host: a Lit element (updates on request) that events are dispatched on. */
@@ -414,7 +416,7 @@ export class RoomController implements ReactiveController {
   }
 
   #keyOf(settings: RoomSettings): string {
-    return JSON.stringify([settings.server, settings.room, displayName(settings.name), settings.token]);
+    return JSON.stringify([settings.server, settings.room, displayName(settings.name), settings.token, settings.account?.userID, settings.account?.password]);
   }
 
   /** Starts a stay; never rejects (every failure lands in phase `failed`). */
@@ -454,6 +456,7 @@ export class RoomController implements ReactiveController {
       username: displayName(settings.name),
       ...(settings.token ? { token: settings.token } : {}),
       ...(this.#password !== undefined ? { password: this.#password } : {}),
+      ...(settings.account !== undefined ? { account: settings.account } : {}),
       ...(settings.uplinkBudgetKbps !== undefined && settings.uplinkBudgetKbps > 0 ? { uplinkBudgetKbps: settings.uplinkBudgetKbps } : {}),
     });
     this.#session = session;

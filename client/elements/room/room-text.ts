@@ -75,6 +75,10 @@ export function failureText(failure: { code: string; message: string } | undefin
     return { title: NOT_ALLOWED_TITLE, detail, action: code === "token_not_yet_valid" ? "retry" : "none", reason: "not_allowed" };
   }
   const view = (title: string, detail: string, action: FailureAction = "retry"): FailureView => ({ title, detail, action, reason: code });
+  const accountRefusal = ACCOUNT_REFUSALS[code];
+  if (accountRefusal !== undefined) {
+    return view(accountRefusal.title, accountRefusal.detail, "none");
+  }
   switch (code) {
     case "room_full":
       return view("This room is full", "Every seat is taken. Try again when someone leaves.");
@@ -139,3 +143,10 @@ export function lobbyAnnouncement(
   }
   return arrivals.length === 2 ? `${first} and ${second} are waiting in the lobby` : `${arrivals.length} people are waiting in the lobby`;
 }
+
+/** Why a server running with accounts refused the join, by code (the page's sign-in form offers to try again). */
+const ACCOUNT_REFUSALS: Readonly<Record<string, { title: string; detail: string }>> = {
+  credentials_missing: { title: "Sign in to join", detail: "This server needs your user name and password." },
+  bad_credentials: { title: "Wrong user name or password", detail: "Check them and sign in again." },
+  too_many_attempts: { title: "Too many wrong passwords", detail: "Wait a minute, then sign in again." },
+};

@@ -11,6 +11,7 @@
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
 import type { ChatMessage } from "../../core/index.ts";
 import { MeshError } from "../../core/room-session.ts";
+import type { AccountCredentials } from "../../../shared/protocol/accounts.ts";
 import { startOnConverter } from "./attributes.ts";
 import { chatIcon, chatStyles, chatTooLongText, renderChatPanel } from "./chat-panel.ts";
 import { connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "./connection-notice.ts";
@@ -40,6 +41,9 @@ import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, 
  * - `uplink-budget` (property `uplinkBudget`): this participant's uplink video budget in kbit/s,
  *   divided among the others (see docs/protocol.md, "Bandwidth fitted to the mesh"). Default: the
  *   server's (`--uplink-budget-kbps`). Read when a stay starts.
+ * - `account` (property only): `{ userID, password }`, the account to join as on a server running
+ *   with accounts (`new_user.account`; the name shown is then the account's). `/r/<room>` sets it
+ *   from its sign-in form; a refusal (`bad_credentials`, `too_many_attempts`) shows why.
  *
  * The element joins first and opens camera and microphone only once joined, and only when the
  * room lets this participant publish: a viewer (join token without `publish`) sees and hears
@@ -124,6 +128,7 @@ export class WebRtcRoom extends LitElement {
     audio: { converter: startOnConverter },
     video: { converter: startOnConverter },
     uplinkBudget: { type: Number, attribute: "uplink-budget" },
+    account: { attribute: false },
   };
 
   static override styles = [roomStyles, chatStyles, connectionStyles];
@@ -142,6 +147,8 @@ export class WebRtcRoom extends LitElement {
   declare video: boolean;
   /** Uplink video budget in kbit/s; unset (or not a positive number) for the server's. */
   declare uplinkBudget: number | undefined;
+  /** The account to join as (`new_user.account`) on a server running with accounts; property only, never an attribute. */
+  declare account: AccountCredentials | undefined;
 
   readonly #room = new RoomController(this, () => ({
     server: this.server,
@@ -151,6 +158,7 @@ export class WebRtcRoom extends LitElement {
     audio: this.audio,
     video: this.video,
     uplinkBudgetKbps: this.uplinkBudget,
+    account: this.account,
   }));
 
   /** Whether the hosts' room settings panel is open. */
