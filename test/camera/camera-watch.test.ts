@@ -23,6 +23,8 @@ const TEST_CAMERA: Partial<CameraOptions> = {
   retryPolicy: () => 300,
   stallSeconds: 2,
   idleStopSeconds: 1,
+  // The test pattern is silent: no run to find that out, so that starts count watchers only.
+  audio: false,
   ffmpegPath: FFMPEG_PATH,
 };
 

@@ -2,6 +2,7 @@
  * The camera peer with real parts: a real server, a real RTSP server fed by a real ffmpeg
  * publisher, the camera's own ffmpeg, and a headless peer that decodes what the camera publishes.
  */
+import wrtc from "@roamhq/wrtc";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,13 +38,15 @@ describe.skipIf(!hasBinaries)("camera peer", () => {
   let rtsp: RunningRtspServer;
   let directory: string;
   let clip: string;
+  let toneClip: string;
   const cameras: Camera[] = [];
   const peers: HeadlessPeer[] = [];
 
   beforeAll(async () => {
     [server, rtsp, directory] = await Promise.all([startTestServer(), startRtspServer(), mkdtemp(join(tmpdir(), "webrtc-room-camera-"))]);
     clip = join(directory, "clip.mp4");
-    await writeTestClip(clip);
+    toneClip = join(directory, "tone.mp4");
+    await Promise.all([writeTestClip(clip), writeTestClip(toneClip, 2, true)]);
   });
 
   afterEach(async () => {
@@ -123,6 +126,43 @@ describe.skipIf(!hasBinaries)("camera peer", () => {
 
       expect(camera.ffmpegPid).toBe(pid);
       expect(starts).toEqual([]);
+    });
+
+    test("a source with sound is heard by a watcher: its audio sink receives the tone's samples", async () => {
+      const camera = startCamera({ room: "tone-room", name: "Bell", source: toneClip });
+      const watcher = new HeadlessPeer({ url: server.wsUrl, room: "tone-room", username: "listener" });
+      peers.push(watcher);
+      const streams: MediaStream[] = [];
+      watcher.session.on("peer-stream", ({ stream }) => streams.push(stream));
+      await watcher.join();
+      await waitFor("the camera's sound to be published", () => camera.hasAudio);
+      await waitFor("an audio track from the camera", () => streams.some((stream) => stream.getAudioTracks().length > 0));
+      const [track] = streams.flatMap((stream) => stream.getAudioTracks());
+      let loudest = 0;
+      const sink = new wrtc.nonstandard.RTCAudioSink(track as MediaStreamTrack);
+      sink.ondata = ({ samples }: { samples: Int16Array }) => {
+        for (const sample of samples) {
+          loudest = Math.max(loudest, Math.abs(sample));
+        }
+      };
+      try {
+        // The tone is written at ffmpeg's default sine amplitude (1/8 of full scale): far above silence.
+        await waitFor("non-silent samples at the watcher", () => loudest > 1_000);
+        const cameraId = cameraIdAt(watcher, "Bell") ?? "";
+        await waitFor("the camera's tile state to say sound on", () => watcher.session.peers.get(cameraId)?.mediaState?.audio === true);
+      } finally {
+        sink.stop();
+      }
+    });
+
+    test("a source without sound is video only after one run that finds that out", async () => {
+      const camera = startCamera({ room: "silent-room", name: "Mute", source: clip });
+      const logs: string[] = [];
+      camera.on("log", ({ message }) => logs.push(message));
+      await waitFor("the camera to go live", () => camera.state === CameraSourceState.live);
+
+      expect(camera.hasAudio).toBe(false);
+      expect(logs).toContain("the source has no sound: video only");
     });
   });
 

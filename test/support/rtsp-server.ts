@@ -150,11 +150,19 @@ export async function startRtspServer(): Promise<RunningRtspServer> {
   };
 }
 
-/** Writes a short H.264 test-pattern MP4 to `path` with ffmpeg (about a second of work). */
-export async function writeTestClip(path: string, seconds = 2): Promise<void> {
+/** The pitch of the tone {@link writeTestClip} puts in a clip when asked. */
+export const TEST_TONE_HZ = 440;
+
+/**
+ * Writes a short H.264 test-pattern MP4 to `path` with ffmpeg (about a second of work); with
+ * `tone`, with a {@link TEST_TONE_HZ} sine (AAC, 48 kHz) as its sound.
+ */
+export async function writeTestClip(path: string, seconds = 2, tone = false): Promise<void> {
+  const sound = tone ? ["-f", "lavfi", "-i", `sine=frequency=${TEST_TONE_HZ}:sample_rate=48000:duration=${seconds}`, "-c:a", "aac"] : [];
   const maker = runProcess(FFMPEG_PATH, [
     "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
     "-f", "lavfi", "-i", `testsrc=size=320x240:rate=15:duration=${seconds}`,
+    ...sound,
     "-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p", path,
   ]);
   await maker.exited;
