@@ -12,7 +12,7 @@ import { mintToken } from "../../server/tokens.ts";
 import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
 import { Camera, CameraSourceState, type CameraOptions, type CameraStatusMessage } from "../../client/headless/camera.ts";
 import { HeadlessPeer, settleWebRtc } from "../../client/headless/peers.ts";
-import { startTestServer, waitFor } from "../mesh/helpers.ts";
+import { MESH_DEADLINE_MS, startTestServer, waitFor } from "../mesh/helpers.ts";
 import {
   FFMPEG_PATH,
   processExists,
@@ -24,14 +24,44 @@ import {
 
 const hasBinaries = requireCameraBinaries();
 
-/** Small frames and quick retries: the behaviour is the same, the machine is shared. */
+/**
+ * Small frames and quick retries: the behaviour is the same, the machine is shared. A first frame
+ * gets 8 s, not the default 20: an attempt that opened the RTSP stream in the moment the publisher
+ * came and went would otherwise hold the camera for 20 s before the next one, most of a wait's
+ * budget. The test sources are silent (the sound tests ask for audio).
+ */
 const TEST_CAMERA: Partial<CameraOptions> = {
   format: { width: 160, height: 120, fps: 10 },
   retryPolicy: () => 300,
   stallSeconds: 2,
+  firstFrameSeconds: 8,
   idleStopSeconds: 0,
+  audio: false,
   ffmpegPath: FFMPEG_PATH,
 };
+
+/**
+ * Resolves when `camera` enters `state` (at once when it is there): listening to its status
+ * events, so that a state it passes through between two polls is not missed.
+ */
+function nextState(camera: Camera, state: CameraSourceState, timeoutMs = MESH_DEADLINE_MS): Promise<void> {
+  if (camera.state === state) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for the camera to be ${state} (it is ${camera.state})`));
+    }, timeoutMs);
+    const unsubscribe = camera.on("status", ({ state: entered }) => {
+      if (entered === state) {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      }
+    });
+  });
+}
 
 describe.skipIf(!hasBinaries)("camera peer", () => {
   let server: RunningServer;
@@ -129,7 +159,7 @@ describe.skipIf(!hasBinaries)("camera peer", () => {
     });
 
     test("a source with sound is heard by a watcher: its audio sink receives the tone's samples", async () => {
-      const camera = startCamera({ room: "tone-room", name: "Bell", source: toneClip });
+      const camera = startCamera({ room: "tone-room", name: "Bell", source: toneClip, audio: true });
       const watcher = new HeadlessPeer({ url: server.wsUrl, room: "tone-room", username: "listener" });
       peers.push(watcher);
       const streams: MediaStream[] = [];
@@ -156,7 +186,7 @@ describe.skipIf(!hasBinaries)("camera peer", () => {
     });
 
     test("a source without sound is video only after one run that finds that out", async () => {
-      const camera = startCamera({ room: "silent-room", name: "Mute", source: clip });
+      const camera = startCamera({ room: "silent-room", name: "Mute", source: clip, audio: true });
       const logs: string[] = [];
       camera.on("log", ({ message }) => logs.push(message));
       await waitFor("the camera to go live", () => camera.state === CameraSourceState.live);
@@ -180,14 +210,16 @@ describe.skipIf(!hasBinaries)("camera peer", () => {
       await waitFor("frames before the drop", () => framesAtWatcher() > 5);
       const sessionBefore = camera.session;
 
+      const offline = nextState(camera, CameraSourceState.offline);
       await publisher.stop();
-      await waitFor("the camera to report offline", () => camera.state === CameraSourceState.offline);
+      await offline;
       await waitFor("the watcher to hear camera offline", () => statuses.some((status) => status.type === "camera_status" && status.state === "offline"));
       const cameraId = cameraIdAt(watcher, "Yard") ?? "";
       await waitFor("the watcher to see the camera's video off", () => watcher.session.peers.get(cameraId)?.mediaState?.video === false);
 
+      const liveAgain = nextState(camera, CameraSourceState.live);
       rtsp.publish("drop");
-      await waitFor("the camera to go live again", () => camera.state === CameraSourceState.live);
+      await liveAgain;
       const framesAtRecovery = framesAtWatcher();
       await waitFor("frames rising again at the watcher", () => framesAtWatcher() > framesAtRecovery + 5);
       // Same room session, same peer: the camera never left.
