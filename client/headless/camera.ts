@@ -393,6 +393,7 @@ export class Camera extends TypedEmitter<CameraEvents> {
       await phone.connect();
       this.#loginAttempts = 0;
       this.#log(`logged in as device user "${phone.login?.userID ?? userID}"`);
+      this.#announceAvailability();
       this.#onAudienceChange();
     } catch (error) {
       const code = error instanceof WebRtcRoomError ? `${error.code}: ` : "";
@@ -602,8 +603,25 @@ export class Camera extends TypedEmitter<CameraEvents> {
         session.setMediaState(this.#mediaState());
         session.broadcast(this.#statusMessage());
       }
+      this.#announceAvailability();
     }
     this.emit("status", { state, detail });
+  }
+
+  /**
+   * The device login's presence status: `unavailable` while the source is `offline`, `online`
+   * once frames flow again or ffmpeg is idle on purpose; a retry (`starting`) changes nothing, so
+   * that a source that keeps failing does not flap.
+   */
+  #announceAvailability(): void {
+    const phone = this.#phone;
+    if (!phone?.isReady) {
+      return;
+    }
+    const status = this.#state === CameraSourceState.offline ? "unavailable" : this.#state === CameraSourceState.starting ? undefined : "online";
+    if (status !== undefined && phone.self?.status !== status) {
+      phone.setStatus(status);
+    }
   }
 
   #log(message: string): void {

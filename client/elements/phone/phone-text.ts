@@ -11,6 +11,7 @@ export const STATUS_LABELS: Record<PresenceStatus, string> = {
   connecting: "On the phone",
   in_call: "In a call",
   ending: "Ending a call",
+  unavailable: "Unavailable",
 };
 
 /** How the outcome of `call` reads, for a notice in the lobby; `undefined` when nothing needs saying. */
