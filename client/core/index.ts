@@ -154,3 +154,4 @@ export { CHAT_MAX_BYTES, CHAT_MAX_CHARS, MESH_CHANNEL_MAX_BYTES, isChatTextWithi
 export type { ChatMessage } from "./chat.ts";
 export { MUTE_KINDS, ROOM_PASSWORD_MAX_LENGTH, type MuteKind, type RoomGrants, type RoomState } from "../../shared/protocol/room.ts";
 export * from "./phone.ts";
+export { CAMERA_STATUS_STATES, isCameraStatusMessage, type CameraStatusMessage, type CameraStatusState } from "./camera-status.ts";

@@ -33,6 +33,7 @@ import {
   type ReconnectPolicy,
   type WebSocketConstructor,
 } from "../core/index.ts";
+import { isCameraStatusMessage, type CameraStatusMessage } from "../core/camera-status.ts";
 import { AUDIO_FORMAT, FfmpegProcess, isMissingAudioExit, type FfmpegExit, type FrameFormat, type RtspTransport } from "./ffmpeg-source.ts";
 import { isUdpCandidate } from "./peers.ts";
 
@@ -86,17 +87,7 @@ export const CameraSourceState = {
 /** A value of {@link CameraSourceState}. */
 export type CameraSourceState = (typeof CameraSourceState)[keyof typeof CameraSourceState];
 
-/**
- * The application payload a camera sends over each pair's data channel (the `data` message of the
- * mesh channel) when its state changes and to each peer that connects, so that a tile can say
- * "camera offline". See docs/cameras.md.
- */
-export interface CameraStatusMessage {
-  type: "camera_status";
-  /** The camera's name (its display name in the room). */
-  camera: string;
-  state: Exclude<CameraSourceState, "closed">;
-}
+export { isCameraStatusMessage, type CameraStatusMessage } from "../core/camera-status.ts";
 
 /** Events of a {@link Camera}. */
 export type CameraEvents = {
@@ -627,11 +618,6 @@ export class Camera extends TypedEmitter<CameraEvents> {
   #log(message: string): void {
     this.emit("log", { message });
   }
-}
-
-/** True for a {@link CameraStatusMessage} (from another camera in the room). */
-export function isCameraStatusMessage(data: unknown): data is CameraStatusMessage {
-  return typeof data === "object" && data !== null && (data as { type?: unknown }).type === "camera_status";
 }
 
 /** ffmpeg's exit in words: its last stderr line, or its code or signal. */

@@ -94,3 +94,6 @@ export function failureText(failure: PhoneFailure | undefined): { title: string;
 function nameOf(party: CallParty): string {
   return party.username || party.userID;
 }
+
+/** Over a watch view while the watched user is `unavailable` (a camera whose source is down). */
+export const CAMERA_OFFLINE_TEXT = "Camera offline";

@@ -15,6 +15,7 @@ import { PhonePhase } from "./phone-events.ts";
 import { closeIcon, eyeIcon, phoneIcon, phoneMissedIcon } from "./phone-icons.ts";
 import { phoneStyles } from "./phone-styles.ts";
 import { STATUS_LABELS, failureText } from "./phone-text.ts";
+import { CAMERA_OFFLINE_TEXT } from "./phone-text.ts";
 import { hueOf, initials } from "../shared/avatar.ts";
 import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 import { attachStream } from "../shared/stream-directive.ts";
@@ -273,6 +274,9 @@ export class WebRtcPhone extends LitElement {
         ${watch.remoteStream
           ? html`<video part="watch-video" autoplay playsinline muted ${attachStream(watch.remoteStream, { muted: true })}></video>`
           : html`<div class="dim">${watch.state === "requesting" ? `Asking ${name}…` : "Connecting…"}</div>`}
+        ${this.#phone.isUnavailable(watch.remote.userID)
+          ? html`<div class="camera-offline" part="camera-offline" role="status"><span aria-hidden="true">${cameraOffIcon}</span>${CAMERA_OFFLINE_TEXT}</div>`
+          : nothing}
         <div class="watch-bar"><span class="name">${name}</span>
           <button class="ghost" @click=${() => watch.stop()} aria-label=${`Stop watching ${name}`}>Stop</button></div>
       </section>`;

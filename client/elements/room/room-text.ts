@@ -139,3 +139,16 @@ export function lobbyAnnouncement(
   }
   return arrivals.length === 2 ? `${first} and ${second} are waiting in the lobby` : `${arrivals.length} people are waiting in the lobby`;
 }
+
+/** The text on a camera peer's tile while its source is down (`camera_status` `offline`). */
+export const CAMERA_OFFLINE_TEXT = "Camera offline";
+
+/** What a screen reader hears when camera `name`'s source goes down. */
+export function cameraOfflineAnnouncement(name: string): string {
+  return `${name}: camera offline`;
+}
+
+/** What a screen reader hears when camera `name`'s picture is back. */
+export function cameraBackAnnouncement(name: string): string {
+  return `${name}: camera back online`;
+}
