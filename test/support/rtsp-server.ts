@@ -107,6 +107,8 @@ const DEFAULT_TEST_PATTERN: TestPattern = { width: 320, height: 240, fps: 15 };
 export interface RunningRtspServer {
   /** The URL a camera client pulls `path` from. */
   clientUrl(path: string): string;
+  /** The URL a publisher sends `path` to (over UDP: this server accepts no TCP publishing). */
+  sourceUrl(path: string): string;
   /**
    * Starts ffmpeg publishing a test pattern (H.264, a key frame every second; 320x240 at 15 fps
    * unless `pattern` says otherwise) to `path` over UDP. The stream stops with the returned process.
@@ -142,6 +144,7 @@ export async function startRtspServer(): Promise<RunningRtspServer> {
   const publishers = new Set<RunningProcess>();
   return {
     clientUrl: (path) => `rtsp://127.0.0.1:${clientPort}/${path}`,
+    sourceUrl: (path) => `rtsp://127.0.0.1:${sourcePort}/${path}`,
     publish(path, pattern = DEFAULT_TEST_PATTERN) {
       const publisher = runProcess(FFMPEG_PATH, [
         "-hide_banner", "-nostdin", "-loglevel", "error",
