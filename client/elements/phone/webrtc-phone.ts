@@ -272,8 +272,12 @@ export class WebRtcPhone extends LitElement {
       const name = watch.remote.username;
       return html`<section class="watch" part="watch" aria-label=${`Watching ${name}`} data-watching=${watch.remote.userID}>
         ${watch.remoteStream
-          ? html`<video part="watch-video" autoplay playsinline muted ${attachStream(watch.remoteStream, { muted: true })}></video>`
+          ? html`<video part="watch-video" autoplay playsinline
+              ${attachStream(watch.remoteStream, { muted: this.#phone.soundBlocked, onSoundBlocked: () => this.#phone.reportSoundBlocked() })}></video>`
           : html`<div class="dim">${watch.state === "requesting" ? `Asking ${name}…` : "Connecting…"}</div>`}
+        ${watch.remoteStream && this.#phone.soundBlocked
+          ? html`<button class="sound" @click=${() => this.#phone.unblockSound()}>${soundOffIcon} Click to enable sound</button>`
+          : nothing}
         ${this.#phone.isUnavailable(watch.remote.userID)
           ? html`<div class="camera-offline" part="camera-offline" role="status"><span aria-hidden="true">${cameraOffIcon}</span>${CAMERA_OFFLINE_TEXT}</div>`
           : nothing}
