@@ -14,6 +14,7 @@ const ALL_TYPES = {
   login: true,
   call: true, incomingCallResponse: true, stopCall: true, stop: true, onIceCandidate: true, callDescription: true,
   watch: true, watchAnswer: true, allowWatching: true, stopWatching: true, watchDescription: true, watchCandidate: true,
+  setStatus: true,
 } satisfies Record<ClientMessageType, true>;
 
 describe("handler table", () => {

@@ -155,3 +155,4 @@ export type { ChatMessage } from "./chat.ts";
 export { MUTE_KINDS, ROOM_PASSWORD_MAX_LENGTH, type MuteKind, type RoomGrants, type RoomState } from "../../shared/protocol/room.ts";
 export { ACCOUNT_PASSWORD_MAX_LENGTH, type AccountCredentials } from "../../shared/protocol/accounts.ts";
 export * from "./phone.ts";
+export { CAMERA_STATUS_STATES, isCameraStatusMessage, type CameraStatusMessage, type CameraStatusState } from "./camera-status.ts";

@@ -41,6 +41,7 @@ import {
   type IceServer,
   type PresenceServerMessage,
   type PresenceUser,
+  type SelfSetStatus,
   type StopReason,
   type Watcher,
 } from "../../shared/protocol/index.ts";
@@ -664,6 +665,16 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       throw new PhoneError("not_ready", "allowWatching() needs a logged-in session");
     }
     await this.#connection.allowWatching(userID.trim(), allow, this.#loginTimeoutMs);
+  }
+
+  /**
+   * Says whether this user is available: `unavailable` (a camera whose source is down: rung by
+   * nobody, still watchable) or `online` again. Everyone's directory shows it. Refused by the
+   * server (an `error` event, `invalid_state`) during a call, whose statuses are the server's.
+   * False when not logged in or the socket is away (the login keeps its former status then).
+   */
+  setStatus(status: SelfSetStatus): boolean {
+    return this.isReady && this.#connection.setStatus(status);
   }
 
   /** Ends the watch `watchId`, whichever side this user is; false when there is none. */

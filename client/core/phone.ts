@@ -43,4 +43,4 @@ export {
   type KeyValueStorage,
   type ReclaimKeyStore,
 } from "./reclaim-keys.ts";
-export type { IceServer, PresenceStatus, PresenceUser, Watcher } from "../../shared/protocol/index.ts";
+export type { IceServer, PresenceStatus, PresenceUser, SelfSetStatus, Watcher } from "../../shared/protocol/index.ts";

@@ -29,7 +29,7 @@
  *   the old id) and the families start again (`restarted` event): a room joins as new, a phone
  *   logs in again.
  */
-import { PROTOCOL_VERSION, type AccountCredentials, type CallServerMessage, type MuteKind, type RoomGrants, type RoomState, type ClientMessage, type CommonServerMessage, type ErrorCode, type IceCandidate, type IceServer, type Participant, type PresenceServerMessage, type RoomServerMessage, type ServerMessage, type StopReason, type WatchServerMessage } from "../../shared/protocol/index.ts";
+import { PROTOCOL_VERSION, type AccountCredentials, type CallServerMessage, type MuteKind, type RoomGrants, type RoomState, type ClientMessage, type CommonServerMessage, type ErrorCode, type IceCandidate, type IceServer, type Participant, type PresenceServerMessage, type RoomServerMessage, type SelfSetStatus, type ServerMessage, type StopReason, type WatchServerMessage } from "../../shared/protocol/index.ts";
 import { CLIENT_MESSAGE_FAMILY, isCallServerMessage, isClientMessageType, isPresenceServerMessage, isRoomServerMessage, isWatchServerMessage } from "../../shared/protocol/families.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
@@ -617,6 +617,11 @@ export class ServerConnection extends TypedEmitter<ServerConnectionEvents> {
    */
   async allowWatching(userID: string, allow: boolean, timeoutMs: number): Promise<void> {
     await this.request({ type: "allowWatching", userID, allow }, ["watchAllowed"], timeoutMs);
+  }
+
+  /** Says whether this login is available (`setStatus`); the directory shows the change to everyone. */
+  setStatus(status: SelfSetStatus): boolean {
+    return this.#signaling.send({ type: "setStatus", status });
   }
 
   /** Ends a watch or withdraws (or turns down) a request (`stopWatching`). */

@@ -42,6 +42,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "rtsp-transport", value: "tcp|udp", help: "how ffmpeg reaches an rtsp:// source (default tcp)" },
   { name: "idle-stop", value: "SECONDS", help: `stop ffmpeg when nobody else is in the room this long, start it when someone joins; 0 never stops (default ${DEFAULT_IDLE_STOP_SECONDS})` },
   { name: "stall-seconds", value: "S", help: `restart ffmpeg when no frame came for this long (default ${DEFAULT_STALL_SECONDS})` },
+  { name: "no-audio", value: null, help: "video only: never decode the source's sound (saves the first run that finds out a source is silent)" },
   { name: "config", value: "FILE", help: "several cameras from a JSON file (see below) instead of --source/--name/--room" },
   { name: "ffmpeg", value: "PATH", help: "the ffmpeg executable (default: ffmpeg from PATH)" },
   { name: "help", value: null, help: "show this help" },
@@ -55,10 +56,11 @@ export function cameraHelp(): string {
     "       webrtc-room camera --url URL --config cameras.json [options]",
     "",
     "Puts a camera into a room: a headless participant (@roamhq/wrtc) that publishes one video",
-    "track and receives nothing. ffmpeg (a child process) decodes the source once to raw frames of",
-    "a fixed size, however many people watch. When the source drops or stalls the camera stays in",
+    "track, and the source's sound when it has some, and receives nothing. ffmpeg (a child process)",
+    "decodes the source once to raw frames of a fixed size (and 48 kHz mono sound), however many",
+    "people watch. A silent source costs one ffmpeg run that finds that out (or give --no-audio). When the source drops or stalls the camera stays in",
     "the room, says \"camera offline\" on stderr (and to the room: video off plus a camera_status",
-    "data message) and tries again with backoff (up to 30 s between attempts). With nobody else in",
+    "data message; with --login its presence status is \"unavailable\") and tries again with backoff (up to 30 s between attempts). With nobody else in",
     "the room for --idle-stop seconds ffmpeg is stopped until someone joins. SIGTERM or Ctrl-C",
     "leaves the room and stops ffmpeg (SIGTERM, then SIGKILL after 2 s) before exiting.",
     "",
@@ -69,13 +71,13 @@ export function cameraHelp(): string {
     "--idle-stop and --stall-seconds apply to every entry that does not set its own:",
     '  [{ "source": "rtsp://user:pass@10.0.0.7/stream1", "name": "Gate", "room": "yard",',
     '     "token": "…", "login": "gate", "loginToken": "…", "size": "1280x720", "fps": 10,',
-    '     "rtspTransport": "udp", "idleStop": 60 }]',
+    '     "rtspTransport": "udp", "idleStop": 60, "audio": false }]',
     "",
     "With --login the camera is also a device user in the /call directory: anyone logged in may",
     "watch it without being asked, each watcher over its own connection with the same track (still",
     "one decode), and its watchers keep ffmpeg running like room members do.",
     "",
-    "Not yet: audio. See docs/cameras.md.",
+    "See docs/cameras.md.",
     "",
     "Exit status: 0 after SIGTERM/SIGINT, 2 on bad options or a missing ffmpeg.",
     "",
@@ -97,6 +99,7 @@ const CameraEntrySchema = v.strictObject({
   rtspTransport: v.optional(v.picklist(["tcp", "udp"])),
   idleStop: v.optional(v.number()),
   stallSeconds: v.optional(v.number()),
+  audio: v.optional(v.boolean()),
 });
 
 /** The contents of a `--config` file: each entry joins a room, logs in, or both. */
@@ -141,7 +144,8 @@ export interface CameraCommand {
 
 /** Parses `webrtc-room camera` flags (reading `--config` when given). Throws {@link UsageError}. */
 export async function parseCameraArgs(argv: readonly string[]): Promise<CameraCommand> {
-  const { text } = parseFlags(argv, FLAGS);
+  const parsed = parseFlags(argv, FLAGS);
+  const { text } = parsed;
   const number = (name: string): number | undefined => {
     const raw = text(name);
     return raw === undefined ? undefined : Number(raw);
@@ -162,6 +166,7 @@ export async function parseCameraArgs(argv: readonly string[]): Promise<CameraCo
     rtspTransport,
     idleStopSeconds: checkSeconds(number("idle-stop") ?? DEFAULT_IDLE_STOP_SECONDS, "--idle-stop", 0),
     stallSeconds: checkSeconds(number("stall-seconds") ?? DEFAULT_STALL_SECONDS, "--stall-seconds", 1),
+    audio: !parsed.has("no-audio"),
   };
   const single = ["source", "name", "room", "token", "login", "login-token"].filter((name) => text(name) !== undefined);
   const configPath = text("config");
@@ -215,6 +220,7 @@ export async function parseCameraArgs(argv: readonly string[]): Promise<CameraCo
       rtspTransport: entry.rtspTransport ?? defaults.rtspTransport,
       idleStopSeconds: entry.idleStop === undefined ? defaults.idleStopSeconds : checkSeconds(entry.idleStop, `${where}idleStop`, 0),
       stallSeconds: entry.stallSeconds === undefined ? defaults.stallSeconds : checkSeconds(entry.stallSeconds, `${where}stallSeconds`, 1),
+      audio: entry.audio ?? defaults.audio,
       ffmpegPath,
     };
   });

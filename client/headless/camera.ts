@@ -1,10 +1,11 @@
 /**
  * A camera peer: one video source (an IP camera, a stream, a file, a V4L2 device, read by an
- * `ffmpeg` child process) published into a room by a headless, publish-only participant.
+ * `ffmpeg` child process) published into a room by a headless, publish-only participant, with the
+ * source's sound when it has some.
  *
  * One decode per camera however many people watch: ffmpeg's frames go into one `RTCVideoSource`
- * whose single track is published once; the room session adds that track to every pair, and each
- * pair only encodes it. The participant asks the others to send it nothing (`receiveMedia: false`),
+ * and its sound into one `RTCAudioSource`, whose tracks are published once (sources `camera` and
+ * `microphone`); the room session adds them to every pair, and each pair only encodes them. The participant asks the others to send it nothing (`receiveMedia: false`),
  * so it decodes no media either.
  *
  * The source side is a small supervisor with explicit states ({@link CameraSourceState}):
@@ -32,10 +33,12 @@ import {
   type ReconnectPolicy,
   type WebSocketConstructor,
 } from "../core/index.ts";
-import { FfmpegProcess, type FfmpegExit, type FrameFormat, type RtspTransport } from "./ffmpeg-source.ts";
+import { isCameraStatusMessage, type CameraStatusMessage } from "../core/camera-status.ts";
+import { AUDIO_FORMAT, FfmpegProcess, isMissingAudioExit, type FfmpegExit, type FrameFormat, type RtspTransport } from "./ffmpeg-source.ts";
 import { isUdpCandidate } from "./peers.ts";
 
 type RTCVideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
+type RTCAudioSource = InstanceType<typeof wrtc.nonstandard.RTCAudioSource>;
 
 /** Default picture size sent to the room. */
 export const DEFAULT_CAMERA_FORMAT: FrameFormat = { width: 640, height: 360, fps: 15 };
@@ -84,17 +87,7 @@ export const CameraSourceState = {
 /** A value of {@link CameraSourceState}. */
 export type CameraSourceState = (typeof CameraSourceState)[keyof typeof CameraSourceState];
 
-/**
- * The application payload a camera sends over each pair's data channel (the `data` message of the
- * mesh channel) when its state changes and to each peer that connects, so that a tile can say
- * "camera offline". See docs/cameras.md.
- */
-export interface CameraStatusMessage {
-  type: "camera_status";
-  /** The camera's name (its display name in the room). */
-  camera: string;
-  state: Exclude<CameraSourceState, "closed">;
-}
+export { isCameraStatusMessage, type CameraStatusMessage } from "../core/camera-status.ts";
 
 /** Events of a {@link Camera}. */
 export type CameraEvents = {
@@ -133,6 +126,17 @@ export interface CameraOptions {
    * gets at least {@link FIRST_FRAME_TIMEOUT_SECONDS} for its first frame.
    */
   stallSeconds?: number;
+  /**
+   * Seconds a new ffmpeg may take to deliver its first frame before it is stopped and tried
+   * again; default {@link FIRST_FRAME_TIMEOUT_SECONDS} (or `stallSeconds` when longer).
+   */
+  firstFrameSeconds?: number;
+  /**
+   * Publish the source's sound too (default true). Whether the source has any is found out by
+   * the first ffmpeg run (ffmpeg refuses to start when it has none; it runs again without audio,
+   * once per camera); false never asks for audio and saves that run on a silent source.
+   */
+  audio?: boolean;
   /** Delay before source attempt `attempt`, and before getting back into the room. */
   retryPolicy?: ReconnectPolicy;
   /** The ffmpeg executable; `ffmpeg` from `PATH` by default. */
@@ -148,7 +152,12 @@ interface SourceRun {
   stallTimer: ReturnType<typeof setTimeout>;
   stallMs: number;
   stopReason: "idle" | "stall" | "close" | undefined;
+  /** This run decodes the source's audio too. */
+  audio: boolean;
 }
+
+/** What the camera knows of its source's sound: not yet asked, some, or none. */
+type SourceAudio = "unknown" | "present" | "absent";
 
 /** A camera peer; see the module comment. `start()` once, `close()` at the end. */
 export class Camera extends TypedEmitter<CameraEvents> {
@@ -157,6 +166,9 @@ export class Camera extends TypedEmitter<CameraEvents> {
   readonly #options: CameraOptions;
   readonly #videoSource: RTCVideoSource;
   readonly #track: MediaStreamTrack;
+  /** The sound's source and track; undefined with `audio: false`. */
+  readonly #audio: { source: RTCAudioSource; track: MediaStreamTrack } | undefined;
+  #sourceAudio: SourceAudio;
   readonly #retryPolicy: ReconnectPolicy;
   #session: RoomSession | undefined;
   #phone: PhoneSession | undefined;
@@ -183,11 +195,24 @@ export class Camera extends TypedEmitter<CameraEvents> {
     this.#retryPolicy = options.retryPolicy ?? DEFAULT_CAMERA_RETRY_POLICY;
     this.#videoSource = new wrtc.nonstandard.RTCVideoSource();
     this.#track = this.#videoSource.createTrack();
+    if (options.audio === false) {
+      this.#audio = undefined;
+      this.#sourceAudio = "absent";
+    } else {
+      const source = new wrtc.nonstandard.RTCAudioSource();
+      this.#audio = { source, track: source.createTrack() };
+      this.#sourceAudio = "unknown";
+    }
   }
 
   /** The source's current state. */
   get state(): CameraSourceState {
     return this.#state;
+  }
+
+  /** True once the source delivered sound (its audio is published); false while unknown or without. */
+  get hasAudio(): boolean {
+    return this.#sourceAudio === "present";
   }
 
   /** Frames handed to the published track so far (one decode, whatever the number of watchers). */
@@ -242,6 +267,7 @@ export class Camera extends TypedEmitter<CameraEvents> {
     // libwebrtc never sees a track stop under senders that are still attached.
     await Promise.resolve();
     this.#track.stop();
+    this.#audio?.track.stop();
     this.#setState(CameraSourceState.closed, "left the room, ffmpeg stopped");
     this.removeAllListeners();
   }
@@ -265,6 +291,9 @@ export class Camera extends TypedEmitter<CameraEvents> {
     });
     this.#session = session;
     session.publications.publish("camera", this.#track);
+    if (this.#audio) {
+      session.publications.publish("microphone", this.#audio.track);
+    }
     session.on("peer-joined", ({ peer }) => {
       this.#log(`${peer.username} joined (${session.peers.size} others in the room)`);
       this.#onAudienceChange();
@@ -300,7 +329,7 @@ export class Camera extends TypedEmitter<CameraEvents> {
       const info = await session.join();
       this.#roomAttempts = 0;
       this.#log(`joined room "${info.room}" as ${info.id} (${session.peers.size} others present)`);
-      session.setMediaState({ audio: false, video: this.#state === CameraSourceState.live });
+      session.setMediaState(this.#mediaState());
       this.#onAudienceChange();
     } catch (error) {
       const code = error instanceof WebRtcRoomError ? `${error.code}: ` : "";
@@ -337,8 +366,8 @@ export class Camera extends TypedEmitter<CameraEvents> {
       WebSocket: options.WebSocket ?? WebSocket,
       candidateFilter: isUdpCandidate,
       reconnect: this.#retryPolicy,
-      // Every watcher gets the one track, so all of them share the one decode.
-      watchStream: new wrtc.MediaStream([this.#track]),
+      // Every watcher gets the same tracks, so all of them share the one decode.
+      watchStream: new wrtc.MediaStream([this.#track, ...(this.#audio ? [this.#audio.track] : [])]),
     });
     this.#phone = phone;
     phone.on("watchers", ({ watchers }) => {
@@ -355,6 +384,7 @@ export class Camera extends TypedEmitter<CameraEvents> {
       await phone.connect();
       this.#loginAttempts = 0;
       this.#log(`logged in as device user "${phone.login?.userID ?? userID}"`);
+      this.#announceAvailability();
       this.#onAudienceChange();
     } catch (error) {
       const code = error instanceof WebRtcRoomError ? `${error.code}: ` : "";
@@ -430,19 +460,23 @@ export class Camera extends TypedEmitter<CameraEvents> {
     this.#sourceRetryTimer = undefined;
     const options = this.#options;
     const stallMs = (options.stallSeconds ?? DEFAULT_STALL_SECONDS) * 1000;
-    const firstFrameMs = Math.max(stallMs, FIRST_FRAME_TIMEOUT_SECONDS * 1000);
+    const firstFrameMs = Math.max(stallMs, (options.firstFrameSeconds ?? FIRST_FRAME_TIMEOUT_SECONDS) * 1000);
+    const audio = this.#sourceAudio !== "absent";
     const ffmpeg = new FfmpegProcess({
       source: options.source,
       format: this.format,
       rtspTransport: options.rtspTransport ?? "tcp",
+      audio,
       ...(options.ffmpegPath !== undefined ? { ffmpegPath: options.ffmpegPath } : {}),
       onFrame: (frame) => this.#onFrame(run, frame),
+      onAudio: (samples) => this.#onAudio(run, samples),
     });
     const run: SourceRun = {
       process: ffmpeg,
       stallTimer: setTimeout(() => this.#onStall(run, firstFrameMs), firstFrameMs),
       stallMs,
       stopReason: undefined,
+      audio,
     };
     this.#run = run;
     void ffmpeg.exited.then((exit) => this.#onSourceExit(run, exit));
@@ -466,6 +500,20 @@ export class Camera extends TypedEmitter<CameraEvents> {
     if (this.#state !== CameraSourceState.live) {
       this.#sourceAttempts = 0;
       this.#setState(CameraSourceState.live, `frames flowing (${width}x${height} at ${this.format.fps} fps)`);
+    }
+  }
+
+  /** A 10 ms block of the source's sound; the first one makes the camera's audio "on". */
+  #onAudio(run: SourceRun, samples: Int16Array): void {
+    if (run !== this.#run || run.stopReason !== undefined || !this.#audio) {
+      return;
+    }
+    const { sampleRate, bitsPerSample, channelCount, samplesPerBlock } = AUDIO_FORMAT;
+    this.#audio.source.onData({ samples, sampleRate, bitsPerSample, channelCount, numberOfFrames: samplesPerBlock });
+    if (this.#sourceAudio !== "present") {
+      this.#sourceAudio = "present";
+      this.#log("the source has sound: publishing it");
+      this.#announceMediaState();
     }
   }
 
@@ -497,6 +545,13 @@ export class Camera extends TypedEmitter<CameraEvents> {
         if (this.#closing) {
           return;
         }
+        if (run.audio && run.stopReason === undefined && isMissingAudioExit(exit)) {
+          // Not a failure: the source is silent. Once per camera, at once, without backoff.
+          this.#sourceAudio = "absent";
+          this.#log("the source has no sound: video only");
+          this.#startSource();
+          return;
+        }
         this.#sourceAttempts += 1;
         const delayMs = this.#retryPolicy(this.#sourceAttempts) ?? CAMERA_RETRY_MAX_DELAY_MS;
         const why = run.stopReason === "stall" ? "stalled" : describeExit(exit);
@@ -517,27 +572,52 @@ export class Camera extends TypedEmitter<CameraEvents> {
     return { type: "camera_status", camera: this.name, state };
   }
 
+  /** What the room's tiles show: the video and the sound only while frames flow. */
+  #mediaState(): { audio: boolean; video: boolean } {
+    const live = this.#state === CameraSourceState.live;
+    return { audio: live && this.#sourceAudio === "present", video: live };
+  }
+
+  #announceMediaState(): void {
+    const session = this.#session;
+    if (session?.isJoined) {
+      session.setMediaState(this.#mediaState());
+    }
+  }
+
   #setState(state: CameraSourceState, detail: string): void {
     const changed = this.#state !== state;
     this.#state = state;
     if (changed && state !== CameraSourceState.closed) {
       const session = this.#session;
       if (session?.isJoined) {
-        session.setMediaState({ audio: false, video: state === CameraSourceState.live });
+        session.setMediaState(this.#mediaState());
         session.broadcast(this.#statusMessage());
       }
+      this.#announceAvailability();
     }
     this.emit("status", { state, detail });
+  }
+
+  /**
+   * The device login's presence status: `unavailable` while the source is `offline`, `online`
+   * once frames flow again or ffmpeg is idle on purpose; a retry (`starting`) changes nothing, so
+   * that a source that keeps failing does not flap.
+   */
+  #announceAvailability(): void {
+    const phone = this.#phone;
+    if (!phone?.isReady) {
+      return;
+    }
+    const status = this.#state === CameraSourceState.offline ? "unavailable" : this.#state === CameraSourceState.starting ? undefined : "online";
+    if (status !== undefined && phone.self?.status !== status) {
+      phone.setStatus(status);
+    }
   }
 
   #log(message: string): void {
     this.emit("log", { message });
   }
-}
-
-/** True for a {@link CameraStatusMessage} (from another camera in the room). */
-export function isCameraStatusMessage(data: unknown): data is CameraStatusMessage {
-  return typeof data === "object" && data !== null && (data as { type?: unknown }).type === "camera_status";
 }
 
 /** ffmpeg's exit in words: its last stderr line, or its code or signal. */

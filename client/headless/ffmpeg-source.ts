@@ -1,12 +1,13 @@
 /**
  * One `ffmpeg` child process that reads a camera source (RTSP, HTTP MJPEG, a file, a V4L2
- * device: anything ffmpeg opens) and writes raw I420 frames of one fixed size to its stdout, and
- * the splitter that cuts that byte stream into frames.
+ * device: anything ffmpeg opens) and writes raw I420 frames of one fixed size to its stdout and,
+ * when asked, the source's sound as 10 ms blocks of 48 kHz mono 16-bit samples to a second pipe
+ * (fd 3); and the splitter that cuts those byte streams into frames.
  *
  * ffmpeg does the decoding and the scaling, so that the WebRTC side always gets frames of the size
  * it announced, whatever the camera sends and even when the camera changes resolution.
  */
-import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 
 /** The raw frames ffmpeg is asked for. */
@@ -26,7 +27,24 @@ export interface FfmpegInput {
   format: FrameFormat;
   /** Used only for `rtsp://` and `rtsps://` sources. */
   rtspTransport: RtspTransport;
+  /**
+   * Also decode the source's first audio stream to {@link AUDIO_FORMAT} on fd 3. ffmpeg fails
+   * (see {@link isMissingAudioExit}) when the source has no audio: run it again without.
+   */
+  audio?: boolean;
 }
+
+/**
+ * The audio ffmpeg writes, as `RTCAudioSource.onData` takes it: 16-bit signed little-endian mono
+ * at 48 kHz, handed on in blocks of 10 ms (480 samples).
+ */
+export const AUDIO_FORMAT = { sampleRate: 48_000, channelCount: 1, bitsPerSample: 16, samplesPerBlock: 480 } as const;
+
+/** Bytes of one 10 ms audio block of {@link AUDIO_FORMAT}. */
+export const AUDIO_BLOCK_BYTES = AUDIO_FORMAT.samplesPerBlock * AUDIO_FORMAT.channelCount * (AUDIO_FORMAT.bitsPerSample / 8);
+
+/** The file descriptor of the child's audio pipe (`pipe:3`): 0–2 are stdin, stdout, stderr. */
+const AUDIO_FD = 3;
 
 /** Bytes of one I420 frame: a full-size luma plane and two quarter-size chroma planes. */
 export function i420FrameBytes(width: number, height: number): number {
@@ -54,7 +72,10 @@ export function sourceKind(source: string): SourceKind {
  * The ffmpeg command line for `input`. A file is read at its own frame rate (`-re`) and looped, so
  * that it behaves like a live camera; live sources are read as fast as they come. The picture is
  * scaled to fit the frame and padded (black bars), never stretched, and the frame rate is fixed
- * (frames dropped or repeated), so that every frame on stdout has the same size.
+ * (frames dropped or repeated), so that every frame on stdout has the same size. With `audio`, a
+ * second output carries the first audio stream (`0:a:0?`), resampled and mixed down to
+ * {@link AUDIO_FORMAT}, to fd 3; `-flush_packets 1` hands each decoded packet on at once instead
+ * of in 32 KiB bursts (a third of a second of sound).
  */
 export function ffmpegArguments(input: FfmpegInput): string[] {
   const { width, height, fps } = input.format;
@@ -75,12 +96,30 @@ export function ffmpegArguments(input: FfmpegInput): string[] {
     "-loglevel", "error",
     ...inputOptions[sourceKind(input.source)],
     "-i", input.source,
-    "-an",
+    ...(input.audio ? ["-map", "0:v:0"] : ["-an"]),
     "-vf", filter,
     "-pix_fmt", "yuv420p",
     "-f", "rawvideo",
     "pipe:1",
+    ...(input.audio
+      ? [
+          "-map", "0:a:0?",
+          "-ac", String(AUDIO_FORMAT.channelCount),
+          "-ar", String(AUDIO_FORMAT.sampleRate),
+          "-flush_packets", "1",
+          "-f", "s16le",
+          `pipe:${AUDIO_FD}`,
+        ]
+      : []),
   ];
+}
+
+/**
+ * True when `exit` is ffmpeg refusing to start because the audio output got no stream: the
+ * source has no sound. The caller runs it again without `audio`.
+ */
+export function isMissingAudioExit(exit: FfmpegExit): boolean {
+  return !exit.stopped && /does not contain any stream/.test(exit.stderrTail);
 }
 
 /**
@@ -129,6 +168,8 @@ export interface FfmpegProcessOptions extends FfmpegInput {
   ffmpegPath?: string;
   /** Called with each complete frame; the buffer is reused after the call returns. */
   onFrame: (frame: Uint8Array) => void;
+  /** With `audio`: called with each 10 ms block of {@link AUDIO_FORMAT} samples, reused likewise. */
+  onAudio?: (samples: Int16Array) => void;
 }
 
 /** How long ffmpeg may take to exit after SIGTERM before it is killed with SIGKILL. */
@@ -141,7 +182,7 @@ const STDERR_TAIL_LINES = 5;
 export class FfmpegProcess {
   /** Resolves once the process has exited (and been reaped). */
   readonly exited: Promise<FfmpegExit>;
-  readonly #child: ChildProcessByStdio<null, Readable, Readable>;
+  readonly #child: ChildProcess;
   #stderrLines: string[] = [];
   #stopping = false;
   #hasExited = false;
@@ -149,11 +190,21 @@ export class FfmpegProcess {
   constructor(options: FfmpegProcessOptions) {
     const { width, height } = options.format;
     const splitter = new FrameSplitter(i420FrameBytes(width, height));
-    this.#child = spawn(options.ffmpegPath ?? "ffmpeg", ffmpegArguments(options), { stdio: ["ignore", "pipe", "pipe"] });
-    this.#child.stdout.on("data", (chunk: Buffer) => splitter.push(chunk, options.onFrame));
+    this.#child = spawn(options.ffmpegPath ?? "ffmpeg", ffmpegArguments(options), {
+      stdio: ["ignore", "pipe", "pipe", ...(options.audio ? (["pipe"] as const) : [])],
+    });
+    const { stdout, stderr } = this.#child;
+    stdout?.on("data", (chunk: Buffer) => splitter.push(chunk, options.onFrame));
+    const audioPipe = this.#child.stdio[AUDIO_FD] as Readable | null | undefined;
+    const onAudio = options.onAudio;
+    if (audioPipe && onAudio) {
+      const audioSplitter = new FrameSplitter(AUDIO_BLOCK_BYTES);
+      // The splitter's buffer starts at offset 0 of its own ArrayBuffer: aligned for 16-bit samples.
+      audioPipe.on("data", (chunk: Buffer) => audioSplitter.push(chunk, (block) => onAudio(new Int16Array(block.buffer, block.byteOffset, AUDIO_FORMAT.samplesPerBlock))));
+    }
     let partialLine = "";
-    this.#child.stderr.setEncoding("utf8");
-    this.#child.stderr.on("data", (text: string) => {
+    stderr?.setEncoding("utf8");
+    stderr?.on("data", (text: string) => {
       const lines = (partialLine + text).split(/\r?\n/);
       partialLine = lines.pop() ?? "";
       this.#stderrLines = [...this.#stderrLines, ...lines.filter((line) => line.trim() !== "")].slice(-STDERR_TAIL_LINES);

@@ -2,6 +2,7 @@
  * The handler table of the signaling server: every client message type, by family. Assigning the
  * families' union to {@link HandlerTable} is what makes a missing handler a compile error.
  */
+import { availabilityHandlers } from "./availability.ts";
 import { callHandlers } from "./calls.ts";
 import { hostHandlers } from "./hosts.ts";
 import { presenceHandlers } from "./presence.ts";
@@ -21,6 +22,7 @@ export function handlerTable(services: HandlerServices): HandlerTable {
     ...presenceHandlers(services),
     ...callHandlers(services),
     ...watchHandlers(services),
+    ...availabilityHandlers(services),
   };
   return table;
 }

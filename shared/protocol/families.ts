@@ -94,6 +94,7 @@ export const CLIENT_MESSAGE_FAMILY: Readonly<Record<ClientMessageType, MessageFa
   stopWatching: "call",
   watchDescription: "call",
   watchCandidate: "call",
+  setStatus: "presence",
 };
 
 /** True when `type` is a message type clients may send. */

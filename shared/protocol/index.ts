@@ -21,7 +21,7 @@ import {
   SendOfferSchema,
   type RoomServerMessage,
 } from "./room.ts";
-import { LoginSchema, type PresenceServerMessage } from "./presence.ts";
+import { LoginSchema, SetStatusSchema, type PresenceServerMessage } from "./presence.ts";
 import { AllowWatchingSchema, StopWatchingSchema, WatchAnswerSchema, WatchCandidateSchema, WatchDescriptionSchema, WatchSchema, type WatchServerMessage } from "./watch.ts";
 
 export * from "./accounts.ts";
@@ -60,6 +60,7 @@ const ClientMessageSchema = v.variant("type", [
   StopWatchingSchema,
   WatchDescriptionSchema,
   WatchCandidateSchema,
+  SetStatusSchema,
 ]);
 
 /** A validated message from a client. */

@@ -106,12 +106,17 @@ export const LoginSchema = v.object({
 /** A validated `login`. */
 export type LoginMessage = v.InferOutput<typeof LoginSchema>;
 
-/** Every status of an online user, in the order a call goes through them. */
-export const PRESENCE_STATUSES = ["online", "connecting", "in_call", "ending"] as const;
+/**
+ * Every status of an online user: the ones a call goes through, in order, then `unavailable`,
+ * which a user sets itself (`setStatus`).
+ */
+export const PRESENCE_STATUSES = ["online", "connecting", "in_call", "ending", "unavailable"] as const;
 
 /**
  * Status of an online user. `connecting`: a call is ringing (caller and callee alike); `in_call`:
- * the call was accepted; `ending`: an accepted call just ended and its media is being torn down.
+ * the call was accepted; `ending`: an accepted call just ended and its media is being torn down;
+ * `unavailable`: online but not able to take part, as the user itself said with `setStatus` (a
+ * camera whose source is down); it is rung by nobody, and may still be watched.
  * Offline users are not listed at all.
  */
 export type PresenceStatus = (typeof PRESENCE_STATUSES)[number];
@@ -120,6 +125,26 @@ export type PresenceStatus = (typeof PRESENCE_STATUSES)[number];
 export function refusesIncomingCalls(status: PresenceStatus): boolean {
   return status !== "online";
 }
+
+/** The statuses a user may set itself with `setStatus`; the others follow its calls. */
+export const SELF_SET_STATUSES = ["online", "unavailable"] as const;
+
+/**
+ * `setStatus`: the sender says whether it is available (`online`) or not (`unavailable`). Only
+ * outside a call: a call's statuses are the server's (refused `invalid_state` meanwhile), and a
+ * call placed while `unavailable` leaves the user `online` when it ends. Everyone sees the change
+ * as a `presenceUpdate`; nothing is sent back otherwise. Kept for the login's lifetime.
+ */
+export const SetStatusSchema = v.object({
+  type: v.literal("setStatus"),
+  status: v.picklist(SELF_SET_STATUSES),
+});
+
+/** A validated `setStatus`. */
+export type SetStatusMessage = v.InferOutput<typeof SetStatusSchema>;
+
+/** A status a user may set itself. */
+export type SelfSetStatus = (typeof SELF_SET_STATUSES)[number];
 
 /** One online user as listed in the directory. */
 export interface PresenceUser {

@@ -23,6 +23,8 @@ const TEST_CAMERA: Partial<CameraOptions> = {
   retryPolicy: () => 300,
   stallSeconds: 2,
   idleStopSeconds: 1,
+  // The test pattern is silent: no run to find that out, so that starts count watchers only.
+  audio: false,
   ffmpegPath: FFMPEG_PATH,
 };
 
@@ -101,5 +103,37 @@ describe.skipIf(!hasBinaries)("camera as a device user", () => {
       const sent = [...(report?.values() ?? [])].filter((entry: { type: string; bytesSent?: number }) => entry.type === "outbound-rtp" && (entry.bytesSent ?? 0) > 0);
       expect(sent).toEqual([]);
     }
+  });
+
+  test("a third user sees the camera unavailable while its publisher is down, and available when frames return", async () => {
+    const publisher = rtsp.publish("yard");
+    const camera = new Camera({ url: server.wsUrl, ...TEST_CAMERA, name: "Yard", login: "yard-cam", source: rtsp.clientUrl("yard"), rtspTransport: "udp", firstFrameSeconds: 8 });
+    cameras.push(camera);
+    await camera.start();
+    const [watcher, observer] = [new Watcher(server.wsUrl, "wes"), new Watcher(server.wsUrl, "olga")];
+    watchers.push(watcher, observer);
+    await Promise.all([watcher.session.connect(), observer.session.connect()]);
+    const statuses: string[] = [];
+    observer.session.on("directory", () => {
+      const status = observer.session.user("yard-cam")?.status;
+      if (status !== undefined && statuses.at(-1) !== status) {
+        statuses.push(status);
+      }
+    });
+    watcher.session.watch("yard-cam");
+    await waitFor("frames at the watcher", () => watcher.frames > 5);
+    expect(observer.session.user("yard-cam")?.status).toBe("online");
+    // From here on: the first attempt may have met the publisher not yet up (unavailable, online).
+    statuses.splice(0, statuses.length, "online");
+
+    await publisher.stop();
+    await waitFor("the observer to see the camera unavailable", () => observer.session.user("yard-cam")?.status === "unavailable");
+    expect(watcher.session.user("yard-cam")?.status).toBe("unavailable");
+
+    const framesBefore = watcher.frames;
+    rtsp.publish("yard");
+    await waitFor("the observer to see the camera available again", () => observer.session.user("yard-cam")?.status === "online");
+    await waitFor("frames at the watcher again", () => watcher.frames > framesBefore + 5);
+    expect(statuses).toEqual(["online", "unavailable", "online"]);
   });
 });

@@ -2,6 +2,7 @@
  * The camera peer with real parts: a real server, a real RTSP server fed by a real ffmpeg
  * publisher, the camera's own ffmpeg, and a headless peer that decodes what the camera publishes.
  */
+import wrtc from "@roamhq/wrtc";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ import { mintToken } from "../../server/tokens.ts";
 import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
 import { Camera, CameraSourceState, type CameraOptions, type CameraStatusMessage } from "../../client/headless/camera.ts";
 import { HeadlessPeer, settleWebRtc } from "../../client/headless/peers.ts";
-import { startTestServer, waitFor } from "../mesh/helpers.ts";
+import { MESH_DEADLINE_MS, startTestServer, waitFor } from "../mesh/helpers.ts";
 import {
   FFMPEG_PATH,
   processExists,
@@ -23,27 +24,59 @@ import {
 
 const hasBinaries = requireCameraBinaries();
 
-/** Small frames and quick retries: the behaviour is the same, the machine is shared. */
+/**
+ * Small frames and quick retries: the behaviour is the same, the machine is shared. A first frame
+ * gets 8 s, not the default 20: an attempt that opened the RTSP stream in the moment the publisher
+ * came and went would otherwise hold the camera for 20 s before the next one, most of a wait's
+ * budget. The test sources are silent (the sound tests ask for audio).
+ */
 const TEST_CAMERA: Partial<CameraOptions> = {
   format: { width: 160, height: 120, fps: 10 },
   retryPolicy: () => 300,
   stallSeconds: 2,
+  firstFrameSeconds: 8,
   idleStopSeconds: 0,
+  audio: false,
   ffmpegPath: FFMPEG_PATH,
 };
+
+/**
+ * Resolves when `camera` enters `state` (at once when it is there): listening to its status
+ * events, so that a state it passes through between two polls is not missed.
+ */
+function nextState(camera: Camera, state: CameraSourceState, timeoutMs = MESH_DEADLINE_MS): Promise<void> {
+  if (camera.state === state) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for the camera to be ${state} (it is ${camera.state})`));
+    }, timeoutMs);
+    const unsubscribe = camera.on("status", ({ state: entered }) => {
+      if (entered === state) {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      }
+    });
+  });
+}
 
 describe.skipIf(!hasBinaries)("camera peer", () => {
   let server: RunningServer;
   let rtsp: RunningRtspServer;
   let directory: string;
   let clip: string;
+  let toneClip: string;
   const cameras: Camera[] = [];
   const peers: HeadlessPeer[] = [];
 
   beforeAll(async () => {
     [server, rtsp, directory] = await Promise.all([startTestServer(), startRtspServer(), mkdtemp(join(tmpdir(), "webrtc-room-camera-"))]);
     clip = join(directory, "clip.mp4");
-    await writeTestClip(clip);
+    toneClip = join(directory, "tone.mp4");
+    await Promise.all([writeTestClip(clip), writeTestClip(toneClip, 2, true)]);
   });
 
   afterEach(async () => {
@@ -124,6 +157,43 @@ describe.skipIf(!hasBinaries)("camera peer", () => {
       expect(camera.ffmpegPid).toBe(pid);
       expect(starts).toEqual([]);
     });
+
+    test("a source with sound is heard by a watcher: its audio sink receives the tone's samples", async () => {
+      const camera = startCamera({ room: "tone-room", name: "Bell", source: toneClip, audio: true });
+      const watcher = new HeadlessPeer({ url: server.wsUrl, room: "tone-room", username: "listener" });
+      peers.push(watcher);
+      const streams: MediaStream[] = [];
+      watcher.session.on("peer-stream", ({ stream }) => streams.push(stream));
+      await watcher.join();
+      await waitFor("the camera's sound to be published", () => camera.hasAudio);
+      await waitFor("an audio track from the camera", () => streams.some((stream) => stream.getAudioTracks().length > 0));
+      const [track] = streams.flatMap((stream) => stream.getAudioTracks());
+      let loudest = 0;
+      const sink = new wrtc.nonstandard.RTCAudioSink(track as MediaStreamTrack);
+      sink.ondata = ({ samples }: { samples: Int16Array }) => {
+        for (const sample of samples) {
+          loudest = Math.max(loudest, Math.abs(sample));
+        }
+      };
+      try {
+        // The tone is written at ffmpeg's default sine amplitude (1/8 of full scale): far above silence.
+        await waitFor("non-silent samples at the watcher", () => loudest > 1_000);
+        const cameraId = cameraIdAt(watcher, "Bell") ?? "";
+        await waitFor("the camera's tile state to say sound on", () => watcher.session.peers.get(cameraId)?.mediaState?.audio === true);
+      } finally {
+        sink.stop();
+      }
+    });
+
+    test("a source without sound is video only after one run that finds that out", async () => {
+      const camera = startCamera({ room: "silent-room", name: "Mute", source: clip, audio: true });
+      const logs: string[] = [];
+      camera.on("log", ({ message }) => logs.push(message));
+      await waitFor("the camera to go live", () => camera.state === CameraSourceState.live);
+
+      expect(camera.hasAudio).toBe(false);
+      expect(logs).toContain("the source has no sound: video only");
+    });
   });
 
   describe("failure cases", () => {
@@ -140,14 +210,16 @@ describe.skipIf(!hasBinaries)("camera peer", () => {
       await waitFor("frames before the drop", () => framesAtWatcher() > 5);
       const sessionBefore = camera.session;
 
+      const offline = nextState(camera, CameraSourceState.offline);
       await publisher.stop();
-      await waitFor("the camera to report offline", () => camera.state === CameraSourceState.offline);
+      await offline;
       await waitFor("the watcher to hear camera offline", () => statuses.some((status) => status.type === "camera_status" && status.state === "offline"));
       const cameraId = cameraIdAt(watcher, "Yard") ?? "";
       await waitFor("the watcher to see the camera's video off", () => watcher.session.peers.get(cameraId)?.mediaState?.video === false);
 
+      const liveAgain = nextState(camera, CameraSourceState.live);
       rtsp.publish("drop");
-      await waitFor("the camera to go live again", () => camera.state === CameraSourceState.live);
+      await liveAgain;
       const framesAtRecovery = framesAtWatcher();
       await waitFor("frames rising again at the watcher", () => framesAtWatcher() > framesAtRecovery + 5);
       // Same room session, same peer: the camera never left.

@@ -4,7 +4,15 @@
  */
 import { describe, expect, test } from "vitest";
 import { redactUrls } from "../../client/headless/camera.ts";
-import { FrameSplitter, ffmpegArguments, i420FrameBytes, sourceKind, type SourceKind } from "../../client/headless/ffmpeg-source.ts";
+import {
+  AUDIO_BLOCK_BYTES,
+  FrameSplitter,
+  ffmpegArguments,
+  i420FrameBytes,
+  isMissingAudioExit,
+  sourceKind,
+  type SourceKind,
+} from "../../client/headless/ffmpeg-source.ts";
 
 describe("sourceKind", () => {
   test.each<[string, SourceKind]>([
@@ -31,6 +39,23 @@ describe("ffmpegArguments", () => {
     expect(args[args.indexOf("-vf") + 1]).toBe("scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,fps=15");
     expect(args.slice(-5)).toEqual(["-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1"]);
     expect(args).not.toContain("-rtsp_transport");
+  });
+
+  test("with audio, maps the first video stream to stdout and the first audio stream, if any, to 48 kHz mono s16le on fd 3", () => {
+    const args = ffmpegArguments({ source: "rtsp://cam/stream", format, rtspTransport: "tcp", audio: true });
+
+    expect(args).not.toContain("-an");
+    expect(args.slice(args.indexOf("-i") + 2, args.indexOf("-i") + 4)).toEqual(["-map", "0:v:0"]);
+    expect(args.slice(args.indexOf("pipe:1") + 1)).toEqual(["-map", "0:a:0?", "-ac", "1", "-ar", "48000", "-flush_packets", "1", "-f", "s16le", "pipe:3"]);
+    expect(AUDIO_BLOCK_BYTES).toBe(960);
+  });
+
+  test.each([
+    [{ code: 1, signal: null, stopped: false, stderrTail: "Output file #1 does not contain any stream" }, true],
+    [{ code: 1, signal: null, stopped: false, stderrTail: "rtsp://cam/stream: Connection refused" }, false],
+    [{ code: null, signal: "SIGTERM", stopped: true, stderrTail: "Output file #1 does not contain any stream" }, false],
+  ] as const)("tells a silent source's refusal from a failure: %o is %s", (exit, silent) => {
+    expect(isMissingAudioExit(exit)).toBe(silent);
   });
 
   test.each([

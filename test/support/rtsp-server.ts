@@ -93,15 +93,27 @@ export function runProcess(command: string, args: readonly string[]): RunningPro
   };
 }
 
+/** Size and rate of a published test pattern. */
+export interface TestPattern {
+  width: number;
+  height: number;
+  fps: number;
+}
+
+/** What {@link RunningRtspServer.publish} sends by default: small, to spare the shared machine. */
+const DEFAULT_TEST_PATTERN: TestPattern = { width: 320, height: 240, fps: 15 };
+
 /** A running rtsp-server-perl. */
 export interface RunningRtspServer {
   /** The URL a camera client pulls `path` from. */
   clientUrl(path: string): string;
+  /** The URL a publisher sends `path` to (over UDP: this server accepts no TCP publishing). */
+  sourceUrl(path: string): string;
   /**
-   * Starts ffmpeg publishing a 320x240, 15 fps test pattern (H.264, a key frame every second) to
-   * `path` over UDP. The stream stops with the returned process.
+   * Starts ffmpeg publishing a test pattern (H.264, a key frame every second; 320x240 at 15 fps
+   * unless `pattern` says otherwise) to `path` over UDP. The stream stops with the returned process.
    */
-  publish(path: string): RunningProcess;
+  publish(path: string, pattern?: TestPattern): RunningProcess;
   log(): string;
   stop(): Promise<void>;
 }
@@ -132,11 +144,12 @@ export async function startRtspServer(): Promise<RunningRtspServer> {
   const publishers = new Set<RunningProcess>();
   return {
     clientUrl: (path) => `rtsp://127.0.0.1:${clientPort}/${path}`,
-    publish(path) {
+    sourceUrl: (path) => `rtsp://127.0.0.1:${sourcePort}/${path}`,
+    publish(path, pattern = DEFAULT_TEST_PATTERN) {
       const publisher = runProcess(FFMPEG_PATH, [
         "-hide_banner", "-nostdin", "-loglevel", "error",
-        "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15",
-        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15",
+        "-re", "-f", "lavfi", "-i", `testsrc=size=${pattern.width}x${pattern.height}:rate=${pattern.fps}`,
+        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", String(pattern.fps),
         "-f", "rtsp", "-rtsp_transport", "udp", `rtsp://127.0.0.1:${sourcePort}/${path}`,
       ]);
       publishers.add(publisher);
@@ -150,11 +163,19 @@ export async function startRtspServer(): Promise<RunningRtspServer> {
   };
 }
 
-/** Writes a short H.264 test-pattern MP4 to `path` with ffmpeg (about a second of work). */
-export async function writeTestClip(path: string, seconds = 2): Promise<void> {
+/** The pitch of the tone {@link writeTestClip} puts in a clip when asked. */
+export const TEST_TONE_HZ = 440;
+
+/**
+ * Writes a short H.264 test-pattern MP4 to `path` with ffmpeg (about a second of work); with
+ * `tone`, with a {@link TEST_TONE_HZ} sine (AAC, 48 kHz) as its sound.
+ */
+export async function writeTestClip(path: string, seconds = 2, tone = false): Promise<void> {
+  const sound = tone ? ["-f", "lavfi", "-i", `sine=frequency=${TEST_TONE_HZ}:sample_rate=48000:duration=${seconds}`, "-c:a", "aac"] : [];
   const maker = runProcess(FFMPEG_PATH, [
     "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
     "-f", "lavfi", "-i", `testsrc=size=320x240:rate=15:duration=${seconds}`,
+    ...sound,
     "-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p", path,
   ]);
   await maker.exited;

@@ -25,7 +25,7 @@ import {
   type WatchRequest,
   type Watcher,
 } from "../../core/phone.ts";
-import { PhonePhase, phoneEvent, type PhoneElementErrorCode, type WebRtcPhoneEventDetail, type WebRtcPhoneEventMap } from "./phone-events.ts";
+import { PhonePhase, phoneEvent, type PhoneElementErrorCode, type PhoneUserInfo, type WebRtcPhoneEventDetail, type WebRtcPhoneEventMap } from "./phone-events.ts";
 import { endNotice, watchEndNotice } from "./phone-text.ts";
 import { displayName } from "../shared/display-name.ts";
 import { LatestRun } from "../shared/latest-run.ts";
@@ -437,12 +437,19 @@ export class PhoneController implements ReactiveController {
       this.#refresh();
     });
     session.on("error", ({ code, message }) => this.#dispatch("error", { code, message }));
-    session.on("watch-request", () => this.#refresh());
+    session.on("watch-request", (request) => {
+      this.#dispatch("watch-request", { watchId: request.watchId, from: userInfo(request.from) });
+      this.#refresh();
+    });
     session.on("watch-request-ended", () => this.#refresh());
-    session.on("watch-started", () => this.#refresh());
+    session.on("watch-started", (watch) => {
+      this.#dispatch("watch-started", { watchId: watch.watchId ?? "", role: watch.role, remote: userInfo(watch.remote) });
+      this.#refresh();
+    });
     session.on("watch-stream", () => this.#refresh());
     session.on("watchers", () => this.#releaseWatchMediaWhenUnwatched());
     session.on("watch-ended", ({ watch, end }) => {
+      this.#dispatch("watch-ended", { watchId: watch.watchId, role: watch.role, remote: userInfo(watch.remote), reason: end.reason, byLocal: end.byLocal });
       if (watch.role === "watcher") {
         const notice = watchEndNotice(watch, end);
         if (notice !== undefined) {
@@ -560,6 +567,11 @@ export class PhoneController implements ReactiveController {
   #dispatch<Name extends keyof WebRtcPhoneEventMap>(name: Name, detail: WebRtcPhoneEventDetail<Name>): void {
     this.#host.dispatchEvent(phoneEvent(name, detail));
   }
+
+  /** True when `userID` is online and said it is unavailable (a camera whose source is down). */
+  isUnavailable(userID: string): boolean {
+    return this.#session?.user(userID)?.status === "unavailable";
+  }
 }
 
 /**
@@ -572,4 +584,9 @@ function failureCode(error: unknown): PhoneElementErrorCode {
   }
   const serverCode = error.serverCode;
   return serverCode === "user_online" || serverCode === "bad_credentials" || serverCode === "too_many_attempts" || serverCode === "credentials_missing" ? serverCode : error.code;
+}
+
+/** A watch's other side as the element's events name it. */
+function userInfo(party: { userID: string; username: string }): PhoneUserInfo {
+  return { userID: party.userID, username: party.username };
 }

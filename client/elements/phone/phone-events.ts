@@ -2,7 +2,7 @@
  * The phases of `<webrtc-phone>` and the events it dispatches, as a typed map from event name to
  * `CustomEvent`.
  */
-import type { CallDirection, CallEndReason, PhoneErrorCode, PhoneEventErrorCode } from "../../core/phone.ts";
+import type { CallDirection, CallEndReason, PhoneErrorCode, PhoneEventErrorCode, WatchEndReason, WatchRole } from "../../core/phone.ts";
 
 /** What `<webrtc-phone>` shows. Derived from the session and its call; see `PhoneController.phase`. */
 export const PhonePhase = {
@@ -65,6 +65,19 @@ declare global {
     "call-ended": CustomEvent<{ remote: PhoneUserInfo; direction: CallDirection; reason: CallEndReason; byLocal: boolean }>;
     /** A call this user did not pick up (the caller gave up or nobody answered). */
     "missed-call": CustomEvent<{ caller: PhoneUserInfo; reason: "cancelled" | "no_answer" }>;
+    /** Someone asks to watch this user's camera: the element shows Allow / Deny. */
+    "watch-request": CustomEvent<{ watchId: string; from: PhoneUserInfo }>;
+    /**
+     * A watch started: this user watches `remote` (`role: "watcher"`; the picture follows) or
+     * `remote` watches this user (`role: "watched"`).
+     */
+    "watch-started": CustomEvent<{ watchId: string; role: WatchRole; remote: PhoneUserInfo }>;
+    /**
+     * A watch, or a request to watch, ended; `reason` is the core's `WatchEndReason` (`stopped`,
+     * `denied`, `offline`, `timeout`, `disconnected`, `replaced`, `media_failed`, `refused`).
+     * `watchId` is absent for a request the server refused before naming it.
+     */
+    "watch-ended": CustomEvent<{ watchId: string | undefined; role: WatchRole; remote: PhoneUserInfo; reason: WatchEndReason; byLocal: boolean }>;
   }
 }
 
@@ -72,7 +85,8 @@ declare global {
 export type PhoneErrorEvent = CustomEvent<PhoneErrorDetail>;
 
 /** Every event of `<webrtc-phone>`, by name. All but `error` bubble; all are composed. */
-export interface WebRtcPhoneEventMap extends Pick<HTMLElementEventMap, "phone-state" | "incoming-call" | "call-ended" | "missed-call"> {
+export interface WebRtcPhoneEventMap
+  extends Pick<HTMLElementEventMap, "phone-state" | "incoming-call" | "call-ended" | "missed-call" | "watch-request" | "watch-started" | "watch-ended"> {
   /** Something went wrong. Not bubbling, for the same reason as `<webrtc-room>`'s. */
   error: PhoneErrorEvent;
 }

@@ -151,4 +151,7 @@ export const phoneStyles = css`
   .watch-bar { position: absolute; inset: auto 0 0 0; display: flex; align-items: center; gap: 8px; padding: 8px 10px; background: var(--_glass); }
   .watch-bar .name { flex: 1; }
   .call-watch { flex: none; display: flex; flex-direction: column; gap: 8px; padding: 8px; }
+  .dot.unavailable { background: var(--_dim); }
+  .watch .camera-offline { position: absolute; inset: 0 0 auto 0; display: flex; align-items: center; justify-content: center; gap: 8px; padding: 8px; background: var(--_glass); color: var(--_danger); }
+  .watch .camera-offline svg { width: 16px; height: 16px; }
 `;

@@ -11,6 +11,7 @@ export const STATUS_LABELS: Record<PresenceStatus, string> = {
   connecting: "On the phone",
   in_call: "In a call",
   ending: "Ending a call",
+  unavailable: "Unavailable",
 };
 
 /** How the outcome of `call` reads, for a notice in the lobby; `undefined` when nothing needs saying. */
@@ -99,3 +100,6 @@ export function failureText(failure: PhoneFailure | undefined): { title: string;
 function nameOf(party: CallParty): string {
   return party.username || party.userID;
 }
+
+/** Over a watch view while the watched user is `unavailable` (a camera whose source is down). */
+export const CAMERA_OFFLINE_TEXT = "Camera offline";

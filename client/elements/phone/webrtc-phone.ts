@@ -15,6 +15,7 @@ import { PhonePhase } from "./phone-events.ts";
 import { closeIcon, eyeIcon, phoneIcon, phoneMissedIcon } from "./phone-icons.ts";
 import { phoneStyles } from "./phone-styles.ts";
 import { STATUS_LABELS, failureText } from "./phone-text.ts";
+import { CAMERA_OFFLINE_TEXT } from "./phone-text.ts";
 import { hueOf, initials } from "../shared/avatar.ts";
 import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 import { attachStream } from "../shared/stream-directive.ts";
@@ -285,8 +286,15 @@ export class WebRtcPhone extends LitElement {
       const name = watch.remote.username;
       return html`<section class="watch" part="watch" aria-label=${`Watching ${name}`} data-watching=${watch.remote.userID}>
         ${watch.remoteStream
-          ? html`<video part="watch-video" autoplay playsinline muted ${attachStream(watch.remoteStream, { muted: true })}></video>`
+          ? html`<video part="watch-video" autoplay playsinline
+              ${attachStream(watch.remoteStream, { muted: this.#phone.soundBlocked, onSoundBlocked: () => this.#phone.reportSoundBlocked() })}></video>`
           : html`<div class="dim">${watch.state === "requesting" ? `Asking ${name}…` : "Connecting…"}</div>`}
+        ${watch.remoteStream && this.#phone.soundBlocked
+          ? html`<button class="sound" @click=${() => this.#phone.unblockSound()}>${soundOffIcon} Click to enable sound</button>`
+          : nothing}
+        ${this.#phone.isUnavailable(watch.remote.userID)
+          ? html`<div class="camera-offline" part="camera-offline" role="status"><span aria-hidden="true">${cameraOffIcon}</span>${CAMERA_OFFLINE_TEXT}</div>`
+          : nothing}
         <div class="watch-bar"><span class="name">${name}</span>
           <button class="ghost" @click=${() => watch.stop()} aria-label=${`Stop watching ${name}`}>Stop</button></div>
       </section>`;

@@ -56,6 +56,8 @@ import {
 } from "./room-events.ts";
 import { signalingUrl } from "../shared/signaling-url.ts";
 import { INVALID_ROOM_MESSAGE, hostMuteNotice, lobbyAnnouncement } from "./room-text.ts";
+import { cameraBackAnnouncement, cameraOfflineAnnouncement } from "./room-text.ts";
+import { isCameraStatusMessage, type CameraStatusState } from "../../core/camera-status.ts";
 
 /** How long "Reconnected" shows before the link counts as plain `connected`. */
 export const RECONNECTED_NOTICE_MS = 4_000;
@@ -537,6 +539,8 @@ export class RoomController implements ReactiveController {
       update();
     });
     session.on("peer-media", () => this.#host.requestUpdate());
+    session.on("peer-data", ({ peer, data }) => this.#onCameraStatus(peer.id, data));
+    session.on("peer-left", ({ peer }) => this.#cameraStates.delete(peer.id));
     session.on("waiting", () => this.#setPhase(RoomPhase.waiting));
     session.on("room-state", ({ roomState }) => {
       this.#dispatch("room-state", roomState);
@@ -708,6 +712,30 @@ export class RoomController implements ReactiveController {
 
   #dispatch<Name extends keyof WebRtcRoomEventMap>(name: Name, detail: WebRtcRoomEventDetail<Name>): void {
     this.#host.dispatchEvent(roomEvent(name, detail));
+  }
+
+  // ---- camera peers (webrtc-room camera) ----
+
+  /** The last state camera peers announced (`camera_status`), by participant id. */
+  readonly #cameraStates = new Map<string, CameraStatusState>();
+
+  /** True when participant `peerId` is a camera whose source is down: its tile says "Camera offline". */
+  cameraOffline(peerId: string): boolean {
+    return this.#cameraStates.get(peerId) === "offline" && this.#session?.peers.has(peerId) === true;
+  }
+
+  #onCameraStatus(peerId: string, data: unknown): void {
+    if (!isCameraStatusMessage(data) || this.#cameraStates.get(peerId) === data.state) {
+      return;
+    }
+    const wasOffline = this.#cameraStates.get(peerId) === "offline";
+    this.#cameraStates.set(peerId, data.state);
+    if (data.state === "offline") {
+      this.#announce(cameraOfflineAnnouncement(data.camera));
+    } else if (wasOffline && data.state === "live") {
+      this.#announce(cameraBackAnnouncement(data.camera));
+    }
+    this.#host.requestUpdate();
   }
 }
 

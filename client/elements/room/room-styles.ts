@@ -869,4 +869,26 @@ export const roomStyles = css`
       clip-path: inset(50%);
     }
   }
+
+  /* A camera peer whose source is down (camera_status offline). */
+  .camera-offline {
+    position: absolute;
+    left: 50%;
+    bottom: 48px;
+    transform: translateX(-50%);
+    display: inline-flex;
+    align-items: center;
+    gap: 8px;
+    padding: 6px 12px;
+    border-radius: 999px;
+    background: rgb(10 12 18 / 0.72);
+    color: #ffb4b6;
+    font-size: 13px;
+    white-space: nowrap;
+  }
+
+  .camera-offline svg {
+    width: 16px;
+    height: 16px;
+  }
 `;

@@ -150,3 +150,16 @@ const ACCOUNT_REFUSALS: Readonly<Record<string, { title: string; detail: string 
   bad_credentials: { title: "Wrong user name or password", detail: "Check them and sign in again." },
   too_many_attempts: { title: "Too many wrong passwords", detail: "Wait a minute, then sign in again." },
 };
+
+/** The text on a camera peer's tile while its source is down (`camera_status` `offline`). */
+export const CAMERA_OFFLINE_TEXT = "Camera offline";
+
+/** What a screen reader hears when camera `name`'s source goes down. */
+export function cameraOfflineAnnouncement(name: string): string {
+  return `${name}: camera offline`;
+}
+
+/** What a screen reader hears when camera `name`'s picture is back. */
+export function cameraBackAnnouncement(name: string): string {
+  return `${name}: camera back online`;
+}

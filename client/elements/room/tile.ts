@@ -5,7 +5,8 @@
 import { html, nothing, type TemplateResult } from "lit";
 import type { PeerState } from "../../core/index.ts";
 import { hueOf, initials } from "../shared/avatar.ts";
-import { micOffIcon } from "../shared/icons.ts";
+import { cameraOffIcon, micOffIcon } from "../shared/icons.ts";
+import { CAMERA_OFFLINE_TEXT } from "./room-text.ts";
 import { attachStream } from "../shared/stream-directive.ts";
 
 /** Everything a tile shows. */
@@ -30,6 +31,8 @@ export interface TileView {
   host: boolean;
   /** What this side may do to the participant (a host's menu), if anything. */
   actions: TemplateResult | undefined;
+  /** The participant is a camera peer whose source is down: "Camera offline" over the tile. */
+  cameraOffline?: boolean;
 }
 
 const STATE_LABELS: Record<PeerState, string> = {
@@ -69,6 +72,7 @@ export function renderTile(view: TileView): TemplateResult {
       data-audio=${view.audioOn ? "on" : "off"}
       data-video=${view.videoOn ? "on" : "off"}
       style="--hue: ${hueOf(view.name)}"
+      ?data-camera-offline=${view.cameraOffline === true}
     >
       ${view.stream
         ? html`<video
@@ -90,6 +94,9 @@ export function renderTile(view: TileView): TemplateResult {
         : html`<div class="state-chip ${chip}" part="state">
             ${chip === "connecting" ? html`<span class="spinner"></span>` : nothing}${label}
           </div>`}
+      ${view.cameraOffline
+        ? html`<div class="camera-offline" part="camera-offline"><span aria-hidden="true">${cameraOffIcon}</span>${CAMERA_OFFLINE_TEXT}</div>`
+        : nothing}
       <figcaption class="label" part="label">
         <span class="dot ${chip}" title=${label}></span>
         <span class="name">${view.name}</span>${view.local ? html`<span class="you">You</span>` : nothing}

@@ -414,6 +414,7 @@ export class WebRtcRoom extends LitElement {
         onSoundBlocked,
         host: roomState?.hosts.includes(peer.id) ?? false,
         actions: isHost ? this.#renderTileActions(peer.id, peer.username) : undefined,
+        cameraOffline: room.cameraOffline(peer.id),
       })),
     ];
     const { cols, rows } = gridShape(tiles.length);
