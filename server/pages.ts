@@ -55,11 +55,12 @@ const SHARED_PAGE_CSS = `  :root { color-scheme: dark; }
 const NAME_STORAGE_KEY = "webrtc-room.name";
 
 /**
- * The join page for `room` (a valid room name): asks for a display name (remembered in
- * `localStorage`), then shows `<webrtc-room>` full-window, with a button that copies the room's
- * link (on the host name the page was opened with). The element is created on submit, so the
- * camera prompt follows a click and remote audio may autoplay. The room's name is the page's
- * `<h1>`; dark, or light under `prefers-color-scheme: light` like the element.
+ * The join page for `room` (a valid room name): `<webrtc-room prejoin>` full-window, whose
+ * pre-join screen shows the camera's preview, the microphone's level, the device pickers and the
+ * name field (the name typed last, shared with the calling page through `localStorage`), then the
+ * room on Join; with a button that copies the room's link (on the host name the page was opened
+ * with). The room's name is the page's `<h1>`; dark, or light under `prefers-color-scheme: light`
+ * like the element.
  */
 export function roomPage(room: string): string {
   const safeRoom = escapeHtml(room);
@@ -81,72 +82,38 @@ ${SHARED_PAGE_CSS}
     font: inherit; font-weight: 600; color: #eef1f6; background: #232938;
   }
   button:hover { background: #2e3548; }
-  button:focus-visible, input:focus-visible { outline: 2px solid #5b8cff; outline-offset: 2px; }
+  button:focus-visible { outline: 2px solid #5b8cff; outline-offset: 2px; }
   main { flex: 1; min-height: 0; display: grid; }
-  form {
-    place-self: center; width: min(400px, calc(100vw - 32px));
-    display: flex; flex-direction: column; gap: 14px;
-    padding: 32px; border-radius: 20px; background: #161a23;
-    box-shadow: 0 0 0 1px rgb(255 255 255 / 0.06), 0 24px 48px rgb(0 0 0 / 0.4);
-  }
-  form h2 { margin: 0; font-size: 24px; font-weight: 650; }
-  form p { margin: 0; color: #99a3b6; }
-  label { display: flex; flex-direction: column; gap: 6px; font-weight: 500; }
-  input {
-    padding: 11px 14px; border-radius: 12px; border: 1px solid #2e3548;
-    background: #0b0d12; color: inherit; font: inherit; font-size: 15px;
-  }
-  /* Dark text on the accent: white on it is 3.2:1. */
-  form button { padding: 12px 18px; background: #5b8cff; color: #0b0d12; font-size: 15px; }
-  form button:hover { background: #7aa2ff; }
-  webrtc-room { height: 100%; }
+  webrtc-room { height: 100%; overflow: auto; }
   @media (prefers-color-scheme: light) {
     :root { color-scheme: light; }
     body { background: #f4f6fa; color: #1d2330; }
     header { border-bottom-color: rgb(0 0 0 / 0.08); }
-    .room, form p { color: #55607a; }
+    .room { color: #55607a; }
     .room b { color: #1d2330; }
     button { color: #1d2330; background: #dde2eb; }
     button:hover { background: #cfd5e1; }
-    form { background: #fff; box-shadow: 0 0 0 1px rgb(0 0 0 / 0.08), 0 24px 48px rgb(0 0 0 / 0.08); }
-    input { background: #fff; border-color: #b9c1d0; }
-    form button { background: #2f5bd3; color: #fff; }
-    form button:hover { background: #264db8; }
-    button:focus-visible, input:focus-visible { outline-color: #2f5bd3; }
+    button:focus-visible { outline-color: #2f5bd3; }
   }
 </style>
 </head>
-<body data-room="${safeRoom}">
+<body>
 <header>
   <span class="brand"><i></i>webrtc-room</span>
   <h1 class="room"><span>Room </span><b>${safeRoom}</b></h1>
   <button id="copy-link" type="button">Copy link</button>
 </header>
 <main>
-  <form id="join">
-    <h2>Ready to join?</h2>
-    <p>Anyone with the link to <b>${safeRoom}</b> can join. Your browser will ask for your camera and microphone.</p>
-    <label>Your name
-      <input id="name" name="name" autocomplete="nickname" maxlength="64" required placeholder="e.g. Ada">
-    </label>
-    <button type="submit">Join room</button>
-  </form>
+  <webrtc-room prejoin room="${safeRoom}"></webrtc-room>
 </main>
 <script type="module">
   const storageKey = ${JSON.stringify(NAME_STORAGE_KEY)};
-  const form = document.getElementById("join");
-  const input = document.getElementById("name");
-  try { input.value = localStorage.getItem(storageKey) ?? ""; } catch {}
-  input.focus();
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const name = input.value.trim();
-    if (!name) return;
-    try { localStorage.setItem(storageKey, name); } catch {}
-    const room = document.createElement("webrtc-room");
-    room.setAttribute("room", document.body.dataset.room);
-    room.setAttribute("name", name);
-    form.replaceWith(room);
+  const room = document.querySelector("webrtc-room");
+  try { room.name = localStorage.getItem(storageKey) ?? ""; } catch {}
+  room.addEventListener("connection-state", (event) => {
+    if (event.detail.state === "joined") {
+      try { localStorage.setItem(storageKey, room.name); } catch {}
+    }
   });
   const copy = document.getElementById("copy-link");
   copy.addEventListener("click", async () => {

@@ -144,3 +144,29 @@ export function roomEvent<Name extends keyof WebRtcRoomEventMap>(
 ): CustomEvent<WebRtcRoomEventDetail<Name>> {
   return new CustomEvent(name, { detail, bubbles: name !== "error", composed: true });
 }
+
+/** Which device a `device-change` event is about. */
+export type DeviceKind = "camera" | "microphone" | "speaker";
+
+/** Payload of the `device-change` event. */
+export interface DeviceChangeDetail {
+  kind: DeviceKind;
+  /** The device used now (`MediaDeviceInfo.deviceId`; empty for the browser's default speaker). */
+  deviceId: string;
+  /** Its label as the pickers show it. */
+  label: string;
+  /** `chosen`: picked by the user; `lost`: the device in use went away and the default took over. */
+  reason: "chosen" | "lost";
+}
+
+declare global {
+  interface HTMLElementEventMap {
+    /** The camera, microphone or speaker in use changed, while joined or on the pre-join screen (bubbles, composed). */
+    "device-change": CustomEvent<DeviceChangeDetail>;
+  }
+}
+
+/** The device events of `<webrtc-room>` (merged into the map above). */
+export interface WebRtcRoomEventMap {
+  "device-change": HTMLElementEventMap["device-change"];
+}

@@ -139,3 +139,19 @@ export function lobbyAnnouncement(
   }
   return arrivals.length === 2 ? `${first} and ${second} are waiting in the lobby` : `${arrivals.length} people are waiting in the lobby`;
 }
+
+/**
+ * What the settings and the live region say when the `kind` device in use (`lost`, by label)
+ * went away: which one took over, or that none could.
+ */
+export function deviceLostNotice(kind: "camera" | "microphone", lost: string, replacement: string | undefined): string {
+  const name = kind === "camera" ? "Camera" : "Microphone";
+  return replacement === undefined
+    ? `${name} "${lost}" was disconnected, and no other ${kind} could be opened.`
+    : `${name} "${lost}" was disconnected. Using "${replacement}" instead.`;
+}
+
+/** What the settings say when the `kind` device the user picked could not be opened. */
+export function deviceRefusedNotice(kind: "camera" | "microphone", problem: MediaProblem): string {
+  return `That ${kind} could not be used (${PROBLEM_REASONS[problem]}). The previous one stays on.`;
+}

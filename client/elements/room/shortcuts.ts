@@ -89,7 +89,7 @@ export function keepFocusIn(event: KeyboardEvent): void {
   if (event.key !== "Tab" || !(dialog instanceof HTMLElement)) {
     return;
   }
-  const buttons = [...dialog.querySelectorAll<HTMLElement>("button:not(:disabled)")];
+  const buttons = [...dialog.querySelectorAll<HTMLElement>("button:not(:disabled), select:not(:disabled)")];
   const root = dialog.getRootNode();
   const active = root instanceof ShadowRoot || root instanceof Document ? root.activeElement : null;
   const edge = event.shiftKey ? buttons[0] : buttons.at(-1);

@@ -41,6 +41,26 @@ const VIDEO_CONSTRAINTS: MediaTrackConstraints = {
   facingMode: "user",
 };
 
+/** Devices to prefer when opening media (remembered or picked); absent for the browser's default. */
+export interface PreferredDevices {
+  microphoneId?: string | undefined;
+  cameraId?: string | undefined;
+}
+
+/**
+ * The constraints for `kind` on `deviceId`: `exact` for a device the user just picked (fail rather
+ * than open another), `ideal` for a remembered one (which may be unplugged since: take the default).
+ */
+function constraintsFor(kind: keyof MediaSwitches, deviceId: string | undefined, strict: boolean): MediaTrackConstraints {
+  const base = kind === "video" ? VIDEO_CONSTRAINTS : {};
+  if (deviceId === undefined) {
+    return base;
+  }
+  // A chosen camera is not necessarily user-facing: drop facingMode so it cannot overrule the id.
+  const { facingMode: _facingMode, ...rest } = base;
+  return { ...rest, deviceId: strict ? { exact: deviceId } : { ideal: deviceId } };
+}
+
 /** Maps a `getUserMedia` rejection to a {@link MediaProblem}. */
 export function classifyMediaError(error: unknown): MediaProblem {
   const name = error instanceof Error || error instanceof DOMException ? error.name : "";
@@ -78,7 +98,7 @@ async function availableKinds(devices: MediaDevices): Promise<{ audio: boolean; 
  * the microphone alone, and returns the first stream granted together with why each missing kind
  * is missing. Kinds the browser lists no device for are not asked for at all.
  */
-export async function acquireLocalMedia(): Promise<LocalMedia> {
+export async function acquireLocalMedia(preferred: PreferredDevices = {}): Promise<LocalMedia> {
   const devices = globalThis.navigator?.mediaDevices;
   if (!devices?.getUserMedia) {
     return { stream: undefined, audioProblem: MediaProblem.unsupported, videoProblem: MediaProblem.unsupported };
@@ -101,8 +121,8 @@ export async function acquireLocalMedia(): Promise<LocalMedia> {
   for (const attempt of attempts) {
     try {
       const stream = await devices.getUserMedia({
-        audio: attempt.audio,
-        video: attempt.video ? VIDEO_CONSTRAINTS : false,
+        audio: attempt.audio ? constraintsFor("audio", preferred.microphoneId, false) : false,
+        video: attempt.video ? constraintsFor("video", preferred.cameraId, false) : false,
       });
       return {
         stream,
@@ -130,15 +150,17 @@ export async function acquireLocalMedia(): Promise<LocalMedia> {
 
 /**
  * Asks again for one kind that was missing (`video`: the camera, `audio`: the microphone), after
- * the user unblocked it or plugged it in: the granted track, or why it is still missing.
+ * the user unblocked it or plugged it in, or for the device `deviceId` the user picked: the
+ * granted track, or why it is still missing.
  */
-export async function acquireOneKind(kind: keyof MediaSwitches): Promise<{ track: MediaStreamTrack } | { problem: MediaProblem }> {
+export async function acquireOneKind(kind: keyof MediaSwitches, deviceId?: string): Promise<{ track: MediaStreamTrack } | { problem: MediaProblem }> {
   const devices = globalThis.navigator?.mediaDevices;
   if (!devices?.getUserMedia) {
     return { problem: MediaProblem.unsupported };
   }
   try {
-    const stream = await devices.getUserMedia(kind === "video" ? { video: VIDEO_CONSTRAINTS } : { audio: true });
+    const constraints = constraintsFor(kind, deviceId, true);
+    const stream = await devices.getUserMedia(kind === "video" ? { video: constraints } : { audio: deviceId === undefined ? true : constraints });
     const [track] = kind === "video" ? stream.getVideoTracks() : stream.getAudioTracks();
     return track ? { track } : { problem: MediaProblem.missing };
   } catch (error) {
@@ -294,6 +316,22 @@ export class LocalMediaControls {
   switchOff(kind: keyof MediaSwitches): void {
     this.#switches[kind] = false;
     this.#applySwitches();
+  }
+
+  /**
+   * Uses `track` (another device of its kind) instead of the current track of that kind, switched
+   * as before, and stops the old one. The stream is a new `MediaStream` with the same tracks
+   * otherwise, so that a preview playing the old one picks the change up. Returns the old track.
+   */
+  replaceTrack(track: MediaStreamTrack): MediaStreamTrack | undefined {
+    const kind = track.kind === "audio" ? "audio" : "video";
+    const current = this.#media.stream?.getTracks() ?? [];
+    const old = current.find((candidate) => candidate.kind === track.kind);
+    const stream = new MediaStream([...current.filter((candidate) => candidate !== old), track]);
+    this.#media = { ...this.#media, stream, [kind === "audio" ? "audioProblem" : "videoProblem"]: undefined };
+    this.#applySwitches();
+    old?.stop();
+    return old;
   }
 
   #applySwitches(): void {
