@@ -48,17 +48,38 @@ export interface PreferredDevices {
 }
 
 /**
- * The constraints for `kind` on `deviceId`: `exact` for a device the user just picked (fail rather
- * than open another), `ideal` for a remembered one (which may be unplugged since: take the default).
+ * The constraints for `kind`, on exactly `deviceId` when given. An `ideal` device id would not do:
+ * browsers weigh it against the ideal size and frame rate, and may open another camera that fits
+ * those better.
  */
-function constraintsFor(kind: keyof MediaSwitches, deviceId: string | undefined, strict: boolean): MediaTrackConstraints {
+function constraintsFor(kind: keyof MediaSwitches, deviceId: string | undefined): MediaTrackConstraints {
   const base = kind === "video" ? VIDEO_CONSTRAINTS : {};
   if (deviceId === undefined) {
     return base;
   }
   // A chosen camera is not necessarily user-facing: drop facingMode so it cannot overrule the id.
   const { facingMode: _facingMode, ...rest } = base;
-  return { ...rest, deviceId: strict ? { exact: deviceId } : { ideal: deviceId } };
+  return { ...rest, deviceId: { exact: deviceId } };
+}
+
+/**
+ * `getUserMedia` for `kinds` on the `preferred` devices, and when one of those is gone (unplugged
+ * since it was remembered), once more on the browser's defaults.
+ */
+async function openPreferring(devices: MediaDevices, kinds: MediaSwitches, preferred: PreferredDevices): Promise<MediaStream> {
+  const open = (ids: PreferredDevices): Promise<MediaStream> => devices.getUserMedia({
+    audio: kinds.audio ? (ids.microphoneId === undefined ? true : constraintsFor("audio", ids.microphoneId)) : false,
+    video: kinds.video ? constraintsFor("video", ids.cameraId) : false,
+  });
+  const prefers = (kinds.audio && preferred.microphoneId !== undefined) || (kinds.video && preferred.cameraId !== undefined);
+  try {
+    return await open(preferred);
+  } catch (error) {
+    if (prefers && classifyMediaError(error) === MediaProblem.missing) {
+      return open({});
+    }
+    throw error;
+  }
 }
 
 /** Maps a `getUserMedia` rejection to a {@link MediaProblem}. */
@@ -120,10 +141,7 @@ export async function acquireLocalMedia(preferred: PreferredDevices = {}): Promi
   let combinedProblem: MediaProblem | undefined;
   for (const attempt of attempts) {
     try {
-      const stream = await devices.getUserMedia({
-        audio: attempt.audio ? constraintsFor("audio", preferred.microphoneId, false) : false,
-        video: attempt.video ? constraintsFor("video", preferred.cameraId, false) : false,
-      });
+      const stream = await openPreferring(devices, attempt, preferred);
       return {
         stream,
         audioProblem: stream.getAudioTracks().length > 0 ? undefined : audioProblem ?? combinedProblem ?? MediaProblem.missing,
@@ -159,7 +177,7 @@ export async function acquireOneKind(kind: keyof MediaSwitches, deviceId?: strin
     return { problem: MediaProblem.unsupported };
   }
   try {
-    const constraints = constraintsFor(kind, deviceId, true);
+    const constraints = constraintsFor(kind, deviceId);
     const stream = await devices.getUserMedia(kind === "video" ? { video: constraints } : { audio: deviceId === undefined ? true : constraints });
     const [track] = kind === "video" ? stream.getVideoTracks() : stream.getAudioTracks();
     return track ? { track } : { problem: MediaProblem.missing };
