@@ -55,6 +55,8 @@ export class RoomDevices {
   #notice: string | undefined;
   /** Live while watching: aborts the `devicechange` listener and makes pending switches stale. */
   #watch: AbortController | undefined;
+  /** Kinds whose lost device is being replaced, so that two `devicechange`s in a row replace it once. */
+  readonly #fallingBack = new Set<keyof MediaSwitches>();
 
   constructor(options: RoomDevicesOptions) {
     this.#options = options;
@@ -162,8 +164,15 @@ export class RoomDevices {
       const [track] = kind === "video" ? this.#options.local.stream?.getVideoTracks() ?? [] : this.#options.local.stream?.getAudioTracks() ?? [];
       const listed = kind === "video" ? lists.cameras : lists.microphones;
       const deviceId = trackDeviceId(track);
-      if (track && (track.readyState === "ended" || (deviceId !== undefined && !listed.some((device) => device.id === deviceId)))) {
-        await this.#fallBack(kind, track.label || labelOf(listed, deviceId) || DEVICE_KIND_OF[kind]);
+      // An empty list says nothing (the browser could not list); an unplugged last device also ends its track.
+      const unlisted = listed.length > 0 && deviceId !== undefined && !listed.some((device) => device.id === deviceId);
+      if (track && !this.#fallingBack.has(kind) && (track.readyState === "ended" || unlisted)) {
+        this.#fallingBack.add(kind);
+        try {
+          await this.#fallBack(kind, track.label || labelOf(listed, deviceId) || DEVICE_KIND_OF[kind]);
+        } finally {
+          this.#fallingBack.delete(kind);
+        }
       }
     }
   }
