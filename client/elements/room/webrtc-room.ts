@@ -698,7 +698,14 @@ export class WebRtcRoom extends LitElement {
       ...this.#pickersView("settings"),
       notice: room.devices.notice,
       retry: { audio: !room.local.hasAudio && room.local.canRetry("audio"), video: !room.local.hasVideo && room.local.canRetry("video") },
-      onRetry: (kind) => void room.retryMedia(kind),
+      onRetry: (kind) => {
+        // A granted retry removes its button: the focus then goes to Done rather than nowhere.
+        void room.retryMedia(kind).then(() => this.updateComplete).then(() => {
+          if (!this.shadowRoot?.activeElement) {
+            this.shadowRoot?.querySelector<HTMLElement>("dialog .primary")?.focus();
+          }
+        });
+      },
       onClose: () => this.#closeDialog(),
     });
   }
