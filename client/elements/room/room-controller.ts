@@ -11,6 +11,8 @@
  * the document (`idle`). `rejoin()` starts a new stay with a new session, since a session is
  * single-use, going straight back to `joining` (never through `idle`); so does a change of
  * `server`, `room`, `name` or `token`, which keeps the microphone and camera switched as they were.
+ * With `prejoin`, the pre-join screen comes first (phase `idle`): it opens camera and microphone
+ * for its preview, and the stay its Join starts publishes those (see {@link RoomDevices}).
  * The first stay starts only once the page's own scripts had a chance to listen (see
  * {@link afterPageScripts}), so that its first `connection-state` is never missed. Every asynchronous step checks that its stay is still the current one, so a stay
  * abandoned halfway (the element removed while the camera prompt is open) never publishes late.

@@ -14,7 +14,7 @@ import type { MediaProblem } from "../shared/local-media.ts";
  * cleared. The first `connection-state` (`idle` → `joining`) fires after the page's scripts ran.
  */
 export const RoomPhase = {
-  /** Not started: no `room` set, the element is not in the document, or its first stay has not started yet. */
+  /** Not started: no `room` set, the element is not in the document, or its first stay has not started yet (with `prejoin`: until Join). */
   idle: "idle",
   /** Connecting to the signaling server and joining. The camera is not opened yet. */
   joining: "joining",
