@@ -49,8 +49,8 @@ import { prejoinStyles, renderPrejoin } from "./prejoin.ts";
  *   server (`localStorage`). Off by default; the `/r/<room>` page turns it on. Unlike without it,
  *   the camera opens before the join is accepted (a refused join then closes it).
  *
- * The element joins first and opens camera and microphone only once joined, and only when the
- * room lets this participant publish: a viewer (join token without `publish`) sees and hears
+ * Without `prejoin`, the element joins first and opens camera and microphone only once joined,
+ * and only when the room lets this participant publish: a viewer (join token without `publish`) sees and hears
  * everyone and has no camera or microphone controls. A room that asks for a password shows a
  * password field; a locked room or a host's refusal shows a plain explanation.
  *
