@@ -231,7 +231,7 @@ export class RoomDevices {
   /**
    * Opens `deviceId` (undefined: the default) for `kind` and puts it in place of the current
    * track: in the preview, and on every connection's sender when published. The old track stops
-   * only once the new one is in place, so the others see at most the switch itself.
+   * only once every sender has the new one, so the others see at most the switch itself.
    */
   async #switchTo(kind: keyof MediaSwitches, deviceId: string | undefined, reason: DeviceChangeDetail["reason"]): Promise<boolean> {
     const watch = this.#watch?.signal;
@@ -251,11 +251,15 @@ export class RoomDevices {
       return false;
     }
     const { track } = result;
-    const local = this.#options.local;
-    local.replaceTrack(track);
+    const old = this.#options.local.replaceTrack(track);
     const publications = this.#options.publications();
-    if (publications?.allowed) {
-      await publications.replace(SOURCE_OF[kind], track);
+    try {
+      if (publications?.allowed) {
+        await publications.replace(SOURCE_OF[kind], track);
+      }
+    } finally {
+      // Only now: until every sender has the new track, the old one keeps the others' picture moving.
+      old?.stop();
     }
     if (kind === "audio" && this.#meter) {
       this.meter(true);

@@ -338,8 +338,9 @@ export class LocalMediaControls {
 
   /**
    * Uses `track` (another device of its kind) instead of the current track of that kind, switched
-   * as before, and stops the old one. The stream is a new `MediaStream` with the same tracks
-   * otherwise, so that a preview playing the old one picks the change up. Returns the old track.
+   * as before. The stream is a new `MediaStream` with the same tracks otherwise, so that a preview
+   * playing the old one picks the change up. Returns the old track, for the caller to stop once no
+   * sender uses it any more.
    */
   replaceTrack(track: MediaStreamTrack): MediaStreamTrack | undefined {
     const kind = track.kind === "audio" ? "audio" : "video";
@@ -348,7 +349,6 @@ export class LocalMediaControls {
     const stream = new MediaStream([...current.filter((candidate) => candidate !== old), track]);
     this.#media = { ...this.#media, stream, [kind === "audio" ? "audioProblem" : "videoProblem"]: undefined };
     this.#applySwitches();
-    old?.stop();
     return old;
   }
 
