@@ -70,7 +70,7 @@ const FOREIGN_SOURCES: Readonly<Partial<Record<BundleEntryName, readonly string[
  * speaker to about 81.3 KiB. Split per element, the room's page then loaded 70.0 KiB and `/call`
  * 64.2 KiB.
  */
-export const BUNDLE_GZIP_BUDGET_BYTES = 84 * 1024;
+export const BUNDLE_GZIP_BUDGET_BYTES = 88 * 1024;
 
 /**
  * The entries the budget holds: one per page. Both elements together (`webrtc-room.js`) load the

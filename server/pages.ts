@@ -55,15 +55,17 @@ const SHARED_PAGE_CSS = `  :root { color-scheme: dark; }
 const NAME_STORAGE_KEY = "webrtc-room.name";
 
 /**
- * The join page for `room` (a valid room name): asks for a display name (remembered in
- * `localStorage`), then shows `<webrtc-room>` full-window, with a button that copies the room's
- * link (on the host name the page was opened with). The element is created on submit, so the
- * camera prompt follows a click and remote audio may autoplay. The room's name is the page's
- * `<h1>`; dark, or light under `prefers-color-scheme: light` like the element.
+ * The join page for `room` (a valid room name): `<webrtc-room prejoin>` full-window, whose
+ * pre-join screen shows the camera's preview, the microphone's level, the device pickers and the
+ * name field (the name typed last, shared with the calling page through `localStorage`), then the
+ * room on Join; with a button that copies the room's link (on the host name the page was opened
+ * with). The room's name is the page's `<h1>`; dark, or light under `prefers-color-scheme: light`
+ * like the element.
  *
- * With `accounts` (a server running with accounts) the form asks for the user name and password
- * instead, hands them to the element as its `account` property (never an attribute, never
- * stored), and comes back with the refusal's words when the server turns them down.
+ * With `accounts` (a server running with accounts) the page asks for the user name and password
+ * first, hands them to the element as its `account` property (never an attribute, never stored;
+ * the name shown is the account's, so there is no pre-join screen), and comes back with the
+ * refusal's words when the server turns them down.
  */
 export function roomPage(room: string, options: { accounts?: boolean } = {}): string {
   const safeRoom = escapeHtml(room);
@@ -86,41 +88,21 @@ ${SHARED_PAGE_CSS}
     font: inherit; font-weight: 600; color: #eef1f6; background: #232938;
   }
   button:hover { background: #2e3548; }
-  button:focus-visible, input:focus-visible { outline: 2px solid #5b8cff; outline-offset: 2px; }
+  button:focus-visible { outline: 2px solid #5b8cff; outline-offset: 2px; }
   main { flex: 1; min-height: 0; display: grid; }
-  form {
-    place-self: center; width: min(400px, calc(100vw - 32px));
-    display: flex; flex-direction: column; gap: 14px;
-    padding: 32px; border-radius: 20px; background: #161a23;
-    box-shadow: 0 0 0 1px rgb(255 255 255 / 0.06), 0 24px 48px rgb(0 0 0 / 0.4);
-  }
-  form h2 { margin: 0; font-size: 24px; font-weight: 650; }
-  form p { margin: 0; color: #99a3b6; }
-  label { display: flex; flex-direction: column; gap: 6px; font-weight: 500; }
-  input {
-    padding: 11px 14px; border-radius: 12px; border: 1px solid #2e3548;
-    background: #0b0d12; color: inherit; font: inherit; font-size: 15px;
-  }
-  /* Dark text on the accent: white on it is 3.2:1. */
-  form button { padding: 12px 18px; background: #5b8cff; color: #0b0d12; font-size: 15px; }
-  form button:hover { background: #7aa2ff; }
-  webrtc-room { height: 100%; }
+  webrtc-room { height: 100%; overflow: auto; }
   @media (prefers-color-scheme: light) {
     :root { color-scheme: light; }
     body { background: #f4f6fa; color: #1d2330; }
     header { border-bottom-color: rgb(0 0 0 / 0.08); }
-    .room, form p { color: #55607a; }
+    .room { color: #55607a; }
     .room b { color: #1d2330; }
     button { color: #1d2330; background: #dde2eb; }
     button:hover { background: #cfd5e1; }
-    form { background: #fff; box-shadow: 0 0 0 1px rgb(0 0 0 / 0.08), 0 24px 48px rgb(0 0 0 / 0.08); }
-    input { background: #fff; border-color: #b9c1d0; }
-    form button { background: #2f5bd3; color: #fff; }
-    form button:hover { background: #264db8; }
-    button:focus-visible, input:focus-visible { outline-color: #2f5bd3; }
+    button:focus-visible { outline-color: #2f5bd3; }
   }
 </style>
-</head>
+${accounts ? ACCOUNT_FORM_CSS : ""}</head>
 <body data-room="${safeRoom}">
 <header>
   <span class="brand"><i></i>webrtc-room</span>
@@ -128,29 +110,11 @@ ${SHARED_PAGE_CSS}
   <button id="copy-link" type="button">Copy link</button>
 </header>
 <main>
-  <form id="join">
-    <h2>Ready to join?</h2>
-    <p>${accounts ? `Sign in to join <b>${safeRoom}</b>.` : `Anyone with the link to <b>${safeRoom}</b> can join.`} Your browser will ask for your camera and microphone.</p>
-${accounts ? ACCOUNT_FIELDS : NAME_FIELD}
-    <button type="submit">Join room</button>
-  </form>
+${accounts ? accountForm(safeRoom) : `  <webrtc-room prejoin room="${safeRoom}"></webrtc-room>`}
 </main>
 <script type="module">
   const storageKey = ${JSON.stringify(NAME_STORAGE_KEY)};
-  const form = document.getElementById("join");
-  const input = document.getElementById("name");
-  try { input.value = localStorage.getItem(storageKey) ?? ""; } catch {}
-  input.focus();
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const name = input.value.trim();
-    if (!name) return;
-    try { localStorage.setItem(storageKey, name); } catch {}
-    const room = document.createElement("webrtc-room");
-    room.setAttribute("room", document.body.dataset.room);
-    room.setAttribute("name", name);
-${accounts ? ACCOUNT_SUBMIT_SCRIPT : ""}    form.replaceWith(room);
-  });
+${accounts ? ACCOUNT_JOIN_SCRIPT : PREJOIN_SCRIPT}
   const copy = document.getElementById("copy-link");
   copy.addEventListener("click", async () => {
     // The host name this page was opened with, so that the link works for whoever receives it.
@@ -169,29 +133,82 @@ ${accounts ? ACCOUNT_SUBMIT_SCRIPT : ""}    form.replaceWith(room);
 `;
 }
 
-/** The join form's name field in open mode. */
-const NAME_FIELD = `    <label>Your name
-      <input id="name" name="name" autocomplete="nickname" maxlength="64" required placeholder="e.g. Ada">
-    </label>`;
+/** The join page's script without accounts: the name typed last fills the pre-join screen and is kept once joined. */
+const PREJOIN_SCRIPT = `  const room = document.querySelector("webrtc-room");
+  try { room.name = localStorage.getItem(storageKey) ?? ""; } catch {}
+  room.addEventListener("connection-state", (event) => {
+    if (event.detail.state === "joined") {
+      try { localStorage.setItem(storageKey, room.name); } catch {}
+    }
+  });`;
 
-/** The join form's fields on a server running with accounts; `#sign-in-error` holds a refusal. */
-const ACCOUNT_FIELDS = `    <p id="sign-in-error" role="alert" hidden></p>
+/** The sign-in form's look on a server running with accounts. */
+const ACCOUNT_FORM_CSS = `<style>
+  form {
+    place-self: center; width: min(400px, calc(100vw - 32px));
+    display: flex; flex-direction: column; gap: 14px;
+    padding: 32px; border-radius: 20px; background: #161a23;
+    box-shadow: 0 0 0 1px rgb(255 255 255 / 0.06), 0 24px 48px rgb(0 0 0 / 0.4);
+  }
+  form h2 { margin: 0; font-size: 24px; font-weight: 650; }
+  form p { margin: 0; color: #99a3b6; }
+  label { display: flex; flex-direction: column; gap: 6px; font-weight: 500; }
+  input {
+    padding: 11px 14px; border-radius: 12px; border: 1px solid #2e3548;
+    background: #0b0d12; color: inherit; font: inherit; font-size: 15px;
+  }
+  input:focus-visible { outline: 2px solid #5b8cff; outline-offset: 2px; }
+  /* Dark text on the accent: white on it is 3.2:1. */
+  form button { padding: 12px 18px; background: #5b8cff; color: #0b0d12; font-size: 15px; }
+  form button:hover { background: #7aa2ff; }
+  @media (prefers-color-scheme: light) {
+    form p { color: #55607a; }
+    form { background: #fff; box-shadow: 0 0 0 1px rgb(0 0 0 / 0.08), 0 24px 48px rgb(0 0 0 / 0.08); }
+    input { background: #fff; border-color: #b9c1d0; }
+    input:focus-visible { outline-color: #2f5bd3; }
+    form button { background: #2f5bd3; color: #fff; }
+    form button:hover { background: #264db8; }
+  }
+</style>
+`;
+
+/** The sign-in form on a server running with accounts; `#sign-in-error` holds a refusal. */
+function accountForm(safeRoom: string): string {
+  return `  <form id="join">
+    <h2>Ready to join?</h2>
+    <p>Sign in to join <b>${safeRoom}</b>. Your browser will ask for your camera and microphone.</p>
+    <p id="sign-in-error" role="alert" hidden></p>
     <label>User name
       <input id="name" name="name" autocomplete="username" maxlength="64" required placeholder="e.g. ada">
     </label>
     <label>Password
       <input id="password" name="password" type="password" autocomplete="current-password" maxlength="128" required>
-    </label>`;
+    </label>
+    <button type="submit">Join room</button>
+  </form>`;
+}
 
 /**
- * The join script's account part (runs with `room` created and `form` still in place): the
- * account as the element's property, the password field emptied, and the form back with the
+ * The join page's script with accounts: on submit, `<webrtc-room>` replaces the form with the
+ * account as its property (the password field emptied), and the form comes back with the
  * refusal's words when the server turns the account down.
  */
-const ACCOUNT_SUBMIT_SCRIPT = `    const password = document.getElementById("password");
+const ACCOUNT_JOIN_SCRIPT = `  const form = document.getElementById("join");
+  const input = document.getElementById("name");
+  const password = document.getElementById("password");
+  try { input.value = localStorage.getItem(storageKey) ?? ""; } catch {}
+  input.focus();
+  const refusals = { bad_credentials: "Wrong user name or password.", too_many_attempts: "Too many wrong passwords: wait a minute, then try again.", credentials_missing: "Enter your user name and password." };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = input.value.trim();
+    if (!name) return;
+    try { localStorage.setItem(storageKey, name); } catch {}
+    const room = document.createElement("webrtc-room");
+    room.setAttribute("room", document.body.dataset.room);
+    room.setAttribute("name", name);
     room.account = { userID: name, password: password.value };
     password.value = "";
-    const refusals = { bad_credentials: "Wrong user name or password.", too_many_attempts: "Too many wrong passwords: wait a minute, then try again.", credentials_missing: "Enter your user name and password." };
     room.addEventListener("error", (event) => {
       const refusal = refusals[event.detail.code];
       if (!refusal) return;
@@ -202,7 +219,8 @@ const ACCOUNT_SUBMIT_SCRIPT = `    const password = document.getElementById("pas
       room.replaceWith(form);
       password.focus();
     });
-`;
+    form.replaceWith(room);
+  });`;
 
 /**
  * What `/r/<room>` shows on a token-mode server: the room needs an invitation (a join token) from

@@ -1,7 +1,7 @@
 /**
  * `<webrtc-room>`'s host controls in real Chromium against a real open-mode server, where the
  * first participant of a new room hosts it: only the host sees the room settings and the tile
- * menus; the lobby holds a newcomer on a waiting screen (camera not asked for) until the host
+ * menus; the lobby holds a newcomer on a waiting screen (nothing sent to anyone) until the host
  * admits it; a host's mute request shows on the muted page; a removed page shows why and, the
  * room locked, rejoining (or a new page) is refused as locked. One long story, since every page
  * costs real encoding on two cores.
@@ -31,20 +31,28 @@ const remoteTile = (page: Page, name: string) => remoteTiles(page).filter({ hasT
 const localTile = (page: Page) => page.locator('[part~="tile-local"]');
 const settingsButton = (page: Page) => page.locator('[data-control="settings"]');
 
-/** Runs in a page before its scripts: counts `getUserMedia` calls in `window.__getUserMediaCalls`. */
-function countGetUserMedia(): void {
+/** Runs in a page before its scripts: keeps every track `getUserMedia` returned in `window.__capturedTracks`. */
+function recordCapturedTracks(): void {
   const devices = navigator.mediaDevices;
   const getUserMedia = devices.getUserMedia.bind(devices);
-  const counter = { calls: 0 };
-  Object.defineProperty(window, "__getUserMediaCalls", { get: () => counter.calls });
-  devices.getUserMedia = (constraints) => {
-    counter.calls += 1;
-    return getUserMedia(constraints);
+  const tracks: MediaStreamTrack[] = [];
+  Object.defineProperty(window, "__capturedTracks", { value: tracks });
+  devices.getUserMedia = async (constraints) => {
+    const stream = await getUserMedia(constraints);
+    tracks.push(...stream.getTracks());
+    return stream;
   };
 }
 
-/** How many times the page called `getUserMedia`. */
-const getUserMediaCalls = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { __getUserMediaCalls: number }).__getUserMediaCalls);
+/**
+ * How many camera and microphone tracks the page holds open. `/r/<room>` opens them for its
+ * pre-join preview, so a refused join must close them again.
+ */
+const liveCapturedTracks = (page: Page): Promise<number> =>
+  page.evaluate(() => (window as unknown as { __capturedTracks: MediaStreamTrack[] }).__capturedTracks.filter((track) => track.readyState === "live").length);
+
+/** How many peer connections the page made. */
+const peerConnections = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections.length);
 
 /** Opens `/r/<room>`, enters `name` and asks to join, without waiting for any outcome. */
 async function askToJoin(page: Page, baseUrl: string, room: string, name: string): Promise<void> {
@@ -74,10 +82,10 @@ async function tileAction(host: Page, name: string, action: string): Promise<voi
 describe.skipIf(!hasChromium)("<webrtc-room> host controls in Chromium", () => {
   const suite = useBrowserSuite({ setupTimeoutMs: TEST_TIMEOUT_MS });
 
-  /** A page in its own context counting its `getUserMedia` calls; its uncaught errors fail the test. */
+  /** A page in its own context recording its captured tracks; its uncaught errors fail the test. */
   async function newPage(): Promise<Page> {
     const page = await suite.newPage();
-    await page.addInitScript(countGetUserMedia);
+    await page.addInitScript(recordCapturedTracks);
     return page;
   }
 
@@ -99,18 +107,19 @@ describe.skipIf(!hasChromium)("<webrtc-room> host controls in Chromium", () => {
     await expect(localTile(bob).locator('[part="host-badge"]').count()).resolves.toBe(0);
     await expect(localTile(ada).locator('[part="host-badge"]').count()).resolves.toBe(1);
 
-    // Lobby on: Cy waits, without a camera, until Ada admits her; then everyone decodes everyone.
+    // Lobby on: Cy waits, sending nothing to anyone, until Ada admits her; then everyone decodes everyone.
     await setSwitch(ada, "Lobby", true);
     await askToJoin(cy, suite.baseUrl, room, "Cy");
     await waitForRoomState(cy, "waiting");
     await expect(cy.getByRole("heading", { name: "Waiting for a host to let you in" }).isVisible()).resolves.toBe(true);
+    await expect(cy.getByText("Nobody sees or hears you until then.").isVisible()).resolves.toBe(true);
     await expect(cy.getByRole("button", { name: "Leave" }).isVisible()).resolves.toBe(true);
     const admit = ada.getByRole("button", { name: "Admit Cy" });
     await admit.waitFor({ timeout: DEADLINE_MS });
     // The live region's announcer gathers bursts, so the sentence may come a moment after the list.
     await expect.poll(() => ada.getByRole("status").filter({ hasText: "Cy is waiting in the lobby" }).count(), POLL).toBe(1);
     await expect(settingsButton(ada).getAttribute("aria-label")).resolves.toBe("Room settings, 1 waiting");
-    await expect(getUserMediaCalls(cy)).resolves.toBe(0);
+    await expect(peerConnections(cy)).resolves.toBe(0);
     await admit.click();
     await waitForRoomState(cy, "joined");
     await expect.poll(() => ada.getByRole("button", { name: "Admit Cy" }).count(), POLL).toBe(0);
@@ -158,6 +167,7 @@ describe.skipIf(!hasChromium)("<webrtc-room> host controls in Chromium", () => {
     await askToJoin(dee, suite.baseUrl, room, "Dee");
     await waitForRoomState(dee, "failed");
     await expect(dee.getByRole("heading", { name: "This room is locked" }).isVisible()).resolves.toBe(true);
-    await expect(getUserMediaCalls(dee)).resolves.toBe(0);
+    // The pre-join preview's camera and microphone are closed again.
+    await expect.poll(() => liveCapturedTracks(dee), POLL).toBe(0);
   }, TEST_TIMEOUT_MS);
 });

@@ -536,7 +536,7 @@ describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
       expect(sockets).toEqual([]);
     }, TEST_TIMEOUT_MS);
 
-    test("a page refused with room_full says the room is full and never asks for the camera", async () => {
+    test("an embedded <webrtc-room> refused with room_full says the room is full and never asks for the camera", async () => {
       const small = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], roomCapacity: 1 });
       try {
         const smallBase = `http://localhost:${small.port}`;
@@ -544,9 +544,14 @@ describe.skipIf(!hasChromium)("<webrtc-room> in Chromium", () => {
         const late = await newPage();
         await late.addInitScript(countGetUserMedia);
         await joinRoomPage(ada, smallBase, "single", "Ada");
-        await late.goto(`${smallBase}/r/single`);
-        await late.locator("#name").fill("Late");
-        await late.getByRole("button", { name: "Join room" }).click();
+        // Embedded without `prejoin` (the /r/<room> page opens the camera for its preview first).
+        await late.goto(`${smallBase}/embed-example.html`);
+        await late.evaluate(() => {
+          const room = document.createElement("webrtc-room");
+          room.setAttribute("room", "single");
+          room.setAttribute("name", "Late");
+          document.body.replaceChildren(room);
+        });
         await waitForRoomState(late, "failed");
         await expect(late.getByRole("heading", { name: "This room is full" }).isVisible()).resolves.toBe(true);
         await expect(getUserMediaCalls(late)).resolves.toBe(0);

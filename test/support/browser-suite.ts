@@ -28,6 +28,8 @@ export interface BrowserSuiteOptions {
   readonly server?: Partial<ServerConfig>;
   /** Bound of the `beforeAll` hook (the build and Chromium's start). */
   readonly setupTimeoutMs: number;
+  /** How many fake cameras Chromium lists; one by default. */
+  readonly fakeCameras?: number;
 }
 
 /** Registers the suite's hooks (build, server, Chromium; pages and page errors per test). */
@@ -40,7 +42,7 @@ export function useBrowserSuite(options: BrowserSuiteOptions): BrowserSuite {
   beforeAll(async () => {
     await buildBundle();
     server = await startServer({ ...LOOPBACK_TEST_LIMITS, host: "127.0.0.1", port: 0, iceServers: [], ...options.server });
-    browser = await launchChromium();
+    browser = await launchChromium(options.fakeCameras === undefined ? {} : { fakeCameras: options.fakeCameras });
   }, options.setupTimeoutMs);
 
   afterEach(async () => {

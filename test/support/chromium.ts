@@ -28,9 +28,18 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
+/** Options of {@link launchChromium}. */
+export interface LaunchOptions {
+  /** How many fake cameras Chromium lists (`fake_device_0`, `fake_device_1`, …); one by default. */
+  fakeCameras?: number;
+}
+
 /** Launches headless Chromium with {@link CHROMIUM_ARGS}. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+export function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
+  const cameras = options.fakeCameras;
+  const args = cameras === undefined ? CHROMIUM_ARGS
+    : CHROMIUM_ARGS.map((arg) => (arg === "--use-fake-device-for-media-stream" ? `${arg}=device-count=${cameras}` : arg));
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args, headless: true });
 }
 
 /** Window size of the test pages (and of the screenshot). */

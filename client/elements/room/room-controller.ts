@@ -11,6 +11,8 @@
  * the document (`idle`). `rejoin()` starts a new stay with a new session, since a session is
  * single-use, going straight back to `joining` (never through `idle`); so does a change of
  * `server`, `room`, `name` or `token`, which keeps the microphone and camera switched as they were.
+ * With `prejoin`, the pre-join screen comes first (phase `idle`): it opens camera and microphone
+ * for its preview, and the stay its Join starts publishes those (see {@link RoomDevices}).
  * The first stay starts only once the page's own scripts had a chance to listen (see
  * {@link afterPageScripts}), so that its first `connection-state` is never missed. Every asynchronous step checks that its stay is still the current one, so a stay
  * abandoned halfway (the element removed while the camera prompt is open) never publishes late.
@@ -55,6 +57,8 @@ import {
   type WebRtcRoomEventMap,
 } from "./room-events.ts";
 import { signalingUrl } from "../shared/signaling-url.ts";
+import { serverOrigin } from "../shared/devices.ts";
+import { RoomDevices } from "./device-settings.ts";
 import { INVALID_ROOM_MESSAGE, hostMuteNotice, lobbyAnnouncement } from "./room-text.ts";
 import { cameraBackAnnouncement, cameraOfflineAnnouncement } from "./room-text.ts";
 import { isCameraStatusMessage, type CameraStatusState } from "../../core/camera-status.ts";
@@ -91,6 +95,8 @@ export interface RoomSettings {
   uplinkBudgetKbps?: number | undefined;
   /** The `account` property: the account to join as on a server running with accounts; absent for none. */
   account?: AccountCredentials | undefined;
+  /** The `prejoin` attribute: show the pre-join screen (preview, devices, name) before the first stay. */
+  prejoin?: boolean | undefined;
 }
 
 /** The host: a Lit element (updates on request) that events are dispatched on. */
@@ -143,6 +149,21 @@ export class RoomController implements ReactiveController {
 
   /** Camera and microphone of the current stay; a switch is announced to the others. */
   readonly local = new LocalMediaControls(() => this.#announceMedia());
+
+  /** True while the pre-join screen waits for Join (phase `idle`). */
+  #prejoinOpen = false;
+  /** True while the pre-join screen's first camera and microphone request is pending. */
+  #prejoinOpening = false;
+
+  /** The devices in use, their pickers, and what happens when one goes away. */
+  readonly devices = new RoomDevices({
+    local: this.local,
+    publications: () => (this.#phase === RoomPhase.joined ? this.#session?.publications : undefined),
+    origin: () => serverOrigin(this.#readSettings().server, globalThis.location?.href ?? "http://localhost/"),
+    onChange: () => this.#host.requestUpdate(),
+    onDeviceChange: (detail) => this.#dispatch("device-change", detail),
+    onAnnounce: (text) => this.#announce(text),
+  });
 
   constructor(host: RoomHost, readSettings: () => RoomSettings) {
     this.#host = host;
@@ -252,7 +273,7 @@ export class RoomController implements ReactiveController {
     void afterPageScripts().then(() => {
       if (!pending.signal.aborted) {
         this.#pendingStart = undefined;
-        this.#start();
+        this.#begin();
       }
     });
   }
@@ -262,6 +283,7 @@ export class RoomController implements ReactiveController {
     this.#pendingStart?.abort();
     this.#pendingStart = undefined;
     this.#keptSwitches = undefined;
+    this.#prejoinOpen = false;
     this.#stop(RoomPhase.idle);
     this.#announcer.clear();
   }
@@ -271,13 +293,19 @@ export class RoomController implements ReactiveController {
    * with the microphone and camera switched as the user left them: a rename must not unmute.
    */
   hostUpdate(): void {
-    if (this.#connected && !this.#pendingStart && this.#phase !== RoomPhase.left && this.#keyOf(this.#readSettings()) !== this.#settingsKey) {
+    if (this.#connected && !this.#pendingStart && !this.#prejoinOpen && this.#phase !== RoomPhase.left && this.#keyOf(this.#readSettings()) !== this.#settingsKey) {
       this.#password = undefined;
       if (this.local.hasAudio || this.local.hasVideo) {
         this.#keptSwitches = this.local.switches;
       }
+      // A stay that never started (no room until now) may begin with the pre-join screen.
+      const neverStarted = this.#phase === RoomPhase.idle;
       this.#stop(undefined);
-      this.#start();
+      if (neverStarted) {
+        this.#begin();
+      } else {
+        this.#start();
+      }
     }
   }
 
@@ -304,11 +332,12 @@ export class RoomController implements ReactiveController {
   async retryMedia(kind: keyof MediaSwitches): Promise<void> {
     const session = this.#session;
     const stay = this.#stay.signal;
-    if (!session || this.#phase !== RoomPhase.joined || !this.local.canRetry(kind)) {
+    const inRoom = session !== undefined && this.#phase === RoomPhase.joined;
+    if (!(inRoom || this.#prejoinOpen) || !this.local.canRetry(kind)) {
       return;
     }
     const result = await acquireOneKind(kind);
-    if (stay.aborted || session.closed) {
+    if (stay.aborted || session?.closed === true) {
       if ("track" in result) {
         result.track.stop();
       }
@@ -321,8 +350,12 @@ export class RoomController implements ReactiveController {
       return;
     }
     if (this.local.adopt(result.track)) {
-      session.publications.publish(kind === "video" ? "camera" : "microphone", result.track);
+      session?.publications.publish(kind === "video" ? "camera" : "microphone", result.track);
     }
+    if (kind === "audio" && this.devices.metering) {
+      this.devices.meter(true);
+    }
+    void this.devices.refresh();
     this.#announceMedia();
   }
 
@@ -484,22 +517,33 @@ export class RoomController implements ReactiveController {
     }
     if (session.grants?.publish !== false) {
       await this.#publishLocalMedia(stay, session, settings);
+    } else {
+      // A viewer publishes nothing: the pre-join screen's camera and microphone go off.
+      this.local.release();
+      this.devices.unwatch();
+      this.#host.requestUpdate();
     }
   }
 
-  /** In the room with the `publish` grant: opens camera and microphone and sends them to everyone. */
+  /**
+   * In the room with the `publish` grant: opens camera and microphone (unless the pre-join screen
+   * opened them already: those are the ones sent) and sends them to everyone.
+   */
   async #publishLocalMedia(stay: AbortSignal, session: MeshSession, settings: RoomSettings): Promise<void> {
-    const media = await acquireLocalMedia();
-    if (stay.aborted || session.closed) {
-      stopStream(media.stream);
-      return;
+    if (!this.local.hasAudio && !this.local.hasVideo) {
+      const media = await acquireLocalMedia(this.devices.preferred());
+      if (stay.aborted || session.closed) {
+        stopStream(media.stream);
+        return;
+      }
+      this.local.use(media, this.#keptSwitches ?? { audio: settings.audio, video: settings.video });
     }
-    this.local.use(media, this.#keptSwitches ?? { audio: settings.audio, video: settings.video });
     this.#keptSwitches = undefined;
+    this.devices.watch();
     this.#noticeDismissed = false;
     this.#reportMediaProblems();
-    const [audio] = media.stream?.getAudioTracks() ?? [];
-    const [video] = media.stream?.getVideoTracks() ?? [];
+    const [audio] = this.local.stream?.getAudioTracks() ?? [];
+    const [video] = this.local.stream?.getVideoTracks() ?? [];
     if (audio) {
       session.publications.publish("microphone", audio);
     }
@@ -596,6 +640,7 @@ export class RoomController implements ReactiveController {
       }
     }
     this.local.release();
+    this.devices.unwatch();
     this.#soundBlocked = false;
     if (phase !== undefined) {
       this.#setPhase(phase);
@@ -735,6 +780,63 @@ export class RoomController implements ReactiveController {
     } else if (wasOffline && data.state === "live") {
       this.#announce(cameraBackAnnouncement(data.camera));
     }
+  }
+
+  // ---- pre-join screen ----
+
+  /** True while the pre-join screen shows (attribute `prejoin`, before the first Join). */
+  get inPrejoin(): boolean {
+    return this.#prejoinOpen;
+  }
+
+  /** True while the pre-join screen waits for the camera and microphone it asked for. */
+  get prejoinOpening(): boolean {
+    return this.#prejoinOpening;
+  }
+
+  /**
+   * From the pre-join screen: remembers the devices and `name` for this server and starts the
+   * stay, which publishes the camera and microphone of the preview (no second `getUserMedia`).
+   * The element sets its `name` before calling this.
+   */
+  joinFromPrejoin(name: string): void {
+    if (!this.#prejoinOpen) {
+      return;
+    }
+    this.devices.remember({ name, speakerId: this.devices.speakerId });
+    this.devices.meter(false);
+    this.#prejoinOpen = false;
+    this.#prejoinOpening = false;
+    this.#start();
+  }
+
+  /** The first stay: behind the pre-join screen when asked for and the room is valid, else at once. */
+  #begin(): void {
+    const settings = this.#readSettings();
+    if (settings.prejoin && ROOM_NAME_PATTERN.test(settings.room)) {
+      void this.#openPrejoin(settings);
+    } else {
+      this.#start();
+    }
+  }
+
+  /** Shows the pre-join screen and opens the remembered camera and microphone for its preview. */
+  async #openPrejoin(settings: RoomSettings): Promise<void> {
+    const stay = this.#stay.start();
+    this.#prejoinOpen = true;
+    this.#prejoinOpening = true;
+    this.devices.watch();
+    this.#host.requestUpdate();
+    const media = await acquireLocalMedia(this.devices.preferred());
+    if (stay.aborted) {
+      stopStream(media.stream);
+      return;
+    }
+    this.#prejoinOpening = false;
+    this.local.use(media, { audio: settings.audio, video: settings.video });
+    this.devices.meter(true);
+    // Labels and ids are listed in full only once a device was granted.
+    void this.devices.refresh();
     this.#host.requestUpdate();
   }
 }

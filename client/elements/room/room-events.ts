@@ -14,7 +14,7 @@ import type { MediaProblem } from "../shared/local-media.ts";
  * cleared. The first `connection-state` (`idle` → `joining`) fires after the page's scripts ran.
  */
 export const RoomPhase = {
-  /** Not started: no `room` set, the element is not in the document, or its first stay has not started yet. */
+  /** Not started: no `room` set, the element is not in the document, or its first stay has not started yet (with `prejoin`: until Join). */
   idle: "idle",
   /** Connecting to the signaling server and joining. The camera is not opened yet. */
   joining: "joining",
@@ -143,4 +143,30 @@ export function roomEvent<Name extends keyof WebRtcRoomEventMap>(
   detail: WebRtcRoomEventDetail<Name>,
 ): CustomEvent<WebRtcRoomEventDetail<Name>> {
   return new CustomEvent(name, { detail, bubbles: name !== "error", composed: true });
+}
+
+/** Which device a `device-change` event is about. */
+export type DeviceKind = "camera" | "microphone" | "speaker";
+
+/** Payload of the `device-change` event. */
+export interface DeviceChangeDetail {
+  kind: DeviceKind;
+  /** The device used now (`MediaDeviceInfo.deviceId`; empty for the browser's default speaker). */
+  deviceId: string;
+  /** Its label as the pickers show it. */
+  label: string;
+  /** `chosen`: picked by the user; `lost`: the device in use went away and the default took over. */
+  reason: "chosen" | "lost";
+}
+
+declare global {
+  interface HTMLElementEventMap {
+    /** The camera, microphone or speaker in use changed, while joined or on the pre-join screen (bubbles, composed). */
+    "device-change": CustomEvent<DeviceChangeDetail>;
+  }
+}
+
+/** The device events of `<webrtc-room>` (merged into the map above). */
+export interface WebRtcRoomEventMap {
+  "device-change": HTMLElementEventMap["device-change"];
 }

@@ -163,3 +163,19 @@ export function cameraOfflineAnnouncement(name: string): string {
 export function cameraBackAnnouncement(name: string): string {
   return `${name}: camera back online`;
 }
+
+/**
+ * What the settings and the live region say when the `kind` device in use (`lost`, by label)
+ * went away: which one took over, or that none could.
+ */
+export function deviceLostNotice(kind: "camera" | "microphone", lost: string, replacement: string | undefined): string {
+  const name = kind === "camera" ? "Camera" : "Microphone";
+  return replacement === undefined
+    ? `${name} "${lost}" was disconnected, and no other ${kind} could be opened.`
+    : `${name} "${lost}" was disconnected. Using "${replacement}" instead.`;
+}
+
+/** What the settings say when the `kind` device the user picked could not be opened. */
+export function deviceRefusedNotice(kind: "camera" | "microphone", problem: MediaProblem): string {
+  return `That ${kind} could not be used (${PROBLEM_REASONS[problem]}). The previous one stays on.`;
+}

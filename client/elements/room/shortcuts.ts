@@ -81,7 +81,8 @@ export function renderDialog(kind: RoomDialog, onClose: () => void, onLeave: () 
 }
 
 /**
- * A dialog's `keydown` listener that keeps Tab and Shift+Tab cycling through the dialog's buttons:
+ * A dialog's `keydown` listener that keeps Tab and Shift+Tab cycling through the dialog's buttons
+ * and selects (the devices dialog's pickers):
  * a modal `<dialog>` makes the page inert, but Tab would still leave it for the browser's own UI.
  */
 export function keepFocusIn(event: KeyboardEvent): void {
@@ -89,12 +90,12 @@ export function keepFocusIn(event: KeyboardEvent): void {
   if (event.key !== "Tab" || !(dialog instanceof HTMLElement)) {
     return;
   }
-  const buttons = [...dialog.querySelectorAll<HTMLElement>("button:not(:disabled)")];
+  const controls = [...dialog.querySelectorAll<HTMLElement>("button:not(:disabled), select:not(:disabled)")];
   const root = dialog.getRootNode();
   const active = root instanceof ShadowRoot || root instanceof Document ? root.activeElement : null;
-  const edge = event.shiftKey ? buttons[0] : buttons.at(-1);
-  if (active === edge || !buttons.some((button) => button === active)) {
+  const edge = event.shiftKey ? controls[0] : controls.at(-1);
+  if (active === edge || !controls.some((control) => control === active)) {
     event.preventDefault();
-    (event.shiftKey ? buttons.at(-1) : buttons[0])?.focus();
+    (event.shiftKey ? controls.at(-1) : controls[0])?.focus();
   }
 }

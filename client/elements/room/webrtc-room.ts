@@ -22,7 +22,10 @@ import { failureText, mediaNotice } from "./room-text.ts";
 import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
 import { gridShape, portraitShape, renderTile, type TileView } from "./tile.ts";
 import { isTextField, keepFocusIn, renderDialog, shortcutFor, shortcutKey, type RoomDialog } from "./shortcuts.ts";
-import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
+import { cameraIcon, cameraOffIcon, devicesIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
+import { canChooseSpeaker } from "../shared/devices.ts";
+import { renderDeviceSettings, type DevicePickersView } from "./device-settings.ts";
+import { prejoinStyles, renderPrejoin } from "./prejoin.ts";
 
 /**
  * A video room over a full WebRTC mesh.
@@ -44,9 +47,15 @@ import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, 
  * - `account` (property only): `{ userID, password }`, the account to join as on a server running
  *   with accounts (`new_user.account`; the name shown is then the account's). `/r/<room>` sets it
  *   from its sign-in form; a refusal (`bad_credentials`, `too_many_attempts`) shows why.
+ * - `prejoin` (boolean): before joining, show a pre-join screen: a live camera preview, the
+ *   microphone's level, camera / microphone / speaker pickers, camera and microphone switches,
+ *   the name (the `name` attribute, else the one remembered) and Join. The camera and microphone
+ *   opened for the preview are the ones published. The choices are remembered in this browser per
+ *   server (`localStorage`). Off by default; the `/r/<room>` page turns it on. Unlike without it,
+ *   the camera opens before the join is accepted (a refused join then closes it).
  *
- * The element joins first and opens camera and microphone only once joined, and only when the
- * room lets this participant publish: a viewer (join token without `publish`) sees and hears
+ * Without `prejoin`, the element joins first and opens camera and microphone only once joined,
+ * and only when the room lets this participant publish: a viewer (join token without `publish`) sees and hears
  * everyone and has no camera or microphone controls. A room that asks for a password shows a
  * password field; a locked room or a host's refusal shows a plain explanation.
  *
@@ -68,6 +77,12 @@ import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, 
  * without a rejoin. A change of `name` (or `server`, `room`, `token`) rejoins with the microphone
  * and camera as they were. An invalid `room` shows a plain explanation and sends nothing.
  *
+ * The Devices button (everyone who publishes) opens a modal dialog to switch camera, microphone
+ * and speaker while joined: the new camera or microphone replaces the track on the same senders
+ * (no renegotiation, no rejoin), the speaker applies to every participant's sound (`setSinkId`,
+ * where the browser has it). A device plugged in appears in the lists; the device in use
+ * unplugged falls back to the default, which the dialog and the live region say.
+ *
  * Keyboard: while the focus is in the element (and not in a text field), `M` mutes or unmutes the
  * microphone, `V` turns the camera off or on, `C` opens or closes the chat (focus in its field),
  * `L` asks whether to leave, and `?` opens the list of
@@ -88,6 +103,7 @@ import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, 
  * @fires chat-message - `{ id, from: { id, username }, text, sentAtMs, receivedAtMs, own }` for every message sent or received
  * @fires room-state - `{ locked, passwordSet, lobby, hosts }` on joining and on every change
  * @fires lobby - `{ waiting: [{ id, username }] }` (hosts only) whenever the lobby changes
+ * @fires device-change - `{ kind, deviceId, label, reason }`: the camera, microphone or speaker in use changed (`reason` `chosen` by the user, or `lost`: unplugged, the default took over)
  * @fires error - `{ code, message, peerId?, media? }` (does not bubble)
  *
  * @cssprop --webrtc-room-background - Background behind the tiles (`#0b0d12`).
@@ -118,6 +134,7 @@ import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, 
  * @csspart connection-notice - The "Reconnecting…" / "Reconnected" banner (with `notice`).
  * @csspart chat - The chat side panel; `chat-messages` (its list) and `chat-error` (a refusal) inside it. The toolbar's button is `control-chat`.
  * @csspart dialog - The keyboard shortcuts and the "Leave the room?" dialogs.
+ * @csspart prejoin - The pre-join screen; `preview` (its `<video>`) and `level` (the microphone's meter, also in the devices dialog) inside it. The toolbar's devices button is `control-devices`.
  */
 export class WebRtcRoom extends LitElement {
   static override properties: PropertyDeclarations = {
@@ -129,9 +146,10 @@ export class WebRtcRoom extends LitElement {
     video: { converter: startOnConverter },
     uplinkBudget: { type: Number, attribute: "uplink-budget" },
     account: { attribute: false },
+    prejoin: { type: Boolean },
   };
 
-  static override styles = [roomStyles, chatStyles, connectionStyles];
+  static override styles = [roomStyles, chatStyles, connectionStyles, prejoinStyles];
 
   /** Server URL; empty for the page's origin. */
   declare server: string;
@@ -149,6 +167,8 @@ export class WebRtcRoom extends LitElement {
   declare uplinkBudget: number | undefined;
   /** The account to join as (`new_user.account`) on a server running with accounts; property only, never an attribute. */
   declare account: AccountCredentials | undefined;
+  /** Show the pre-join screen before joining. */
+  declare prejoin: boolean;
 
   readonly #room = new RoomController(this, () => ({
     server: this.server,
@@ -159,6 +179,7 @@ export class WebRtcRoom extends LitElement {
     video: this.video,
     uplinkBudgetKbps: this.uplinkBudget,
     account: this.account,
+    prejoin: this.prejoin,
   }));
 
   /** Whether the hosts' room settings panel is open. */
@@ -167,8 +188,8 @@ export class WebRtcRoom extends LitElement {
   #menuFor: string | undefined;
   /** The remote participant whose removal the open menu asks to confirm, if any. */
   #confirmRemovalOf: string | undefined;
-  /** The open modal dialog, if any. */
-  #dialog: RoomDialog | undefined;
+  /** The open modal dialog, if any: a shortcuts one, or the devices. */
+  #dialog: RoomDialog | "devices" | undefined;
   /** Where the focus goes back to when the dialog closes. */
   #dialogOpener: HTMLElement | undefined;
   /** The phase of the last render, to move the focus when it changes. */
@@ -188,6 +209,7 @@ export class WebRtcRoom extends LitElement {
     this.token = "";
     this.audio = true;
     this.video = true;
+    this.prejoin = false;
     this.addEventListener("keydown", this.#onShortcut);
   }
 
@@ -249,6 +271,8 @@ export class WebRtcRoom extends LitElement {
     if (dialog && !dialog.open) {
       dialog.showModal();
     }
+    this.#applySpeaker();
+    this.#focusPrejoin();
   }
 
   /**
@@ -299,7 +323,7 @@ export class WebRtcRoom extends LitElement {
     void this.updateComplete.then(() => this.shadowRoot?.querySelector<HTMLElement>(open ? "textarea" : '[data-control="chat"]')?.focus());
   }
 
-  #openDialog(kind: RoomDialog): void {
+  #openDialog(kind: RoomDialog | "devices"): void {
     const active = this.shadowRoot?.activeElement;
     this.#dialogOpener = active instanceof HTMLElement ? active : undefined;
     this.#dialog = kind;
@@ -307,6 +331,9 @@ export class WebRtcRoom extends LitElement {
   }
 
   #closeDialog(): void {
+    if (this.#dialog === "devices") {
+      this.#room.devices.meter(false);
+    }
     this.#dialog = undefined;
     this.requestUpdate();
     const opener = this.#dialogOpener;
@@ -317,6 +344,9 @@ export class WebRtcRoom extends LitElement {
   override render(): TemplateResult {
     switch (this.#room.phase) {
       case RoomPhase.idle:
+        if (this.#room.inPrejoin) {
+          return this.#renderPrejoin();
+        }
         return this.room ? html`` : this.#renderPanel("No room", "Set the room attribute to join a room.");
       case RoomPhase.left:
         return this.#renderPanel("You left the room", "Your camera and microphone are off.", "Rejoin");
@@ -327,7 +357,7 @@ export class WebRtcRoom extends LitElement {
           <div class="card">
             <span class="spinner large" aria-hidden="true"></span>
             <h2>Waiting for a host to let you in</h2>
-            <p>You are in the lobby of ${this.room}. Your camera and microphone stay off until then.</p>
+            <p>You are in the lobby of ${this.room}. Nobody sees or hears you until then.</p>
             <button class="primary" @click=${() => this.#room.leave()}>Leave</button>
           </div>
         </div>`;
@@ -470,6 +500,7 @@ export class WebRtcRoom extends LitElement {
                 onPassword: (password) => room.setRoomPassword(password),
               })
             : nothing}
+          ${joined && !room.isViewer ? this.#renderDevicesToggle() : nothing}
           ${this.#renderChatToggle()}
           <button class="control" part="control control-help" data-control="help" aria-label="Keyboard shortcuts"
             title="Keyboard shortcuts (?)" aria-keyshortcuts="?" @click=${() => this.#openDialog("help")}>${keyboardIcon}</button>
@@ -480,7 +511,7 @@ export class WebRtcRoom extends LitElement {
       </div>
       ${this.#dialog
         ? html`<dialog part="dialog" aria-labelledby="dialog-title" @keydown=${keepFocusIn} @close=${() => this.#closeDialog()}>
-            ${renderDialog(this.#dialog, () => this.#closeDialog(), () => {
+            ${this.#dialog === "devices" ? this.#renderDevicesDialog() : renderDialog(this.#dialog, () => this.#closeDialog(), () => {
               this.#dialog = undefined;
               room.leave();
             })}
@@ -614,6 +645,105 @@ export class WebRtcRoom extends LitElement {
       ?disabled=${!present && !retry}
       @click=${onClick}
     >${on ? onIcon : offIcon}</button>`;
+  }
+
+  /** Whether the pre-join screen had the focus put in its name field. */
+  #prejoinFocused = false;
+  /** The output each media element was last asked to use, so that `setSinkId` runs once per change. */
+  readonly #sinkRequested = new WeakMap<HTMLMediaElement, string>();
+
+  /** The pre-join screen: preview, switches, pickers, name and Join. */
+  #renderPrejoin(): TemplateResult {
+    const room = this.#room;
+    const local = room.local;
+    return renderPrejoin({
+      room: this.room,
+      name: this.name || room.devices.remembered.name || "",
+      stream: local.stream,
+      has: { audio: local.hasAudio, video: local.hasVideo },
+      on: { audio: local.audioOn, video: local.videoOn },
+      retry: { audio: local.canRetry("audio"), video: local.canRetry("video") },
+      notice: room.devices.notice ?? mediaNotice(local.media),
+      opening: room.prejoinOpening,
+      pickers: this.#pickersView("prejoin"),
+      onToggle: (kind) => (kind === "audio" ? local.toggleAudio() : local.toggleVideo()),
+      onRetry: (kind) => void room.retryMedia(kind),
+      onJoin: (name) => {
+        this.name = name;
+        room.joinFromPrejoin(name);
+      },
+    });
+  }
+
+  /** The camera, microphone and speaker pickers, as both the pre-join screen and the devices dialog show them. */
+  #pickersView(idPrefix: string): DevicePickersView {
+    const devices = this.#room.devices;
+    return {
+      lists: devices.lists,
+      cameraId: devices.cameraId,
+      microphoneId: devices.microphoneId,
+      speakerId: devices.speakerId,
+      level: devices.metering ? devices.level : undefined,
+      idPrefix,
+      onCamera: (deviceId) => void devices.useCamera(deviceId),
+      onMicrophone: (deviceId) => void devices.useMicrophone(deviceId),
+      onSpeaker: (deviceId) => devices.useSpeaker(deviceId),
+    };
+  }
+
+  /** The toolbar's button that opens the devices dialog. */
+  #renderDevicesToggle(): TemplateResult {
+    const onClick = (): void => {
+      this.#room.devices.meter(true);
+      this.#openDialog("devices");
+    };
+    return html`<button class="control" part="control control-devices" data-control="devices" aria-haspopup="dialog"
+      aria-label="Camera, microphone and speaker" title="Camera, microphone and speaker" @click=${onClick}>${devicesIcon}</button>`;
+  }
+
+  /** The devices dialog's contents (inside the element's one modal `<dialog>`). */
+  #renderDevicesDialog(): TemplateResult {
+    const room = this.#room;
+    return renderDeviceSettings({
+      ...this.#pickersView("settings"),
+      notice: room.devices.notice,
+      retry: { audio: !room.local.hasAudio && room.local.canRetry("audio"), video: !room.local.hasVideo && room.local.canRetry("video") },
+      onRetry: (kind) => {
+        // A granted retry removes its button: the focus then goes to Done rather than nowhere.
+        void room.retryMedia(kind).then(() => this.updateComplete).then(() => {
+          if (!this.shadowRoot?.activeElement) {
+            this.shadowRoot?.querySelector<HTMLElement>("dialog .primary")?.focus();
+          }
+        });
+      },
+      onClose: () => this.#closeDialog(),
+    });
+  }
+
+  /** Sends every participant's sound to the chosen speaker (where the browser can). */
+  #applySpeaker(): void {
+    const sinkId = this.#room.devices.speakerId;
+    if (!canChooseSpeaker()) {
+      return;
+    }
+    for (const media of this.shadowRoot?.querySelectorAll<HTMLMediaElement>("video, audio") ?? []) {
+      if (media.sinkId !== sinkId && this.#sinkRequested.get(media) !== sinkId) {
+        this.#sinkRequested.set(media, sinkId);
+        media.setSinkId(sinkId).catch(() => this.#sinkRequested.delete(media));
+      }
+    }
+  }
+
+  /** Puts the focus in the pre-join screen's name field once, unless the page holds it elsewhere. */
+  #focusPrejoin(): void {
+    if (!this.#room.inPrejoin || this.#prejoinFocused) {
+      return;
+    }
+    this.#prejoinFocused = true;
+    const active = document.activeElement;
+    if (active === null || active === document.body) {
+      this.shadowRoot?.querySelector<HTMLInputElement>("#name")?.focus();
+    }
   }
 }
 

@@ -54,3 +54,6 @@ export const moreIcon = icon(svg`<circle cx="12" cy="5" r="1"/><circle cx="12" c
 
 /** A keyboard: the list of keyboard shortcuts. */
 export const keyboardIcon = icon(svg`<rect x="2" y="5" width="20" height="14" rx="2"/><path d="M6 9h.01M10 9h.01M14 9h.01M18 9h.01M8 13h.01M12 13h.01M16 13h.01M7 16h10"/>`);
+
+/** A speaker box: the camera, microphone and speaker settings. */
+export const devicesIcon = icon(svg`<rect x="5" y="2" width="14" height="20" rx="2"/><circle cx="12" cy="14" r="4"/><path d="M12 6h.01"/>`);

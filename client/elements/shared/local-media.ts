@@ -41,6 +41,47 @@ const VIDEO_CONSTRAINTS: MediaTrackConstraints = {
   facingMode: "user",
 };
 
+/** Devices to prefer when opening media (remembered or picked); absent for the browser's default. */
+export interface PreferredDevices {
+  microphoneId?: string | undefined;
+  cameraId?: string | undefined;
+}
+
+/**
+ * The constraints for `kind`, on exactly `deviceId` when given. An `ideal` device id would not do:
+ * browsers weigh it against the ideal size and frame rate, and may open another camera that fits
+ * those better.
+ */
+function constraintsFor(kind: keyof MediaSwitches, deviceId: string | undefined): MediaTrackConstraints {
+  const base = kind === "video" ? VIDEO_CONSTRAINTS : {};
+  if (deviceId === undefined) {
+    return base;
+  }
+  // A chosen camera is not necessarily user-facing: drop facingMode so it cannot overrule the id.
+  const { facingMode: _facingMode, ...rest } = base;
+  return { ...rest, deviceId: { exact: deviceId } };
+}
+
+/**
+ * `getUserMedia` for `kinds` on the `preferred` devices, and when one of those is gone (unplugged
+ * since it was remembered), once more on the browser's defaults.
+ */
+async function openPreferring(devices: MediaDevices, kinds: MediaSwitches, preferred: PreferredDevices): Promise<MediaStream> {
+  const open = (ids: PreferredDevices): Promise<MediaStream> => devices.getUserMedia({
+    audio: kinds.audio ? (ids.microphoneId === undefined ? true : constraintsFor("audio", ids.microphoneId)) : false,
+    video: kinds.video ? constraintsFor("video", ids.cameraId) : false,
+  });
+  const prefers = (kinds.audio && preferred.microphoneId !== undefined) || (kinds.video && preferred.cameraId !== undefined);
+  try {
+    return await open(preferred);
+  } catch (error) {
+    if (prefers && classifyMediaError(error) === MediaProblem.missing) {
+      return open({});
+    }
+    throw error;
+  }
+}
+
 /** Maps a `getUserMedia` rejection to a {@link MediaProblem}. */
 export function classifyMediaError(error: unknown): MediaProblem {
   const name = error instanceof Error || error instanceof DOMException ? error.name : "";
@@ -78,7 +119,7 @@ async function availableKinds(devices: MediaDevices): Promise<{ audio: boolean; 
  * the microphone alone, and returns the first stream granted together with why each missing kind
  * is missing. Kinds the browser lists no device for are not asked for at all.
  */
-export async function acquireLocalMedia(): Promise<LocalMedia> {
+export async function acquireLocalMedia(preferred: PreferredDevices = {}): Promise<LocalMedia> {
   const devices = globalThis.navigator?.mediaDevices;
   if (!devices?.getUserMedia) {
     return { stream: undefined, audioProblem: MediaProblem.unsupported, videoProblem: MediaProblem.unsupported };
@@ -100,10 +141,7 @@ export async function acquireLocalMedia(): Promise<LocalMedia> {
   let combinedProblem: MediaProblem | undefined;
   for (const attempt of attempts) {
     try {
-      const stream = await devices.getUserMedia({
-        audio: attempt.audio,
-        video: attempt.video ? VIDEO_CONSTRAINTS : false,
-      });
+      const stream = await openPreferring(devices, attempt, preferred);
       return {
         stream,
         audioProblem: stream.getAudioTracks().length > 0 ? undefined : audioProblem ?? combinedProblem ?? MediaProblem.missing,
@@ -130,15 +168,17 @@ export async function acquireLocalMedia(): Promise<LocalMedia> {
 
 /**
  * Asks again for one kind that was missing (`video`: the camera, `audio`: the microphone), after
- * the user unblocked it or plugged it in: the granted track, or why it is still missing.
+ * the user unblocked it or plugged it in, or for the device `deviceId` the user picked: the
+ * granted track, or why it is still missing.
  */
-export async function acquireOneKind(kind: keyof MediaSwitches): Promise<{ track: MediaStreamTrack } | { problem: MediaProblem }> {
+export async function acquireOneKind(kind: keyof MediaSwitches, deviceId?: string): Promise<{ track: MediaStreamTrack } | { problem: MediaProblem }> {
   const devices = globalThis.navigator?.mediaDevices;
   if (!devices?.getUserMedia) {
     return { problem: MediaProblem.unsupported };
   }
   try {
-    const stream = await devices.getUserMedia(kind === "video" ? { video: VIDEO_CONSTRAINTS } : { audio: true });
+    const constraints = constraintsFor(kind, deviceId);
+    const stream = await devices.getUserMedia(kind === "video" ? { video: constraints } : { audio: deviceId === undefined ? true : constraints });
     const [track] = kind === "video" ? stream.getVideoTracks() : stream.getAudioTracks();
     return track ? { track } : { problem: MediaProblem.missing };
   } catch (error) {
@@ -294,6 +334,22 @@ export class LocalMediaControls {
   switchOff(kind: keyof MediaSwitches): void {
     this.#switches[kind] = false;
     this.#applySwitches();
+  }
+
+  /**
+   * Uses `track` (another device of its kind) instead of the current track of that kind, switched
+   * as before. The stream is a new `MediaStream` with the same tracks otherwise, so that a preview
+   * playing the old one picks the change up. Returns the old track, for the caller to stop once no
+   * sender uses it any more.
+   */
+  replaceTrack(track: MediaStreamTrack): MediaStreamTrack | undefined {
+    const kind = track.kind === "audio" ? "audio" : "video";
+    const current = this.#media.stream?.getTracks() ?? [];
+    const old = current.find((candidate) => candidate.kind === track.kind);
+    const stream = new MediaStream([...current.filter((candidate) => candidate !== old), track]);
+    this.#media = { ...this.#media, stream, [kind === "audio" ? "audioProblem" : "videoProblem"]: undefined };
+    this.#applySwitches();
+    return old;
   }
 
   #applySwitches(): void {
