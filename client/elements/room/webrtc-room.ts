@@ -12,7 +12,7 @@ import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResu
 import { MeshError, type ChatMessage } from "../../core/index.ts";
 import { startOnConverter } from "./attributes.ts";
 import { chatIcon, chatStyles, chatTooLongText, renderChatPanel } from "./chat-panel.ts";
-import { connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "./connection-notice.ts";
+import { connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "../shared/connection-notice.ts";
 import { RoomController } from "./room-controller.ts";
 import { RoomConnection, RoomPhase } from "./room-events.ts";
 import { roomStyles } from "./room-styles.ts";
