@@ -93,3 +93,9 @@ export function failureText(failure: PhoneFailure | undefined): { title: string;
 function nameOf(party: CallParty): string {
   return party.username || party.userID;
 }
+
+/** What the "You were disconnected" panel says on `/call`, and its button. */
+export const DISCONNECTED_TEXT = {
+  detail: "The server gave up your sign-in, and any call with it. Still trying to get you back…",
+  action: "Sign in again",
+};

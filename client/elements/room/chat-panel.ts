@@ -71,8 +71,20 @@ function renderMessage(message: RoomChatMessage): TemplateResult {
 }
 
 /** A speech bubble (after Lucide's `message-square`, ISC license), for the toolbar's chat button. */
-export const chatIcon = html`<svg class="icon" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"
+const chatIcon = html`<svg class="icon" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"
   stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${svg`<path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"/>`}</svg>`;
+
+/**
+ * The toolbar button that opens and closes the panel, with the number of unread messages (in its
+ * name for screen readers, as a badge for the eyes).
+ */
+export function renderChatToggle(open: boolean, unread: number, onToggle: () => void): TemplateResult {
+  const label = unread === 0 ? "Chat" : `Chat, ${unread} unread`;
+  return html`<button class="control chat-toggle" part="control control-chat" data-control="chat"
+    aria-expanded=${open ? "true" : "false"} aria-controls="chat" aria-label=${label} title=${label}
+    @click=${onToggle}
+  >${chatIcon}${unread === 0 ? nothing : html`<span class="unread" aria-hidden="true">${unread > 99 ? "99+" : unread}</span>`}</button>`;
+}
 
 /** Renders the panel. */
 export function renderChatPanel(view: ChatPanelView): TemplateResult {

@@ -11,7 +11,7 @@
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
 import { MeshError, type ChatMessage } from "../../core/index.ts";
 import { startOnConverter } from "./attributes.ts";
-import { chatIcon, chatStyles, chatTooLongText, renderChatPanel } from "./chat-panel.ts";
+import { chatStyles, chatTooLongText, renderChatPanel, renderChatToggle } from "./chat-panel.ts";
 import { connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "../shared/connection-notice.ts";
 import { RoomController } from "./room-controller.ts";
 import { RoomConnection, RoomPhase } from "./room-events.ts";
@@ -482,12 +482,7 @@ export class WebRtcRoom extends LitElement {
   /** The toolbar's chat button, with the number of unread messages. */
   #renderChatToggle(): TemplateResult {
     const room = this.#room;
-    const unread = room.unreadChat;
-    const label = unread === 0 ? "Chat" : `Chat, ${unread} unread`;
-    return html`<button class="control chat-toggle" part="control control-chat" data-control="chat"
-      aria-expanded=${room.chatOpen ? "true" : "false"} aria-controls="chat" aria-label=${label} title=${label}
-      @click=${() => room.setChatOpen(!room.chatOpen)}
-    >${chatIcon}${unread === 0 ? nothing : html`<span class="unread" aria-hidden="true">${unread > 99 ? "99+" : unread}</span>`}</button>`;
+    return renderChatToggle(room.chatOpen, room.unreadChat, () => room.setChatOpen(!room.chatOpen));
   }
 
   #renderChat(): TemplateResult {
