@@ -113,8 +113,7 @@ export class PhoneController implements ReactiveController {
   /** The user's own ringtone choice on this browser, over the attribute; undefined when never made. */
   #ringtoneChoice: boolean | undefined = readRingtoneChoice();
   readonly #announcer: Announcer;
-  /** The call the chat belongs to, and its messages, oldest first. */
-  #chatCall: PhoneCall | undefined;
+  /** The chat of the current (or last) call, oldest first; a new call starts a new one. */
   #chat: RoomChatMessage[] = [];
   #chatOpen = false;
   #unreadChat = 0;
@@ -559,7 +558,13 @@ export class PhoneController implements ReactiveController {
   #subscribe(session: PhoneSession): void {
     // The session drops every listener when it closes, so none of these outlive it.
     session.on("directory", () => this.#refresh());
-    session.on("call-state", ({ call, state }) => {
+    session.on("call-state", ({ call, state, previous }) => {
+      if (previous === undefined) {
+        // A new call, a new conversation.
+        this.#chat = [];
+        this.#chatOpen = false;
+        this.#unreadChat = 0;
+      }
       if (state === CallState.active) {
         this.#watchIce(call);
         this.#announcer.announce(`Connected with ${call.remote.username}`);
@@ -618,11 +623,8 @@ export class PhoneController implements ReactiveController {
     this.#releaseMedia();
     this.#iceWatch?.abort();
     this.#iceWatch = undefined;
-    const notice = endNotice(call, end);
-    this.#setNotice(notice);
-    if (notice !== undefined) {
-      this.#announcer.announce(notice);
-    }
+    // The notice is a status banner, read by screen readers as it is: not announced again.
+    this.#setNotice(endNotice(call, end));
     this.#dispatch("call-ended", {
       remote: { userID: call.remote.userID, username: call.remote.username },
       direction: call.direction,
@@ -664,13 +666,6 @@ export class PhoneController implements ReactiveController {
 
   /** Shows a sent or received chat message, counts it unread while the panel is closed, tells the page. */
   #addChat(message: ChatMessage, own: boolean): void {
-    const call = this.currentCall;
-    if (call !== this.#chatCall) {
-      // A new call starts a new conversation.
-      this.#chatCall = call;
-      this.#chat = [];
-      this.#unreadChat = 0;
-    }
     const entry: RoomChatMessage = { ...message, own };
     this.#chat = [...this.#chat.slice(1 - CALL_CHAT_MESSAGES_KEPT), entry];
     if (!own) {
