@@ -4,6 +4,7 @@
  */
 import type { CallEnd, CallParty, PhoneCall, PhoneWatch, PresenceStatus, WatchEnd } from "../../core/phone.ts";
 import type { PhoneFailure } from "./phone-controller.ts";
+import type { DisconnectedText } from "../shared/connection-notice.ts";
 
 /** Label of each presence status in the list of people. */
 export const STATUS_LABELS: Record<PresenceStatus, string> = {
@@ -95,7 +96,7 @@ function nameOf(party: CallParty): string {
 }
 
 /** What the "You were disconnected" panel says on `/call`, and its button. */
-export const DISCONNECTED_TEXT = {
+export const DISCONNECTED_TEXT: DisconnectedText = {
   detail: "The server gave up your sign-in, and any call with it. Still trying to get you back…",
   action: "Sign in again",
 };
