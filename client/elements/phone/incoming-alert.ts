@@ -114,12 +114,8 @@ export class IncomingCallAlert {
       return;
     }
     this.#callerName = options.callerName;
-    if (options.sound && typeof AudioContext !== "undefined") {
-      try {
-        this.#ringtone = new Ringtone();
-      } catch {
-        // No audio output, or audio refused: the call still rings visibly.
-      }
+    if (options.sound) {
+      this.#startRingtone();
     }
     this.#flashTitle(`Incoming call from ${options.callerName}`);
     this.#notifyWhenHidden();
@@ -130,8 +126,8 @@ export class IncomingCallAlert {
     if (!sound) {
       this.#ringtone?.stop();
       this.#ringtone = undefined;
-    } else if (this.#callerName !== undefined && !this.#ringtone && typeof AudioContext !== "undefined") {
-      this.#ringtone = new Ringtone();
+    } else if (this.#callerName !== undefined && !this.#ringtone) {
+      this.#startRingtone();
     }
   }
 
@@ -152,6 +148,17 @@ export class IncomingCallAlert {
     }
     this.#notification?.close();
     this.#notification = undefined;
+  }
+
+  #startRingtone(): void {
+    if (typeof AudioContext === "undefined") {
+      return;
+    }
+    try {
+      this.#ringtone = new Ringtone();
+    } catch {
+      // No audio output, or audio refused: the call still rings visibly.
+    }
   }
 
   #flashTitle(text: string): void {
