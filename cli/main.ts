@@ -8,7 +8,7 @@
 import { createRequire } from "node:module";
 import { ConfigError, isLoopbackHost, loadConfig, serveHelp } from "../server/config.ts";
 import { startServer } from "../server/server.ts";
-import { runTokenCommand } from "./token.ts";
+import { peersJoinTokenMinter, runTokenCommand } from "./token.ts";
 import { isNativeUws, shimWarning } from "../server/uws.ts";
 
 const USAGE = `Usage: webrtc-room <command> [options]
@@ -127,7 +127,7 @@ export async function main(argv: string[]): Promise<number> {
         return USAGE_EXIT_CODE;
       }
       const { runPeersCommand } = await import("../client/headless/cli.ts");
-      return runPeersCommand(rest);
+      return runPeersCommand(rest, { env: process.env, joinTokenMinter: peersJoinTokenMinter });
     }
     case "camera": {
       if (!hasWrtc()) {

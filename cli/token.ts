@@ -5,6 +5,8 @@
  */
 import { nanoid } from "nanoid";
 import { parseArgs } from "node:util";
+import type { JoinTokenMinter } from "../client/headless/cli.ts";
+import { UsageError } from "../client/headless/flags.ts";
 import { mintToken, TokenKeyError, type MintRequest } from "../server/tokens.ts";
 
 const TOKEN_USAGE = `Usage: webrtc-room token --room R --name N [--ttl 10m] [--host] [--viewer] [--user U]
@@ -118,4 +120,22 @@ export async function runTokenCommand(argv: string[], env: NodeJS.ProcessEnv): P
     throw error;
   }
   return 0;
+}
+
+/**
+ * The join-token minter of `webrtc-room peers --auth-secret`: one token per headless peer, with
+ * the grants a participant has by default (publish and data, not host), under a random user id.
+ */
+export function peersJoinTokenMinter(secret: string, issuer: string | undefined): JoinTokenMinter {
+  return async (room, username, ttlSeconds) => {
+    const request: MintRequest = { kind: "join", userId: nanoid(), room, name: username, grants: { publish: true, data: true, host: false } };
+    try {
+      return await mintToken(request, secret, ttlSeconds, { issuer });
+    } catch (error) {
+      if (error instanceof TokenKeyError) {
+        throw new UsageError(`--auth-secret: ${error.message}`);
+      }
+      throw error;
+    }
+  };
 }

@@ -4,12 +4,15 @@
  * - {@link buildLib}: `tsc -p tsconfig.build.json` compiles shared/, server/, client/ and cli/
  *   into `lib/` (JavaScript, declarations, source maps) — what `bin/webrtc-room.js` and the
  *   package's `exports` run.
- * - {@link buildBundle}: esbuild bundles `client/elements/index.ts` (the custom elements, Lit, the
- *   mesh core, simple-peer and the Node shims it needs) into one minified ES module named after its
- *   content, `dist/webrtc-room.<hash>.js` (+ `.map`), and a stable entry `dist/webrtc-room.js` that
- *   re-exports it. Every file gets `.gz` and `.br` siblings, compressed once here at the highest
- *   levels, so the server never compresses per request. The CSS of the elements' `css` templates
- *   is minified on the way in (`css-literals.ts`). Prints the sizes; fails above the gzip budget.
+ * - {@link buildBundle}: esbuild bundles the custom elements (with Lit, the client core,
+ *   simple-peer and the Node shims it needs) into minified ES modules named after their content,
+ *   with one stable entry per use ({@link BUNDLE_ENTRIES}): `dist/webrtc-room.js` registers both
+ *   elements (embedders), `dist/room.js` only `<webrtc-room>` (the join page), `dist/phone.js`
+ *   only `<webrtc-phone>` (`/call`). What the entries share is split into content-hashed chunks
+ *   that a browser caches once. Every file gets `.gz` and `.br` siblings, compressed once here at
+ *   the highest levels, so the server never compresses per request. The CSS of the elements' `css`
+ *   templates is minified on the way in (`css-literals.ts`). Prints the sizes; fails when what one
+ *   entry loads is above the gzip budget.
  *
  * Tests (through the vitest global setup) and `npm run screenshot` call these functions
  * themselves so that they always exercise the current source.
@@ -32,19 +35,48 @@ export const LIB_DIR = join(ROOT_DIR, "lib");
 /** Where the browser bundle goes; the server serves this folder under `/assets/`. */
 export const DIST_DIR = join(ROOT_DIR, "dist");
 
-/** The stable entry of the bundle: pages and embedders load `/assets/webrtc-room.js`. */
-export const BUNDLE_ENTRY_FILE = join(DIST_DIR, "webrtc-room.js");
+/**
+ * The stable entries of the bundle, by name (`dist/<name>.js`, served as `/assets/<name>.js`), and
+ * the module each one loads.
+ */
+export const BUNDLE_ENTRIES = {
+  /** Both elements: what embedders load. */
+  "webrtc-room": "client/elements/index.ts",
+  /** `<webrtc-room>` alone: the join page `/r/<room>`. */
+  room: "client/elements/room/webrtc-room.ts",
+  /** `<webrtc-phone>` alone: `/call`. */
+  phone: "client/elements/phone/webrtc-phone.ts",
+} as const;
+
+/** A name of {@link BUNDLE_ENTRIES}. */
+export type BundleEntryName = keyof typeof BUNDLE_ENTRIES;
 
 /**
- * Budget for the gzipped bundle; the build fails above it. It catches an accidental heavy
- * dependency, not feature growth: calls on the shared peer link (data channel, renegotiation,
- * publications) took the bundle to 60 KiB, the room's host UI to 68.5 KiB, watches (client core
- * and `<webrtc-phone>`) to about 72.7 KiB, chat, notices and accessibility to about 78.7 KiB, and
- * the uplink budget and active speaker in the core (`bandwidth.ts`, `speaking.ts`) to about
- * 81.3 KiB, and the calls' ring, notices, chat and modal dialogs (`<webrtc-phone>`) to about
- * 84.9 KiB, so the budget leaves room for a few more features.
+ * Sources (path prefixes) a page's entry must not load: the other element and its session. The
+ * split only keeps them apart while each element imports the core's modules it uses, not an
+ * index that re-exports both; the build fails when one slips in.
  */
-export const BUNDLE_GZIP_BUDGET_BYTES = 88 * 1024;
+const FOREIGN_SOURCES: Readonly<Partial<Record<BundleEntryName, readonly string[]>>> = {
+  room: ["client/elements/phone/", "client/core/phone-session.ts", "client/core/phone-watches.ts"],
+  phone: ["client/elements/room/", "client/core/room-session.ts"],
+};
+
+/**
+ * Budget for what one page's entry ({@link BUDGETED_ENTRIES}) loads, gzipped (its own module and
+ * every chunk it imports); the build fails above it. It catches an accidental heavy dependency, not
+ * feature growth: calls on the shared peer link (data channel, renegotiation, publications) took
+ * the one bundle of both elements to 60 KiB, the room's host UI to 68.5 KiB, watches to about
+ * 72.7 KiB, chat, notices and accessibility to about 78.7 KiB, and the uplink budget and active
+ * speaker to about 81.3 KiB. Split per element, the room's page then loaded 70.0 KiB and `/call`
+ * 64.2 KiB.
+ */
+export const BUNDLE_GZIP_BUDGET_BYTES = 84 * 1024;
+
+/**
+ * The entries the budget holds: one per page. Both elements together (`webrtc-room.js`) load the
+ * sum of the two less what they share; a heavy dependency shows in a page's entry first.
+ */
+export const BUDGETED_ENTRIES: readonly BundleEntryName[] = ["room", "phone"];
 
 /**
  * Brotli quality for source maps. Quality 11 (used for what pages load) takes 2.3 s on the 1.1 MB
@@ -52,14 +84,17 @@ export const BUNDLE_GZIP_BUDGET_BYTES = 88 * 1024;
  */
 const SOURCE_MAP_BROTLI_QUALITY = 9;
 
-/** Sizes of a finished bundle build. */
-export interface BundleReport {
-  /** The content-hashed bundle, e.g. `dist/webrtc-room.ABCD2345.js`. */
-  file: string;
+/** What one stable entry loads, and its size summed over those files. */
+export interface BundleEntryReport {
+  /** The content-hashed files the entry loads, its own module first, e.g. `webrtc-room.ABCD2345.js`. */
+  files: string[];
   rawBytes: number;
   gzipBytes: number;
   brotliBytes: number;
 }
+
+/** Sizes of a finished bundle build, per stable entry. */
+export type BundleReport = Record<BundleEntryName, BundleEntryReport>;
 
 /**
  * Compiles the package into {@link LIB_DIR} with the project's own `tsc`, after removing what a
@@ -133,20 +168,24 @@ async function writeServable(name: string, contents: Uint8Array): Promise<Map<st
 }
 
 /**
- * Bundles the elements into `dist/webrtc-room.<hash>.js` (plus `.map`), writes the stable entry
- * {@link BUNDLE_ENTRY_FILE} that re-exports it, compresses all of them, and removes the hashed
- * files of earlier builds. Rejects when esbuild fails or the gzipped size exceeds
- * {@link BUNDLE_GZIP_BUDGET_BYTES}.
+ * Bundles the elements: one content-hashed module per entry of {@link BUNDLE_ENTRIES} plus the
+ * chunks they share (each with its `.map`), then each stable entry `dist/<name>.js`, which imports
+ * every chunk its module needs (so a browser fetches them all at once, not one level at a time)
+ * and re-exports the module; compresses all of them and removes the hashed files of earlier
+ * builds. Rejects when esbuild fails or what a page's entry ({@link BUDGETED_ENTRIES}) loads
+ * exceeds {@link BUNDLE_GZIP_BUDGET_BYTES} gzipped.
  */
 export async function buildBundle(): Promise<BundleReport> {
   await mkdir(DIST_DIR, { recursive: true });
   const result = await build({
     absWorkingDir: ROOT_DIR,
-    entryPoints: ["client/elements/index.ts"],
+    entryPoints: Object.entries(BUNDLE_ENTRIES).map(([out, source]) => ({ in: source, out })),
     outdir: DIST_DIR,
-    // The content hash in the name is what lets the server cache the bundle forever
-    // (`immutable`); server/assets.ts recognises it by esbuild's 8-character [hash].
-    entryNames: "webrtc-room.[hash]",
+    // The content hash in the name is what lets the server cache a module forever (`immutable`);
+    // server/assets.ts recognises it by esbuild's 8-character [hash].
+    entryNames: "[name].[hash]",
+    chunkNames: "chunk.[hash]",
+    splitting: true,
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -155,6 +194,7 @@ export async function buildBundle(): Promise<BundleReport> {
     target: "es2022",
     minify: true,
     sourcemap: true,
+    metafile: true,
     tsconfig: "tsconfig.json",
     // simple-peer → readable-stream, randombytes expect a few Node globals.
     inject: ["scripts/shims/node-globals.js"],
@@ -169,28 +209,55 @@ export async function buildBundle(): Promise<BundleReport> {
     plugins: [cssLiteralsPlugin],
     write: false,
   });
-  const bundle = result.outputFiles.find((file) => file.path.endsWith(".js"));
-  if (!bundle || !isContentHashed(bundle.path.slice(DIST_DIR.length + 1))) {
-    throw new Error(`esbuild did not produce a content-hashed bundle in ${DIST_DIR}`);
-  }
-  const bundleName = bundle.path.slice(DIST_DIR.length + 1);
+  const distName = (path: string): string => path.slice(path.lastIndexOf("/") + 1);
   const sizes = new Map<string, number>();
-  // The hashed files first, the entry that points at them last.
+  // The hashed files first, the entries that point at them last.
   for (const file of result.outputFiles) {
-    for (const [name, bytes] of await writeServable(file.path.slice(DIST_DIR.length + 1), file.contents)) {
+    for (const [name, bytes] of await writeServable(distName(file.path), file.contents)) {
       sizes.set(name, bytes);
     }
   }
-  await writeServable("webrtc-room.js", new TextEncoder().encode(`export * from "./${bundleName}";\n`));
-  await removeStaleHashedFiles(new Set(sizes.keys()));
-  const report: BundleReport = {
-    file: bundle.path,
-    rawBytes: bundle.contents.byteLength,
-    gzipBytes: sizes.get(`${bundleName}.gz`) ?? bundle.contents.byteLength,
-    brotliBytes: sizes.get(`${bundleName}.br`) ?? bundle.contents.byteLength,
+  const outputs = result.metafile.outputs;
+  /** Every hashed file `name` loads: itself, then its static imports, depth first. */
+  const loads = (name: string, seen: string[] = []): string[] => {
+    const output = outputs[`dist/${name}`];
+    if (!output || !isContentHashed(name)) {
+      throw new Error(`esbuild did not produce a content-hashed module dist/${name}`);
+    }
+    seen.push(name);
+    for (const imported of output.imports) {
+      const importedName = distName(imported.path);
+      if (imported.kind === "import-statement" && !seen.includes(importedName)) {
+        loads(importedName, seen);
+      }
+    }
+    return seen;
   };
-  if (report.gzipBytes > BUNDLE_GZIP_BUDGET_BYTES) {
-    throw new Error(`bundle is ${kib(report.gzipBytes)} gzipped, over the ${kib(BUNDLE_GZIP_BUDGET_BYTES)} budget`);
+  const size = (files: readonly string[], suffix: string): number => files.reduce((sum, file) => sum + (sizes.get(`${file}${suffix}`) ?? sizes.get(file) ?? 0), 0);
+  const entries = Object.keys(BUNDLE_ENTRIES) as BundleEntryName[];
+  const report = {} as BundleReport;
+  for (const entry of entries) {
+    const module = Object.entries(outputs).find(([path, output]) => output.entryPoint === BUNDLE_ENTRIES[entry] && path.endsWith(".js"));
+    if (!module) {
+      throw new Error(`esbuild produced no module for ${BUNDLE_ENTRIES[entry]}`);
+    }
+    const files = loads(distName(module[0]));
+    const foreign = files.flatMap((file) => Object.entries(outputs[`dist/${file}`]?.inputs ?? {}))
+      .filter(([source, input]) => input.bytesInOutput > 0 && (FOREIGN_SOURCES[entry] ?? []).some((prefix) => source.startsWith(prefix)))
+      .map(([source]) => source);
+    if (foreign.length > 0) {
+      throw new Error(`${entry}.js loads ${foreign.join(", ")}: import the core's modules, not an index that re-exports the other element's`);
+    }
+    const [own, ...chunks] = files;
+    const text = `${chunks.map((chunk) => `import "./${chunk}";\n`).join("")}export * from "./${own}";\n`;
+    await writeServable(`${entry}.js`, new TextEncoder().encode(text));
+    report[entry] = { files, rawBytes: size(files, ""), gzipBytes: size(files, ".gz"), brotliBytes: size(files, ".br") };
+  }
+  await removeStaleHashedFiles(new Set(sizes.keys()));
+  for (const entry of BUDGETED_ENTRIES) {
+    if (report[entry].gzipBytes > BUNDLE_GZIP_BUDGET_BYTES) {
+      throw new Error(`${entry}.js loads ${kib(report[entry].gzipBytes)} gzipped, over the ${kib(BUNDLE_GZIP_BUDGET_BYTES)} budget`);
+    }
   }
   return report;
 }
@@ -213,10 +280,14 @@ function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
-/** One line for logs: path, raw, gzipped and brotli sizes, budget. */
+/** Lines for logs: per stable entry, what it loads raw, gzipped and brotli, and the budget it is held to. */
 export function describeBundle(report: BundleReport): string {
-  const file = report.file.startsWith(ROOT_DIR) ? report.file.slice(ROOT_DIR.length) : report.file;
-  return `${file}: ${kib(report.rawBytes)} raw, ${kib(report.gzipBytes)} gzip, ${kib(report.brotliBytes)} brotli (gzip budget ${kib(BUNDLE_GZIP_BUDGET_BYTES)})`;
+  return Object.entries(report)
+    .map(([entry, sizes]) => {
+      const budget = BUDGETED_ENTRIES.some((budgeted) => budgeted === entry) ? ` (gzip budget ${kib(BUNDLE_GZIP_BUDGET_BYTES)})` : "";
+      return `dist/${entry}.js (${sizes.files.length} files): ${kib(sizes.rawBytes)} raw, ${kib(sizes.gzipBytes)} gzip, ${kib(sizes.brotliBytes)} brotli${budget}`;
+    })
+    .join("\n");
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -70,7 +70,7 @@ export function roomPage(room: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${safeRoom} · webrtc-room</title>
 <link rel="icon" href="data:,">
-<script type="module" src="/assets/webrtc-room.js"></script>
+<script type="module" src="/assets/room.js"></script>
 <style>
 ${SHARED_PAGE_CSS}
   .room { margin: 0; font: inherit; color: #99a3b6; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
@@ -227,7 +227,7 @@ export function callPage(): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Calls · webrtc-room</title>
 <link rel="icon" href="data:,">
-<script type="module" src="/assets/webrtc-room.js"></script>
+<script type="module" src="/assets/phone.js"></script>
 <style>
 ${SHARED_PAGE_CSS}
   .page { margin: 0; color: #99a3b6; font-size: inherit; font-weight: inherit; }
@@ -277,7 +277,7 @@ export function embedExamplePage(): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Embed example · webrtc-room</title>
 <link rel="icon" href="data:,">
-<script type="module" src="/assets/webrtc-room.js"></script>
+<script type="module" src="/assets/room.js"></script>
 <style>
   body { max-width: 880px; margin: 24px auto; padding: 0 16px; font: 16px/1.55 system-ui, sans-serif; color: #1d2330; background: #f6f7fb; }
   pre { padding: 14px 16px; border-radius: 10px; background: #1d2330; color: #e8ecf5; overflow-x: auto; }
@@ -299,7 +299,7 @@ export function embedExamplePage(): string {
 <h1>A video room in one tag</h1>
 <p>Everyone who joins from this page meets in the room <code>embed-example</code>. To put the same
 room on any page, paste:</p>
-<pre><code>&lt;script type="module" src="<span class="origin">https://your-server</span>/assets/webrtc-room.js"&gt;&lt;/script&gt;
+<pre><code>&lt;script type="module" src="<span class="origin">https://your-server</span>/assets/room.js"&gt;&lt;/script&gt;
 &lt;webrtc-room server="<span class="origin">https://your-server</span>" room="embed-example" name="Ada"&gt;&lt;/webrtc-room&gt;</code></pre>
 <form id="join">
   <label>Your name <input id="name" name="name" autocomplete="nickname" maxlength="64" required></label>

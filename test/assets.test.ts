@@ -21,7 +21,7 @@ interface Answer {
 }
 
 let server: RunningServer;
-/** `webrtc-room.<hash>.js`, read from the stable entry. */
+/** The largest content-hashed module the stable entry `webrtc-room.js` imports (the shared chunk). */
 let bundleName: string;
 /** The bundle's bytes as built. */
 let bundleBytes: Buffer;
@@ -55,13 +55,14 @@ function decoded(answer: Answer): Buffer {
 
 beforeAll(async () => {
   server = await startServer({ host: "127.0.0.1", port: 0, iceServers: [] });
-  const entry = await request("/assets/webrtc-room.js");
-  const match = /^export \* from "\.\/(webrtc-room\.[A-Z2-7]{8}\.js)";\n$/.exec(entry.body.toString("utf8"));
-  if (!match?.[1]) {
-    throw new Error(`dist/webrtc-room.js is not the re-exporting entry (did the global setup build?): ${entry.body.toString("utf8").slice(0, 200)}`);
+  const entry = (await request("/assets/webrtc-room.js")).body.toString("utf8");
+  if (!/^(import "\.\/chunk\.[A-Z2-7]{8}\.js";\n)+export \* from "\.\/webrtc-room\.[A-Z2-7]{8}\.js";\n$/.test(entry)) {
+    throw new Error(`dist/webrtc-room.js is not the importing entry (did the global setup build?): ${entry.slice(0, 300)}`);
   }
-  bundleName = match[1];
-  bundleBytes = (await request(`/assets/${bundleName}`)).body;
+  const modules = await Promise.all([...entry.matchAll(/"\.\/([\w.-]+)"/g)].map(async ([, name]) => ({ name: name as string, body: (await request(`/assets/${name}`)).body })));
+  const largest = modules.reduce((a, b) => (b.body.byteLength > a.body.byteLength ? b : a));
+  bundleName = largest.name;
+  bundleBytes = largest.body;
 });
 
 afterAll(async () => {

@@ -919,7 +919,7 @@ describe("the /call page", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("text/html");
     const page = await response.text();
-    expect(page).toContain('<script type="module" src="/assets/webrtc-room.js"></script>');
+    expect(page).toContain('<script type="module" src="/assets/phone.js"></script>');
     expect(page).toMatch(/<webrtc-phone[\s>]/);
   });
 });

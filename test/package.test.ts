@@ -125,10 +125,12 @@ describe("the tarball", () => {
       "lib/client/headless/index.js",
       "lib/client/headless/peers-worker.js",
       "dist/webrtc-room.js",
+      "dist/room.js",
+      "dist/phone.js",
     ]) {
       expect(files, expected).toContain(expected);
     }
-    expect(files.some((path) => /^dist\/webrtc-room\.[A-Z2-7]{8}\.js\.br$/.test(path))).toBe(true);
+    expect(files.some((path) => /^dist\/chunk\.[A-Z2-7]{8}\.js\.br$/.test(path))).toBe(true);
     expect(files.filter((path) => path.endsWith(".ts") && !path.endsWith(".d.ts"))).toEqual([]);
     expect(files.filter((path) => /^(test|bench|scripts|server|client|shared|cli|node_modules)\//.test(path))).toEqual([]);
   });
@@ -180,7 +182,7 @@ try {
     expect(result.healthStatus).toBe(200);
     expect(result.health.status).toBe("ok");
     expect(result.assetStatus).toBe(200);
-    expect(result.asset).toMatch(/^export \* from "\.\/webrtc-room\.[A-Z2-7]{8}\.js";/);
+    expect(result.asset).toMatch(/\nexport \* from "\.\/webrtc-room\.[A-Z2-7]{8}\.js";\n$/);
   });
 
   it('the client\'s types resolve under tsc: a .ts importing from "webrtc-room" and "webrtc-room/elements" type-checks, and a wrong use does not', async () => {

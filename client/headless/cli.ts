@@ -12,6 +12,8 @@ import { ROOM_NAME_PATTERN } from "../../shared/protocol/index.ts";
 import {
   DEFAULT_DURATION_SECONDS,
   DEFAULT_TIMEOUT_SECONDS,
+  newRunTag,
+  planPeers,
   RunPhase,
   SYNTHETIC_VIDEO_HEIGHT,
   SYNTHETIC_VIDEO_WIDTH,
@@ -46,6 +48,8 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "timeout-seconds", value: "S", help: `give up waiting for a complete mesh after this long (default ${DEFAULT_TIMEOUT_SECONDS})` },
   { name: "join-interval-ms", value: "MS", help: "delay between joins; 0 joins everyone at once (default 0)" },
   { name: "json-out", value: "FILE", help: "also write the report to FILE" },
+  { name: "auth-secret", value: "S", help: "for a server in token mode: mint each peer a join token with its secret (default: WEBRTC_ROOM_AUTH_SECRET; prefer the variable, flags show in ps)" },
+  { name: "auth-issuer", value: "I", help: "the tokens' iss, when the server checks one (default: WEBRTC_ROOM_AUTH_ISSUER)" },
   { name: "help", value: null, help: "show this help" },
 ];
 
@@ -76,10 +80,25 @@ export function peersHelp(): string {
 interface PeersCommand {
   options: Omit<PeersRunOptions, "onProgress" | "signal">;
   jsonOut: string | undefined;
+  /** The server's secret and issuer, to mint join tokens with (token mode). */
+  auth: { secret: string; issuer: string | undefined } | undefined;
+}
+
+/**
+ * Mints a join token (publish and data, no host) for `username` in `room`, valid `ttlSeconds`.
+ * Built by cli/main.ts from the server's token code, which this module does not import.
+ */
+export type JoinTokenMinter = (room: string, username: string, ttlSeconds: number) => Promise<string>;
+
+/** What `webrtc-room peers` takes from its caller besides the flags. */
+export interface PeersCommandContext {
+  env: NodeJS.ProcessEnv;
+  /** A minter for `--auth-secret`; its tokens throw {@link UsageError} for an unusable secret. */
+  joinTokenMinter: (secret: string, issuer: string | undefined) => JoinTokenMinter;
 }
 
 /** Parses `webrtc-room peers` flags. Throws {@link UsageError}. */
-function parsePeersArgs(argv: readonly string[]): PeersCommand {
+function parsePeersArgs(argv: readonly string[], env: NodeJS.ProcessEnv): PeersCommand {
   const { text, has } = parseFlags(argv, FLAGS);
   const integer = (name: string, fallback: number, min: number): number => {
     const raw = text(name);
@@ -113,7 +132,34 @@ function parsePeersArgs(argv: readonly string[]): PeersCommand {
       joinIntervalMs: integer("join-interval-ms", 0, 0),
     },
     jsonOut: text("json-out"),
+    auth: authOf(text("auth-secret") ?? env.WEBRTC_ROOM_AUTH_SECRET, text("auth-issuer") ?? env.WEBRTC_ROOM_AUTH_ISSUER),
   };
+}
+
+function authOf(secret: string | undefined, issuer: string | undefined): PeersCommand["auth"] {
+  if (secret === undefined) {
+    if (issuer !== undefined) {
+      throw new UsageError("--auth-issuer needs --auth-secret (or WEBRTC_ROOM_AUTH_SECRET)");
+    }
+    return undefined;
+  }
+  return { secret, issuer };
+}
+
+/** Slack on the tokens' lifetime beyond the run's own bounds (they are checked once, at the join). */
+const TOKEN_TTL_SLACK_SECONDS = 60;
+
+/** One join token per planned peer, by username, for a run tagged `runTag`. */
+async function mintJoinTokens(command: PeersCommand, runTag: string, minter: JoinTokenMinter): Promise<Record<string, string>> {
+  const { options } = command;
+  const ttlSeconds = (options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) + (options.durationSeconds ?? DEFAULT_DURATION_SECONDS) + TOKEN_TTL_SLACK_SECONDS;
+  const tokens: Record<string, string> = {};
+  for (const { room, usernames } of planPeers({ ...options, runTag })) {
+    for (const username of usernames) {
+      tokens[username] = await minter(room, username, ttlSeconds);
+    }
+  }
+  return tokens;
 }
 
 /** Accepts the signaling URL itself, or the server's page URL (`http://host:port` → `ws://host:port/ws`). */
@@ -223,14 +269,19 @@ function runInChildProcess(
  * code: 0 when every expected pair connected, 1 when not, 2 on bad flags, 3 when the peers
  * process failed. Ctrl-C ends the run early and still prints the report.
  */
-export async function runPeersCommand(argv: string[]): Promise<number> {
+export async function runPeersCommand(argv: string[], context: PeersCommandContext): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     console.log(peersHelp());
     return PEERS_EXIT_CODES.ok;
   }
   let command: PeersCommand;
   try {
-    command = parsePeersArgs(argv);
+    command = parsePeersArgs(argv, context.env);
+    if (command.auth !== undefined) {
+      const runTag = newRunTag();
+      const joinTokens = await mintJoinTokens(command, runTag, context.joinTokenMinter(command.auth.secret, command.auth.issuer));
+      command = { ...command, options: { ...command.options, runTag, joinTokens } };
+    }
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`webrtc-room peers: ${error.message}\nRun "webrtc-room peers --help" for the options.`);

@@ -343,6 +343,10 @@ export interface PeersRunOptions {
   timeoutSeconds?: number;
   /** Delay between consecutive joins; 0 joins everyone at once. */
   joinIntervalMs?: number;
+  /** Names the fresh rooms (`load-<runTag>-<n>`); random otherwise. {@link planPeers} with the same tag gives the same plan. */
+  runTag?: string;
+  /** Join tokens for a server in token mode, by peer username (see {@link planPeers}). */
+  joinTokens?: Readonly<Record<string, string>>;
   /** Called about four times a second and on every phase change. */
   onProgress?: (progress: PeersProgress) => void;
   /** Ends the run early (the report is still produced). */
@@ -430,6 +434,30 @@ interface RoomPlan {
   members: HeadlessPeer[];
 }
 
+/** One room of a run and the usernames of the headless peers that join it, in join order. */
+export interface PlannedRoom {
+  room: string;
+  usernames: string[];
+}
+
+/** A random tag for the fresh rooms of one run. */
+export function newRunTag(): string {
+  return nanoid(6).replace(/[^A-Za-z0-9]/g, "x");
+}
+
+/**
+ * Who joins which room in a run, room by room: `peers` spread as evenly as possible over `rooms`
+ * fresh rooms named `load-<runTag>-<n>`, or all in `room`. Usernames are unique in a run
+ * (`r<room>-p<peer>`), so a token minted per username before the run finds its peer.
+ */
+export function planPeers(options: { peers: number; rooms?: number; room?: string; runTag: string }): PlannedRoom[] {
+  const rooms = options.room === undefined ? (options.rooms ?? 1) : 1;
+  return roomSizes(options.peers, rooms).map((size, roomIndex) => ({
+    room: options.room ?? `load-${options.runTag}-${roomIndex + 1}`,
+    usernames: Array.from({ length: size }, (_, index) => `r${roomIndex + 1}-p${index + 1}`),
+  }));
+}
+
 /**
  * Runs a load test: joins `peers` headless peers into rooms, waits (bounded) for every pair to
  * connect, holds the mesh for `durationSeconds` while pinging and counting frames, leaves, and
@@ -449,18 +477,21 @@ export async function runPeers(options: PeersRunOptions): Promise<PeersReport> {
   const startedAtMs = performance.now();
   const cpuAtStart = process.cpuUsage();
   const deadlineMs = startedAtMs + parameters.timeoutSeconds * 1000;
-  const runTag = nanoid(6).replace(/[^A-Za-z0-9]/g, "x");
-  const plans: RoomPlan[] = roomSizes(parameters.peers, parameters.rooms).map((size, roomIndex) => {
-    const name = options.room ?? `load-${runTag}-${roomIndex + 1}`;
-    const members = Array.from({ length: size }, (_, index) => new HeadlessPeer({
-      url: options.url,
-      room: name,
-      username: `r${roomIndex + 1}-p${index + 1}`,
-      video: parameters.video,
-      expectedRemotes: size - 1,
-      joinTimeoutMs: Math.min(10_000, parameters.timeoutSeconds * 1000),
-    }));
-    return { name, members };
+  const runTag = options.runTag ?? newRunTag();
+  const plans: RoomPlan[] = planPeers({ ...options, runTag }).map(({ room, usernames }) => {
+    const members = usernames.map((username) => {
+      const token = options.joinTokens?.[username];
+      return new HeadlessPeer({
+        url: options.url,
+        room,
+        username,
+        ...(token !== undefined ? { token } : {}),
+        video: parameters.video,
+        expectedRemotes: usernames.length - 1,
+        joinTimeoutMs: Math.min(10_000, parameters.timeoutSeconds * 1000),
+      });
+    });
+    return { name: room, members };
   });
   const everyone = plans.flatMap((plan) => plan.members);
   const rtts: number[] = [];

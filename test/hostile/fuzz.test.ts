@@ -2,7 +2,7 @@
  * A bounded randomized fuzz of the signaling server: the real server on an ephemeral port, two dozen
  * raw WebSocket clients spread over a few rooms, each running a seeded random sequence of valid and
  * invalid operations (joins, leaves, relays to any target, malformed frames, forged identities,
- * resumes, logins and calls, abrupt and clean disconnects).
+ * resumes, logins, calls and watches, host requests, abrupt and clean disconnects).
  *
  * A seed fixes each client's stream of random draws (mulberry32, one stream per client). How the
  * draws turn into operations also depends on what the server answered (a join that found the room
@@ -179,6 +179,8 @@ class Fuzz {
   readonly seenIds: string[] = [];
   /** user id (as the server answered it) → the last reclaim key any client was given for it. */
   readonly reclaimKeys = new Map<string, string>();
+  /** Every watch id any client was told of, for answers and stops from anyone. */
+  readonly watchIds: string[] = [];
   #nextPingT = 1;
 
   constructor(readonly server: RunningServer, readonly seed: number, readonly resumeGraceMs: number) {
@@ -215,6 +217,9 @@ class Fuzz {
       const message = isBinary ? undefined : (JSON.parse(data.toString()) as ServerMessage);
       if (message?.type === "loginResponse" && message.content === "accepted") {
         this.reclaimKeys.set(message.userID, message.reclaimKey);
+      }
+      if (message?.type === "watchRequest" || message?.type === "watchRequested" || message?.type === "watchStarted") {
+        this.watchIds.push(message.watchId);
       }
     });
     const connection: Connection = { client, slot: slot.index, leaveBarriers: new Set() };
@@ -260,6 +265,8 @@ class Fuzz {
       [3, "resume_garbage", () => this.resumeGarbage(slot, connection)],
       [2, "refresh_ice_servers", () => connection.client.send({ type: "refresh_ice_servers" })],
       [5, "call_family", () => this.callFamily(slot, connection)],
+      [3, "watch_family", () => this.watchFamily(slot, connection)],
+      [inRoom ? 4 : 1, "host_family", () => this.hostFamily(slot, connection)],
       [3, "terminate", () => this.terminate(slot, connection)],
       [2, "close", () => this.closeCleanly(slot, connection)],
     ];
@@ -536,6 +543,49 @@ class Fuzz {
     }
   }
 
+  /**
+   * Watch messages between the same few user ids: requests, answers, allow lists and stops from
+   * anyone, naming watch ids that were really handed out (to others too) or never were.
+   */
+  watchFamily(slot: Slot, connection: Connection): void {
+    const { random } = slot;
+    const { client } = connection;
+    const watchId = this.watchIds.length > 0 && random.chance(0.7) ? random.pick(this.watchIds) : random.id(random.pick([1, 21, 64]));
+    switch (random.int(6)) {
+      case 0:
+        // Both sides must be logged in: a login first (refused `user_online` when the id is taken) makes that likely.
+        client.send({ type: "login", userID: random.pick(USER_IDS), username: `w${slot.index}` });
+        client.send({ type: "watch", userID: random.pick(USER_IDS) });
+        break;
+      case 1: client.send({ type: "watchAnswer", watchId, accept: random.chance(0.7) }); break;
+      case 2: client.send({ type: "allowWatching", userID: random.chance(0.3) ? "*" : random.pick(USER_IDS), allow: random.chance(0.5) }); break;
+      case 3: client.send({ type: "stopWatching", watchId }); break;
+      case 4: client.send({ type: "watchDescription", watchId, sdp: { type: random.pick(["offer", "answer"]), sdp: "v=0 watch" } }); break;
+      default: client.send({ type: "watchCandidate", watchId, candidate: { candidate: "candidate:watch 1 udp 1 127.0.0.1 9 typ host" } }); break;
+    }
+  }
+
+  /**
+   * Host requests, from hosts (the first member of a room hosts it) and from everyone else. Only
+   * ones that leave every membership as it is: mutes of anyone, settings that unlock, clear the
+   * password and turn the lobby off (no lobby ever holds anyone, so admissions and denials are
+   * refused), and removals of ids that belong to nobody. The replay checks that `room_state` and
+   * `mute_request` reach members only.
+   */
+  hostFamily(slot: Slot, connection: Connection): void {
+    const { random } = slot;
+    const { client } = connection;
+    const anyone = (): string => this.target(slot, random.pick(["member", "self", "other_room", "stale", "unknown", "invalid"] as const));
+    switch (random.int(6)) {
+      case 0: client.send({ type: "mute_participant", targetId: anyone(), kind: random.pick(["audio", "video", "screen"]) }); break;
+      case 1: client.send({ type: "room_settings", ...random.pick([{ locked: false }, { lobby: false }, { password: null }, { locked: false, lobby: false, password: null }, {}]) }); break;
+      case 2: client.send({ type: "remove_participant", targetId: this.target(slot, random.pick(["unknown", "invalid"] as const)) }); break;
+      case 3: client.send({ type: "lobby_admit", id: anyone() }); break;
+      case 4: client.send({ type: "lobby_deny", id: anyone() }); break;
+      default: client.send({ type: "room_settings", locked: random.pick(["yes", 1, null]), password: random.pick([5, "", "p".repeat(300)]) }); break;
+    }
+  }
+
   /** An abrupt disconnect (no close frame): a suspension while resumption is on, else a leave. */
   async terminate(slot: Slot, connection: Connection): Promise<void> {
     if (this.resumeGraceMs > 0 && slot.room !== undefined && slot.id !== undefined && slot.resumeToken !== undefined) {
@@ -686,6 +736,12 @@ function replay(fuzz: Fuzz, connection: Connection, delivered: Set<number>, room
           view = [];
         }
         return;
+      case "room_state":
+      case "mute_request":
+        expect(room, `${where(index)}: ${message.type} reached a client in no room`).toBeDefined();
+        return;
+      case "removed":
+        throw new Error(`${where(index)}: removed, though no host request named a member`);
       case "error":
         expect(Object.keys(ERROR_CODES), `${where(index)}: unknown error code`).toContain(message.code);
         expect(message.code, `${where(index)}: the server failed internally on ${message.refType}`).not.toBe("internal");
@@ -825,7 +881,7 @@ async function fuzzOnce(seed: number, resumeGraceMs: number): Promise<string> {
     expect(healthFailures, "/healthz failures during the run").toEqual([]);
     const { stats } = fuzz;
     return `seed ${seed} (resumeGraceMs ${resumeGraceMs}): ${Math.round(runMs)} ms, ${fuzz.connections.length} connections, `
-      + `ops ${JSON.stringify(Object.fromEntries(stats.ops))}, ${stats.joins} joins, ${stats.resumes} resumes, ${stats.relaysSent} relays sent / ${stats.relaysDelivered} delivered, `
+      + `ops ${JSON.stringify(Object.fromEntries(stats.ops))}, ${stats.joins} joins, ${stats.resumes} resumes, ${fuzz.watchIds.length} watch ids handed out, ${stats.relaysSent} relays sent / ${stats.relaysDelivered} delivered, `
       + `errors ${JSON.stringify(Object.fromEntries(stats.errors))}, closes ${JSON.stringify(Object.fromEntries(stats.closes))}, `
       + `rss +${Math.round(rssGrowth / 1024 / 1024)} MiB, final participants ${participants}`;
   } finally {

@@ -10,9 +10,10 @@ import { startTestServer } from "./helpers.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/webrtc-room.js", import.meta.url));
 
-/** Runs the binary with `args`; resolves with its exit code and output. */
-async function runBinary(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+/** Runs the binary with `args` (and this process's environment changed by `env`: undefined removes); resolves with its exit code and output. */
+async function runBinary(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const childEnv = Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined));
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: childEnv });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => {
@@ -30,7 +31,7 @@ describe("webrtc-room peers, happy path", () => {
     const { code, stdout } = await runBinary(["peers", "--help"]);
 
     expect(code).toBe(0);
-    for (const flag of ["--url", "--peers", "--rooms", "--room", "--video", "--ping", "--duration-seconds", "--timeout-seconds", "--join-interval-ms", "--json-out"]) {
+    for (const flag of ["--url", "--peers", "--rooms", "--room", "--video", "--ping", "--duration-seconds", "--timeout-seconds", "--join-interval-ms", "--json-out", "--auth-secret", "--auth-issuer"]) {
       expect(stdout).toContain(flag);
     }
   });
@@ -51,6 +52,35 @@ describe("webrtc-room peers, happy path", () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe("webrtc-room peers against a server in token mode", () => {
+  const SECRET = "peers-cli-test-secret-of-32-bytes-or-more";
+
+  test("with the server's secret (from the environment) every peer gets its own join token and the mesh completes; without it every join is refused token_missing", async () => {
+    const server = await startTestServer({ auth: "token", authSecret: SECRET });
+    try {
+      const withSecret = await runBinary(["peers", "--url", server.wsUrl, "--peers", "3", "--rooms", "2", "--duration-seconds", "0"], { WEBRTC_ROOM_AUTH_SECRET: SECRET });
+      expect(withSecret.code, withSecret.stderr).toBe(0);
+      const report = JSON.parse(withSecret.stdout) as PeersReport;
+      expect(report.pairs).toEqual({ connected: 1, expected: 1 });
+      expect(report.joinToFullyConnectedMs?.count).toBe(3);
+      expect(report.errors).toEqual({});
+
+      const without = await runBinary(["peers", "--url", server.wsUrl, "--peers", "2", "--duration-seconds", "0", "--timeout-seconds", "2"], { WEBRTC_ROOM_AUTH_SECRET: undefined });
+      expect(without.code).toBe(1);
+      expect((JSON.parse(without.stdout) as PeersReport).errors).toEqual({ token_missing: 2 });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a secret the server's token code refuses (too short) exits 2 before any peer starts", async () => {
+    const { code, stderr, stdout } = await runBinary(["peers", "--url", "ws://127.0.0.1:1/ws", "--auth-secret", "short"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--auth-secret: the token secret must be at least");
+    expect(stdout).toBe("");
   });
 });
 
@@ -76,6 +106,7 @@ describe("webrtc-room peers, failure cases", () => {
     [["--url", "ws://127.0.0.1:1/ws", "--peers", "zero"], "--peers must be an integer"],
     [["--url", "ws://127.0.0.1:1/ws", "--room", "no spaces"], "--room must match"],
     [["--url", "ws://127.0.0.1:1/ws", "--colour"], "Unknown option"],
+    [["--url", "ws://127.0.0.1:1/ws", "--auth-issuer", "acme"], "--auth-issuer needs --auth-secret"],
   ])("exits 2 on bad options %j", async (args, message) => {
     const { code, stderr } = await runBinary(["peers", ...args]);
 

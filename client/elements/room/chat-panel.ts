@@ -5,7 +5,7 @@
  * never from markup.
  */
 import { css, html, nothing, svg, type TemplateResult } from "lit";
-import { CHAT_MAX_CHARS } from "../../core/index.ts";
+import { CHAT_MAX_CHARS } from "../../../shared/protocol/mesh.ts";
 import type { RoomChatMessage } from "./room-events.ts";
 
 /** A piece of a chat text: plain text, or a link with the URL it opens. */

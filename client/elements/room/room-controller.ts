@@ -28,15 +28,10 @@
  * (across stays), and every change worth hearing goes to one throttled {@link Announcer}.
  */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
-import {
-  MeshError,
-  MeshSession,
-  type ChatMessage,
-  type MediaState,
-  type MuteKind,
-  type RemotePeer,
-  type RoomState,
-} from "../../core/index.ts";
+// From the core's modules, not its index: the index also exports the phone, and a page with only
+// `<webrtc-room>` (room.js) must not load it (the bundle splits by the files an entry reaches).
+import type { ChatMessage, MediaState, MuteKind, RemotePeer, RoomState } from "../../core/index.ts";
+import { MeshError, MeshSession } from "../../core/room-session.ts";
 import { displayName } from "../shared/display-name.ts";
 import { LatestRun } from "../shared/latest-run.ts";
 import {

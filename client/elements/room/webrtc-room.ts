@@ -9,7 +9,8 @@
  * The element only renders; joining, media and controls live in {@link RoomController}.
  */
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
-import { MeshError, type ChatMessage } from "../../core/index.ts";
+import type { ChatMessage } from "../../core/index.ts";
+import { MeshError } from "../../core/room-session.ts";
 import { startOnConverter } from "./attributes.ts";
 import { chatStyles, chatTooLongText, renderChatPanel, renderChatToggle } from "./chat-panel.ts";
 import { connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "../shared/connection-notice.ts";
