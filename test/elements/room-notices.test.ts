@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { ANNOUNCE_GATHER_MS, ANNOUNCE_INTERVAL_MS, Announcer, peopleCount } from "../../client/elements/shared/announcer.ts";
-import { chatParts } from "../../client/elements/room/chat-panel.ts";
+import { chatParts } from "../../client/elements/shared/chat-panel.ts";
 
 describe("chatParts", () => {
   test.each([

@@ -16,7 +16,8 @@
  * other party's media state, and one polite live region.
  */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
-import type { ChatMessage, MediaState } from "../../core/index.ts";
+import type { ChatMessage } from "../../core/chat.ts";
+import type { MediaState } from "../../../shared/protocol/mesh.ts";
 import {
   CallState,
   PhoneError,
@@ -34,7 +35,7 @@ import {
 import { PhonePhase, phoneEvent, type PhoneElementErrorCode, type WebRtcPhoneEventDetail, type WebRtcPhoneEventMap } from "./phone-events.ts";
 import { endNotice, watchEndNotice } from "./phone-text.ts";
 import { IncomingCallAlert } from "./incoming-alert.ts";
-import type { RoomChatMessage } from "../room/room-events.ts";
+import type { ChatEntry } from "../shared/chat-panel.ts";
 import { Announcer } from "../shared/announcer.ts";
 import { ConnectionNotices, LinkConnection } from "../shared/connection-notice.ts";
 import { displayName } from "../shared/display-name.ts";
@@ -114,7 +115,7 @@ export class PhoneController implements ReactiveController {
   #ringtoneChoice: boolean | undefined = readRingtoneChoice();
   readonly #announcer: Announcer;
   /** The chat of the current (or last) call, oldest first; a new call starts a new one. */
-  #chat: RoomChatMessage[] = [];
+  #chat: ChatEntry[] = [];
   #chatOpen = false;
   #unreadChat = 0;
   /** Stops listening to the ICE state of the call's connection. */
@@ -176,7 +177,7 @@ export class PhoneController implements ReactiveController {
   }
 
   /** The chat of the call in progress (or of the last one), oldest first. */
-  get chatMessages(): readonly RoomChatMessage[] {
+  get chatMessages(): readonly ChatEntry[] {
     return this.#chat;
   }
 
@@ -666,7 +667,7 @@ export class PhoneController implements ReactiveController {
 
   /** Shows a sent or received chat message, counts it unread while the panel is closed, tells the page. */
   #addChat(message: ChatMessage, own: boolean): void {
-    const entry: RoomChatMessage = { ...message, own };
+    const entry: ChatEntry = { ...message, own };
     this.#chat = [...this.#chat.slice(1 - CALL_CHAT_MESSAGES_KEPT), entry];
     if (!own) {
       if (!this.#chatOpen) {

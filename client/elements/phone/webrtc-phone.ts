@@ -9,7 +9,7 @@
  * The element only renders; signing in, presence, calls and media live in {@link PhoneController}.
  */
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
-import type { ChatMessage } from "../../core/index.ts";
+import type { ChatMessage } from "../../core/chat.ts";
 import { PhoneError, type CallState, type IceServer, type MissedCall, type PhoneWatch, type PresenceUser } from "../../core/phone.ts";
 import { IncomingCallAlert } from "./incoming-alert.ts";
 import { PhoneController } from "./phone-controller.ts";
@@ -17,8 +17,8 @@ import { PhonePhase } from "./phone-events.ts";
 import { bellIcon, bellOffIcon, closeIcon, eyeIcon, phoneIcon, phoneMissedIcon } from "./phone-icons.ts";
 import { phoneStyles } from "./phone-styles.ts";
 import { DISCONNECTED_TEXT, STATUS_LABELS, failureText } from "./phone-text.ts";
-import { chatStyles, chatTooLongText, renderChatPanel, renderChatToggle } from "../room/chat-panel.ts";
-import { keepFocusIn } from "../room/shortcuts.ts";
+import { chatStyles, chatTooLongText, renderChatPanel, renderChatToggle } from "../shared/chat-panel.ts";
+import { keepFocusIn } from "../shared/focus-trap.ts";
 import { hueOf, initials } from "../shared/avatar.ts";
 import { LinkConnection, connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "../shared/connection-notice.ts";
 import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";

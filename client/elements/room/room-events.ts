@@ -1,7 +1,8 @@
 /**
  * The events `<webrtc-room>` dispatches, as a typed map from event name to `CustomEvent`.
  */
-import type { ChatMessage, MeshErrorCode, PeerLeftReason, RoomState } from "../../core/index.ts";
+import type { MeshErrorCode, PeerLeftReason, RoomState } from "../../core/index.ts";
+import type { ChatEntry } from "../shared/chat-panel.ts";
 import { LinkConnection } from "../shared/connection-notice.ts";
 import type { MediaProblem } from "../shared/local-media.ts";
 
@@ -52,11 +53,8 @@ export interface ConnectionStateDetail {
   graceRemainingMs?: number;
 }
 
-/** Payload of the `chat-message` event: a chat message shown in the panel, sent or received. */
-export interface RoomChatMessage extends ChatMessage {
-  /** True for this participant's own message (sent from the panel or with `sendChat()`). */
-  own: boolean;
-}
+/** Payload of the `chat-message` event: a chat message shown in the panel, sent or received (`own`). */
+export type RoomChatMessage = ChatEntry;
 
 /** Another participant, as reported in events. */
 export interface ParticipantInfo {

@@ -12,7 +12,7 @@ import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResu
 import type { ChatMessage } from "../../core/index.ts";
 import { MeshError } from "../../core/room-session.ts";
 import { startOnConverter } from "./attributes.ts";
-import { chatStyles, chatTooLongText, renderChatPanel, renderChatToggle } from "./chat-panel.ts";
+import { chatStyles, chatTooLongText, renderChatPanel, renderChatToggle } from "../shared/chat-panel.ts";
 import { connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "../shared/connection-notice.ts";
 import { RoomController } from "./room-controller.ts";
 import { RoomConnection, RoomPhase } from "./room-events.ts";
@@ -20,7 +20,8 @@ import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
 import { gridShape, portraitShape, renderTile, type TileView } from "./tile.ts";
-import { isTextField, keepFocusIn, renderDialog, shortcutFor, shortcutKey, type RoomDialog } from "./shortcuts.ts";
+import { isTextField, renderDialog, shortcutFor, shortcutKey, type RoomDialog } from "./shortcuts.ts";
+import { keepFocusIn } from "../shared/focus-trap.ts";
 import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 
 /**
