@@ -137,9 +137,10 @@ describe.skipIf(!hasChromium)("<webrtc-phone> around a call in Chromium", () => 
 
     await call(ada, bobName);
     await waitForRing(bob, adaName);
-    expect(await axeViolations(bob)).toEqual([]);
-    // Modal: the focus is on Accept, inside the dialog, and Enter answers.
-    await expect(bob.evaluate(() => document.querySelector("webrtc-phone")?.shadowRoot?.activeElement?.textContent?.trim())).resolves.toBe("Accept");
+    // Modal: the focus is on Accept, inside the dialog, and Enter answers. (axe on a ringing page
+    // is in the next test: axe-core moves the focus while it runs.)
+    await expect.poll(() => bob.evaluate(() => document.querySelector("webrtc-phone")?.shadowRoot?.activeElement?.outerHTML.replace(/\s+/g, " ")), POLL)
+      .toMatch(/^<button class="action accept" autofocus="">/);
     await bob.keyboard.press("Enter");
     await waitForSilence(bob);
     await expect.poll(() => callState(ada), POLL).toBe("active");
@@ -187,7 +188,7 @@ describe.skipIf(!hasChromium)("<webrtc-phone> around a call in Chromium", () => 
     await expect.poll(() => phoneState(ada), POLL).toBe("lobby");
   }, TEST_TIMEOUT_MS);
 
-  test("the ring stops when the callee declines (Escape), the caller cancels (Escape) and the ring times out; the ringtone switch silences it", async () => {
+  test("the ring stops when the callee declines (Escape), the caller cancels (Escape); axe finds nothing while ringing; the ringtone switch silences the tone", async () => {
     const [adaName, bobName] = [freshName("Ada"), freshName("Bob")];
     const [ada, bob] = [await newPage(), await newPage()];
     await signIn(ada, suite.baseUrl, adaName);
@@ -196,6 +197,7 @@ describe.skipIf(!hasChromium)("<webrtc-phone> around a call in Chromium", () => 
     // Declined with Escape.
     await call(ada, bobName);
     await waitForRing(bob, adaName);
+    expect(await axeViolations(bob)).toEqual([]);
     await bob.keyboard.press("Escape");
     await waitForSilence(bob);
     await expect.poll(() => phoneState(ada), POLL).toBe("lobby");

@@ -165,12 +165,19 @@ export class WebRtcPhone extends LitElement {
     return this.#phone.sendChat(text);
   }
 
-  /** Opens a dialog just drawn as modal, and puts the focus somewhere sensible after a phase change. */
+  /**
+   * Opens a dialog just drawn as modal and keeps the focus in it (on its default button when it is
+   * outside: a re-render must not leave it behind), and puts the focus somewhere sensible after a
+   * phase change.
+   */
   override updated(): void {
     const root = this.shadowRoot;
     const dialog = root?.querySelector("dialog");
     if (dialog && !dialog.open) {
       dialog.showModal();
+    }
+    if (dialog && !dialog.contains(root?.activeElement ?? null)) {
+      dialog.querySelector<HTMLElement>("[autofocus]")?.focus();
     }
     const phase = this.#phone.phase;
     if (phase === this.#renderedPhase) {
