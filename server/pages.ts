@@ -287,7 +287,7 @@ export function callPage(options: { accounts?: boolean } = {}): string {
 <script type="module" src="/assets/phone.js"></script>
 <style>
 ${SHARED_PAGE_CSS}
-  .page { color: #99a3b6; }
+  .page { margin: 0; color: #99a3b6; font-size: inherit; font-weight: inherit; }
   header a { margin-left: auto; color: #99a3b6; text-decoration: none; font-weight: 600; }
   header a:hover { color: #eef1f6; }
   main { flex: 1; min-height: 0; display: grid; }
@@ -297,7 +297,7 @@ ${SHARED_PAGE_CSS}
 <body>
 <header>
   <span class="brand"><i></i>webrtc-room</span>
-  <span class="page">Calls</span>
+  <h1 class="page">Calls</h1>
   <a href="/">Start a room instead</a>
 </header>
 <main>

@@ -18,7 +18,7 @@ import {
   type PhoneCloseInfo,
   type PhoneSessionOptions,
 } from "../client/core/phone.ts";
-import type { WebSocketConstructor } from "../client/core/index.ts";
+import { CHAT_MAX_CHARS, type WebSocketConstructor } from "../client/core/index.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
 import { ANSWER_SDP, logIn } from "./support/call-client.ts";
 import { TestClient } from "./support/ws-client.ts";
@@ -307,6 +307,48 @@ describe("phone session, happy path", () => {
     expect(second.outgoing.direction).toBe("outgoing");
     alice.session.hangUp();
     await waitFor("bob's second call ends", () => second.outgoing.ended);
+  });
+
+  it("chat and media state travel over the call's data channel both ways; a message typed while ringing arrives once connected; refusals carry the room's codes", async () => {
+    const alice = new TestPhone("Alice");
+    const bob = new TestPhone("Bob");
+    await online(alice, bob);
+    const codeOf = (send: () => unknown): unknown => {
+      try {
+        send();
+        return undefined;
+      } catch (error) {
+        return error instanceof PhoneError ? error.code : error;
+      }
+    };
+    expect(codeOf(() => alice.session.sendChat("nobody to talk to"))).toBe("not_ready");
+    const aliceChat: string[] = [];
+    const bobChat: Array<{ from: unknown; text: string }> = [];
+    alice.session.on("chat-message", ({ message }) => aliceChat.push(message.text));
+    bob.session.on("chat-message", ({ message }) => bobChat.push({ from: message.from, text: message.text }));
+    // Announced before the call: sent to the call once its connection is up.
+    alice.session.setMediaState({ audio: false, video: true });
+
+    const outgoing = alice.session.call(bob.userID);
+    const early = alice.session.sendChat("typed while ringing");
+    expect(early).toEqual({ id: expect.any(String), from: { id: alice.userID, username: "Alice" }, text: "typed while ringing", sentAtMs: expect.any(Number), receivedAtMs: early.sentAtMs });
+    const incoming = await bob.nextIncoming();
+    bob.session.accept();
+    await waitFor("both calls active", () => outgoing.state === CallState.active && incoming.state === CallState.active);
+    await waitFor("bob gets the early message", () => bobChat.length === 1);
+    expect(bobChat).toEqual([{ from: { id: alice.userID, username: "Alice" }, text: "typed while ringing" }]);
+    await waitFor("bob learns alice is muted", () => incoming.remoteMedia !== undefined);
+    expect(incoming.remoteMedia).toEqual({ audio: false, video: true });
+
+    bob.session.sendChat("<b>hello</b>");
+    bob.session.setMediaState({ audio: true, video: false });
+    await waitFor("alice gets the reply and bob's camera off", () => aliceChat.length === 1 && outgoing.remoteMedia?.video === false);
+    expect(aliceChat).toEqual(["<b>hello</b>"]);
+    expect(outgoing.remoteMedia).toEqual({ audio: true, video: false });
+    expect(codeOf(() => alice.session.sendChat("x".repeat(CHAT_MAX_CHARS + 1)))).toBe("chat_too_long");
+    expect(codeOf(() => alice.session.sendChat(""))).toBe("chat_empty");
+    alice.session.hangUp();
+    await waitFor("bob's call ends", () => incoming.ended);
   });
 
   it("call-state reports each call's states in order, ending with call-ended", async () => {

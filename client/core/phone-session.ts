@@ -45,7 +45,8 @@ import {
   type StopReason,
   type Watcher,
 } from "../../shared/protocol/index.ts";
-import type { TrackSource } from "../../shared/protocol/mesh.ts";
+import type { MediaState, TrackSource } from "../../shared/protocol/mesh.ts";
+import { ChatIdMemory, chatTextRefusal, newChatChannelMessage, type ChatMessage } from "./chat.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
 import {
@@ -207,6 +208,13 @@ export interface PhoneCall {
   readonly remoteStream: MediaStream | undefined;
   /** The call's `RTCPeerConnection` (for `getStats()`), while the call has one. */
   readonly peerConnection: RTCPeerConnection | undefined;
+  /** Whether the other party's microphone and camera are on, as it last announced (none yet: assume on). */
+  readonly remoteMedia: MediaState | undefined;
+  /**
+   * True while an accepted call's peer connection is lost and the session waits
+   * {@link PEER_LOSS_GRACE_MS} for it (or for the server's word) before ending the call.
+   */
+  readonly reconnecting: boolean;
 }
 
 /** A call this user did not pick up: the caller cancelled or the ring timed out. */
@@ -230,7 +238,7 @@ export interface PhoneLogin {
 /** Codes of a {@link PhoneError}, explained in `CLIENT_ERROR_CODES` (`errors.ts`). */
 export type PhoneErrorCode = Extract<
   ClientErrorCode,
-  "login_rejected" | "login_timeout" | "signaling_unreachable" | "not_ready" | "call_in_progress" | "self_call" | "no_incoming_call"
+  "login_rejected" | "login_timeout" | "signaling_unreachable" | "not_ready" | "call_in_progress" | "self_call" | "no_incoming_call" | "chat_too_long" | "chat_empty"
 >;
 
 /** An error with a stable code; `connect()` rejects with one and misuse of the API throws one. */
@@ -285,6 +293,15 @@ export type PhoneSessionEvents = WatchEvents & {
   "remote-track-unpublished": { call: PhoneCall; source: TrackSource };
   /** An application payload from the other party's `send()`, over the call's data channel. */
   "call-data": { call: PhoneCall; data: unknown };
+  /** A chat message from the other party, over the call's data channel (once per id). */
+  "chat-message": { call: PhoneCall; message: ChatMessage };
+  /** The other party announced whether its microphone and camera are on (`call.remoteMedia`). */
+  "remote-media": { call: PhoneCall; media: MediaState };
+  /**
+   * The accepted call's peer connection failed or closed: `call.reconnecting` is true until the
+   * call ends, {@link PEER_LOSS_GRACE_MS} later or sooner with the server's reason.
+   */
+  "call-connection-lost": { call: PhoneCall };
   /** New ICE servers (fresh TURN credentials) were applied to the call in progress and to the next ones. */
   "ice-servers": { iceServers: IceServer[]; expiresAtMs: number | undefined };
   /** A call is over; `end` says why. Emitted after its `call-state` `ended`. */
@@ -394,6 +411,7 @@ class CallRecord implements PhoneCall {
   localStream: MediaStream | undefined;
   publications: LocalPublications | undefined;
   remoteStream: MediaStream | undefined;
+  remoteMedia: MediaState | undefined;
   /** Incoming only: the caller's SDP offer. */
   readonly offerSdp: string | undefined;
   link: PeerLink | undefined;
@@ -415,6 +433,10 @@ class CallRecord implements PhoneCall {
 
   get isActive(): boolean {
     return this.state === CallState.active;
+  }
+
+  get reconnecting(): boolean {
+    return this.lossTimer !== undefined;
   }
 
   get ended(): boolean {
@@ -460,6 +482,10 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
   #settleLogin: ((error?: PhoneError) => void) | undefined;
   readonly #watches: PhoneWatches;
   #watchStream: WatchStreamSource | undefined;
+  /** What `setMediaState()` announced last; sent again to each call once its link is up. */
+  #mediaState: MediaState | undefined;
+  /** Chat ids sent or received, so that a copy is not shown twice. */
+  readonly #chatIds = new ChatIdMemory();
 
   constructor(options: PhoneSessionOptions) {
     super(options.onListenerError);
@@ -563,6 +589,39 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
   /** True when `call(userID)` would ring: logged in, no call here, and `userID` is another user who is `online`. */
   canCall(userID: string): boolean {
     return this.isReady && this.#call === undefined && userID !== this.#login?.userID && this.#directory.get(userID)?.status === "online";
+  }
+
+  /**
+   * Sends a chat message to the other party of the call in progress, over the call's data channel
+   * (the server never sees it); sent once the channel opens when the call is not connected yet.
+   * Returns the message as the other party receives it, for this side's own view. Throws a
+   * {@link PhoneError}: `chat_too_long` above 2000 characters or 4 KiB of UTF-8, `chat_empty`, or
+   * `not_ready` without a call placed or accepted.
+   */
+  sendChat(text: string): ChatMessage {
+    const call = this.#call;
+    const login = this.#login;
+    if (!call?.link || !login) {
+      throw new PhoneError("not_ready", "sendChat() needs a call placed or accepted");
+    }
+    const refusal = chatTextRefusal(text);
+    if (refusal) {
+      throw new PhoneError(refusal.code, refusal.message);
+    }
+    const message = newChatChannelMessage(text);
+    this.#chatIds.remember(message.id);
+    call.link.sendChat(message);
+    return { id: message.id, from: { id: login.userID, username: login.username }, text, sentAtMs: message.sentAtMs, receivedAtMs: message.sentAtMs };
+  }
+
+  /**
+   * Announces whether this side's microphone and camera are on, to the call in progress now and to
+   * every later call once its connection is up (the other side's `remote-media`). Muting itself is
+   * `track.enabled = false` on the stream.
+   */
+  setMediaState(state: MediaState): void {
+    this.#mediaState = { audio: state.audio, video: state.video };
+    this.#call?.link?.sendMediaState(this.#mediaState);
   }
 
   /**
@@ -1189,6 +1248,9 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       publications.attach(link),
       link.on("signal", (signal) => this.#onLinkSignal(call, signal)),
       link.on("state", ({ state }) => {
+        if (state === PeerState.connected && this.#mediaState) {
+          link.sendMediaState(this.#mediaState);
+        }
         if (state === PeerState.connected && (call.state === CallState.connecting || call.state === CallState.answering)) {
           this.#setCallState(call, CallState.active);
         } else if (state === PeerState.failed) {
@@ -1202,6 +1264,16 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
       link.on("publication", (publication) => this.emit("remote-track-published", { call, ...publication })),
       link.on("unpublication", ({ source }) => this.emit("remote-track-unpublished", { call, source })),
       link.on("data", (data) => this.emit("call-data", { call, data })),
+      link.on("media", (media) => {
+        call.remoteMedia = media;
+        this.emit("remote-media", { call, media });
+      }),
+      link.on("chat", ({ id, text, sentAtMs }) => {
+        if (this.#chatIds.remember(id)) {
+          const message = { id, from: { id: call.remote.userID, username: call.remote.username }, text, sentAtMs, receivedAtMs: Date.now() };
+          this.emit("chat-message", { call, message });
+        }
+      }),
       link.on("error", ({ code, message }) => this.emit("error", { code: "peer_error", message: `${code}: ${message}` })),
     ];
     return link;
@@ -1293,6 +1365,7 @@ export class PhoneSession extends TypedEmitter<PhoneSessionEvents> {
           this.#endCall(call, { reason: CallEndReason.mediaFailed, byLocal: true, message: detail });
         }
       }, this.#options.peerLossGraceMs ?? PEER_LOSS_GRACE_MS);
+      this.emit("call-connection-lost", { call });
     }
   }
 

@@ -29,8 +29,8 @@
  * about who offers. TURN credentials are renewed by the connection before they expire.
  */
 import { assertNever, type AccountCredentials, type ErrorCode, type IceServer, type MuteKind, type Participant, type RoomGrants, type RoomState } from "../../shared/protocol/index.ts";
-import { CHAT_MAX_BYTES, CHAT_MAX_CHARS, isChatTextWithinLimits, type ChatChannelMessage, type MediaState, type TrackSource } from "../../shared/protocol/mesh.ts";
-import { ChatIdMemory, newChatId, type ChatMessage } from "./chat.ts";
+import type { MediaState, TrackSource } from "../../shared/protocol/mesh.ts";
+import { ChatIdMemory, chatTextRefusal, newChatChannelMessage, type ChatMessage } from "./chat.ts";
 import { DEFAULT_UPLINK_BUDGET_KBPS, VideoBandwidth, type AppliedVideoFit, type VideoHint, type VideoSource } from "./bandwidth.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import { AUDIO_LEVEL_INTERVAL_MS, SpeakerDetector, type PeerAudioLevel } from "./speaking.ts";
@@ -552,12 +552,11 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     if (!info || !this.isJoined) {
       throw new RoomError("not_ready", "not in the room");
     }
-    if (!isChatTextWithinLimits(text)) {
-      throw text === ""
-        ? new RoomError("chat_empty", "empty chat message")
-        : new RoomError("chat_too_long", `a chat message holds at most ${CHAT_MAX_CHARS} characters and ${CHAT_MAX_BYTES} bytes of UTF-8`);
+    const refusal = chatTextRefusal(text);
+    if (refusal) {
+      throw new RoomError(refusal.code, refusal.message);
     }
-    const message: ChatChannelMessage = { type: "chat", id: newChatId(), sentAtMs: Date.now(), text };
+    const message = newChatChannelMessage(text);
     this.#chatIds.remember(message.id);
     for (const { peer } of this.#entries.values()) {
       peer.sendChat(message);

@@ -3,8 +3,8 @@
  * `http:` and `https:`, trailing punctuation left out) and the throttled announcer.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { ANNOUNCE_GATHER_MS, ANNOUNCE_INTERVAL_MS, Announcer, peopleCount } from "../../client/elements/room/announcer.ts";
-import { chatParts } from "../../client/elements/room/chat-panel.ts";
+import { ANNOUNCE_GATHER_MS, ANNOUNCE_INTERVAL_MS, Announcer, peopleCount } from "../../client/elements/shared/announcer.ts";
+import { chatParts } from "../../client/elements/shared/chat-panel.ts";
 
 describe("chatParts", () => {
   test.each([

@@ -9,8 +9,15 @@
  * a watcher off (the browser shares the device between the two streams). Opening it takes a moment and may show a
  * permission prompt; meanwhile the call can be cancelled, or ended by the other side, and every
  * asynchronous step checks that its call is still wanted before it goes on.
+ *
+ * Around the call: the link's {@link LinkConnection} with the grace countdown (shared with
+ * `<webrtc-room>`), the ring of an incoming call ({@link IncomingCallAlert}, driven by the phase
+ * alone so that every way a ring ends silences it), the call's chat over its data channel, the
+ * other party's media state, and one polite live region.
  */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
+import type { ChatMessage } from "../../core/chat.ts";
+import type { MediaState } from "../../../shared/protocol/mesh.ts";
 import {
   CallState,
   PhoneError,
@@ -27,6 +34,10 @@ import {
 } from "../../core/phone.ts";
 import { PhonePhase, phoneEvent, type PhoneElementErrorCode, type PhoneUserInfo, type WebRtcPhoneEventDetail, type WebRtcPhoneEventMap } from "./phone-events.ts";
 import { endNotice, watchEndNotice } from "./phone-text.ts";
+import { IncomingCallAlert } from "./incoming-alert.ts";
+import type { ChatEntry } from "../shared/chat-panel.ts";
+import { Announcer } from "../shared/announcer.ts";
+import { ConnectionNotices, LinkConnection } from "../shared/connection-notice.ts";
 import { displayName } from "../shared/display-name.ts";
 import { LatestRun } from "../shared/latest-run.ts";
 import { LocalMediaControls, acquireLocalMedia, describeMissingMedia, stopStream, type LocalMedia } from "../shared/local-media.ts";
@@ -38,6 +49,8 @@ export interface PhoneSettings {
   server: string;
   /** ICE servers for calls; undefined for the core's default. */
   iceServers: readonly IceServer[] | undefined;
+  /** The `ringtone` attribute: `off` rings silently unless the user switched it on here. */
+  ringtone: string;
 }
 
 /** The host: a Lit element (updates on request) that events are dispatched on. */
@@ -51,6 +64,18 @@ export interface PhoneFailure {
 
 /** How long a call's outcome stays on screen unless dismissed. */
 export const NOTICE_MS = 8_000;
+
+/** Where the user's own choice of ringtone (`on` / `off`) is remembered, over the attribute. */
+export const RINGTONE_STORAGE_KEY = "webrtc-room.ringtone";
+
+/** Chat messages of a call kept; past it the oldest go. */
+export const CALL_CHAT_MESSAGES_KEPT = 1_000;
+
+/** Most characters of a chat message read out by the live region. */
+const CHAT_ANNOUNCED_CHARS = 200;
+
+/** ICE states in which the call's media is interrupted but may come back. */
+const ICE_INTERRUPTED = new Set(["disconnected", "failed"]);
 
 /** An outgoing call whose media is still being opened: nothing has been sent yet. */
 interface PendingCall {
@@ -78,13 +103,127 @@ export class PhoneController implements ReactiveController {
   /** The camera watchers receive, while anyone watches (or a watch is starting). */
   #watchMedia: Promise<MediaStream | undefined> | undefined;
 
-  /** Camera and microphone of the current call (none between calls). */
-  readonly local = new LocalMediaControls(() => this.#refresh());
+  /** Camera and microphone of the current call (none between calls); a switch is announced to the other party. */
+  readonly local = new LocalMediaControls(() => this.#announceMedia());
+  /** The link's connection state, with the grace countdown and the "Reconnected" notice. */
+  readonly #notices = new ConnectionNotices(
+    (connection) => this.#onConnectionChange(connection),
+    () => this.#host.requestUpdate(),
+  );
+  readonly #alert = new IncomingCallAlert();
+  /** The user's own ringtone choice on this browser, over the attribute; undefined when never made. */
+  #ringtoneChoice: boolean | undefined = readRingtoneChoice();
+  readonly #announcer: Announcer;
+  /** The chat of the current (or last) call, oldest first; a new call starts a new one. */
+  #chat: ChatEntry[] = [];
+  #chatOpen = false;
+  #unreadChat = 0;
+  /** Stops listening to the ICE state of the call's connection. */
+  #iceWatch: AbortController | undefined;
+  /** The name signed in with last, for "Sign in again". */
+  #lastName: string | undefined;
 
   constructor(host: PhoneHost, readSettings: () => PhoneSettings) {
     this.#host = host;
     this.#readSettings = readSettings;
+    this.#announcer = new Announcer(() => host.requestUpdate());
     host.addController(this);
+  }
+
+  /** Where the link to the server stands (see {@link LinkConnection}); `disconnected` unless signed in. */
+  get connection(): LinkConnection {
+    return this.#notices.connection;
+  }
+
+  /** While `reconnecting`: milliseconds left in the server's resume grace window, if it told one. */
+  get graceRemainingMs(): number | undefined {
+    return this.#notices.graceRemainingMs;
+  }
+
+  /** The text of the polite live region. */
+  get announcement(): string {
+    return this.#announcer.text;
+  }
+
+  /** True when an incoming call rings aloud: the user's choice here, else the `ringtone` attribute. */
+  get ringtoneOn(): boolean {
+    return this.#ringtoneChoice ?? this.#readSettings().ringtone !== "off";
+  }
+
+  /** Switches the ringtone on or off, remembered on this browser; a ring going on follows at once. */
+  setRingtone(on: boolean): void {
+    this.#ringtoneChoice = on;
+    try {
+      localStorage.setItem(RINGTONE_STORAGE_KEY, on ? "on" : "off");
+    } catch {
+      // Storage refused (private mode, sandboxed frame): the choice lasts while the page does.
+    }
+    this.#alert.setSound(on);
+    this.#host.requestUpdate();
+  }
+
+  /** The other party's announced microphone and camera state; both on until it says otherwise. */
+  get remoteMedia(): MediaState {
+    return this.currentCall?.remoteMedia ?? { audio: true, video: true };
+  }
+
+  /** True while the call's media is interrupted: ICE disconnected, or the connection lost and the call about to end. */
+  get callReconnecting(): boolean {
+    const call = this.currentCall;
+    if (!call || call.state !== CallState.active) {
+      return false;
+    }
+    return call.reconnecting || ICE_INTERRUPTED.has(call.peerConnection?.iceConnectionState ?? "");
+  }
+
+  /** The chat of the call in progress (or of the last one), oldest first. */
+  get chatMessages(): readonly ChatEntry[] {
+    return this.#chat;
+  }
+
+  /** True while the chat panel is open. */
+  get chatOpen(): boolean {
+    return this.#chatOpen;
+  }
+
+  /** Messages received while the panel was closed. */
+  get unreadChat(): number {
+    return this.#unreadChat;
+  }
+
+  /** Opens or closes the chat panel; opening it reads the unread messages. */
+  setChatOpen(open: boolean): void {
+    this.#chatOpen = open;
+    if (open) {
+      this.#unreadChat = 0;
+    }
+    this.#host.requestUpdate();
+  }
+
+  /**
+   * Sends `text` to the other party of the call; throws the session's {@link PhoneError}
+   * (`chat_too_long`, `chat_empty`, `not_ready` without a call) and sends nothing then.
+   */
+  sendChat(text: string): ChatMessage {
+    const session = this.#session;
+    if (!session) {
+      throw new PhoneError("not_ready", "sendChat() needs a call placed or accepted");
+    }
+    const message = session.sendChat(text);
+    this.#addChat(message, true);
+    return message;
+  }
+
+  /**
+   * Signs in again with the name used last, after the session was cut off past the server's grace
+   * window ("You were disconnected"), without waiting for the automatic attempts.
+   */
+  signInAgain(): void {
+    const name = this.#lastName;
+    if (name !== undefined) {
+      this.signOut();
+      this.signIn(name);
+    }
   }
 
   /** What the element shows, derived from the session, its call and the media being opened. */
@@ -243,6 +382,7 @@ export class PhoneController implements ReactiveController {
 
   hostDisconnected(): void {
     this.signOut();
+    this.#announcer.clear();
   }
 
   /**
@@ -255,6 +395,7 @@ export class PhoneController implements ReactiveController {
       return;
     }
     const userID = displayName(name);
+    this.#lastName = name;
     let url: string;
     try {
       url = signalingUrl(this.#readSettings().server, globalThis.location?.href ?? "http://localhost/");
@@ -422,8 +563,25 @@ export class PhoneController implements ReactiveController {
   #subscribe(session: PhoneSession): void {
     // The session drops every listener when it closes, so none of these outlive it.
     session.on("directory", () => this.#refresh());
-    session.on("call-state", () => this.#refresh());
+    session.on("call-state", ({ call, state, previous }) => {
+      if (previous === undefined) {
+        // A new call, a new conversation.
+        this.#chat = [];
+        this.#chatOpen = false;
+        this.#unreadChat = 0;
+      }
+      if (state === CallState.active) {
+        this.#watchIce(call);
+        this.#announcer.announce(`Connected with ${call.remote.username}`);
+      }
+      this.#refresh();
+    });
     session.on("remote-stream", () => this.#refresh());
+    session.on("remote-media", () => this.#refresh());
+    session.on("call-connection-lost", () => this.#refresh());
+    session.on("chat-message", ({ message }) => this.#addChat(message, false));
+    session.on("reconnecting", () => this.#notices.lost(session.connection.session?.resumeGraceMs));
+    session.on("reconnected", () => this.#notices.back());
     session.on("incoming-call", (call) => {
       // Media being opened for an outgoing call is abandoned: the server rang this user first.
       this.#pending = undefined;
@@ -475,6 +633,9 @@ export class PhoneController implements ReactiveController {
   #onCallEnded(call: PhoneCall, end: CallEnd): void {
     this.#accepting = false;
     this.#releaseMedia();
+    this.#iceWatch?.abort();
+    this.#iceWatch = undefined;
+    // The notice is a status banner, read by screen readers as it is: not announced again.
     this.#setNotice(endNotice(call, end));
     this.#dispatch("call-ended", {
       remote: { userID: call.remote.userID, username: call.remote.username },
@@ -498,6 +659,60 @@ export class PhoneController implements ReactiveController {
   #useMedia(media: LocalMedia): void {
     this.#releaseMedia();
     this.local.use(media, { audio: true, video: true });
+    this.#announceMedia();
+  }
+
+  /** Tells the other party whether the microphone and camera are on (now, and when the next call connects). */
+  #announceMedia(): void {
+    this.#session?.setMediaState({ audio: this.local.audioOn, video: this.local.videoOn });
+    this.#refresh();
+  }
+
+  /** Redraws when the call's ICE connection is interrupted or back (until the call ends). */
+  #watchIce(call: PhoneCall): void {
+    this.#iceWatch?.abort();
+    const watch = new AbortController();
+    this.#iceWatch = watch;
+    call.peerConnection?.addEventListener("iceconnectionstatechange", () => this.#refresh(), { signal: watch.signal });
+  }
+
+  /** Shows a sent or received chat message, counts it unread while the panel is closed, tells the page. */
+  #addChat(message: ChatMessage, own: boolean): void {
+    const entry: ChatEntry = { ...message, own };
+    this.#chat = [...this.#chat.slice(1 - CALL_CHAT_MESSAGES_KEPT), entry];
+    if (!own) {
+      if (!this.#chatOpen) {
+        this.#unreadChat += 1;
+      }
+      this.#announcer.announce(`${message.from.username} says: ${message.text.slice(0, CHAT_ANNOUNCED_CHARS)}`);
+    }
+    this.#dispatch("chat-message", entry);
+    this.#host.requestUpdate();
+  }
+
+  /** The link moved to `connection`: tell the page and the live region. */
+  #onConnectionChange(connection: LinkConnection): void {
+    const graceRemainingMs = this.graceRemainingMs;
+    this.#dispatch("connection-state", {
+      state: this.#lastPhase,
+      previous: this.#lastPhase,
+      connection,
+      ...(graceRemainingMs !== undefined ? { graceRemainingMs } : {}),
+    });
+    switch (connection) {
+      case LinkConnection.reconnecting:
+        this.#announcer.announce("Connection lost. Reconnecting…");
+        break;
+      case LinkConnection.reconnected:
+        this.#announcer.announce("Reconnected");
+        break;
+      case LinkConnection.disconnected:
+        this.#announcer.announce("You were disconnected");
+        break;
+      case LinkConnection.connected:
+        break;
+    }
+    this.#host.requestUpdate();
   }
 
   /** The camera for watchers: opened with the first watch, shared by the next ones. */
@@ -553,13 +768,25 @@ export class PhoneController implements ReactiveController {
     this.#refresh();
   }
 
-  /** Re-renders, and reports a phase change. */
+  /** Re-renders, reports a phase change, and rings while (and only while) a call rings here. */
   #refresh(): void {
     const phase = this.phase;
     if (phase !== this.#lastPhase) {
       const previous = this.#lastPhase;
       this.#lastPhase = phase;
+      const signedIn = phase !== PhonePhase.signedOut && phase !== PhonePhase.signingIn && phase !== PhonePhase.failed;
+      const wasSignedIn = previous !== PhonePhase.signedOut && previous !== PhonePhase.signingIn && previous !== PhonePhase.failed;
+      if (signedIn !== wasSignedIn) {
+        this.#notices.reset(signedIn ? LinkConnection.connected : LinkConnection.disconnected);
+      }
       this.#dispatch("phone-state", { state: phase, previous });
+      this.#dispatch("connection-state", { state: phase, previous, connection: this.connection });
+    }
+    const remote = this.remote;
+    if (phase === PhonePhase.ringing && remote) {
+      this.#alert.start({ callerName: remote.username || remote.userID, sound: this.ringtoneOn });
+    } else {
+      this.#alert.stop();
     }
     this.#host.requestUpdate();
   }
@@ -589,4 +816,14 @@ function failureCode(error: unknown): PhoneElementErrorCode {
 /** A watch's other side as the element's events name it. */
 function userInfo(party: { userID: string; username: string }): PhoneUserInfo {
   return { userID: party.userID, username: party.username };
+}
+
+/** The ringtone choice remembered on this browser, if the user made one. */
+function readRingtoneChoice(): boolean | undefined {
+  try {
+    const stored = globalThis.localStorage?.getItem(RINGTONE_STORAGE_KEY);
+    return stored === "on" ? true : stored === "off" ? false : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -3,6 +3,7 @@
  * `CustomEvent`.
  */
 import type { CallDirection, CallEndReason, PhoneErrorCode, PhoneEventErrorCode, WatchEndReason, WatchRole } from "../../core/phone.ts";
+import type { LinkConnection } from "../shared/connection-notice.ts";
 
 /** What `<webrtc-phone>` shows. Derived from the session and its call; see `PhoneController.phase`. */
 export const PhonePhase = {
@@ -29,6 +30,19 @@ export type PhonePhase = (typeof PhonePhase)[keyof typeof PhonePhase];
 export interface PhoneUserInfo {
   userID: string;
   username: string;
+}
+
+/**
+ * Payload of the phone's `connection-state` event: the shape of `<webrtc-room>`'s, with the phone's
+ * phases. `connection` is `disconnected` unless signed in.
+ */
+export interface PhoneConnectionStateDetail {
+  /** The phase now; equal to `previous` when only `connection` changed. */
+  state: PhonePhase;
+  previous: PhonePhase;
+  connection: LinkConnection;
+  /** With `connection: "reconnecting"`: how long the server keeps this login (and its call), in ms. */
+  graceRemainingMs?: number;
 }
 
 /** Codes of the `error` event. */
@@ -84,9 +98,22 @@ declare global {
 /** The `error` event of `<webrtc-phone>`; narrow a listener's `Event` to it (`event as PhoneErrorEvent`). */
 export type PhoneErrorEvent = CustomEvent<PhoneErrorDetail>;
 
-/** Every event of `<webrtc-phone>`, by name. All but `error` bubble; all are composed. */
-export interface WebRtcPhoneEventMap
-  extends Pick<HTMLElementEventMap, "phone-state" | "incoming-call" | "call-ended" | "missed-call" | "watch-request" | "watch-started" | "watch-ended"> {
+/**
+ * The phone's `connection-state` event. Not in the browser's event map, which holds
+ * `<webrtc-room>`'s (with the room's phases); narrow a listener's `Event` to it.
+ */
+export type PhoneConnectionStateEvent = CustomEvent<PhoneConnectionStateDetail>;
+
+/**
+ * Every event of `<webrtc-phone>`, by name. All but `error` bubble; all are composed. `chat-message`
+ * has the room's payload (`own` tells this user's own messages).
+ */
+export interface WebRtcPhoneEventMap extends Pick<
+    HTMLElementEventMap,
+    "phone-state" | "incoming-call" | "call-ended" | "missed-call" | "chat-message" | "watch-request" | "watch-started" | "watch-ended"
+  > {
+  /** The phase or the link to the server changed. */
+  "connection-state": PhoneConnectionStateEvent;
   /** Something went wrong. Not bubbling, for the same reason as `<webrtc-room>`'s. */
   error: PhoneErrorEvent;
 }

@@ -15,7 +15,12 @@ export const phoneStyles = css`
     --_text: var(--webrtc-room-text, #eef1f6);
     --_dim: var(--webrtc-room-text-dim, #99a3b6);
     --_accent: var(--webrtc-room-accent, #5b8cff);
-    --_danger: var(--webrtc-room-danger, #e5484d);
+    --_on-accent: var(--webrtc-room-on-accent, #0b0d12);
+    --_danger: var(--webrtc-room-danger, #d23439);
+    --_on-danger: var(--webrtc-room-on-danger, #fff);
+    --_danger-text: #ffb4b6;
+    /* The names the shared chat panel and notices read. */
+    --_text-dim: var(--_dim);
     --_ok: var(--webrtc-room-ok, #30c46c);
     --_warn: var(--webrtc-room-warn, #f5a524);
     --_radius: var(--webrtc-room-radius, 16px);
@@ -65,7 +70,7 @@ export const phoneStyles = css`
   .banner button { flex: none; display: inline-flex; align-items: center; gap: 6px; border-radius: 8px; padding: 5px 10px; background: rgb(255 255 255 / 0.08); }
   .banner button:hover { background: rgb(255 255 255 / 0.16); }
   .banner button .icon { width: 16px; height: 16px; }
-  h3 { margin: 6px 2px 0; font-size: 13px; font-weight: 600; letter-spacing: 0.04em; text-transform: uppercase; color: var(--_dim); }
+  h2.section { margin: 6px 2px 0; font-size: 13px; font-weight: 600; letter-spacing: 0.04em; text-transform: uppercase; color: var(--_dim); }
   .people { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 8px; }
   .person { display: flex; align-items: center; gap: 14px; padding: 12px 12px 12px 14px; border-radius: var(--_radius); background: var(--_surface); box-shadow: var(--_ring); }
   .call-button { flex: none; display: inline-flex; align-items: center; gap: 8px; border-radius: 999px; padding: 9px 18px 9px 14px; background: var(--_ok); color: #04130a; font-weight: 600; }
@@ -73,15 +78,16 @@ export const phoneStyles = css`
   .call-button.busy { background: var(--_raised); color: var(--_text); }
   .call-button:disabled { background: var(--_raised); color: var(--_dim); cursor: not-allowed; }
   .call-button .icon { width: 17px; height: 17px; }
-  .watch-button:not(:disabled) { background: var(--_accent); color: #fff; }
+  .watch-button:not(:disabled) { background: var(--_accent); color: var(--_on-accent); }
   .empty { padding: 28px 20px; border-radius: var(--_radius); border: 1px dashed rgb(255 255 255 / 0.14); color: var(--_dim); text-align: center; }
 
   /* dialogs: calling, ringing */
-  .overlay { position: absolute; inset: 0; z-index: 2; display: grid; place-items: center; padding: 24px; background: rgb(5 7 10 / 0.72); backdrop-filter: blur(6px); }
+  dialog::backdrop { background: rgb(5 7 10 / 0.72); backdrop-filter: blur(6px); }
   .dialog {
-    width: min(360px, 100%); display: flex; flex-direction: column; align-items: center; gap: 8px; padding: 36px 28px 28px;
-    border-radius: 24px; background: var(--_surface); box-shadow: var(--_ring), 0 24px 60px rgb(0 0 0 / 0.5); text-align: center;
+    width: min(360px, calc(100% - 48px)); flex-direction: column; align-items: center; gap: 8px; padding: 36px 28px 28px; border: 0;
+    border-radius: 24px; background: var(--_surface); color: var(--_text); box-shadow: var(--_ring), 0 24px 60px rgb(0 0 0 / 0.5); text-align: center;
   }
+  .dialog[open] { display: flex; }
   .dialog .avatar { margin-bottom: 14px; }
   .dialog h2 { margin: 0; font-size: 21px; font-weight: 650; overflow-wrap: anywhere; }
   .dialog p { margin: 0; }
@@ -104,7 +110,7 @@ export const phoneStyles = css`
   .stage > .avatar { position: absolute; top: 50%; left: 50%; transform: translate(-50%, -50%); }
   .chip, .sound { position: absolute; top: 12px; display: inline-flex; align-items: center; gap: 8px; border-radius: 999px; font-size: 12.5px; }
   .chip { left: 12px; padding: 5px 12px; background: var(--_glass); backdrop-filter: blur(8px); color: var(--_dim); }
-  .sound { left: 50%; transform: translateX(-50%); padding: 8px 16px; background: var(--_accent); color: #fff; font-weight: 600; }
+  .sound { left: 50%; transform: translateX(-50%); padding: 8px 16px; background: var(--_accent); color: var(--_on-accent); font-weight: 600; }
   .spinner { width: 12px; height: 12px; border-radius: 50%; border: 2px solid rgb(255 255 255 / 0.25); border-top-color: var(--_text); animation: spin 0.9s linear infinite; }
   @keyframes spin { to { transform: rotate(360deg); } }
   .self { position: absolute; right: 14px; bottom: 14px; width: clamp(120px, 24%, 260px); aspect-ratio: 16 / 9; border-radius: 12px; overflow: hidden; background: var(--_raised); box-shadow: 0 0 0 1px rgb(255 255 255 / 0.1), var(--_shadow); }
@@ -117,7 +123,7 @@ export const phoneStyles = css`
   .control:active:not(:disabled) { transform: scale(0.96); }
   .control.off { background: color-mix(in srgb, var(--_danger) 22%, transparent); color: #ff8a8d; }
   .control:disabled { opacity: 0.45; cursor: not-allowed; }
-  .control.hang-up { width: auto; grid-auto-flow: column; gap: 8px; padding: 0 22px 0 18px; border-radius: 999px; background: var(--_danger); color: #fff; font-weight: 600; }
+  .control.hang-up { width: auto; grid-auto-flow: column; gap: 8px; padding: 0 22px 0 18px; border-radius: 999px; background: var(--_danger); color: var(--_on-danger); font-weight: 600; }
   .control.hang-up:hover { background: color-mix(in srgb, var(--_danger) 85%, #fff); }
   .control .icon { width: 22px; height: 22px; }
 
@@ -128,7 +134,7 @@ export const phoneStyles = css`
   .card p { margin: 0; }
   .card label { display: flex; flex-direction: column; gap: 6px; font-weight: 500; }
   .card input { padding: 11px 14px; border-radius: 12px; border: 1px solid var(--_raised-hover); background: var(--_bg); color: inherit; font: inherit; font-size: 15px; }
-  .primary { border-radius: 999px; padding: 12px 18px; background: var(--_accent); color: #fff; font-size: 15px; font-weight: 600; }
+  .primary { border-radius: 999px; padding: 12px 18px; background: var(--_accent); color: var(--_on-accent); font-size: 15px; font-weight: 600; }
   .primary:hover:not(:disabled) { background: color-mix(in srgb, var(--_accent) 85%, #fff); }
   .primary:disabled { opacity: 0.6; cursor: progress; }
 
@@ -154,4 +160,19 @@ export const phoneStyles = css`
   .dot.unavailable { background: var(--_dim); }
   .watch .camera-offline { position: absolute; inset: 0 0 auto 0; display: flex; align-items: center; justify-content: center; gap: 8px; padding: 8px; background: var(--_glass); color: var(--_danger); }
   .watch .camera-offline svg { width: 16px; height: 16px; }
+
+  /* calls: the other party's camera and microphone off, the connection interrupted, chat */
+  .remote-off { position: absolute; top: 50%; left: 50%; transform: translate(-50%, -50%); display: flex; flex-direction: column; align-items: center; gap: 6px; }
+  .remote-off .avatar { margin-bottom: 8px; }
+  .remote-off .name { font-size: 18px; }
+  .remote-muted { position: absolute; top: 12px; right: 12px; display: grid; place-items: center; width: 36px; height: 36px; border-radius: 50%; background: var(--_glass); color: #ff8a8d; }
+  .chat-open .self { right: calc(320px + 2 * var(--_gap)); }
+  .toolbar .unread { color: var(--_on-danger); }
+
+  /* connection notices and the live region */
+  .notices { position: absolute; z-index: 4; top: 12px; left: 50%; transform: translateX(-50%); display: flex; flex-direction: column; gap: 8px; pointer-events: none; }
+  .notice { display: flex; align-items: center; gap: 10px; padding: 8px 16px; border-radius: 999px; border: 1px solid rgb(245 165 36 / 0.45); background: rgb(40 30 10 / 0.92); color: #fbdca0; box-shadow: var(--_shadow); white-space: nowrap; }
+  .notice .spinner { border-top-color: currentColor; }
+  .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+  @media (prefers-reduced-motion: reduce) { *, *::before, *::after { animation: none !important; transition: none !important; } }
 `;

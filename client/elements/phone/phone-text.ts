@@ -4,6 +4,7 @@
  */
 import type { CallEnd, CallParty, PhoneCall, PhoneWatch, PresenceStatus, WatchEnd } from "../../core/phone.ts";
 import type { PhoneFailure } from "./phone-controller.ts";
+import type { DisconnectedText } from "../shared/connection-notice.ts";
 
 /** Label of each presence status in the list of people. */
 export const STATUS_LABELS: Record<PresenceStatus, string> = {
@@ -103,3 +104,9 @@ function nameOf(party: CallParty): string {
 
 /** Over a watch view while the watched user is `unavailable` (a camera whose source is down). */
 export const CAMERA_OFFLINE_TEXT = "Camera offline";
+
+/** What the "You were disconnected" panel says on `/call`, and its button. */
+export const DISCONNECTED_TEXT: DisconnectedText = {
+  detail: "The server gave up your sign-in, and any call with it. Still trying to get you back…",
+  action: "Sign in again",
+};

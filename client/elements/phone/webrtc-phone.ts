@@ -9,14 +9,18 @@
  * The element only renders; signing in, presence, calls and media live in {@link PhoneController}.
  */
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from "lit";
-import type { CallState, IceServer, MissedCall, PhoneWatch, PresenceUser } from "../../core/phone.ts";
+import type { ChatMessage } from "../../core/chat.ts";
+import { PhoneError, type CallState, type IceServer, type MissedCall, type PhoneWatch, type PresenceUser } from "../../core/phone.ts";
+import { IncomingCallAlert } from "./incoming-alert.ts";
 import { PhoneController } from "./phone-controller.ts";
 import { PhonePhase } from "./phone-events.ts";
-import { closeIcon, eyeIcon, phoneIcon, phoneMissedIcon } from "./phone-icons.ts";
+import { bellIcon, bellOffIcon, closeIcon, eyeIcon, phoneIcon, phoneMissedIcon } from "./phone-icons.ts";
 import { phoneStyles } from "./phone-styles.ts";
-import { STATUS_LABELS, failureText } from "./phone-text.ts";
-import { CAMERA_OFFLINE_TEXT } from "./phone-text.ts";
+import { CAMERA_OFFLINE_TEXT, DISCONNECTED_TEXT, STATUS_LABELS, failureText } from "./phone-text.ts";
+import { chatStyles, chatTooLongText, renderChatPanel, renderChatToggle } from "../shared/chat-panel.ts";
+import { keepFocusIn } from "../shared/focus-trap.ts";
 import { hueOf, initials } from "../shared/avatar.ts";
+import { LinkConnection, connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "../shared/connection-notice.ts";
 import { cameraIcon, cameraOffIcon, leaveIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 import { attachStream } from "../shared/stream-directive.ts";
 
@@ -33,20 +37,33 @@ import { attachStream } from "../shared/stream-directive.ts";
  * - `iceServers` (property only): STUN/TURN servers for calls, `RTCIceServer` shape, used only when
  *   the server hands out none (it does whenever it is configured with STUN or TURN). Default: a
  *   public STUN server.
+ * - `ringtone`: `off` rings incoming calls silently (the title still flashes). The lobby's bell
+ *   button switches it for this browser, remembered over the attribute.
+ *
+ * An incoming call rings (a tone generated with Web Audio), flashes the tab's title ("Incoming
+ * call from Ann") and, when the tab is hidden and the user allowed it, raises a system
+ * notification; permission is asked when the user signs in from the form. A lost connection shows
+ * "Reconnecting…" with the seconds left in the server's grace window, then "Reconnected", or
+ * "You were disconnected" with Sign in again. In a call: the other party's camera off shows their
+ * avatar and name, their microphone off a muted icon, and a chat panel talks over the call's data
+ * channel.
  *
  * Watching: each person has a Watch button next to Call; the watched user is asked (Allow / Deny,
  * with "always allow this person") unless it allowed the watcher before, and sees who is watching
  * with a Stop button for each; the watcher sees the camera in a watch view with Stop. A watch and a
  * call do not block each other.
  *
- * Methods: `signIn(name?, password?)`, `signOut()`, `call(userID)`, `watch(userID)`, `hangUp()`. Read-only properties:
- * `state` (the current {@link PhonePhase}), `callState` (the core's `CallState` of the call in
- * progress) and `self` (the signed-in user's directory entry).
+ * Methods: `signIn(name?, password?)`, `signOut()`, `call(userID)`, `watch(userID)`, `hangUp()`, `sendChat(text)`.
+ * Read-only properties: `state` (the current {@link PhonePhase}), `connection` (the link's
+ * `LinkConnection`), `callState` (the core's `CallState` of the call in progress) and `self` (the
+ * signed-in user's directory entry).
  *
  * @fires phone-state - `{ state, previous }`: `signed_out` → `signing_in` → `lobby` ⇄ `calling` / `ringing` / `in_call`, or `failed`
  * @fires incoming-call - `{ caller: { userID, username } }`
  * @fires call-ended - `{ remote, direction, reason, byLocal }`
  * @fires missed-call - `{ caller, reason }`: `cancelled` or `no_answer`
+ * @fires connection-state - `{ state, previous, connection, graceRemainingMs? }`: as `<webrtc-room>`'s, with the phone's phases
+ * @fires chat-message - `{ id, from, text, sentAtMs, receivedAtMs, own }` for every chat message of a call, sent or received
  * @fires error - `{ code, message }` (does not bubble)
  *
  * @cssprop --webrtc-room-* - The same theme properties as `<webrtc-room>`.
@@ -56,19 +73,21 @@ import { attachStream } from "../shared/stream-directive.ts";
  * @csspart watch - A watch view: `watch-video` and its Stop button.
  * @csspart watch-request - A request to watch this user, with Allow and Deny.
  * @csspart watchers - Who is watching this user, with a Stop button each.
- * @csspart dialog - The "Calling…" and incoming-call dialogs.
- * @csspart call - The call view: `remote-video`, `local-video`, `toolbar`.
+ * @csspart dialog - The "Calling…" and incoming-call dialogs (modal).
+ * @csspart call - The call view: `remote-video`, `local-video`, `remote-muted`, `toolbar`, `chat`.
+ * @csspart connection-notice - The "Reconnecting…" / "Reconnected" banner (with `notice`).
  * @csspart panel - The sign-in form and the failure message.
  */
 export class WebRtcPhone extends LitElement {
   static override properties: PropertyDeclarations = {
     server: { type: String },
     name: { type: String },
+    ringtone: { type: String },
     iceServers: { attribute: false },
     accounts: { type: Boolean },
   };
 
-  static override styles = phoneStyles;
+  static override styles = [phoneStyles, chatStyles, connectionStyles];
 
   /** Server URL; empty for the page's origin. */
   declare server: string;
@@ -78,17 +97,29 @@ export class WebRtcPhone extends LitElement {
   declare iceServers: IceServer[] | undefined;
   /** The server signs in with accounts: the form asks for a password too. */
   declare accounts: boolean;
+  /** `off` rings silently unless the user switched the ringtone on here. */
+  declare ringtone: string;
 
-  readonly #phone = new PhoneController(this, () => ({ server: this.server, iceServers: this.iceServers }));
+  readonly #phone = new PhoneController(this, () => ({ server: this.server, iceServers: this.iceServers, ringtone: this.ringtone }));
   /** The name typed last, kept across re-renders and failures. */
   #typedName: string | undefined;
+  /** The refusal of the last chat message sent from the panel, shown under its field. */
+  #chatError: string | undefined;
+  /** The phase drawn last, to move the focus when it changes. */
+  #renderedPhase: PhonePhase | undefined;
 
   constructor() {
     super();
     this.server = "";
     this.name = "";
+    this.ringtone = "on";
     this.iceServers = undefined;
     this.accounts = false;
+  }
+
+  /** Where the link to the server stands: `connected`, `reconnecting`, `reconnected` or `disconnected`. */
+  get connection(): LinkConnection {
+    return this.#phone.connection;
   }
 
   /** What the element shows. */
@@ -132,7 +163,53 @@ export class WebRtcPhone extends LitElement {
     this.#phone.hangUp();
   }
 
+  /**
+   * Sends a chat message to the other party of the call (shown in the panel as this user's own).
+   * Throws a `PhoneError`: `chat_too_long`, `chat_empty`, or `not_ready` without a call.
+   */
+  sendChat(text: string): ChatMessage {
+    return this.#phone.sendChat(text);
+  }
+
+  /**
+   * Opens a dialog just drawn as modal and keeps the focus in it (on its default button when it is
+   * outside: a re-render must not leave it behind), and puts the focus somewhere sensible after a
+   * phase change.
+   */
+  override updated(): void {
+    const root = this.shadowRoot;
+    const dialog = root?.querySelector("dialog");
+    if (dialog && !dialog.open) {
+      dialog.showModal();
+    }
+    if (dialog && !dialog.contains(root?.activeElement ?? null)) {
+      dialog.querySelector<HTMLElement>("[autofocus]")?.focus();
+    }
+    const phase = this.#phone.phase;
+    if (phase === this.#renderedPhase) {
+      return;
+    }
+    this.#renderedPhase = phase;
+    const active = document.activeElement;
+    const lost = active === null || active === document.body || (active === this && !root?.activeElement);
+    if (lost && phase === PhonePhase.inCall) {
+      root?.querySelector<HTMLElement>('.toolbar [data-control]:not(:disabled)')?.focus();
+    } else if (lost && phase === PhonePhase.lobby) {
+      root?.querySelector<HTMLElement>(".people button:not(:disabled), .bar button")?.focus();
+    }
+  }
+
   override render(): TemplateResult {
+    const phone = this.#phone;
+    return html`${this.#renderPhase()}
+      <div class="notices">${renderConnectionBanner(phone.connection, phone.graceRemainingMs)}</div>
+      ${phone.connection === LinkConnection.disconnected && phone.self
+        ? renderDisconnectedPanel(() => phone.signInAgain(), DISCONNECTED_TEXT)
+        : nothing}
+      <div class="visually-hidden" role="status" aria-live="polite" data-live-region>${phone.announcement}</div>`;
+  }
+
+  #renderPhase(): TemplateResult {
     const phase = this.#phone.phase;
     switch (phase) {
       case PhonePhase.signedOut:
@@ -159,6 +236,8 @@ export class WebRtcPhone extends LitElement {
       const name = input?.value.trim() ?? "";
       const password = this.renderRoot.querySelector<HTMLInputElement>("input[name=password]")?.value;
       if (name && (!this.accounts || password)) {
+        // A click on Sign in is the user gesture a notification prompt needs; a load is not.
+        IncomingCallAlert.askPermission();
         this.signIn(name, this.accounts ? password : undefined);
       }
     };
@@ -195,6 +274,9 @@ export class WebRtcPhone extends LitElement {
           <span class="name">${self?.username ?? ""}</span>
           <span class="status"><span class="dot ${self?.status ?? "online"}"></span>${self ? STATUS_LABELS[self.status] : ""}</span>
         </div>
+        <button class="ghost ringtone" data-control="ringtone" aria-pressed=${phone.ringtoneOn ? "true" : "false"}
+          aria-label="Ringtone" title=${phone.ringtoneOn ? "Ringtone on: incoming calls ring aloud" : "Ringtone off: incoming calls ring silently"}
+          @click=${() => phone.setRingtone(!phone.ringtoneOn)}>${phone.ringtoneOn ? bellIcon : bellOffIcon}</button>
         <button class="ghost" @click=${() => this.signOut()}>Sign out</button>
       </div>
       <div class="content">
@@ -207,7 +289,7 @@ export class WebRtcPhone extends LitElement {
           : nothing}
         ${this.#renderWatchBanners()}
         ${this.#renderWatchViews()}
-        <h3>Online now · ${others.length}</h3>
+        <h2 class="section">Online now · ${others.length}</h2>
         ${others.length === 0
           ? html`<div class="empty">Nobody else is online yet. Open this page in another tab or send its link to someone.</div>`
           : html`<ul class="people">${others.map((user) => this.#renderPerson(user))}</ul>`}
@@ -305,38 +387,46 @@ export class WebRtcPhone extends LitElement {
     const remote = this.#phone.remote;
     const name = remote?.username ?? "";
     const ringing = this.#phone.callState === "ringing";
-    return html`<div class="overlay">
-      <div class="dialog" part="dialog" role="dialog" aria-label=${`Calling ${name}`} data-dialog="calling">
-        ${renderAvatar(name, remote?.avatar, "big pulse")}
-        <h2>Calling ${name}…</h2>
-        <p>${ringing ? "Ringing" : "Starting your camera"}</p>
-        <div class="actions">
-          <button class="action decline" @click=${() => this.#phone.cancel()}>
-            <span class="disc">${phoneIcon}</span>Cancel
-          </button>
-        </div>
+    // Escape cancels, as the button does (the dialog's `cancel` event), and the dialog goes with the phase.
+    const onCancel = (event: Event): void => {
+      event.preventDefault();
+      this.#phone.cancel();
+    };
+    return html`<dialog class="dialog" part="dialog" aria-label=${`Calling ${name}`} data-dialog="calling"
+        @keydown=${keepFocusIn} @cancel=${onCancel}>
+      ${renderAvatar(name, remote?.avatar, "big pulse")}
+      <h2>Calling ${name}…</h2>
+      <p>${ringing ? "Ringing" : "Starting your camera"}</p>
+      <div class="actions">
+        <button class="action decline" autofocus @click=${() => this.#phone.cancel()}>
+          <span class="disc">${phoneIcon}</span>Cancel
+        </button>
       </div>
-    </div>`;
+    </dialog>`;
   }
 
   #renderRinging(): TemplateResult {
     const remote = this.#phone.remote;
     const name = remote?.username ?? "";
-    return html`<div class="overlay">
-      <div class="dialog" part="dialog" role="alertdialog" aria-label=${`${name} is calling`} data-dialog="ringing">
-        ${renderAvatar(name, remote?.avatar, "big pulse")}
-        <h2>${name}</h2>
-        <p>Incoming video call</p>
-        <div class="actions">
-          <button class="action decline" @click=${() => this.#phone.reject()}>
-            <span class="disc">${phoneIcon}</span>Decline
-          </button>
-          <button class="action accept" @click=${() => this.#phone.accept()}>
-            <span class="disc">${phoneIcon}</span>Accept
-          </button>
-        </div>
+    // Escape declines, as the button does.
+    const onCancel = (event: Event): void => {
+      event.preventDefault();
+      this.#phone.reject();
+    };
+    return html`<dialog class="dialog" part="dialog" role="alertdialog" aria-label=${`${name} is calling`} data-dialog="ringing"
+        @keydown=${keepFocusIn} @cancel=${onCancel}>
+      ${renderAvatar(name, remote?.avatar, "big pulse")}
+      <h2>${name}</h2>
+      <p>Incoming video call</p>
+      <div class="actions">
+        <button class="action decline" @click=${() => this.#phone.reject()}>
+          <span class="disc">${phoneIcon}</span>Decline
+        </button>
+        <button class="action accept" autofocus @click=${() => this.#phone.accept()}>
+          <span class="disc">${phoneIcon}</span>Accept
+        </button>
       </div>
-    </div>`;
+    </dialog>`;
   }
 
   #renderCall(): TemplateResult {
@@ -345,17 +435,29 @@ export class WebRtcPhone extends LitElement {
     const remote = phone.remote;
     const name = remote?.username ?? "";
     const connected = phone.callState === "active";
+    const reconnecting = phone.callReconnecting;
     const remoteStream = phone.remoteStream;
-    const remoteVideo = (remoteStream?.getVideoTracks().length ?? 0) > 0;
+    const remoteMedia = phone.remoteMedia;
+    const remoteVideo = remoteMedia.video && (remoteStream?.getVideoTracks().length ?? 0) > 0;
     return html`<div class="call" part="call">
       ${this.#phone.watchRequests.length > 0 || this.#phone.watchers.length > 0 ? html`<div class="call-watch">${this.#renderWatchBanners()}</div>` : nothing}
-      <div class="stage" style="--hue: ${hueOf(name)}">
+      <div class="stage ${phone.chatOpen ? "chat-open" : ""}" style="--hue: ${hueOf(name)}">
         ${remoteStream
-          ? html`<video part="remote-video" class=${remoteVideo ? "" : "hidden"} autoplay playsinline
+          ? html`<video part="remote-video" class=${remoteVideo ? "" : "hidden"} autoplay playsinline aria-label=${`${name}'s camera`}
               ${attachStream(remoteStream, { muted: phone.soundBlocked, onSoundBlocked: () => phone.reportSoundBlocked() })}></video>`
           : nothing}
-        ${remoteVideo ? nothing : renderAvatar(name, remote?.avatar, "big")}
-        ${connected ? nothing : html`<div class="chip"><span class="spinner"></span>Connecting…</div>`}
+        ${remoteVideo
+          ? nothing
+          : html`<div class="remote-off" data-remote-camera="off">${renderAvatar(name, remote?.avatar, "big")}<span class="name">${name}</span>
+              ${connected ? html`<span class="dim">Camera off</span>` : nothing}</div>`}
+        ${remoteMedia.audio
+          ? nothing
+          : html`<span class="remote-muted" part="remote-muted" role="img" aria-label=${`${name} is muted`} title=${`${name} is muted`}>${micOffIcon}</span>`}
+        ${!connected
+          ? html`<div class="chip"><span class="spinner"></span>Connecting…</div>`
+          : reconnecting
+            ? html`<div class="chip" data-call-connection="reconnecting"><span class="spinner"></span>Reconnecting to ${name}…</div>`
+            : nothing}
         ${phone.soundBlocked
           ? html`<button class="sound" @click=${() => phone.unblockSound()}>${soundOffIcon} Click to enable sound</button>`
           : nothing}
@@ -366,11 +468,12 @@ export class WebRtcPhone extends LitElement {
             : nothing}
           ${local.videoOn ? nothing : html`<div class="off">${local.hasVideo ? "Camera off" : html`${warningIcon} No camera`}</div>`}
         </div>
+        ${phone.chatOpen ? this.#renderChat() : nothing}
       </div>
       <div class="toolbar" part="toolbar">
         <div class="who">
           <span class="name">${name}</span>
-          <span class="status">${connected ? "Connected" : "Connecting…"}</span>
+          <span class="status">${!connected ? "Connecting…" : reconnecting ? "Reconnecting…" : "Connected"}</span>
         </div>
         <div class="controls">
           <button class="control ${local.audioOn ? "" : "off"}" data-control="audio"
@@ -381,12 +484,46 @@ export class WebRtcPhone extends LitElement {
             aria-pressed=${local.videoOn ? "false" : "true"}
             title=${local.hasVideo ? (local.videoOn ? "Turn camera off" : "Turn camera on") : "No camera"}
             ?disabled=${!local.hasVideo} @click=${() => local.toggleVideo()}>${local.videoOn ? cameraIcon : cameraOffIcon}</button>
+          ${renderChatToggle(phone.chatOpen, phone.unreadChat, () => this.#toggleChat())}
           <button class="control hang-up" data-control="hang-up" title="Hang up"
             @click=${() => phone.hangUp()}>${leaveIcon}<span>Hang up</span></button>
         </div>
         <div class="spacer"></div>
       </div>
     </div>`;
+  }
+
+  /** Opens or closes the chat; an opened panel takes the focus into its field. */
+  #toggleChat(): void {
+    const open = !this.#phone.chatOpen;
+    this.#phone.setChatOpen(open);
+    if (open) {
+      void this.updateComplete.then(() => this.shadowRoot?.querySelector<HTMLTextAreaElement>(".chat textarea")?.focus());
+    }
+  }
+
+  #renderChat(): TemplateResult {
+    const phone = this.#phone;
+    return renderChatPanel({
+      messages: phone.chatMessages,
+      error: this.#chatError,
+      canSend: phone.callState === "active" || phone.callState === "connecting",
+      onClose: () => phone.setChatOpen(false),
+      onSend: (text) => {
+        try {
+          phone.sendChat(text);
+          this.#chatError = undefined;
+          const field = this.shadowRoot?.querySelector("textarea");
+          if (field) {
+            field.value = "";
+          }
+        } catch (error) {
+          this.#chatError = error instanceof PhoneError && error.code === "chat_too_long" ? chatTooLongText(text)
+            : error instanceof Error ? `Not sent: ${error.message}` : String(error);
+        }
+        this.requestUpdate();
+      },
+    });
   }
 }
 

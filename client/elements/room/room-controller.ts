@@ -45,7 +45,8 @@ import {
   type MediaSwitches,
 } from "../shared/local-media.ts";
 import { ROOM_NAME_PATTERN, type AccountCredentials } from "../../../shared/protocol/index.ts";
-import { Announcer, peopleCount } from "./announcer.ts";
+import { Announcer, peopleCount } from "../shared/announcer.ts";
+import { ConnectionNotices } from "../shared/connection-notice.ts";
 import {
   RoomConnection,
   RoomPhase,
@@ -63,14 +64,8 @@ import { INVALID_ROOM_MESSAGE, hostMuteNotice, lobbyAnnouncement } from "./room-
 import { cameraBackAnnouncement, cameraOfflineAnnouncement } from "./room-text.ts";
 import { isCameraStatusMessage, type CameraStatusState } from "../../core/camera-status.ts";
 
-/** How long "Reconnected" shows before the link counts as plain `connected`. */
-export const RECONNECTED_NOTICE_MS = 4_000;
-
 /** Chat messages kept; past it the oldest go. */
 export const CHAT_MESSAGES_KEPT = 1_000;
-
-/** How often the grace countdown is redrawn. */
-const COUNTDOWN_TICK_MS = 500;
 
 /** Most characters of a chat message read out by the live region. */
 const CHAT_ANNOUNCED_CHARS = 200;
@@ -131,11 +126,11 @@ export class RoomController implements ReactiveController {
   #password: string | undefined;
   /** What a host did to this participant's media, until dismissed or the stay ends. */
   #hostNotice: string | undefined;
-  #connection: RoomConnection = RoomConnection.disconnected;
-  /** When the server gives up this participant's place, while `reconnecting` (epoch ms). */
-  #graceEndsAtMs: number | undefined;
-  /** The countdown's tick while `reconnecting`, or the end of the "Reconnected" notice. */
-  #connectionTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The link's {@link RoomConnection}, with the grace countdown and the "Reconnected" notice. */
+  readonly #notices = new ConnectionNotices(
+    (connection) => this.#onConnectionChange(connection),
+    () => this.#host.requestUpdate(),
+  );
   /** Chat messages of every stay, oldest first. */
   #chat: ChatEntry[] = [];
   #chatOpen = false;
@@ -218,12 +213,12 @@ export class RoomController implements ReactiveController {
 
   /** Where the link to the room stands (see {@link RoomConnection}). */
   get connection(): RoomConnection {
-    return this.#connection;
+    return this.#notices.connection;
   }
 
   /** While `reconnecting`: milliseconds left in the server's resume grace window, if it told one. */
   get graceRemainingMs(): number | undefined {
-    return this.#graceEndsAtMs === undefined ? undefined : Math.max(0, this.#graceEndsAtMs - Date.now());
+    return this.#notices.graceRemainingMs;
   }
 
   /** Every chat message shown so far, oldest first (kept across stays). */
@@ -318,7 +313,7 @@ export class RoomController implements ReactiveController {
 
   /** Starts a new stay after `leave()`, a failure, or while `disconnected` (without waiting for the automatic attempts). */
   rejoin(): void {
-    if (this.#connected && (this.#phase === RoomPhase.left || this.#phase === RoomPhase.failed || this.#connection === RoomConnection.disconnected)) {
+    if (this.#connected && (this.#phase === RoomPhase.left || this.#phase === RoomPhase.failed || this.connection === RoomConnection.disconnected)) {
       this.#stop(undefined);
       this.#start();
     }
@@ -571,7 +566,7 @@ export class RoomController implements ReactiveController {
       this.#host.requestUpdate();
     });
     session.on("reconnecting", () => this.#onReconnecting(session));
-    session.on("reconnected", () => this.#setConnection(RoomConnection.reconnected));
+    session.on("reconnected", () => this.#notices.back());
     session.on("chat-message", (message) => this.#addChat(message, false));
     session.on("peer-state", () => this.#host.requestUpdate());
     session.on("peer-stream", ({ stream }) => {
@@ -678,26 +673,20 @@ export class RoomController implements ReactiveController {
       return;
     }
     this.#phase = phase;
-    this.#clearConnectionTimer();
-    this.#connection = phase === RoomPhase.joined ? RoomConnection.connected : RoomConnection.disconnected;
-    this.#dispatch("connection-state", { state: phase, previous, connection: this.#connection });
+    this.#notices.reset(phase === RoomPhase.joined ? RoomConnection.connected : RoomConnection.disconnected);
+    this.#dispatch("connection-state", { state: phase, previous, connection: this.connection });
     this.#host.requestUpdate();
   }
 
   /** The session lost its socket (once per reconnect attempt): start the countdown on the first. */
   #onReconnecting(session: MeshSession): void {
-    if (this.#phase !== RoomPhase.joined || this.#connection === RoomConnection.reconnecting || this.#connection === RoomConnection.disconnected) {
-      return;
+    if (this.#phase === RoomPhase.joined) {
+      this.#notices.lost(session.info?.resumeGraceMs);
     }
-    const graceMs = session.info?.resumeGraceMs;
-    this.#setConnection(RoomConnection.reconnecting, graceMs === undefined ? undefined : Date.now() + graceMs);
   }
 
-  /** Moves the link to `connection`, tells the page and the live region, and runs its timer. */
-  #setConnection(connection: RoomConnection, graceEndsAtMs?: number): void {
-    this.#clearConnectionTimer();
-    this.#connection = connection;
-    this.#graceEndsAtMs = graceEndsAtMs;
+  /** The link moved to `connection`: tell the page and the live region. */
+  #onConnectionChange(connection: RoomConnection): void {
     const graceRemainingMs = this.graceRemainingMs;
     this.#dispatch("connection-state", {
       state: this.#phase,
@@ -708,17 +697,9 @@ export class RoomController implements ReactiveController {
     switch (connection) {
       case RoomConnection.reconnecting:
         this.#announce("Connection lost. Reconnecting…");
-        this.#connectionTimer = setInterval(() => {
-          if (this.graceRemainingMs === 0) {
-            this.#setConnection(RoomConnection.disconnected);
-          } else {
-            this.#host.requestUpdate();
-          }
-        }, COUNTDOWN_TICK_MS);
         break;
       case RoomConnection.reconnected:
         this.#announce("Reconnected", true);
-        this.#connectionTimer = setTimeout(() => this.#setConnection(RoomConnection.connected), RECONNECTED_NOTICE_MS);
         break;
       case RoomConnection.disconnected:
         this.#announce("You were disconnected");
@@ -727,13 +708,6 @@ export class RoomController implements ReactiveController {
         break;
     }
     this.#host.requestUpdate();
-  }
-
-  #clearConnectionTimer(): void {
-    // One handle for both kinds: clearTimeout and clearInterval clear either.
-    clearInterval(this.#connectionTimer);
-    this.#connectionTimer = undefined;
-    this.#graceEndsAtMs = undefined;
   }
 
   /** Shows a sent or received chat message, counts it unread while the panel is closed, tells the page. */

@@ -1,7 +1,9 @@
 /**
  * The events `<webrtc-room>` dispatches, as a typed map from event name to `CustomEvent`.
  */
-import type { ChatMessage, MeshErrorCode, PeerLeftReason, RoomState } from "../../core/index.ts";
+import type { MeshErrorCode, PeerLeftReason, RoomState } from "../../core/index.ts";
+import type { ChatEntry } from "../shared/chat-panel.ts";
+import { LinkConnection } from "../shared/connection-notice.ts";
 import type { MediaProblem } from "../shared/local-media.ts";
 
 /**
@@ -32,22 +34,14 @@ export const RoomPhase = {
 export type RoomPhase = (typeof RoomPhase)[keyof typeof RoomPhase];
 
 /**
- * Where the element's link to the room stands, beside its {@link RoomPhase}: `connected` while
- * joined and the signaling socket is up; `reconnecting` from the loss of the socket (media between
- * participants keeps flowing) for as long as the server keeps this participant's place (the
- * resume grace window); `reconnected` when it got back in (for a few seconds, then `connected`);
- * `disconnected` once the grace window is over while still cut off (the element offers Rejoin and
- * keeps trying by itself), and in every phase but `joined`.
+ * Where the element's link to the room stands, beside its {@link RoomPhase}: the shared
+ * {@link LinkConnection} (`connected`, `reconnecting` with the grace countdown, `reconnected`,
+ * `disconnected`); `disconnected` in every phase but `joined`.
  */
-export const RoomConnection = {
-  connected: "connected",
-  reconnecting: "reconnecting",
-  reconnected: "reconnected",
-  disconnected: "disconnected",
-} as const;
+export const RoomConnection = LinkConnection;
 
 /** A value of {@link RoomConnection}. */
-export type RoomConnection = (typeof RoomConnection)[keyof typeof RoomConnection];
+export type RoomConnection = LinkConnection;
 
 /** Payload of the `connection-state` event. */
 export interface ConnectionStateDetail {
@@ -59,11 +53,8 @@ export interface ConnectionStateDetail {
   graceRemainingMs?: number;
 }
 
-/** Payload of the `chat-message` event: a chat message shown in the panel, sent or received. */
-export interface RoomChatMessage extends ChatMessage {
-  /** True for this participant's own message (sent from the panel or with `sendChat()`). */
-  own: boolean;
-}
+/** Payload of the `chat-message` event: a chat message shown in the panel, sent or received (`own`). */
+export type RoomChatMessage = ChatEntry;
 
 /** Another participant, as reported in events. */
 export interface ParticipantInfo {

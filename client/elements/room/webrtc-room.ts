@@ -13,15 +13,16 @@ import type { ChatMessage } from "../../core/index.ts";
 import { MeshError } from "../../core/room-session.ts";
 import type { AccountCredentials } from "../../../shared/protocol/accounts.ts";
 import { startOnConverter } from "./attributes.ts";
-import { chatIcon, chatStyles, chatTooLongText, renderChatPanel } from "./chat-panel.ts";
-import { connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "./connection-notice.ts";
+import { chatStyles, chatTooLongText, renderChatPanel, renderChatToggle } from "../shared/chat-panel.ts";
+import { connectionStyles, renderConnectionBanner, renderDisconnectedPanel } from "../shared/connection-notice.ts";
 import { RoomController } from "./room-controller.ts";
 import { RoomConnection, RoomPhase } from "./room-events.ts";
 import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
 import { gridShape, portraitShape, renderTile, type TileView } from "./tile.ts";
-import { isTextField, keepFocusIn, renderDialog, shortcutFor, shortcutKey, type RoomDialog } from "./shortcuts.ts";
+import { isTextField, renderDialog, shortcutFor, shortcutKey, type RoomDialog } from "./shortcuts.ts";
+import { keepFocusIn } from "../shared/focus-trap.ts";
 import { cameraIcon, cameraOffIcon, devicesIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
 import { canChooseSpeaker } from "../shared/devices.ts";
 import { renderDeviceSettings, type DevicePickersView } from "./device-settings.ts";
@@ -523,12 +524,7 @@ export class WebRtcRoom extends LitElement {
   /** The toolbar's chat button, with the number of unread messages. */
   #renderChatToggle(): TemplateResult {
     const room = this.#room;
-    const unread = room.unreadChat;
-    const label = unread === 0 ? "Chat" : `Chat, ${unread} unread`;
-    return html`<button class="control chat-toggle" part="control control-chat" data-control="chat"
-      aria-expanded=${room.chatOpen ? "true" : "false"} aria-controls="chat" aria-label=${label} title=${label}
-      @click=${() => room.setChatOpen(!room.chatOpen)}
-    >${chatIcon}${unread === 0 ? nothing : html`<span class="unread" aria-hidden="true">${unread > 99 ? "99+" : unread}</span>`}</button>`;
+    return renderChatToggle(room.chatOpen, room.unreadChat, () => room.setChatOpen(!room.chatOpen));
   }
 
   #renderChat(): TemplateResult {

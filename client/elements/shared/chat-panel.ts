@@ -1,12 +1,19 @@
 /**
- * The chat side panel of `<webrtc-room>`: the messages with names and times, links made
- * clickable, and the form to write one. Everything a participant typed is rendered as text
+ * The chat side panel of `<webrtc-room>` and of `<webrtc-phone>`'s call view: the messages with
+ * names and times, links made clickable, the form to write one, and the toolbar button that opens
+ * it. Everything a participant typed is rendered as text
  * through Lit's escaping; a link becomes an `<a>` built here from an `http:` or `https:` URL,
  * never from markup.
  */
 import { css, html, nothing, svg, type TemplateResult } from "lit";
 import { CHAT_MAX_CHARS } from "../../../shared/protocol/mesh.ts";
-import type { RoomChatMessage } from "./room-events.ts";
+import type { ChatMessage } from "../../core/chat.ts";
+
+/** A chat message as the panel shows it and the elements' `chat-message` event carries it. */
+export interface ChatEntry extends ChatMessage {
+  /** True for this user's own message (sent from the panel or with `sendChat()`). */
+  own: boolean;
+}
 
 /** A piece of a chat text: plain text, or a link with the URL it opens. */
 export type ChatPart = string | { text: string; href: string };
@@ -45,7 +52,7 @@ function parseHttpUrl(candidate: string): string | undefined {
 
 /** What the panel shows and does. */
 export interface ChatPanelView {
-  messages: readonly RoomChatMessage[];
+  messages: readonly ChatEntry[];
   /** The inline refusal of the last send ("Too long…"), if any. */
   error: string | undefined;
   /** False when this participant may not send (not joined, or no `data` grant). */
@@ -61,7 +68,7 @@ export function chatTooLongText(text: string): string {
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 
-function renderMessage(message: RoomChatMessage): TemplateResult {
+function renderMessage(message: ChatEntry): TemplateResult {
   const sent = new Date(message.sentAtMs);
   return html`<li data-chat-id=${message.id}>
     <div class="meta"><span class="from">${message.own ? "You" : message.from.username}</span><time datetime=${sent.toISOString()}>${timeFormat.format(sent)}</time></div>
@@ -71,8 +78,20 @@ function renderMessage(message: RoomChatMessage): TemplateResult {
 }
 
 /** A speech bubble (after Lucide's `message-square`, ISC license), for the toolbar's chat button. */
-export const chatIcon = html`<svg class="icon" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"
+const chatIcon = html`<svg class="icon" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"
   stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${svg`<path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"/>`}</svg>`;
+
+/**
+ * The toolbar button that opens and closes the panel, with the number of unread messages (in its
+ * name for screen readers, as a badge for the eyes).
+ */
+export function renderChatToggle(open: boolean, unread: number, onToggle: () => void): TemplateResult {
+  const label = unread === 0 ? "Chat" : `Chat, ${unread} unread`;
+  return html`<button class="control chat-toggle" part="control control-chat" data-control="chat"
+    aria-expanded=${open ? "true" : "false"} aria-controls="chat" aria-label=${label} title=${label}
+    @click=${onToggle}
+  >${chatIcon}${unread === 0 ? nothing : html`<span class="unread" aria-hidden="true">${unread > 99 ? "99+" : unread}</span>`}</button>`;
+}
 
 /** Renders the panel. */
 export function renderChatPanel(view: ChatPanelView): TemplateResult {
