@@ -61,6 +61,7 @@ import {
 } from "./room-events.ts";
 import { signalingUrl } from "../shared/signaling-url.ts";
 import { INVALID_ROOM_MESSAGE, hostMuteNotice, lobbyAnnouncement } from "./room-text.ts";
+import { StageController } from "./stage-controller.ts";
 
 /** How long "Reconnected" shows before the link counts as plain `connected`. */
 export const RECONNECTED_NOTICE_MS = 4_000;
@@ -145,10 +146,14 @@ export class RoomController implements ReactiveController {
   /** Camera and microphone of the current stay; a switch is announced to the others. */
   readonly local = new LocalMediaControls(() => this.#announceMedia());
 
+  /** Screen shares, who is speaking, layout, pin and full screen (see `stage-controller.ts`). */
+  readonly stage: StageController;
+
   constructor(host: RoomHost, readSettings: () => RoomSettings) {
     this.#host = host;
     this.#readSettings = readSettings;
     this.#announcer = new Announcer(() => host.requestUpdate());
+    this.stage = new StageController({ host, announce: (text) => this.#announce(text), name: () => this.name });
     host.addController(this);
   }
 
@@ -463,6 +468,7 @@ export class RoomController implements ReactiveController {
     });
     this.#session = session;
     this.#subscribe(session);
+    this.stage.attach(session);
     this.#announceMedia();
     this.#setPhase(RoomPhase.joining);
     try {
@@ -593,6 +599,7 @@ export class RoomController implements ReactiveController {
         this.#session = undefined;
       }
     }
+    this.stage.detach();
     this.local.release();
     this.#soundBlocked = false;
     if (phase !== undefined) {

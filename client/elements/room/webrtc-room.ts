@@ -18,9 +18,10 @@ import { RoomConnection, RoomPhase } from "./room-events.ts";
 import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
-import { gridShape, portraitShape, renderTile, type TileView } from "./tile.ts";
+import { type TileView } from "./tile.ts";
+import { renderStage, stageStyles } from "./stage-layout.ts";
 import { isTextField, keepFocusIn, renderDialog, shortcutFor, shortcutKey, type RoomDialog } from "./shortcuts.ts";
-import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
+import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, screenShareIcon, screenShareOffIcon, soundOffIcon, speakerLayoutIcon, warningIcon } from "../shared/icons.ts";
 
 /**
  * A video room over a full WebRTC mesh.
@@ -125,7 +126,7 @@ export class WebRtcRoom extends LitElement {
     uplinkBudget: { type: Number, attribute: "uplink-budget" },
   };
 
-  static override styles = [roomStyles, chatStyles, connectionStyles];
+  static override styles = [roomStyles, chatStyles, connectionStyles, stageStyles];
 
   /** Server URL; empty for the page's origin. */
   declare server: string;
@@ -240,6 +241,7 @@ export class WebRtcRoom extends LitElement {
     if (dialog && !dialog.open) {
       dialog.showModal();
     }
+    this.#room.stage.hints.sync(this.shadowRoot);
   }
 
   /**
@@ -407,8 +409,6 @@ export class WebRtcRoom extends LitElement {
         actions: isHost ? this.#renderTileActions(peer.id, peer.username) : undefined,
       })),
     ];
-    const { cols, rows } = gridShape(tiles.length);
-    const portrait = portraitShape(tiles.length);
     const notice = room.noticeDismissed ? undefined : mediaNotice(local.media);
     // Hidden participants are not in `remotes`: no tile, and not counted.
     const people = tiles.length === 1 ? "Waiting for others to join" : `${tiles.length} people in the room`;
@@ -436,7 +436,7 @@ export class WebRtcRoom extends LitElement {
             ? html`<button class="sound" @click=${() => room.unblockSound()}>${soundOffIcon}Click to enable sound</button>`
             : nothing}
         </div>
-        <div class="grid" style="--cols: ${cols}; --rows: ${rows}; --portrait-cols: ${portrait.cols}; --portrait-rows: ${portrait.rows}">${tiles.map(renderTile)}</div>
+        ${renderStage(tiles, room.stage)}
         ${room.chatOpen ? this.#renderChat() : nothing}
         ${cutOff ? renderDisconnectedPanel(() => room.rejoin()) : nothing}
       </div>
@@ -449,6 +449,7 @@ export class WebRtcRoom extends LitElement {
         </div>
         <div class="controls">
           ${joined && !room.isViewer ? this.#renderMediaControls() : nothing}
+          ${joined ? this.#renderStageControls() : nothing}
           ${isHost && roomState
             ? renderRoomSettings({
                 open: this.#settingsOpen,
@@ -604,6 +605,24 @@ export class WebRtcRoom extends LitElement {
       ?disabled=${!present && !retry}
       @click=${onClick}
     >${on ? onIcon : offIcon}</button>`;
+  }
+
+  /**
+   * Share (only where the browser can capture a screen, never for a viewer) and Layout (grid or
+   * speaker); both are toggle buttons whose pressed state says what is on.
+   */
+  #renderStageControls(): TemplateResult {
+    const stage = this.#room.stage;
+    const sharing = stage.shareState !== "off";
+    const speaker = stage.layout === "speaker";
+    return html`${stage.canShare && !this.#room.isViewer
+      ? html`<button class="control ${sharing ? "on" : ""}" part="control control-share" data-control="share"
+          aria-label="Share screen" aria-pressed=${sharing ? "true" : "false"} title=${sharing ? "Stop sharing your screen" : "Share your screen"}
+          ?disabled=${stage.shareState === "starting"} @click=${() => void stage.toggleShare()}>${sharing ? screenShareOffIcon : screenShareIcon}</button>`
+      : nothing}
+      <button class="control ${speaker ? "on" : ""}" part="control control-layout" data-control="layout"
+        aria-label="Speaker layout" aria-pressed=${speaker ? "true" : "false"} title=${speaker ? "Back to the grid" : "Speaker layout: the active speaker large"}
+        @click=${() => stage.toggleLayout()}>${speakerLayoutIcon}</button>`;
   }
 }
 
