@@ -3,7 +3,10 @@
  * headless Chromium (fake cameras; the third with camera and microphone off, to show those
  * states) and saves what the first one sees at three window sizes: `docs/room.png` (1280×800),
  * `docs/room-phone.png` (a phone held upright, 390×844) and `docs/room-landscape.png` (on its
- * side, or a short window, 844×390).
+ * side, or a short window, 844×390). Then the second one shares a screen (a drawn slide stands in
+ * for the fake capture's test pattern) for `docs/room-share.png`, stops, and the first switches
+ * to the speaker layout, where the second (the one live microphone) is the active speaker, for
+ * `docs/room-speaker.png`.
  */
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -22,6 +25,42 @@ const ROOM = "design-review";
 const NAMES = ["Ada Lovelace", "Grace Hopper", "Linus Torvalds"];
 const DEADLINE_MS = 60_000;
 
+/**
+ * Runs in the presenter's page before its scripts: `getDisplayMedia` answers with a 1280×720
+ * canvas showing a slide, redrawn every second (so that frames keep coming), instead of
+ * Chromium's fake capture pattern.
+ */
+function slideScreen(): void {
+  navigator.mediaDevices.getDisplayMedia = async () => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 1280;
+    canvas.height = 720;
+    const context = canvas.getContext("2d");
+    const draw = (): void => {
+      if (!context) {
+        return;
+      }
+      context.fillStyle = "#f6f7fb";
+      context.fillRect(0, 0, 1280, 720);
+      context.fillStyle = "#2f5bd3";
+      context.fillRect(0, 0, 1280, 12);
+      context.fillStyle = "#1d2330";
+      context.font = "bold 64px sans-serif";
+      context.fillText("Design review: the new onboarding", 80, 150);
+      context.font = "40px sans-serif";
+      ["1. Sign-up in one step", "2. Pick a room name or get one", "3. Invite by link, no account needed", "4. Camera check before joining"].forEach((line, index) => {
+        context.fillText(line, 110, 280 + index * 80);
+      });
+      context.fillStyle = "#55607a";
+      context.font = "28px sans-serif";
+      context.fillText(new Date().toLocaleTimeString("en-GB"), 1080, 680);
+    };
+    draw();
+    setInterval(draw, 1_000);
+    return canvas.captureStream(5);
+  };
+}
+
 async function waitUntil(description: string, condition: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + DEADLINE_MS;
   while (!(await condition())) {
@@ -38,13 +77,16 @@ const browser = await launchChromium();
 try {
   const baseUrl = `http://localhost:${server.port}`;
   const pages: Page[] = [];
-  for (const name of NAMES) {
+  for (const [index, name] of NAMES.entries()) {
     const page = await openPage(browser);
+    if (index === 1) {
+      await page.context().addInitScript(slideScreen);
+    }
     await joinRoomPage(page, baseUrl, ROOM, name);
     pages.push(page);
   }
-  const [viewer, , quiet] = pages;
-  if (!viewer || !quiet) {
+  const [viewer, presenter, quiet] = pages;
+  if (!viewer || !presenter || !quiet) {
     throw new Error("pages missing");
   }
   await quiet.locator('[data-control="video"]').click();
@@ -63,6 +105,25 @@ try {
     await viewer.screenshot({ path });
     console.log(`saved ${path}`);
   }
+  await viewer.setViewportSize({ width: 1280, height: 800 });
+  const stageShot = async (file: string): Promise<void> => {
+    await viewer.waitForTimeout(1_500);
+    const path = fileURLToPath(new URL(`../docs/${file}`, import.meta.url));
+    await viewer.screenshot({ path });
+    console.log(`saved ${path}`);
+  };
+  await presenter.locator('[data-control="share"]').click();
+  await waitUntil("the shared screen on stage", () =>
+    viewer.evaluate(() => {
+      const video = document.querySelector("webrtc-room")?.shadowRoot?.querySelector<HTMLVideoElement>('[part~="tile-screen"][data-featured] video');
+      return (video?.videoWidth ?? 0) > 0;
+    }));
+  await stageShot("room-share.png");
+  await presenter.locator('[data-control="share"]').click();
+  await viewer.locator('[data-control="layout"]').click();
+  await waitUntil("the presenter as the active speaker", async () =>
+    (await viewer.locator('[part~="tile-remote"][data-active-speaker][data-featured]').count()) === 1);
+  await stageShot("room-speaker.png");
 } finally {
   await browser.close();
   await server.close();

@@ -60,6 +60,13 @@ import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, 
  * peer to peer over the data channels, nothing is stored, and they stay while the element lives.
  * One polite live region announces joins, leaves, the people count, connection changes and chat.
  *
+ * Share (where `getDisplayMedia` exists; not for a viewer) publishes a screen: every page shows the
+ * newest share as the large stage tile with the cameras in a strip; a second sharer replaces the
+ * first, who is told. Remote tiles show an audio level meter, the active speaker's tile is
+ * outlined, Layout switches to the speaker layout (the active speaker large), and every tile can
+ * be pinned (large in any layout) or shown full screen. Small tiles ask their sender for less
+ * (video hints by rendered size). See `stage-controller.ts`.
+ *
  * A camera or microphone that was denied, missing or busy can be tried again from its button,
  * without a rejoin. A change of `name` (or `server`, `room`, `token`) rejoins with the microphone
  * and camera as they were. An invalid `room` shows a plain explanation and sends nothing.
@@ -84,6 +91,7 @@ import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, 
  * @fires chat-message - `{ id, from: { id, username }, text, sentAtMs, receivedAtMs, own }` for every message sent or received
  * @fires room-state - `{ locked, passwordSet, lobby, hosts }` on joining and on every change
  * @fires lobby - `{ waiting: [{ id, username }] }` (hosts only) whenever the lobby changes
+ * @fires active-speaker - `{ speaker: { id, username } | null, levels: [{ id, username, level }] }` whenever the active speaker changes
  * @fires error - `{ code, message, peerId?, media? }` (does not bubble)
  *
  * @cssprop --webrtc-room-background - Background behind the tiles (`#0b0d12`).
@@ -99,13 +107,13 @@ import { cameraIcon, cameraOffIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, 
  *
  * @csspart room - The whole layout (stage and toolbar).
  * @csspart stage - The area holding the tiles.
- * @csspart tile - Every participant tile; also `tile-local` or `tile-remote`.
+ * @csspart tile - Every participant tile; also `tile-local` or `tile-remote`, and `tile-screen` for a shared screen.
  * @csspart video - The `<video>` of a tile.
  * @csspart avatar - The initials shown when a participant's camera is off.
- * @csspart label - The name label of a tile; `muted-icon` and `host-badge` inside it.
+ * @csspart label - The name label of a tile; `muted-icon`, `level` (the audio level meter) and `host-badge` inside it.
  * @csspart tile-actions - A host's menu on another participant's tile.
  * @csspart state - The connection-state chip of a tile that is not connected.
- * @csspart toolbar - The bottom bar; `control`, `control-audio`, `control-video`, `control-settings`, `control-leave` in it.
+ * @csspart toolbar - The bottom bar; `control`, `control-audio`, `control-video`, `control-settings`, `control-share`, `control-layout`, `control-leave` in it.
  * @csspart settings - The hosts' room settings panel.
  * @csspart lobby - The hosts' list of people waiting in the lobby.
  * @csspart locked - The "Locked" indicator next to the room's name.
