@@ -63,7 +63,12 @@ describe.skipIf(!hasChromium)("<webrtc-room> stage in Chromium", () => {
           element.setAttribute(key, value);
         }
         element.style.height = "700px";
-        document.body.replaceChildren(element);
+        // A page with a main landmark and a heading, so that axe judges the element, not the page.
+        const main = document.createElement("main");
+        const heading = document.createElement("h1");
+        heading.textContent = room;
+        main.append(heading, element);
+        document.body.replaceChildren(main);
       },
       { room, name, attributes },
     );

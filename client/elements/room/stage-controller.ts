@@ -74,7 +74,8 @@ export class StageController {
 
   constructor(options: StageControllerOptions) {
     this.#options = options;
-    globalThis.document?.addEventListener("fullscreenchange", () => {
+    // Fired at the tile and composed: it reaches the host, so nothing outlives the element.
+    options.host.addEventListener("fullscreenchange", () => {
       if (!document.fullscreenElement) {
         this.#fullscreenKey = undefined;
       }
