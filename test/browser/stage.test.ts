@@ -114,7 +114,7 @@ describe.skipIf(!hasChromium)("<webrtc-room> stage in Chromium", () => {
     const grace = await joinedPage("share", "Grace");
     await expect.poll(() => grace.locator('[part~="tile-remote"]').count(), POLL).toBe(1);
 
-    await control(ada, "share").click();
+    await control(ada, "share").click({ timeout: DEADLINE_MS });
     await expect.poll(() => control(ada, "share").getAttribute("aria-pressed"), POLL).toBe("true");
     // Grace decodes Ada's screen as its own tile, featured, the cameras in the strip.
     await expect.poll(() => screenTiles(grace), POLL).toEqual([{ caption: "Ada's screen", featured: true, decoding: true }]);
@@ -125,7 +125,7 @@ describe.skipIf(!hasChromium)("<webrtc-room> stage in Chromium", () => {
     const linus = await joinedPage("share", "Linus");
     await expect.poll(() => screenTiles(linus), POLL).toEqual([{ caption: "Ada's screen", featured: true, decoding: true }]);
 
-    await control(grace, "share").click();
+    await control(grace, "share").click({ timeout: DEADLINE_MS });
     await expect.poll(() => liveRegion(ada), POLL).toContain("Grace is sharing now; your screen share stopped");
     await expect.poll(() => control(ada, "share").getAttribute("aria-pressed"), POLL).toBe("false");
     for (const page of [ada, linus]) {
@@ -154,7 +154,7 @@ describe.skipIf(!hasChromium)("<webrtc-room> stage in Chromium", () => {
     await expect(tileOf("Muted").getAttribute("data-active-speaker")).resolves.toBeNull();
 
     // Speaker layout: the active speaker large, the others in the strip.
-    await control(listener, "layout").click();
+    await control(listener, "layout").click({ timeout: DEADLINE_MS });
     await expect(control(listener, "layout").getAttribute("aria-pressed")).resolves.toBe("true");
     await expect.poll(() => tileOf("Live").getAttribute("data-featured"), POLL).toBe("");
     const width = async (name: string): Promise<number> => (await tileOf(name).boundingBox())?.width ?? 0;
@@ -170,8 +170,8 @@ describe.skipIf(!hasChromium)("<webrtc-room> stage in Chromium", () => {
     await expect.poll(async () => Math.min(...(await senderScales())), POLL).toBe(1);
 
     // Pin Muted: it takes the large tile, Live goes to the strip and is sent smaller.
-    await tileOf("Muted").hover();
-    await tileOf("Muted").locator('[data-tool="pin"]').click();
+    await tileOf("Muted").hover({ timeout: DEADLINE_MS });
+    await tileOf("Muted").locator('[data-tool="pin"]').click({ timeout: DEADLINE_MS });
     await expect.poll(() => tileOf("Muted").getAttribute("data-featured"), POLL).toBe("");
     expect(await width("Muted")).toBeGreaterThan(2 * (await width("Live")));
     await expect.poll(async () => Math.max(...(await senderScales())), POLL).toBeGreaterThan(2);
@@ -179,8 +179,8 @@ describe.skipIf(!hasChromium)("<webrtc-room> stage in Chromium", () => {
     await expect(axeViolations(listener)).resolves.toEqual([]);
 
     // Unpinned and back to the grid: tiles alike again.
-    await tileOf("Muted").locator('[data-tool="pin"]').click();
-    await control(listener, "layout").click();
+    await tileOf("Muted").locator('[data-tool="pin"]').click({ timeout: DEADLINE_MS });
+    await control(listener, "layout").click({ timeout: DEADLINE_MS });
     await expect.poll(() => featuredCameras(listener), POLL).toBe(0);
     expect(Math.abs((await width("Muted")) - (await width("Live")))).toBeLessThan(2);
   }, TEST_TIMEOUT_MS);

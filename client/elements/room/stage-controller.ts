@@ -208,7 +208,15 @@ export class StageController {
       stream.getTracks().forEach((track) => track.stop());
       return;
     }
-    session.shareScreen(stream);
+    try {
+      session.shareScreen(stream);
+    } catch {
+      // The room took the publish grant away meanwhile: nothing may be sent.
+      stream.getTracks().forEach((track) => track.stop());
+      this.#share = "off";
+      this.#options.host.requestUpdate();
+      return;
+    }
     this.#share = "on";
     this.#localScreen = { stream, sinceMs: session.publications.get("screen")?.sinceMs ?? Date.now() };
     this.#options.announce("You are sharing your screen");
