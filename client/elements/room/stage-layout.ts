@@ -229,6 +229,19 @@ export const stageStyles = css`
     color: var(--_on-accent);
   }
 
+  /* Share and Layout make eight toolbar buttons: on a phone held upright they shrink to fit. */
+  @container room (max-width: 420px) {
+    .controls {
+      gap: 4px;
+    }
+
+    .control,
+    .control.leave {
+      width: 40px;
+      height: 40px;
+    }
+  }
+
   .tool:focus-visible {
     outline: 2px solid var(--_accent);
     outline-offset: 2px;
