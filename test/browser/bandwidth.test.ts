@@ -5,7 +5,7 @@
  * cost a fraction of a page). Each page's summed outbound video bitrate, from `getStats()`
  * `bytesSent` over a 10-second window, stays within the budget (+10%) while every one of the 30
  * directed pairs keeps receiving frames; when two peers leave, the pages raise the `maxBitrate` of
- * their senders (read back with `getParameters()`). Headless peers fit too but @roamhq/wrtc
+ * every sender, still within the budget (read back with `getParameters()`). Headless peers fit too but @roamhq/wrtc
  * refuses `setParameters` (see docs/architecture-mesh.md), so the budget is measured on the pages.
  */
 import type { Browser, Page } from "playwright-core";
@@ -214,9 +214,17 @@ describe.skipIf(!hasChromium)("uplink budget in Chromium", () => {
         peer.leave();
       }
       expect(fittedMaxBitrates(3)[0]).toBeGreaterThan(beforeLeaving);
+      // Every sender gets more than before; a page's sender to the other page may get less than an
+      // even share (that page's tile hints ask for its size), the rest going to the others.
       for (const page of pages) {
         await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(3);
-        await expect.poll(async () => (await pageCounters(page)).maxBitrates, POLL).toEqual(fittedMaxBitrates(3));
+        await expect.poll(async () => {
+          const { maxBitrates } = await pageCounters(page);
+          return maxBitrates.length === 3 && maxBitrates.every((bitrate) => (bitrate ?? 0) > beforeLeaving);
+        }, POLL).toBe(true);
+        const { maxBitrates } = await pageCounters(page);
+        // Each share is rounded to a whole kbit/s.
+        expect(maxBitrates.reduce<number>((sum, bitrate) => sum + (bitrate ?? 0), 0)).toBeLessThanOrEqual((BUDGET_KBPS + maxBitrates.length) * 1000);
       }
     } finally {
       for (const page of pages) {
