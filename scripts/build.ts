@@ -68,8 +68,9 @@ const FOREIGN_SOURCES: Readonly<Partial<Record<BundleEntryName, readonly string[
  * the one bundle of both elements to 60 KiB, the room's host UI to 68.5 KiB, watches to about
  * 72.7 KiB, chat, notices and accessibility to about 78.7 KiB, and the uplink budget and active
  * speaker to about 81.3 KiB. Split per element, the room's page then loaded 70.0 KiB and `/call`
- * 64.2 KiB; the calls' ring, connection notices, chat and modal dialogs took `/call` to 70.2 KiB
- * (and the room to 70.6 KiB: chat panel and notices moved to chunks both share).
+ * 64.2 KiB; the calls' ring, connection notices, chat and modal dialogs, camera status and
+ * accounts took `/call` to 71.4 KiB, and the pre-join screen, the devices dialog, screen sharing
+ * and the stage (speaker layout, pin, levels, video hints) took the room to 79.1 KiB.
  */
 export const BUNDLE_GZIP_BUDGET_BYTES = 88 * 1024;
 

@@ -150,6 +150,7 @@ export {
   type SpeakerRules,
   type SpeakerState,
 } from "./speaking.ts";
+export { SCREEN_CONTENT_HINT, ScreenShare, yieldsScreenTo, type ScreenClaim, type ScreenShareEndReason } from "./screen-share.ts";
 export { CHAT_MAX_BYTES, CHAT_MAX_CHARS, MESH_CHANNEL_MAX_BYTES, isChatTextWithinLimits, type MediaState } from "../../shared/protocol/mesh.ts";
 export type { ChatMessage } from "./chat.ts";
 export { MUTE_KINDS, ROOM_PASSWORD_MAX_LENGTH, type MuteKind, type RoomGrants, type RoomState } from "../../shared/protocol/room.ts";

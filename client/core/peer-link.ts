@@ -114,6 +114,8 @@ export type PeerEvents = {
   /** A chat message from the remote (copies included: the owner drops them by id). */
   chat: ChatChannelMessage;
   error: { code: PeerErrorCode; message: string };
+  /** The remote announced what it publishes now (every `sources` message, before tracks match). */
+  sources: { sources: SourceAnnouncement[] };
 };
 
 /**
@@ -147,6 +149,8 @@ export interface RemotePeer {
   trackBySource(source: TrackSource): MediaStreamTrack | undefined;
   /** The remote's last announced media state, if it announced one. */
   readonly mediaState: MediaState | undefined;
+  /** Since when the remote shares its screen (its clock, epoch ms), while it announces one. */
+  readonly screenSinceMs: number | undefined;
   /**
    * The current `RTCPeerConnection` (for `getStats()`; negotiation belongs to the peer). A rebuild
    * replaces it; `undefined` once closed.
@@ -400,6 +404,7 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
           this.#announced = sources;
           this.#releaseStreams();
           this.#updateRemotePublications();
+          this.emit("sources", { sources });
         },
         chat: (message) => this.emit("chat", message),
         renegotiationRequest: (request) => this.#onRenegotiationRequest(request),
@@ -444,6 +449,11 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
   /** The remote's last announced media state, if it announced one. */
   get mediaState(): MediaState | undefined {
     return this.#mediaState;
+  }
+
+  /** Since when the remote shares its screen (its clock, epoch ms), while it announces one. */
+  get screenSinceMs(): number | undefined {
+    return this.#announced?.find((entry) => entry.source === "screen")?.sinceMs;
   }
 
   /** The current `RTCPeerConnection`; `undefined` once closed. */

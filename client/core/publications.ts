@@ -41,6 +41,8 @@ export interface LocalPublication {
   readonly source: TrackSource;
   readonly track: MediaStreamTrack;
   readonly stream: MediaStream;
+  /** When the source was published (epoch ms); a replaced track keeps it. */
+  readonly sinceMs: number;
 }
 
 /**
@@ -123,7 +125,7 @@ export class LocalPublications {
     if (this.#publications.has(source)) {
       throw new Error(`"${source}" is already published; replace() it instead`);
     }
-    const publication: LocalPublication = { source, track, stream: this.#streamOf(source) };
+    const publication: LocalPublication = { source, track, stream: this.#streamOf(source), sinceMs: Date.now() };
     this.#publications.set(source, publication);
     for (const target of this.#targets) {
       target.addPublication(publication);
@@ -177,9 +179,12 @@ export class LocalPublications {
     return [...this.#publications.values()];
   }
 
-  /** What the data channel's `sources` message says about the current publications. */
+  /**
+   * What the data channel's `sources` message says about the current publications; the `screen`
+   * entry carries `sinceMs`, by which the room keeps one screen share (the newest).
+   */
   announcement(): SourceAnnouncement[] {
-    return this.list().map(({ source, stream }) => ({ source, streamId: stream.id }));
+    return this.list().map(({ source, stream, sinceMs }) => ({ source, streamId: stream.id, ...(source === "screen" ? { sinceMs } : {}) }));
   }
 
   /** Starts telling `target` about changes; returns the function that stops it. */

@@ -34,6 +34,7 @@ import { ChatIdMemory, chatTextRefusal, newChatChannelMessage, type ChatMessage 
 import { DEFAULT_UPLINK_BUDGET_KBPS, VideoBandwidth, type AppliedVideoFit, type VideoHint, type VideoSource } from "./bandwidth.ts";
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import { AUDIO_LEVEL_INTERVAL_MS, SpeakerDetector, type PeerAudioLevel } from "./speaking.ts";
+import { ScreenShare, type ScreenShareEndReason } from "./screen-share.ts";
 import { WebRtcRoomError, type ClientErrorCode } from "./errors.ts";
 import {
   MeshPeer,
@@ -205,6 +206,12 @@ export type RoomSessionEvents = {
    * (`speaking.ts`); it stays through silence. `peerId` is `undefined` when it left.
    */
   "active-speaker": { peerId: string | undefined; previousId: string | undefined };
+  /**
+   * This participant's screen share ended: `stopped` ({@link RoomSession.stopScreenShare}),
+   * `ended` (the browser's own "Stop sharing") or `replaced` (`by` started a newer share: one
+   * share per room; see `screen-share.ts`).
+   */
+  "screen-share-ended": { reason: ScreenShareEndReason; by: RemotePeer | undefined };
 };
 
 /** What the server told this session when it joined (updated on resume, rejoin and ICE refresh). */
@@ -357,6 +364,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
   readonly #publications: LocalPublications;
   readonly #bandwidth: VideoBandwidth;
   readonly #speakers: SpeakerDetector;
+  readonly #screenShare: ScreenShare;
   readonly #unsubscribeConnection: Array<() => void>;
 
   constructor(options: RoomSessionOptions) {
@@ -373,6 +381,11 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       intervalMs: options.audioLevelIntervalMs ?? AUDIO_LEVEL_INTERVAL_MS,
       onLevels: (levels) => this.emit("levels", { levels }),
       onActiveSpeaker: (peerId, previousId) => this.emit("active-speaker", { peerId, previousId }),
+    });
+    this.#screenShare = new ScreenShare({
+      publications: this.#publications,
+      ownId: () => this.id,
+      onEnded: (reason, by) => this.emit("screen-share-ended", { reason, by }),
     });
     const chosen = sessionConnection(options, options.joinTimeoutMs ?? JOIN_TIMEOUT_MS, "RoomSession");
     this.#connection = chosen.connection;
@@ -623,6 +636,26 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     return this.#entries.get(peerId)?.peer.sendVideoHint(source, hint) ?? false;
   }
 
+  /** True while this participant shares its screen (see {@link RoomSession.shareScreen}). */
+  get isSharingScreen(): boolean {
+    return this.#screenShare.active;
+  }
+
+  /**
+   * Shares a screen: `stream` (from `getDisplayMedia`) is published as `screen` (content hint
+   * `detail`; the uplink budget weighs it above a camera) and, when it has audio, `screen-audio`.
+   * The browser's own "Stop sharing" ends it for everyone; a newer share by someone else ends it
+   * too (`screen-share-ended`). Throws `not_allowed` for a viewer.
+   */
+  shareScreen(stream: MediaStream): void {
+    this.#screenShare.start(stream);
+  }
+
+  /** Stops sharing the screen and stops its capture. Returns false when nothing was shared. */
+  stopScreenShare(): boolean {
+    return this.#screenShare.stop();
+  }
+
   /** One data-channel round trip to `peerId`, in milliseconds. */
   ping(peerId: string, timeoutMs: number = PING_TIMEOUT_MS): Promise<number> {
     const entry = this.#entries.get(peerId);
@@ -713,6 +746,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
     this.#waiting = false;
     this.#bandwidth.close();
     this.#speakers.stop();
+    this.#screenShare.close();
     for (const unsubscribe of this.#unsubscribeConnection) {
       unsubscribe();
     }
@@ -1101,6 +1135,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       peer.on("unpublication", ({ source }) => announce("peer-track-unpublished", { peer, source })),
       this.#publications.attach(peer),
       this.#bandwidth.add(peer),
+      peer.on("sources", () => this.#screenShare.onRemoteSources(peer)),
       peer.on("data", (data) => announce("peer-data", { peer, data })),
       peer.on("media", (media) => announce("peer-media", { peer, media })),
       peer.on("chat", ({ id, text, sentAtMs }) => {

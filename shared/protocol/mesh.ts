@@ -35,10 +35,16 @@ export type TrackSource = (typeof TRACK_SOURCES)[number];
 /** Longest stream id accepted in a `sources` message (browsers use 36-character UUIDs). */
 const MAX_STREAM_ID_LENGTH = 256;
 
-/** One published source and the id of the `MediaStream` its track is sent in (the SDP's `msid`). */
+/**
+ * One published source and the id of the `MediaStream` its track is sent in (the SDP's `msid`).
+ * A `screen` entry also says since when the sender shares (`sinceMs`, the sender's clock, epoch
+ * ms): a room has one screen share at a time, the newest wins (see `client/core/screen-share.ts`).
+ * Older builds ignore the field.
+ */
 export const SourceAnnouncementSchema = v.object({
   source: v.picklist(TRACK_SOURCES),
   streamId: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_STREAM_ID_LENGTH)),
+  sinceMs: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0))),
 });
 
 /** One entry of a `sources` message. */

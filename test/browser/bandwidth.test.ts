@@ -1,9 +1,12 @@
 /**
- * The uplink budget in Chromium, where `setParameters` takes effect: six `<webrtc-room
- * uplink-budget>` pages (Chromium's fake camera, 640×480 at 30 frames/s) in one room. Each page's summed outbound video bitrate,
- * from `getStats()` `bytesSent` over a 10-second window, stays within the budget (+10%) while
- * every one of the 30 directed pairs keeps decoding frames; when two pages leave, the four that
- * stay raise the `maxBitrate` of their senders (read back with `getParameters()`).
+ * The uplink budget in Chromium, where `setParameters` takes effect: a room of six, two `<webrtc-room
+ * uplink-budget>` pages (Chromium's fake camera, 640×480 at 30 frames/s) and four headless peers
+ * (@roamhq/wrtc in this process, synthetic 160×120 video: they only need to send and receive, and
+ * cost a fraction of a page). Each page's summed outbound video bitrate, from `getStats()`
+ * `bytesSent` over a 10-second window, stays within the budget (+10%) while every one of the 30
+ * directed pairs keeps receiving frames; when two peers leave, the pages raise the `maxBitrate` of
+ * every sender, still within the budget (read back with `getParameters()`). Headless peers fit too but @roamhq/wrtc
+ * refuses `setParameters` (see docs/architecture-mesh.md), so the budget is measured on the pages.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -25,7 +28,7 @@ const hasChromium = requireBinary("chromium", CHROMIUM_PATH, CHROMIUM_INSTALL);
 const BUDGET_KBPS = Number(process.env.BANDWIDTH_TEST_BUDGET_KBPS ?? 750);
 /** The window the bitrate is measured over. */
 const WINDOW_MS = 10_000;
-/** Six pages encoding and decoding five streams each share two CPU cores: generous bounds. */
+/** Pages encoding and decoding five streams each share two CPU cores with other work: generous bounds. */
 const DEADLINE_MS = 120_000;
 const TEST_TIMEOUT_MS = 300_000;
 const POLL = { timeout: DEADLINE_MS, interval: 500 };
@@ -165,47 +168,72 @@ describe.skipIf(!hasChromium)("uplink budget in Chromium", () => {
     return page;
   }
 
-  test("six pages stay within the budget with all 30 pairs decoding, and the four left after two leave raise their senders' maxBitrate", async () => {
+  test("a room of six (two pages, four headless peers) stays within the budget on the pages with all 30 pairs receiving, and the pages raise their senders' maxBitrate when two peers leave", async () => {
     const pages: Page[] = [];
-    for (let index = 0; index < 6; index += 1) {
-      pages.push(await joinedPage("budget", `P${index + 1}`));
-    }
-    for (const page of pages) {
-      await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(5);
-    }
-    // Every sender has its share (the fit runs once a pair connects).
-    for (const page of pages) {
-      await expect.poll(async () => (await pageCounters(page)).maxBitrates, POLL).toEqual(fittedMaxBitrates(5));
-    }
+    const headless: HeadlessPeer[] = [];
+    try {
+      for (let index = 0; index < 2; index += 1) {
+        pages.push(await joinedPage("budget", `P${index + 1}`));
+      }
+      for (let index = 0; index < 4; index += 1) {
+        const peer = new HeadlessPeer({ url: server.wsUrl, room: "budget", username: `H${index + 1}`, video: true, uplinkBudgetKbps: BUDGET_KBPS });
+        headless.push(peer);
+        await peer.join();
+      }
+      /** Frames each headless peer received from each of its five remotes. */
+      const headlessFrames = (): number[][] => headless.map((peer) => [...peer.session.peers.keys()].map((id) => peer.framesFrom(id)));
+      for (const page of pages) {
+        await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(5);
+        // Every sender has its share (the fit runs once a pair connects).
+        await expect.poll(async () => (await pageCounters(page)).maxBitrates, POLL).toEqual(fittedMaxBitrates(5));
+      }
+      await expect.poll(() => headlessFrames().every((frames) => frames.length === 5 && frames.every((count) => count > 0)), POLL).toBe(true);
 
-    const before = await Promise.all(pages.map(pageCounters));
-    const startedAtMs = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
-    const after = await Promise.all(pages.map(pageCounters));
-    const seconds = (Date.now() - startedAtMs) / 1000;
+      const before = await Promise.all(pages.map(pageCounters));
+      const headlessBefore = headlessFrames();
+      const startedAtMs = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
+      const after = await Promise.all(pages.map(pageCounters));
+      const headlessAfter = headlessFrames();
+      const seconds = (Date.now() - startedAtMs) / 1000;
 
-    const sentKbps = pages.map((_, index) => ((after[index]?.videoBytesSent ?? 0) - (before[index]?.videoBytesSent ?? 0)) * 8 / seconds / 1000);
-    console.log(`budget ${BUDGET_KBPS} kbit/s; video sent per page over ${seconds.toFixed(1)} s: ${sentKbps.map((kbps) => kbps.toFixed(0)).join(", ")} kbit/s`);
-    for (const kbps of sentKbps) {
-      expect(kbps).toBeLessThanOrEqual(BUDGET_KBPS * 1.1);
-    }
-    for (const [index, counters] of after.entries()) {
-      const earlier = before[index]?.framesDecoded ?? [];
-      expect(counters.framesDecoded).toHaveLength(5);
-      counters.framesDecoded.forEach((frames, pair) => expect(frames).toBeGreaterThan(earlier[pair] ?? 0));
-    }
+      const sentKbps = pages.map((_, index) => ((after[index]?.videoBytesSent ?? 0) - (before[index]?.videoBytesSent ?? 0)) * 8 / seconds / 1000);
+      console.log(`budget ${BUDGET_KBPS} kbit/s; video sent per page over ${seconds.toFixed(1)} s: ${sentKbps.map((kbps) => kbps.toFixed(0)).join(", ")} kbit/s`);
+      for (const kbps of sentKbps) {
+        expect(kbps).toBeLessThanOrEqual(BUDGET_KBPS * 1.1);
+      }
+      for (const [index, counters] of after.entries()) {
+        const earlier = before[index]?.framesDecoded ?? [];
+        expect(counters.framesDecoded).toHaveLength(5);
+        counters.framesDecoded.forEach((frames, pair) => expect(frames).toBeGreaterThan(earlier[pair] ?? 0));
+      }
+      headlessAfter.forEach((frames, index) => frames.forEach((count, pair) => expect(count).toBeGreaterThan(headlessBefore[index]?.[pair] ?? 0)));
 
-    const beforeLeaving = fittedMaxBitrates(5)[0] ?? 0;
-    for (const page of pages.splice(4)) {
-      await page.close();
-    }
-    expect(fittedMaxBitrates(3)[0]).toBeGreaterThan(beforeLeaving);
-    for (const page of pages) {
-      await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(3);
-      await expect.poll(async () => (await pageCounters(page)).maxBitrates, POLL).toEqual(fittedMaxBitrates(3));
-    }
-    for (const page of pages) {
-      await page.close();
+      const beforeLeaving = fittedMaxBitrates(5)[0] ?? 0;
+      for (const peer of headless.splice(2)) {
+        peer.leave();
+      }
+      expect(fittedMaxBitrates(3)[0]).toBeGreaterThan(beforeLeaving);
+      // Every sender gets more than before; a page's sender to the other page may get less than an
+      // even share (that page's tile hints ask for its size), the rest going to the others.
+      for (const page of pages) {
+        await expect.poll(() => connectionsDecodingVideo(page), POLL).toBe(3);
+        await expect.poll(async () => {
+          const { maxBitrates } = await pageCounters(page);
+          return maxBitrates.length === 3 && maxBitrates.every((bitrate) => (bitrate ?? 0) > beforeLeaving);
+        }, POLL).toBe(true);
+        const { maxBitrates } = await pageCounters(page);
+        // Each share is rounded to a whole kbit/s.
+        expect(maxBitrates.reduce<number>((sum, bitrate) => sum + (bitrate ?? 0), 0)).toBeLessThanOrEqual((BUDGET_KBPS + maxBitrates.length) * 1000);
+      }
+    } finally {
+      for (const page of pages) {
+        await page.close();
+      }
+      for (const peer of headless) {
+        peer.leave();
+      }
+      await settleWebRtc();
     }
     expect(pageErrors).toEqual([]);
   }, TEST_TIMEOUT_MS);

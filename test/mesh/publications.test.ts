@@ -2,7 +2,7 @@
  * Local media as publications over real WebRTC (@roamhq/wrtc) and the real server: replacing the
  * camera keeps every connection and the frames flowing, a screen published after joining reaches
  * the others tagged `screen` and goes when unpublished, and a rebuilt pair sends what is
- * published at that moment.
+ * published at that moment; a second screen share replaces the first.
  */
 import wrtc from "@roamhq/wrtc";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -205,5 +205,29 @@ describe("publications, happy path", () => {
     // Only the screen was added to the new connection: no sender carries the unpublished camera.
     expect(remoteOf(publisher, receiver).peerConnection?.getSenders().map((sender) => sender.track)).not.toContain(camera);
     expect(remoteOf(receiver, publisher).trackBySource("camera")).toBeUndefined();
+  });
+});
+
+describe("screen share, one at a time", () => {
+  test("a second sharer replaces the first, who is told by whom, and the others see only the second's screen", async () => {
+    const peers = await mesh("one-screen", 3, false);
+    const [a, b, c] = peers as [HeadlessPeer, HeadlessPeer, HeadlessPeer];
+    const ended: Array<{ reason: string; by: string | undefined }> = [];
+    a.session.on("screen-share-ended", ({ reason, by }) => ended.push({ reason, by: by?.username }));
+
+    a.session.shareScreen(new wrtc.MediaStream([syntheticTrack()]));
+    await waitFor("b and c receive a's screen", () => [b, c].every((peer) => remoteOf(peer, a).trackBySource("screen") !== undefined));
+    expect(remoteOf(c, a).screenSinceMs).toBe(a.session.publications.get("screen")?.sinceMs);
+
+    b.session.shareScreen(new wrtc.MediaStream([syntheticTrack()]));
+    await waitFor("a gives way", () => !a.session.isSharingScreen);
+    expect(ended).toEqual([{ reason: "replaced", by: b.username }]);
+    expect(a.session.publications.get("screen")).toBeUndefined();
+    await waitFor("c holds b's screen and not a's", () =>
+      remoteOf(c, b).trackBySource("screen") !== undefined && remoteOf(c, a).trackBySource("screen") === undefined);
+    expect(b.session.isSharingScreen).toBe(true);
+
+    expect(b.session.stopScreenShare()).toBe(true);
+    await waitFor("c no longer holds b's screen", () => remoteOf(c, b).trackBySource("screen") === undefined);
   });
 });

@@ -63,6 +63,7 @@ import { RoomDevices } from "./device-settings.ts";
 import { INVALID_ROOM_MESSAGE, hostMuteNotice, lobbyAnnouncement } from "./room-text.ts";
 import { cameraBackAnnouncement, cameraOfflineAnnouncement } from "./room-text.ts";
 import { isCameraStatusMessage, type CameraStatusState } from "../../core/camera-status.ts";
+import { StageController } from "./stage-controller.ts";
 
 /** Chat messages kept; past it the oldest go. */
 export const CHAT_MESSAGES_KEPT = 1_000;
@@ -160,10 +161,14 @@ export class RoomController implements ReactiveController {
     onAnnounce: (text) => this.#announce(text),
   });
 
+  /** Screen shares, who is speaking, layout, pin and full screen (see `stage-controller.ts`). */
+  readonly stage: StageController;
+
   constructor(host: RoomHost, readSettings: () => RoomSettings) {
     this.#host = host;
     this.#readSettings = readSettings;
     this.#announcer = new Announcer(() => host.requestUpdate());
+    this.stage = new StageController({ host, announce: (text) => this.#announce(text), name: () => this.name });
     host.addController(this);
   }
 
@@ -491,6 +496,7 @@ export class RoomController implements ReactiveController {
     });
     this.#session = session;
     this.#subscribe(session);
+    this.stage.attach(session);
     this.#announceMedia();
     this.#setPhase(RoomPhase.joining);
     try {
@@ -634,6 +640,7 @@ export class RoomController implements ReactiveController {
         this.#session = undefined;
       }
     }
+    this.stage.detach();
     this.local.release();
     this.devices.unwatch();
     this.#soundBlocked = false;

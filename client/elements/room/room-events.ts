@@ -88,6 +88,14 @@ export interface RoomErrorDetail {
   media?: { audio?: MediaProblem; video?: MediaProblem };
 }
 
+/** Payload of the `active-speaker` event. */
+export interface ActiveSpeakerDetail {
+  /** The remote participant who speaks now (or spoke last), `null` when they left and nobody took over. */
+  speaker: ParticipantInfo | null;
+  /** The remote participants' audio levels at the last reading (0–1, linear; 4 readings a second). */
+  levels: Array<ParticipantInfo & { level: number }>;
+}
+
 declare global {
   /**
    * The events of `<webrtc-room>` that bubble, in the browser's own map, so that
@@ -108,6 +116,8 @@ declare global {
     "room-state": CustomEvent<RoomState>;
     /** Hosts only: who waits in the lobby now, empty when nobody does (bubbles, composed). */
     lobby: CustomEvent<{ waiting: ParticipantInfo[] }>;
+    /** The active speaker changed (hysteresis: a cough does not take over) (bubbles, composed). */
+    "active-speaker": CustomEvent<ActiveSpeakerDetail>;
   }
 }
 
@@ -115,7 +125,7 @@ declare global {
 export type RoomErrorEvent = CustomEvent<RoomErrorDetail>;
 
 /** Every event of `<webrtc-room>`, by name. */
-export interface WebRtcRoomEventMap extends Pick<HTMLElementEventMap, "peer-joined" | "peer-left" | "connection-state" | "chat-message" | "room-state" | "lobby"> {
+export interface WebRtcRoomEventMap extends Pick<HTMLElementEventMap, "peer-joined" | "peer-left" | "connection-state" | "chat-message" | "room-state" | "lobby" | "active-speaker"> {
   /**
    * Something went wrong. Composed but deliberately not bubbling: a bubbling `error` event reaches
    * `window`, where `window.onerror` (and the error trackers hooked to it) would take it for an

@@ -33,6 +33,20 @@ export interface TileView {
   actions: TemplateResult | undefined;
   /** The participant is a camera peer whose source is down: "Camera offline" over the tile. */
   cameraOffline?: boolean;
+  /** The tile's key among all tiles when it is not `id` (a screen tile: `screen:<id>`). */
+  key?: string;
+  /** A shared screen rather than a camera: shown whole (never cropped), captioned as the sharer's screen. */
+  screen?: boolean;
+  /** The participant's audio level (0–1), drawn as a meter by the name; absent: no meter. */
+  level?: number;
+  /** The participant is the active speaker (highlighted). */
+  activeSpeaker?: boolean;
+  /** The large tile of the stage (pinned, a screen share, the speaker layout's speaker). */
+  featured?: boolean;
+  /** A remote's video that asks its sender for the size it is shown at (see `video-hints.ts`). */
+  hintSource?: "camera" | "screen";
+  /** The tile's own buttons (pin, full screen). */
+  tools?: TemplateResult;
 }
 
 const STATE_LABELS: Record<PeerState, string> = {
@@ -60,25 +74,33 @@ export function portraitShape(count: number): { cols: number; rows: number } {
 /** Renders one tile: a `<figure>` named by its caption (the participant), its video named after them. */
 export function renderTile(view: TileView): TemplateResult {
   const showVideo = view.videoOn && view.stream !== undefined;
+  const screen = view.screen === true;
+  const kind = screen ? "screen" : view.local ? "local" : "remote";
+  const videoLabel = screen ? (view.local ? "Your screen" : `${view.name}'s screen`) : view.local ? "Your camera" : `${view.name}'s camera`;
   const chip = view.reconnecting ? "connecting" : view.state;
   const label = view.reconnecting ? "Reconnecting…" : STATE_LABELS[view.state];
   return html`
     <figure
-      class="tile ${view.local ? "local" : "remote"}"
-      part="tile ${view.local ? "tile-local" : "tile-remote"}"
-      data-peer-id=${view.id}
+      class="tile ${kind}${view.featured ? " featured" : ""}${view.activeSpeaker ? " speaking" : ""}"
+      part="tile tile-${kind}"
+      data-peer-id=${screen ? nothing : view.id}
+      data-screen-of=${screen ? view.id : nothing}
+      data-hint-peer=${view.hintSource && !view.local ? view.id : nothing}
+      data-hint-source=${view.hintSource ?? nothing}
+      ?data-featured=${view.featured}
+      ?data-active-speaker=${view.activeSpeaker}
       data-state=${view.state}
       ?data-reconnecting=${view.reconnecting}
       data-audio=${view.audioOn ? "on" : "off"}
       data-video=${view.videoOn ? "on" : "off"}
-      style="--hue: ${hueOf(view.name)}"
+      style="--hue: ${hueOf(view.name)}; --level: ${view.level ?? 0}"
       ?data-camera-offline=${view.cameraOffline === true}
     >
       ${view.stream
         ? html`<video
             part="video"
             class=${showVideo ? "" : "hidden"}
-            aria-label=${view.local ? "Your camera" : `${view.name}'s camera`}
+            aria-label=${videoLabel}
             autoplay
             playsinline
             ?muted=${view.local}
@@ -99,10 +121,12 @@ export function renderTile(view: TileView): TemplateResult {
         : nothing}
       <figcaption class="label" part="label">
         <span class="dot ${chip}" title=${label}></span>
-        <span class="name">${view.name}</span>${view.local ? html`<span class="you">You</span>` : nothing}
+        <span class="name">${screen ? videoLabel : view.name}</span>${view.local && !screen ? html`<span class="you">You</span>` : nothing}
         ${view.host ? html`<span class="host-badge" part="host-badge">Host</span>` : nothing}
         ${view.audioOn ? nothing : html`<span class="muted" part="muted-icon" title="Microphone off">${micOffIcon}</span>`}
+        ${view.level !== undefined && view.audioOn ? html`<span class="level" part="level" aria-hidden="true"><i></i><i></i><i></i></span>` : nothing}
       </figcaption>
+      ${view.tools ?? nothing}
       ${view.actions ?? nothing}
     </figure>
   `;

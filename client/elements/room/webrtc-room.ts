@@ -20,10 +20,11 @@ import { RoomConnection, RoomPhase } from "./room-events.ts";
 import { roomStyles } from "./room-styles.ts";
 import { failureText, mediaNotice } from "./room-text.ts";
 import { renderLobby, renderRoomSettings, renderTileActions } from "./host-controls.ts";
-import { gridShape, portraitShape, renderTile, type TileView } from "./tile.ts";
+import { type TileView } from "./tile.ts";
+import { renderStage, stageStyles } from "./stage-layout.ts";
 import { isTextField, renderDialog, shortcutFor, shortcutKey, type RoomDialog } from "./shortcuts.ts";
 import { keepFocusIn } from "../shared/focus-trap.ts";
-import { cameraIcon, cameraOffIcon, devicesIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, soundOffIcon, warningIcon } from "../shared/icons.ts";
+import { cameraIcon, cameraOffIcon, devicesIcon, keyboardIcon, leaveIcon, lockIcon, micIcon, micOffIcon, screenShareIcon, screenShareOffIcon, soundOffIcon, speakerLayoutIcon, warningIcon } from "../shared/icons.ts";
 import { canChooseSpeaker } from "../shared/devices.ts";
 import { renderDeviceSettings, type DevicePickersView } from "./device-settings.ts";
 import { prejoinStyles, renderPrejoin } from "./prejoin.ts";
@@ -74,6 +75,13 @@ import { prejoinStyles, renderPrejoin } from "./prejoin.ts";
  * peer to peer over the data channels, nothing is stored, and they stay while the element lives.
  * One polite live region announces joins, leaves, the people count, connection changes and chat.
  *
+ * Share (where `getDisplayMedia` exists; not for a viewer) publishes a screen: every page shows the
+ * newest share as the large stage tile with the cameras in a strip; a second sharer replaces the
+ * first, who is told. Remote tiles show an audio level meter, the active speaker's tile is
+ * outlined, Layout switches to the speaker layout (the active speaker large), and every tile can
+ * be pinned (large in any layout) or shown full screen. Small tiles ask their sender for less
+ * (video hints by rendered size). See `stage-controller.ts`.
+ *
  * A camera or microphone that was denied, missing or busy can be tried again from its button,
  * without a rejoin. A change of `name` (or `server`, `room`, `token`) rejoins with the microphone
  * and camera as they were. An invalid `room` shows a plain explanation and sends nothing.
@@ -105,6 +113,7 @@ import { prejoinStyles, renderPrejoin } from "./prejoin.ts";
  * @fires room-state - `{ locked, passwordSet, lobby, hosts }` on joining and on every change
  * @fires lobby - `{ waiting: [{ id, username }] }` (hosts only) whenever the lobby changes
  * @fires device-change - `{ kind, deviceId, label, reason }`: the camera, microphone or speaker in use changed (`reason` `chosen` by the user, or `lost`: unplugged, the default took over)
+ * @fires active-speaker - `{ speaker: { id, username } | null, levels: [{ id, username, level }] }` whenever the active speaker changes
  * @fires error - `{ code, message, peerId?, media? }` (does not bubble)
  *
  * @cssprop --webrtc-room-background - Background behind the tiles (`#0b0d12`).
@@ -120,13 +129,13 @@ import { prejoinStyles, renderPrejoin } from "./prejoin.ts";
  *
  * @csspart room - The whole layout (stage and toolbar).
  * @csspart stage - The area holding the tiles.
- * @csspart tile - Every participant tile; also `tile-local` or `tile-remote`.
+ * @csspart tile - Every participant tile; also `tile-local` or `tile-remote`, and `tile-screen` for a shared screen.
  * @csspart video - The `<video>` of a tile.
  * @csspart avatar - The initials shown when a participant's camera is off.
- * @csspart label - The name label of a tile; `muted-icon` and `host-badge` inside it.
+ * @csspart label - The name label of a tile; `muted-icon`, `level` (the audio level meter) and `host-badge` inside it.
  * @csspart tile-actions - A host's menu on another participant's tile.
  * @csspart state - The connection-state chip of a tile that is not connected.
- * @csspart toolbar - The bottom bar; `control`, `control-audio`, `control-video`, `control-settings`, `control-leave` in it.
+ * @csspart toolbar - The bottom bar; `control`, `control-audio`, `control-video`, `control-settings`, `control-share`, `control-layout`, `control-leave` in it.
  * @csspart settings - The hosts' room settings panel.
  * @csspart lobby - The hosts' list of people waiting in the lobby.
  * @csspart locked - The "Locked" indicator next to the room's name.
@@ -150,7 +159,7 @@ export class WebRtcRoom extends LitElement {
     prejoin: { type: Boolean },
   };
 
-  static override styles = [roomStyles, chatStyles, connectionStyles, prejoinStyles];
+  static override styles = [roomStyles, chatStyles, connectionStyles, prejoinStyles, stageStyles];
 
   /** Server URL; empty for the page's origin. */
   declare server: string;
@@ -274,6 +283,7 @@ export class WebRtcRoom extends LitElement {
     }
     this.#applySpeaker();
     this.#focusPrejoin();
+    this.#room.stage.hints.sync(this.shadowRoot);
   }
 
   /**
@@ -448,8 +458,6 @@ export class WebRtcRoom extends LitElement {
         cameraOffline: room.cameraOffline(peer.id),
       })),
     ];
-    const { cols, rows } = gridShape(tiles.length);
-    const portrait = portraitShape(tiles.length);
     const notice = room.noticeDismissed ? undefined : mediaNotice(local.media);
     // Hidden participants are not in `remotes`: no tile, and not counted.
     const people = tiles.length === 1 ? "Waiting for others to join" : `${tiles.length} people in the room`;
@@ -477,7 +485,7 @@ export class WebRtcRoom extends LitElement {
             ? html`<button class="sound" @click=${() => room.unblockSound()}>${soundOffIcon}Click to enable sound</button>`
             : nothing}
         </div>
-        <div class="grid" style="--cols: ${cols}; --rows: ${rows}; --portrait-cols: ${portrait.cols}; --portrait-rows: ${portrait.rows}">${tiles.map(renderTile)}</div>
+        ${renderStage(tiles, room.stage)}
         ${room.chatOpen ? this.#renderChat() : nothing}
         ${cutOff ? renderDisconnectedPanel(() => room.rejoin()) : nothing}
       </div>
@@ -490,6 +498,7 @@ export class WebRtcRoom extends LitElement {
         </div>
         <div class="controls">
           ${joined && !room.isViewer ? this.#renderMediaControls() : nothing}
+          ${joined ? this.#renderStageControls() : nothing}
           ${isHost && roomState
             ? renderRoomSettings({
                 open: this.#settingsOpen,
@@ -740,6 +749,24 @@ export class WebRtcRoom extends LitElement {
     if (active === null || active === document.body) {
       this.shadowRoot?.querySelector<HTMLInputElement>("#name")?.focus();
     }
+  }
+
+  /**
+   * Share (only where the browser can capture a screen, never for a viewer) and Layout (grid or
+   * speaker); both are toggle buttons whose pressed state says what is on.
+   */
+  #renderStageControls(): TemplateResult {
+    const stage = this.#room.stage;
+    const sharing = stage.shareState !== "off";
+    const speaker = stage.layout === "speaker";
+    return html`${stage.canShare && !this.#room.isViewer
+      ? html`<button class="control ${sharing ? "on" : ""}" part="control control-share" data-control="share"
+          aria-label="Share screen" aria-pressed=${sharing ? "true" : "false"} title=${sharing ? "Stop sharing your screen" : "Share your screen"}
+          ?disabled=${stage.shareState === "starting"} @click=${() => void stage.toggleShare()}>${sharing ? screenShareOffIcon : screenShareIcon}</button>`
+      : nothing}
+      <button class="control ${speaker ? "on" : ""}" part="control control-layout" data-control="layout"
+        aria-label="Speaker layout" aria-pressed=${speaker ? "true" : "false"} title=${speaker ? "Back to the grid" : "Speaker layout: the active speaker large"}
+        @click=${() => stage.toggleLayout()}>${speakerLayoutIcon}</button>`;
   }
 }
 

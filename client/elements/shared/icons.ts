@@ -57,3 +57,22 @@ export const keyboardIcon = icon(svg`<rect x="2" y="5" width="20" height="14" rx
 
 /** A speaker box: the camera, microphone and speaker settings. */
 export const devicesIcon = icon(svg`<rect x="5" y="2" width="14" height="20" rx="2"/><circle cx="12" cy="14" r="4"/><path d="M12 6h.01"/>`);
+
+/** A screen with an arrow up: share the screen. */
+export const screenShareIcon = icon(svg`<rect x="2" y="3" width="20" height="14" rx="2"/><path d="M8 21h8M12 17v4"/><path d="m9 10 3-3 3 3M12 7v6"/>`);
+
+/** A screen crossed out: stop sharing. */
+export const screenShareOffIcon = icon(svg`<rect x="2" y="3" width="20" height="14" rx="2"/><path d="M8 21h8M12 17v4"/><path d="m9 7 6 6M15 7l-6 6"/>`);
+
+/** One large tile over a strip: the speaker layout. */
+export const speakerLayoutIcon = icon(svg`<rect x="3" y="3" width="18" height="12" rx="2"/><rect x="3" y="17" width="5" height="4" rx="1"/>
+  <rect x="9.5" y="17" width="5" height="4" rx="1"/><rect x="16" y="17" width="5" height="4" rx="1"/>`);
+
+/** A pin: keep this tile large. */
+export const pinIcon = icon(svg`<path d="M12 17v5"/><path d="M9 4h6l-1 6 3 3v2H7v-2l3-3-1-6Z"/>`);
+
+/** Four corners out: full screen. */
+export const fullscreenIcon = icon(svg`<path d="M8 3H5a2 2 0 0 0-2 2v3M21 8V5a2 2 0 0 0-2-2h-3M3 16v3a2 2 0 0 0 2 2h3M16 21h3a2 2 0 0 0 2-2v-3"/>`);
+
+/** Four corners in: leave full screen. */
+export const exitFullscreenIcon = icon(svg`<path d="M8 3v3a2 2 0 0 1-2 2H3M21 8h-3a2 2 0 0 1-2-2V3M3 16h3a2 2 0 0 1 2 2v3M16 21v-3a2 2 0 0 1 2-2h3"/>`);
