@@ -1063,6 +1063,9 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       publications: this.#publications,
       // A viewer adds no track, so its offers would carry no media section to receive in.
       ...(info.grants.publish ? {} : { offerOptions: { offerToReceiveAudio: true, offerToReceiveVideo: true } }),
+      // A newcomer offers before its camera and microphone are open (they open once it is
+      // admitted): its offers keep their places, so media flows both ways after one answer.
+      reserveUserMedia: true,
       ...(options.wrtc ? { wrtc: options.wrtc } : {}),
       ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
       ...(options.receiveMedia === false ? { receiveMedia: false } : {}),
