@@ -40,7 +40,7 @@ import { distribution } from "../client/headless/peers.ts";
 const ROOT_DIR = fileURLToPath(new URL("../", import.meta.url));
 
 /** Bound on one room forming or one newcomer decoding everyone; a miss fails the benchmark. */
-const ROOM_DEADLINE_MS = 60_000;
+const ROOM_DEADLINE_MS = 120_000;
 
 /** How often the page looks for a first decoded frame on a connection that has none yet. */
 const FRAME_POLL_INTERVAL_MS = 20;
@@ -217,13 +217,21 @@ async function mountRoom(page: Page, room: string, name: string): Promise<void> 
   );
 }
 
-/** Waits until `page` decoded a frame on `count` open connections. */
+/** Waits until `page` decoded a frame on `count` open connections; a miss says what the page saw. */
 async function waitForFrames(page: Page, count: number): Promise<void> {
-  await page.waitForFunction(
-    (expected) => (window as unknown as { __joinBench: JoinRecord }).__joinBench.connections.filter((entry) => !entry.closed && entry.firstFrameMs !== undefined).length >= expected,
-    count,
-    { timeout: ROOM_DEADLINE_MS, polling: 100 },
-  );
+  try {
+    await page.waitForFunction(
+      (expected) => (window as unknown as { __joinBench: JoinRecord }).__joinBench.connections.filter((entry) => !entry.closed && entry.firstFrameMs !== undefined).length >= expected,
+      count,
+      { timeout: ROOM_DEADLINE_MS, polling: 100 },
+    );
+  } catch (error) {
+    const seen = await page.evaluate(() => ({
+      state: document.querySelector("webrtc-room")?.state,
+      record: (window as unknown as { __joinBench: JoinRecord }).__joinBench,
+    }));
+    throw new Error(`no frame from ${count} others within ${ROOM_DEADLINE_MS} ms: ${JSON.stringify(seen)}`, { cause: error });
+  }
 }
 
 /** Waits until `page` holds exactly `count` open connections (a leaver's is closed). */
