@@ -17,7 +17,7 @@
  *   from its join click to decoding all four (the goal is under 1 s at p50 on a 2-core machine).
  *
  * Before and after, side by side: `--baseline REF` builds the bundle of git revision REF (e.g.
- * `main`) into a temporary folder, and the pages of the `baseline` variant load it instead of the
+ * `main`, or the revision a branch started from) into a temporary folder, and the pages of the `baseline` variant load it instead of the
  * current one (the server is the same). The two variants alternate, repetition by repetition, so
  * that both see the same load on the machine. `--label` tags the run (e.g. `after`).
  *
@@ -173,7 +173,7 @@ function recordJoinStages(pollIntervalMs: number): void {
 /** How a variant's pages get their bundle: the current build, or a baseline's `dist/`. */
 interface Variant {
   name: string;
-  /** A `dist/` folder to serve `/assets/webrtc-room*` from instead of the server's. */
+  /** A `dist/` folder to serve `/assets/*.js` (entry and chunks) from instead of the server's. */
   distDir: string | undefined;
 }
 
@@ -183,9 +183,14 @@ async function preparePage(browser: Browser, baseUrl: string, variant: Variant):
   await page.addInitScript(recordJoinStages, FRAME_POLL_INTERVAL_MS);
   const distDir = variant.distDir;
   if (distDir !== undefined) {
-    await page.route(/\/assets\/webrtc-room[^/]*\.js$/, async (route) => {
+    await page.route(/\/assets\/[^/]+\.js$/, async (route) => {
       const name = new URL(route.request().url()).pathname.split("/").pop() ?? "";
-      route.fulfill({ contentType: "text/javascript", body: await readFile(join(distDir, name)) }).catch(() => undefined);
+      try {
+        await route.fulfill({ contentType: "text/javascript", body: await readFile(join(distDir, name)) });
+      } catch (error) {
+        process.stderr.write(`bench:browser: cannot serve the baseline's ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+        await route.abort().catch(() => undefined);
+      }
     });
   }
   // A page of the server itself (a routed page would be refused local network access), on
