@@ -316,7 +316,11 @@ async function newcomers(browser: Browser, server: RunningServer, baseUrl: strin
     for (let index = 0; index < SETTLED_ROOM_SIZE; index += 1) {
       settled.push(await preparePage(browser, baseUrl, variant));
     }
-    await Promise.all(settled.map((page, index) => mountRoom(page, room, `S${index + 1}`)));
+    // One after the other, each once it decodes those before it: the room a newcomer meets.
+    for (const [index, page] of settled.entries()) {
+      await mountRoom(page, room, `S${index + 1}`);
+      await waitForFrames(page, index);
+    }
     await Promise.all(settled.map((page) => waitForFrames(page, SETTLED_ROOM_SIZE - 1)));
     for (let repetition = 0; repetition < count; repetition += 1) {
       const page = await preparePage(browser, baseUrl, variant);
