@@ -81,7 +81,7 @@ describe("mesh session, happy path", () => {
     }
   });
 
-  test("a newcomer without media receives the video of a member that has it (its offer reserves the camera and microphone sections the member answers with its tracks)", async () => {
+  test("a newcomer without media receives the video of a member that has it (renegotiated over the data channel)", async () => {
     const [member] = await joinPeers(server.wsUrl, "reneg", 1, { video: true }, "member");
     const [newcomer] = await joinPeers(server.wsUrl, "reneg", 1, {}, "newcomer");
     if (!member || !newcomer) {

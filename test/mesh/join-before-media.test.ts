@@ -42,7 +42,7 @@ afterAll(async () => {
   await server.close();
 });
 
-/** A session that joins with nothing published, recording its wire messages. */
+/** A session that joins with nothing published yet (as the element does), recording its wire messages. */
 function newcomer(room: string, sent: WireMessage[]): RoomSession {
   const session = new RoomSession({
     url: server.wsUrl,
@@ -51,6 +51,7 @@ function newcomer(room: string, sent: WireMessage[]): RoomSession {
     wrtc,
     WebSocket: recordingWebSocket(sent, []),
     audioLevelIntervalMs: 0,
+    reserveUserMedia: true,
   });
   sessions.push(session);
   return session;
