@@ -378,6 +378,8 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   const rooms = new Map<string, Map<number, PageStages[]>>(variants.map((variant) => [variant.name, new Map()]));
   const arrivals = new Map<string, PageStages[]>(variants.map((variant) => [variant.name, []]));
+  /** What stopped the run early (a room that missed its deadline); what was measured before it is still printed. */
+  let failure: string | undefined;
   try {
     // Repetition by repetition, variant by variant: both variants share the machine's moods.
     for (let repetition = 1; repetition <= repetitions; repetition += 1) {
@@ -399,6 +401,10 @@ async function main(): Promise<void> {
         arrivals.get(variant.name)?.push(...(await newcomers(browser, server, baseUrl, variant, `bench-newcomer-${round}-${variants.indexOf(variant)}`, count)));
       }
     }
+  } catch (error) {
+    failure = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`bench:browser stopped early: ${failure}\n`);
+    process.exitCode = 1;
   } finally {
     await browser.close();
     await server.close();
@@ -414,6 +420,7 @@ async function main(): Promise<void> {
     ...(values.baseline ? { baseline: values.baseline } : {}),
     machine: { cpus: os.cpus().length, loadAverage: { before: loadBefore.map(round2), after: os.loadavg().map(round2) } },
     repetitions,
+    ...(failure === undefined ? {} : { stoppedEarly: failure.slice(0, 500) }),
     variants: Object.fromEntries(
       variants.map((variant) => {
         const newcomerStages = arrivals.get(variant.name) ?? [];
