@@ -22,6 +22,7 @@ import { DataChannelRouter, PING_TIMEOUT_MS, type RenegotiationRequest } from ".
 import { TypedEmitter, type ListenerErrorHandler } from "./emitter.ts";
 import {
   TRACK_SOURCE_GROUP,
+  TRACK_SOURCE_KIND,
   diffPublications,
   matchRemotePublications,
   type LocalPublication,
@@ -192,8 +193,23 @@ export interface PeerLinkOptions {
    * (a camera peer). Data channel and signaling are unchanged. Defaults to `true`.
    */
   receiveMedia?: boolean;
+  /**
+   * On the offering side with `publications`: the first offer of every connection carries a
+   * camera and a microphone section even while they are not published (a transceiver with the
+   * "user" stream and no track yet), so that one offer and answer set up media both ways: the
+   * remote's tracks arrive at once instead of after a renegotiation, and a track published later
+   * goes onto the reserved sender with `replaceTrack`, without negotiating again. For a joiner whose
+   * camera is still opening (see `RESERVED_USER_SOURCES`).
+   */
+  reserveUserMedia?: boolean;
   onListenerError?: ListenerErrorHandler;
 }
+
+/**
+ * The sources {@link PeerLinkOptions.reserveUserMedia} reserves a sender for, in m-line order
+ * (microphone first, as a published stream's tracks are added).
+ */
+export const RESERVED_USER_SOURCES = ["microphone", "camera"] as const satisfies readonly TrackSource[];
 
 /** The former name of {@link PeerLinkOptions}. */
 export type MeshPeerOptions = PeerLinkOptions;
@@ -371,6 +387,8 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   /** Senders of the local publications on the current connection. */
   readonly #senders = new Map<TrackSource, RTCRtpSender>();
+  /** Senders reserved for unpublished user sources on the current connection (no track yet); see `reserveUserMedia`. */
+  readonly #reservedSenders = new Map<TrackSource, RTCRtpSender>();
   /** Tracks received on the current connection, in arrival order. */
   #received: ReceivedTrack[] = [];
   /** The remote's last `sources` message on the current connection. */
@@ -616,6 +634,11 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     if (!pc || this.closed || this.#senders.has(publication.source)) {
       return;
     }
+    const reserved = this.#reservedSenders.get(publication.source);
+    if (reserved) {
+      this.#fillReservedSender(publication, reserved);
+      return;
+    }
     this.#announceSources();
     try {
       this.#senders.set(publication.source, pc.addTrack(publication.track, publication.stream));
@@ -830,6 +853,7 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
     // What is published now goes into the first offer (simple-peer negotiates in a microtask); on
     // the answering side simple-peer asks for the m-lines the remote's offer lacks.
     this.#senders.clear();
+    this.#reservedSenders.clear();
     this.#appliedFits.clear();
     if (peer._pc && this.#options.wrtc) {
       peer._pc = withStableDescriptions(peer._pc);
@@ -842,8 +866,52 @@ export class PeerLink extends TypedEmitter<PeerEvents> implements RemotePeer, Pu
       for (const publication of publications?.list() ?? []) {
         this.#senders.set(publication.source, pc.addTrack(publication.track, publication.stream));
       }
+      if (publications) {
+        this.#reserveUserSenders(pc, publications);
+      }
     }
     return peer;
+  }
+
+  /**
+   * Adds a transceiver, with the "user" stream and no track, for every user source not published
+   * yet (see {@link PeerLinkOptions.reserveUserMedia}). Only on the offering side, whose offer
+   * creates the sections; not for a viewer (it may publish nothing) nor a publish-only link (its
+   * empty sections would be `inactive`, and a track put there later would not flow).
+   */
+  #reserveUserSenders(pc: RTCPeerConnection, publications: LocalPublications): void {
+    const options = this.#options;
+    if (!options.reserveUserMedia || !this.initiator || !publications.allowed || options.receiveMedia === false) {
+      return;
+    }
+    for (const source of RESERVED_USER_SOURCES) {
+      if (this.#senders.has(source)) {
+        continue;
+      }
+      try {
+        const transceiver = pc.addTransceiver(TRACK_SOURCE_KIND[source], { direction: "sendrecv", streams: [publications.streamFor(source)] });
+        this.#reservedSenders.set(source, transceiver.sender);
+      } catch (error) {
+        // Without the reservation the source is added with `addTrack` and a renegotiation, as before.
+        this.#report("peer_failed", `ERR_ADD_TRANSCEIVER: ${error instanceof Error ? error.message : String(error)}`);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Sends a publication on the sender reserved for its source: announce, then `replaceTrack`. The
+   * section was negotiated with the user stream's id already, so nothing is negotiated again.
+   */
+  #fillReservedSender(publication: LocalPublication, sender: RTCRtpSender): void {
+    this.#reservedSenders.delete(publication.source);
+    this.#senders.set(publication.source, sender);
+    this.#announceSources();
+    sender.replaceTrack(publication.track).catch((error: unknown) => {
+      if (this.#senders.get(publication.source) === sender) {
+        this.#report("peer_failed", `ERR_REPLACE_TRACK: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
   }
 
   #onSignal(data: SimplePeer.SignalData): void {

@@ -195,6 +195,14 @@ export class LocalPublications {
     };
   }
 
+  /**
+   * The stream that carries `source`'s group id to the remotes (made on first use, then kept for
+   * the session): what a sender reserved for `source` before it is published is created with.
+   */
+  streamFor(source: TrackSource): MediaStream {
+    return this.#streamOf(source);
+  }
+
   #check(source: TrackSource, track: MediaStreamTrack): void {
     if (!this.#allowed) {
       throw new WebRtcRoomError("not_allowed", `cannot publish "${source}": this participant joined without the publish grant (a viewer)`);

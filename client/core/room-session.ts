@@ -276,6 +276,14 @@ export interface RoomSessionOptions {
    * a camera peer. Defaults to `true`.
    */
   receiveMedia?: boolean;
+  /**
+   * Set when the camera and microphone will be published after joining (the element opens them
+   * once admitted): the offers this side makes keep a camera and a microphone section for them
+   * (senders with no track yet), so that one offer and answer per member set up media both ways
+   * and the later `publish` needs no renegotiation. Off by default: a session that never
+   * publishes them (a headless peer without media) would negotiate sections it does not use.
+   */
+  reserveUserMedia?: boolean;
   /** Bound on `join()`, from opening the socket to the `joined` acknowledgement; also bounds `resume`. */
   joinTimeoutMs?: number;
   /**
@@ -1102,6 +1110,7 @@ export class RoomSession extends TypedEmitter<RoomSessionEvents> {
       publications: this.#publications,
       // A viewer adds no track, so its offers would carry no media section to receive in.
       ...(info.grants.publish ? {} : { offerOptions: { offerToReceiveAudio: true, offerToReceiveVideo: true } }),
+      ...(options.reserveUserMedia ? { reserveUserMedia: true } : {}),
       ...(options.wrtc ? { wrtc: options.wrtc } : {}),
       ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
       ...(options.receiveMedia === false ? { receiveMedia: false } : {}),

@@ -493,6 +493,8 @@ export class RoomController implements ReactiveController {
       ...(this.#password !== undefined ? { password: this.#password } : {}),
       ...(settings.account !== undefined ? { account: settings.account } : {}),
       ...(settings.uplinkBudgetKbps !== undefined && settings.uplinkBudgetKbps > 0 ? { uplinkBudgetKbps: settings.uplinkBudgetKbps } : {}),
+      // The camera and microphone open once admitted, after the offers went out: keep their places.
+      reserveUserMedia: true,
     });
     this.#session = session;
     this.#subscribe(session);
