@@ -48,6 +48,8 @@ export const ERROR_CODES = {
   too_many_watches: "The sender already watches (or waits to watch) as many users as the server allows (8); stop one first.",
   not_watching: "The message names a `watchId` that is not a watch (or request) of the sender: it ended, or never was.",
   allow_list_full: "The sender's `allowWatching` list already holds as many users as the server keeps (64); allow everyone (`\"*\"`) or remove one.",
+  cluster_unsupported: "The server runs as one node of several sharing Redis (`--redis-url`) and this feature does not work across nodes yet (logins, calls, presence and watches; host controls, lobby and room passwords; hidden participants): nothing changed. docs/scaling.md lists what a cluster serves.",
+  cluster_unavailable: "The server runs as one node of several and cannot reach the Redis they share: it takes no new joins or resumes until Redis is back (relays between its own participants go on). Try again in a few seconds.",
 } as const;
 
 /** A stable error code, as sent in `error.code`. */
