@@ -514,9 +514,12 @@ export class ClusterRooms {
         this.#reapedSessions += ended.length;
         log(`node ${node}: ended ${ended.length} sessions of nodes silent for over ${deadAfterMs + graceMs} ms`);
       }
-      const lengths = await link.inboxLengths([...this.#local.keys()]);
-      this.#inboxEntries = lengths.reduce((total, length) => total + length, 0);
-      this.#longestInbox = lengths.reduce((longest, length) => Math.max(longest, length), 0);
+      // A pipeline cut by a reconnection is given up by ioredis: the figures wait for the next beat.
+      const lengths = await link.inboxLengths([...this.#local.keys()]).catch(() => undefined);
+      if (lengths !== undefined) {
+        this.#inboxEntries = lengths.reduce((total, length) => total + length, 0);
+        this.#longestInbox = lengths.reduce((longest, length) => Math.max(longest, length), 0);
+      }
     } finally {
       this.#beating = false;
     }
