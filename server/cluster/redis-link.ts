@@ -85,9 +85,9 @@ export class RedisLink {
     return statuses.some((status) => status === "reconnecting" || status === "end" || status === "close") ? "reconnecting" : "connecting";
   }
 
-  /** True while commands go out at once (not queued for a reconnection). */
+  /** True while both connections are up: commands go out at once and wakes arrive. */
   get ready(): boolean {
-    return this.#commands.status === "ready";
+    return this.state === "connected";
   }
 
   /** Commands sent and not answered yet. */

@@ -38,14 +38,16 @@ export interface RunningRedis {
   readonly client: Redis;
   /** Everything the server printed so far. */
   log(): string;
+  /** Kills the server (SIGKILL): every client sees its connection drop, and Redis is unreachable. */
+  kill(): Promise<void>;
+  /** Starts a new, empty server on the same socket after {@link kill}. */
+  restart(): Promise<void>;
   /** Stops the server and removes its directory; safe to call twice. */
   stop(): Promise<void>;
 }
 
-/** Starts redis-server on a unix socket in a new temporary directory and waits until it answers. */
-export async function startRedis(): Promise<RunningRedis> {
-  const directory = await mkdtemp(join(tmpdir(), "wr-redis-"));
-  const socketPath = join(directory, "redis.sock");
+/** A redis-server process on `socketPath`, once it accepts connections. */
+async function spawnRedis(directory: string, socketPath: string): Promise<{ child: ChildProcess; output: () => string; exited: Promise<void> }> {
   const child: ChildProcess = spawn(REDIS_SERVER_PATH, ["--port", "0", "--unixsocket", socketPath, "--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir", directory], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -68,18 +70,35 @@ export async function startRedis(): Promise<RunningRedis> {
       reject(new Error(`redis-server exited before it was ready:\n${output}`));
     });
   });
+  return { child, output: () => output, exited };
+}
+
+/** Starts redis-server on a unix socket in a new temporary directory and waits until it answers. */
+export async function startRedis(): Promise<RunningRedis> {
+  const directory = await mkdtemp(join(tmpdir(), "wr-redis-"));
+  const socketPath = join(directory, "redis.sock");
+  let server = await spawnRedis(directory, socketPath);
   const client = new Redis(socketPath, { maxRetriesPerRequest: 1 });
+  // The tests kill the server on purpose: the test's own client reconnects without a word.
+  client.on("error", () => undefined);
   let stopped: Promise<void> | undefined;
   return {
     url: socketPath,
     client,
-    log: () => output,
+    log: () => server.output(),
+    async kill() {
+      server.child.kill("SIGKILL");
+      await server.exited;
+    },
+    async restart() {
+      server = await spawnRedis(directory, socketPath);
+    },
     stop() {
       stopped ??= (async () => {
         client.disconnect();
-        if (child.exitCode === null) {
-          child.kill("SIGTERM");
-          await exited;
+        if (server.child.exitCode === null && server.child.signalCode === null) {
+          server.child.kill("SIGTERM");
+          await server.exited;
         }
         await rm(directory, { recursive: true, force: true });
       })();
