@@ -6,8 +6,12 @@
  * retry count) and are sent once it is back; a command whose reply was lost with the connection is
  * sent again, which every script tolerates (see server/cluster/scripts.ts).
  */
+import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { SCRIPTS, inboxKey, wakeChannel, type ScriptName } from "./scripts.ts";
+
+/** Each script's SHA-1, the name Redis caches it under. */
+const SCRIPT_SHAS = Object.fromEntries(Object.entries(SCRIPTS).map(([name, source]) => [name, createHash("sha1").update(source).digest("hex")])) as Record<ScriptName, string>;
 
 /** The link's state, as `/healthz` reports it. */
 export type RedisLinkState = "connecting" | "connected" | "reconnecting" | "closed";
@@ -62,6 +66,13 @@ export class RedisLink {
     for (const client of [this.#commands, this.#subscriber]) {
       client.on("error", (error: Error) => options.events.error(error));
     }
+    // Loaded on every (re)connection before anything queued goes out (ioredis sends what waited
+    // right after its "ready"), so that scripts run by their SHA-1 keep their order.
+    this.#commands.on("ready", () => {
+      for (const source of Object.values(SCRIPTS)) {
+        this.#commands.script("LOAD", source).catch((error: unknown) => options.events.error(error instanceof Error ? error : new Error(String(error))));
+      }
+    });
     this.#subscriber.on("message", (_channel: string, message: string) => options.events.wake(message));
     // Subscribed by hand on every (re)connection, then told: wakes published while the channel
     // was not subscribed are lost, and only the owner knows which inboxes to read again.
@@ -95,10 +106,20 @@ export class RedisLink {
     return this.#pending;
   }
 
-  /** Runs script `name` with `args` after the two inbox arguments every script takes. */
+  /**
+   * Runs script `name` with `args` after the two inbox arguments every script takes, by its SHA-1
+   * (the script's text is sent only when Redis does not know it: its first use, or after Redis
+   * restarted empty, when no state is left for the order of that one retry to matter).
+   */
   run(name: ScriptName, ...args: Array<string | number>): Promise<unknown> {
     this.#pending += 1;
-    const reply = this.#commands.eval(SCRIPTS[name], 0, this.#options.inboxMaxEntries, this.#options.inboxTtlMs, ...args);
+    const argv = [this.#options.inboxMaxEntries, this.#options.inboxTtlMs, ...args];
+    const reply = this.#commands.evalsha(SCRIPT_SHAS[name], 0, ...argv).catch((error: unknown) => {
+      if (error instanceof Error && error.message.includes("NOSCRIPT")) {
+        return this.#commands.eval(SCRIPTS[name], 0, ...argv);
+      }
+      throw error;
+    });
     return reply.finally(() => {
       this.#pending -= 1;
     });
