@@ -118,6 +118,8 @@ export class ClusterRooms {
   #relayCounter = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   #beating = false;
+  /** Since when Redis has answered without a break (heartbeat time); undefined while it does not. */
+  #connectedSinceMs: number | undefined;
   #inboxEntries = 0;
   #longestInbox = 0;
   #reapedSessions = 0;
@@ -502,18 +504,27 @@ export class ClusterRooms {
   /** One heartbeat: the node's score, the reaper, the inbox figures. Skipped while Redis is away. */
   async #beat(): Promise<void> {
     const { link, node, deadAfterMs, graceMs, log } = this.#options;
-    if (this.#beating || !link.ready) {
+    if (!link.ready) {
+      this.#connectedSinceMs = undefined;
+      return;
+    }
+    if (this.#beating) {
       return;
     }
     this.#beating = true;
     try {
       const startedMs = performance.now();
+      this.#connectedSinceMs ??= startedMs;
       await link.run("heartbeat", node);
       link.rttMs = performance.now() - startedMs;
-      const ended = (await link.run("reap", node, deadAfterMs + graceMs)) as string[];
-      if (ended.length > 0) {
-        this.#reapedSessions += ended.length;
-        log(`node ${node}: ended ${ended.length} sessions of nodes silent for over ${deadAfterMs + graceMs} ms`);
+      // After an outage every node's last beat is old: reap only once the others had a whole
+      // dead-after bound to beat again, so that an outage they all saw kills nobody.
+      if (startedMs - this.#connectedSinceMs >= deadAfterMs) {
+        const ended = (await link.run("reap", node, deadAfterMs + graceMs)) as string[];
+        if (ended.length > 0) {
+          this.#reapedSessions += ended.length;
+          log(`node ${node}: ended ${ended.length} sessions of nodes silent for over ${deadAfterMs + graceMs} ms`);
+        }
       }
       // A pipeline cut by a reconnection is given up by ioredis: the figures wait for the next beat.
       const lengths = await link.inboxLengths([...this.#local.keys()]).catch(() => undefined);
