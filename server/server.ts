@@ -16,6 +16,7 @@ import { EffectsApplier, timerOwner } from "./effects.ts";
 import { FailureReporter } from "./failures.ts";
 import { clusterHandlerTable, startClusterNode, type ClusterNode } from "./cluster/index.ts";
 import { dispatch, handlerTable, type HandlerServices } from "./handlers/index.ts";
+import { joinedMessage } from "./handlers/welcome.ts";
 import { MAX_PASSWORD_FAILURES, PASSWORD_FAILURE_WINDOW_MS } from "./handlers/rooms.ts";
 import { HttpAnswers, registerHttpRoutes } from "./http-routes.ts";
 import { LoginDirectory } from "./logins.ts";
@@ -168,8 +169,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     timers,
     failures,
     roomCapacity: config.roomCapacity,
-    maxMessageBytes: config.maxMessageBytes,
-    uplinkBudgetKbps: config.uplinkBudgetKbps,
+    joined: (admission, resumeToken) => joinedMessage(services, admission, resumeToken),
     graceMs: config.resumeGraceMs,
     deadAfterMs: config.nodeDeadAfterMs,
     resumeFailures,

@@ -22,11 +22,11 @@
  */
 import { createHash } from "node:crypto";
 import { nanoid } from "nanoid";
-import { CLOSE_CODES, PROTOCOL_VERSION, type ErrorCode, type Participant, type RoomGrants, type RoomState, type ServerMessage } from "../../shared/protocol/index.ts";
+import { CLOSE_CODES, type ErrorCode, type Participant, type RoomGrants, type RoomState, type ServerMessage } from "../../shared/protocol/index.ts";
 import type { AddressRateLimiter } from "../address-limits.ts";
 import type { FailureReporter } from "../failures.ts";
 import { suspendsOnClose } from "../resume.ts";
-import type { TargetedMessage } from "../rooms.ts";
+import type { Admission, TargetedMessage } from "../rooms.ts";
 import type { TimerService } from "../timers.ts";
 import type { Connection, SessionLoss, WebSocketTransport } from "../transport.ts";
 import type { IssuedIceServers } from "../turn.ts";
@@ -67,8 +67,8 @@ export interface ClusterRoomsOptions {
   timers: TimerService;
   failures: FailureReporter;
   roomCapacity: number;
-  maxMessageBytes: number;
-  uplinkBudgetKbps: number;
+  /** The `joined` of `admission` (server/handlers/welcome.ts), with its resume token. */
+  joined(admission: Admission, resumeToken: string): ServerMessage;
   /** How long a suspended session may be resumed; 0 never suspends. */
   graceMs: number;
   /** A node silent this long is dead; its sessions end {@link graceMs} later. */
@@ -204,7 +204,8 @@ export class ClusterRooms {
       return;
     }
     session.room = room;
-    transport.sendFrame(sender.id, JSON.stringify(this.#joined(sender.id, room, username, token)));
+    const admission: Admission = { id: sender.id, room, username, grants: { ...CLUSTER_GRANTS }, roomState: { ...CLUSTER_ROOM_STATE, hosts: [] } };
+    transport.sendFrame(sender.id, JSON.stringify(this.#options.joined(admission, token)));
     this.#read(session);
   }
 
@@ -369,26 +370,6 @@ export class ClusterRooms {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     await Promise.all([...this.#local.keys()].map((id) => this.#end(id)));
-  }
-
-  /** The `joined` of a cluster participant. */
-  #joined(id: string, room: string, username: string, resumeToken: string): Extract<ServerMessage, { type: "joined" }> {
-    const { maxMessageBytes, roomCapacity, uplinkBudgetKbps, graceMs } = this.#options;
-    return {
-      type: "joined",
-      id,
-      room,
-      username,
-      protocolVersion: PROTOCOL_VERSION,
-      ...this.#options.iceServersFor(id),
-      maxMessageBytes,
-      roomCapacity,
-      uplinkBudgetKbps,
-      resumeToken,
-      resumeGraceMs: graceMs,
-      grants: { ...CLUSTER_GRANTS },
-      roomState: { ...CLUSTER_ROOM_STATE, hosts: [] },
-    };
   }
 
   #refuseUnavailable(sender: Connection, type: string): void {

@@ -6,7 +6,7 @@
  * silently wrong.
  */
 import { PROTOCOL_VERSION, type ClientMessage, type ClientMessageType } from "../../shared/protocol/index.ts";
-import type { Handler, HandlerServices, HandlerTable } from "../handlers/index.ts";
+import { handlerTable, type Handler, type HandlerServices, type HandlerTable } from "../handlers/index.ts";
 import type { Connection } from "../transport.ts";
 import type { ClusterRooms } from "./cluster-rooms.ts";
 
@@ -65,12 +65,12 @@ export function clusterHandlerTable(services: HandlerServices, cluster: ClusterR
     cluster.relay(sender, message, text, bytes);
   };
 
+  /** A single node's handlers, for what a cluster serves the same way. */
+  const single = handlerTable(services);
   const refused = Object.fromEntries(CLUSTER_UNSUPPORTED_TYPES.map((type) => [type, unsupported])) as HandlerTable<(typeof CLUSTER_UNSUPPORTED_TYPES)[number]>;
   return {
     ...refused,
-    ping(sender, message) {
-      transport.reply(sender, message.t === undefined ? { type: "pong" } : { type: "pong", t: message.t });
-    },
+    ping: single.ping,
     new_user(sender, message) {
       if (message.protocolVersion !== undefined && message.protocolVersion !== PROTOCOL_VERSION) {
         transport.refuse(sender, "unsupported_version", `this server speaks protocol version ${PROTOCOL_VERSION}`, message.type);
