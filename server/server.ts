@@ -14,7 +14,7 @@ import { WATCH_TIMER_OWNER, WatchRegistry } from "./watches.ts";
 import { ConfigError, DEFAULT_CONFIG, defaultMaxConnections, openFileLimit, tokenSettings, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
 import { EffectsApplier, timerOwner } from "./effects.ts";
 import { FailureReporter } from "./failures.ts";
-import { clusterHandlerTable, startClusterNode, type ClusterNode } from "./cluster/index.ts";
+import type { ClusterNode } from "./cluster/index.ts";
 import { dispatch, handlerTable, type HandlerServices } from "./handlers/index.ts";
 import { joinedMessage } from "./handlers/welcome.ts";
 import { MAX_PASSWORD_FAILURES, PASSWORD_FAILURE_WINDOW_MS } from "./handlers/rooms.ts";
@@ -161,8 +161,11 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     handsOutIceServers: iceServers.handsOut,
     tokens,
   };
-  /** A node of a cluster when `--redis-url` is given: rooms live in Redis (server/cluster/). */
-  const cluster: ClusterNode | undefined = config.redisUrl === undefined ? undefined : await startClusterNode({
+  /**
+   * A node of a cluster when `--redis-url` is given: rooms live in Redis (server/cluster/, loaded
+   * only then, so that a single node does not even load the Redis client).
+   */
+  const cluster: ClusterNode | undefined = config.redisUrl === undefined ? undefined : await (await import("./cluster/index.ts")).startClusterNode({
     redisUrl: config.redisUrl,
     nodeId: config.nodeId,
     transport,
@@ -177,7 +180,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     forgetIceServers: (id) => iceServers.forget(id),
     log: (line) => console.warn(`webrtc-room: ${line}`),
   });
-  const handlers = cluster === undefined ? handlerTable(services) : clusterHandlerTable(services, cluster.rooms);
+  const handlers = cluster === undefined ? handlerTable(services) : cluster.handlerTable(services);
   /** Keeps each connection's messages in order behind a join or login whose token is being verified. */
   const ordered = new OrderedMessages({
     handle: (sender, message, text, bytes, nowMs) => dispatch(handlers, sender, message, text, bytes, nowMs),

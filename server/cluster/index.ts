@@ -1,11 +1,13 @@
 /**
- * One node of a cluster (`webrtc-room serve --redis-url …`): its link to Redis and its rooms,
- * started together. server/server.ts builds it only when `redisUrl` is set; without it nothing
- * here is loaded into the single node's path.
+ * One node of a cluster (`webrtc-room serve --redis-url …`): its link to Redis, its rooms and its
+ * handler table, started together. server/server.ts imports this module only when `redisUrl` is
+ * set: a single node does not even load the Redis client.
  */
 import { nanoid } from "nanoid";
 import { RESUME_BUFFER_MAX_MESSAGES } from "../resume.ts";
+import type { HandlerServices, HandlerTable } from "../handlers/index.ts";
 import { ClusterRooms, type ClusterRoomsOptions } from "./cluster-rooms.ts";
+import { clusterHandlerTable } from "./handlers.ts";
 import { RedisLink } from "./redis-link.ts";
 
 export { ClusterRooms, type ClusterStats } from "./cluster-rooms.ts";
@@ -28,6 +30,8 @@ export interface ClusterNodeOptions extends Omit<ClusterRoomsOptions, "link" | "
 export interface ClusterNode {
   readonly node: string;
   readonly rooms: ClusterRooms;
+  /** The handler table of this node, on the services a single node's handlers get. */
+  handlerTable(services: HandlerServices): HandlerTable;
   /** Ends this node's sessions, stops the heartbeat and closes the connections to Redis. */
   close(): Promise<void>;
 }
@@ -75,6 +79,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
   return {
     node,
     rooms,
+    handlerTable: (services) => clusterHandlerTable(services, rooms),
     async close() {
       await rooms.close();
       await link.close();

@@ -55,7 +55,9 @@ describe.skipIf(!hasRedis)("a node while Redis is unreachable", () => {
     // The new Redis knows none of the sessions: their sockets are closed with 1012 (rejoin).
     expect(await a.client.closed).toBe(1012);
     expect(await d.client.closed).toBe(1012);
-    await expect.poll(() => health(one), { timeout: 30_000 }).toEqual({ status: 200, redis: "connected" });
+    for (const node of [one, two]) {
+      await expect.poll(() => health(node), { timeout: 30_000 }).toEqual({ status: 200, redis: "connected" });
+    }
     const again = await joinOn(two, "down", "Eve");
     clients.push(again.client);
     expect(again.id).not.toBe("");
