@@ -42,7 +42,7 @@ const RESUME_REFUSED = "cannot resume that participant: join as a new one";
 const CLUSTER_ROOM_STATE: RoomState = { locked: false, passwordSet: false, lobby: false, hosts: [] };
 
 /** The grants of every participant in a cluster: no host controls yet, never hidden. */
-export const CLUSTER_GRANTS: RoomGrants = { publish: true, data: true, host: false, hidden: false };
+const CLUSTER_GRANTS: RoomGrants = { publish: true, data: true, host: false, hidden: false };
 
 /** A session this node owns. */
 interface LocalSession {

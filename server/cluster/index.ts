@@ -10,8 +10,6 @@ import { ClusterRooms, type ClusterRoomsOptions } from "./cluster-rooms.ts";
 import { clusterHandlerTable } from "./handlers.ts";
 import { RedisLink } from "./redis-link.ts";
 
-export { ClusterRooms, type ClusterStats } from "./cluster-rooms.ts";
-export { clusterHandlerTable, CLUSTER_UNSUPPORTED_TYPES } from "./handlers.ts";
 
 /** How long a starting node waits for Redis before it listens anyway (refusing joins until Redis answers). */
 const START_WAIT_MS = 10_000;
