@@ -56,7 +56,11 @@ async function spawnRedis(directory: string, socketPath: string): Promise<{ chil
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start within ${READY_TIMEOUT_MS} ms:\n${output}`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      // Never left running behind a failed start.
+      child.kill("SIGKILL");
+      reject(new Error(`redis-server did not start within ${READY_TIMEOUT_MS} ms:\n${output}`));
+    }, READY_TIMEOUT_MS);
     const onData = (): void => {
       if (/ready to accept connections/i.test(output)) {
         clearTimeout(timer);
