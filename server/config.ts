@@ -132,6 +132,18 @@ export interface ServerConfig {
    * that mode. Read at start and again whenever it changes.
    */
   accountsFile?: string;
+  /**
+   * Redis (or Valkey) shared by the nodes of a cluster, as a `redis://` / `rediss://` URL or a unix
+   * socket path. Unset: one node holding everything in memory (docs/scaling.md).
+   */
+  redisUrl?: string;
+  /** This node's name in the cluster; unset: a random one per start. */
+  nodeId?: string;
+  /**
+   * A node whose heartbeat is older than this is dead; its sessions end once the resume grace
+   * window has passed on top of it, unless their clients resumed on another node.
+   */
+  nodeDeadAfterMs: number;
 }
 
 /** Defaults used by `npm start` and by tests that do not override them. */
@@ -167,6 +179,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   shutdownTimeoutMs: 2000,
   avatarHosts: [],
   auth: "open",
+  nodeDeadAfterMs: 10_000,
 };
 
 type OptionKind = "string" | "integer" | "list";
@@ -219,6 +232,9 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: "authPublicKey", flag: "auth-public-key", env: "WEBRTC_ROOM_AUTH_PUBLIC_KEY", kind: "string", help: "Ed25519 public key tokens are verified with: a file, or the JWK or PEM itself" },
   { key: "authIssuer", flag: "auth-issuer", env: "WEBRTC_ROOM_AUTH_ISSUER", kind: "string", help: "iss every token must carry; unset = not checked" },
   { key: "accountsFile", flag: "accounts", env: "WEBRTC_ROOM_ACCOUNTS", kind: "string", help: "accounts file (webrtc-room user add); selects --auth accounts: joins and logins need a user id and password" },
+  { key: "redisUrl", flag: "redis-url", env: "WEBRTC_ROOM_REDIS_URL", kind: "string", help: "redis:// URL (or unix socket path) shared by the nodes of a cluster; unset = one node, in memory" },
+  { key: "nodeId", flag: "node-id", env: "WEBRTC_ROOM_NODE_ID", kind: "string", help: "this node's name in the cluster; unset = random" },
+  { key: "nodeDeadAfterMs", flag: "node-dead-after-ms", env: "WEBRTC_ROOM_NODE_DEAD_AFTER_MS", kind: "integer", help: "milliseconds without a heartbeat after which a node is dead (its sessions end after the resume grace on top)" },
 ];
 
 /** The host `webrtc-room serve` listens on in open mode when neither `--host` nor `--auth` is given. */
@@ -354,12 +370,23 @@ export function validateConfig(config: ServerConfig): ServerConfig {
     }
   }
   validateAuth(config);
+  validateCluster(config);
   for (const host of config.avatarHosts) {
     if (normalizeAvatarHost(host) === undefined) {
       throw new ConfigError(`--avatar-hosts takes host or host:port entries, got "${host}"`);
     }
   }
   return config;
+}
+
+/** The cluster options: a node id that fits in Redis key names, a dead-after bound the heartbeat can meet. */
+function validateCluster(config: ServerConfig): void {
+  if (config.nodeId !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(config.nodeId)) {
+    throw new ConfigError(`--node-id takes 1 to 64 letters, digits, "_", "." or "-", got "${config.nodeId}"`);
+  }
+  if (config.nodeDeadAfterMs < 500) {
+    throw new ConfigError(`--node-dead-after-ms must be at least 500, got ${config.nodeDeadAfterMs}`);
+  }
 }
 
 /** Auth mode and token key: a known mode, one key at most, a secret long enough, token mode keyed. */
@@ -378,6 +405,9 @@ function validateAuth(config: ServerConfig): void {
   }
   if (config.auth !== "accounts" && config.accountsFile !== undefined) {
     throw new ConfigError(`--accounts is for --auth accounts, not --auth ${config.auth}: accounts and tokens do not combine on one server (docs/security.md)`);
+  }
+  if (config.auth === "accounts" && config.redisUrl !== undefined) {
+    throw new ConfigError("--auth accounts and --redis-url do not combine yet: a cluster serves open and token mode (docs/scaling.md)");
   }
   if (config.auth === "token" && config.authSecret === undefined && config.authPublicKey === undefined) {
     throw new ConfigError(

@@ -8,6 +8,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
 import { PROTOCOL_VERSION } from "../shared/protocol/index.ts";
 import { answerAsset, type StaticAsset } from "./assets.ts";
 import type { AuthMode } from "./config.ts";
+import type { ClusterStats } from "./cluster/cluster-rooms.ts";
 import type { FailureReporter } from "./failures.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { callPage, embedExamplePage, invitationNeededPage, roomFromPath, roomPage } from "./pages.ts";
@@ -46,6 +47,8 @@ export interface ServerGauges {
   suspendedParticipants: number;
   /** Every suspended session (room seats and logins). */
   suspendedSessions: number;
+  /** A node of a cluster (`--redis-url`): its name, its link to Redis and the inbox figures. */
+  cluster?: ClusterStats;
 }
 
 /** What the routes need from the rest of the server. */
@@ -160,8 +163,11 @@ export function registerHttpRoutes(app: TemplatedApp, answers: HttpAnswers, opti
 
   route("/healthz", (res) => {
     const gauges = options.gauges();
-    answers.text(res, "200 OK", "application/json", JSON.stringify({
-      status: gauges.shuttingDown ? "shutting_down" : "ok",
+    const { cluster } = gauges;
+    // A node that cannot reach Redis takes no new joins: 503 sends load balancers' new clients elsewhere.
+    const redisUnreachable = cluster !== undefined && cluster.redis !== "connected";
+    answers.text(res, redisUnreachable ? "503 Service Unavailable" : "200 OK", "application/json", JSON.stringify({
+      status: gauges.shuttingDown ? "shutting_down" : redisUnreachable ? "redis_unreachable" : "ok",
       protocolVersion: PROTOCOL_VERSION,
       nativeTransport: isNativeUws,
       uptimeSeconds: gauges.uptimeSeconds,
@@ -176,6 +182,7 @@ export function registerHttpRoutes(app: TemplatedApp, answers: HttpAnswers, opti
       activeWatches: gauges.activeWatches,
       suspendedParticipants: gauges.suspendedParticipants,
       suspendedSessions: gauges.suspendedSessions,
+      ...(cluster === undefined ? {} : { cluster: { node: cluster.node, redis: cluster.redis, redisRttMs: cluster.redisRttMs } }),
     }));
   });
 
@@ -194,6 +201,13 @@ export function registerHttpRoutes(app: TemplatedApp, answers: HttpAnswers, opti
       webrtc_room_active_watches: gauges.activeWatches,
       webrtc_room_suspended_participants: gauges.suspendedParticipants,
       webrtc_room_suspended_sessions: gauges.suspendedSessions,
+      ...(gauges.cluster === undefined ? {} : {
+        webrtc_room_redis_connected: gauges.cluster.redis === "connected" ? 1 : 0,
+        webrtc_room_redis_rtt_ms: gauges.cluster.redisRttMs,
+        webrtc_room_cluster_inbox_entries: gauges.cluster.inboxEntries,
+        webrtc_room_cluster_longest_inbox: gauges.cluster.longestInbox,
+        webrtc_room_cluster_reaped_sessions: gauges.cluster.reapedSessions,
+      }),
     }));
   });
 

@@ -14,7 +14,9 @@ import { WATCH_TIMER_OWNER, WatchRegistry } from "./watches.ts";
 import { ConfigError, DEFAULT_CONFIG, defaultMaxConnections, openFileLimit, tokenSettings, turnSettings, validateConfig, type ServerConfig } from "./config.ts";
 import { EffectsApplier, timerOwner } from "./effects.ts";
 import { FailureReporter } from "./failures.ts";
-import { dispatch, handlerTable } from "./handlers/index.ts";
+import type { ClusterNode } from "./cluster/index.ts";
+import { dispatch, handlerTable, type HandlerServices } from "./handlers/index.ts";
+import { joinedMessage } from "./handlers/welcome.ts";
 import { MAX_PASSWORD_FAILURES, PASSWORD_FAILURE_WINDOW_MS } from "./handlers/rooms.ts";
 import { HttpAnswers, registerHttpRoutes } from "./http-routes.ts";
 import { LoginDirectory } from "./logins.ts";
@@ -157,7 +159,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     iceServersFor: issueIceServers,
     forgetIceServers: (id) => iceServers.forget(id),
   });
-  const handlers = handlerTable({
+  const services: HandlerServices = {
     config,
     transport,
     rooms,
@@ -174,7 +176,27 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     handsOutIceServers: iceServers.handsOut,
     tokens,
     accounts,
+  };
+  /**
+   * A node of a cluster when `--redis-url` is given: rooms live in Redis (server/cluster/, loaded
+   * only then, so that a single node does not even load the Redis client).
+   */
+  const cluster: ClusterNode | undefined = config.redisUrl === undefined ? undefined : await (await import("./cluster/index.ts")).startClusterNode({
+    redisUrl: config.redisUrl,
+    nodeId: config.nodeId,
+    transport,
+    timers,
+    failures,
+    roomCapacity: config.roomCapacity,
+    joined: (admission, resumeToken) => joinedMessage(services, admission, resumeToken),
+    graceMs: config.resumeGraceMs,
+    deadAfterMs: config.nodeDeadAfterMs,
+    resumeFailures,
+    iceServersFor: issueIceServers,
+    forgetIceServers: (id) => iceServers.forget(id),
+    log: (line) => console.warn(`webrtc-room: ${line}`),
   });
+  const handlers = cluster === undefined ? handlerTable(services) : cluster.handlerTable(services);
   /** Keeps each connection's messages in order behind a join or login whose token is being verified. */
   const ordered = new OrderedMessages({
     handle: (sender, message, text, bytes, nowMs) => dispatch(handlers, sender, message, text, bytes, nowMs),
@@ -194,7 +216,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   });
   transport.attach(app, WEBSOCKET_PATH, {
     message: (sender, message, text, bytes, nowMs) => ordered.receive(sender, message, text, bytes, nowMs),
-    sessionLost: (id, loss) => sessions.lost(id, loss),
+    sessionLost: cluster === undefined ? (id, loss) => sessions.lost(id, loss) : (id, loss) => cluster.rooms.lost(id, loss),
   });
 
   /** Drops the state of addresses whose buckets are full again, so idle addresses cost nothing. */
@@ -218,6 +240,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       const { ringingCalls, activeCalls } = calls.stats();
       const { pendingWatches, activeWatches } = watches.stats();
       const suspendedIds = suspended.suspendedIds();
+      // A cluster node counts the rooms and participants it holds sockets for.
+      const clusterStats = cluster?.rooms.stats();
       return {
         shuttingDown: transport.shuttingDown,
         uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000),
@@ -232,6 +256,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         activeWatches,
         suspendedParticipants: suspendedIds.filter((id) => rooms.roomOf(id) !== undefined).length,
         suspendedSessions: suspendedIds.length,
+        ...(clusterStats === undefined ? {} : { rooms: clusterStats.rooms, participants: clusterStats.participants, cluster: clusterStats }),
       };
     },
   });
@@ -262,7 +287,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         uWS.us_listen_socket_close(listenSocket);
         clearInterval(sweepTimer);
         timers.close();
-        return drained;
+        // A cluster node's sessions leave their rooms (the 1012 closes end them) before it lets go of Redis.
+        return cluster === undefined ? drained : drained.then(() => cluster.close());
       })();
       return closing;
     },

@@ -324,6 +324,21 @@ export class WebSocketTransport implements DeliveryPort {
   }
 
   /**
+   * Closes session `id`'s socket with 4004 because the session now lives on another node of a
+   * cluster (it was resumed there): its close is no loss. False when it has no socket here.
+   */
+  closeTakenOver(id: string): boolean {
+    const ws = this.#sockets.get(id);
+    if (!ws) {
+      return false;
+    }
+    this.#takenOver.add(ws.getUserData());
+    this.#sockets.delete(id);
+    this.#closeSocket(ws, CLOSE_CODES.resumed_elsewhere, "resumed on another connection");
+    return true;
+  }
+
+  /**
    * Begins a shutdown: new upgrades are refused with 503 and every socket is closed with 1012
    * (service restart), which tells clients to reconnect. Resolves once the last socket is gone or
    * `timeoutMs` passed, and the close frames had a turn to leave; then whatever remains is closed

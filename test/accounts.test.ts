@@ -161,6 +161,8 @@ describe("configuration", () => {
     [["--auth", "accounts"], /--auth accounts needs the accounts file/],
     [["--auth", "open", "--accounts", "users.json"], /do not combine/],
     [["--auth", "token", "--auth-secret", "s".repeat(40), "--accounts", "users.json"], /do not combine/],
+    // A cluster's join path does not check passwords yet: the two must not start together.
+    [["--accounts", "users.json", "--redis-url", "redis://127.0.0.1:6379"], /--auth accounts and --redis-url do not combine yet/],
   ])("refuses %j", (argv, message) => {
     expect(() => loadConfig(argv, {})).toThrow(ConfigError);
     expect(() => loadConfig(argv, {})).toThrow(message);

@@ -9,8 +9,13 @@ import type { HandlerServices } from "./table.ts";
 
 /** Sends `joined` to the participant the registry just admitted, before the effects that announce it. */
 export function welcome(services: HandlerServices, admission: Admission): void {
-  const { config, transport, sessions } = services;
-  const joined: Extract<ServerMessage, { type: "joined" }> = {
+  services.transport.sendFrame(admission.id, JSON.stringify(joinedMessage(services, admission, services.sessions.token(admission.id))));
+}
+
+/** The `joined` of `admission` with its session's `resumeToken` (a cluster node keeps its tokens in Redis). */
+export function joinedMessage(services: Pick<HandlerServices, "config" | "iceServersFor">, admission: Admission, resumeToken: string): Extract<ServerMessage, { type: "joined" }> {
+  const { config } = services;
+  return {
     type: "joined",
     id: admission.id,
     room: admission.room,
@@ -20,10 +25,9 @@ export function welcome(services: HandlerServices, admission: Admission): void {
     maxMessageBytes: config.maxMessageBytes,
     roomCapacity: config.roomCapacity,
     uplinkBudgetKbps: config.uplinkBudgetKbps,
-    resumeToken: sessions.token(admission.id),
+    resumeToken,
     resumeGraceMs: config.resumeGraceMs,
     grants: admission.grants,
     roomState: admission.roomState,
   };
-  transport.sendFrame(admission.id, JSON.stringify(joined));
 }

@@ -51,6 +51,8 @@ export const ERROR_CODES = {
   credentials_missing: "The server runs with accounts and the `login` carries no `password` (or the `new_user` no `account`); nothing changed.",
   bad_credentials: "The account's user id and password do not match: a wrong password and an unknown user id get this same answer; nothing changed.",
   too_many_attempts: "Too many wrong passwords for this account, or from this address, within the window (5 per account, 20 per address, a minute): every attempt, a right one too, is refused until the time the message names.",
+  cluster_unsupported: "The server runs as one node of several sharing Redis (`--redis-url`) and this feature does not work across nodes yet (logins, calls, presence and watches; host controls, lobby and room passwords; hidden participants): nothing changed. docs/scaling.md lists what a cluster serves.",
+  cluster_unavailable: "The server runs as one node of several and cannot reach the Redis they share: it takes no new joins or resumes until Redis is back (relays between its own participants go on). Try again in a few seconds.",
 } as const;
 
 /** A stable error code, as sent in `error.code`. */
