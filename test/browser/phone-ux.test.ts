@@ -3,7 +3,8 @@
  * tone, the flashing title), modal dialogs answered from the keyboard, axe-core on the lobby, the
  * ringing dialog and the call, the other party's camera off (avatar and name) and microphone off
  * (an icon), chat both ways over the call's data channel, and the connection notices while the
- * signaling path is cut through a TCP proxy during the call.
+ * signaling path is cut through a TCP proxy during the call; cut past the grace window, the
+ * "You were disconnected" panel while the others see the user leave, and the way back.
  *
  * The ring is observed through an init script that counts the oscillators started and keeps the
  * `AudioContext`s they belong to: the ringer closes its context when the ring stops, so "the ring
@@ -220,6 +221,35 @@ describe.skipIf(!hasChromium)("<webrtc-phone> around a call in Chromium", () => 
     await bob.getByRole("button", { name: "Decline" }).click();
     await expect.poll(() => bob.title(), POLL).toBe(PAGE_TITLE);
     await bob.getByRole("button", { name: "Ringtone" }).click();
+  }, TEST_TIMEOUT_MS);
+
+  test("a cut longer than the grace window: the banner, then the disconnected panel while the others see the user leave; back in the lobby once the path is back", async () => {
+    const [adaName, bobName] = [freshName("Ada"), freshName("Bob")];
+    const [ada, bob] = [await newPage(), await newPage()];
+    await signIn(ada, `http://localhost:${proxy.port}`, adaName);
+    await signIn(bob, suite.baseUrl, bobName);
+    const adaOnBob = bob.locator(`[data-user-id="${adaName}"]`);
+    await expect.poll(() => adaOnBob.getAttribute("data-status"), POLL).toBe("online");
+
+    const cut = proxy.cut(RESUME_GRACE_MS + 4_000);
+    await ada.locator('[part~="connection-notice"][data-connection="reconnecting"]').waitFor({ timeout: DEADLINE_MS });
+    const panel = ada.locator('[data-reason="disconnected"]');
+    await panel.waitFor({ timeout: DEADLINE_MS });
+    await expect(panel.getByRole("heading").textContent()).resolves.toBe("You were disconnected");
+    await expect(panel.getByRole("button").textContent()).resolves.toBe("Sign in again");
+    await expect.poll(() => ada.evaluate(() => document.querySelector("webrtc-phone")?.connection), POLL).toBe("disconnected");
+    await expect.poll(() => adaOnBob.count(), POLL).toBe(0);
+
+    await cut;
+    // The automatic attempts may beat the button to it; either way Ada is back and Bob sees her.
+    const again = panel.getByRole("button", { name: "Sign in again" });
+    if (await again.isVisible()) {
+      await again.click();
+    }
+    await expect.poll(() => phoneState(ada), POLL).toBe("lobby");
+    await expect.poll(() => ada.evaluate(() => document.querySelector("webrtc-phone")?.connection), POLL).toBe("connected");
+    await expect(panel.count()).resolves.toBe(0);
+    await expect.poll(() => adaOnBob.getAttribute("data-status"), POLL).toBe("online");
   }, TEST_TIMEOUT_MS);
 
   test("the ring stops when nobody answers in time", async () => {
