@@ -10,7 +10,7 @@ import type { Page } from "playwright-core";
 import { describe, expect, test } from "vitest";
 import { Camera } from "../../client/headless/camera.ts";
 import { settleWebRtc } from "../../client/headless/peers.ts";
-import { CHROMIUM_INSTALL, CHROMIUM_PATH, joinRoomPage } from "../support/chromium.ts";
+import { CHROMIUM_INSTALL, CHROMIUM_PATH, joinRoomPage, signInToPhone } from "../support/chromium.ts";
 import { FFMPEG_PATH } from "../support/rtsp-server.ts";
 import { requireBinary } from "../support/system-binary.ts";
 import { useBrowserSuite } from "../support/browser-suite.ts";
@@ -21,15 +21,6 @@ const hasBinaries = requireBinary("chromium", CHROMIUM_PATH, CHROMIUM_INSTALL) &
 const DEADLINE_MS = 90_000;
 const TEST_TIMEOUT_MS = 240_000;
 const POLL = { timeout: DEADLINE_MS, interval: 250 };
-
-/** Opens `/call`, signs in as `name` and waits for the lobby. */
-async function signIn(page: Page, baseUrl: string, name: string): Promise<void> {
-  await page.goto(`${baseUrl}/call`);
-  await page.evaluate(() => customElements.whenDefined("webrtc-phone"));
-  await page.getByLabel("Your name").fill(name);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForFunction(() => document.querySelector("webrtc-phone")?.state === "lobby", undefined, { timeout: DEADLINE_MS });
-}
 
 describe.skipIf(!hasBinaries)("a camera offline in Chromium", () => {
   const suite = useBrowserSuite({ setupTimeoutMs: TEST_TIMEOUT_MS });
@@ -54,7 +45,7 @@ describe.skipIf(!hasBinaries)("a camera offline in Chromium", () => {
       const tile = member.getByRole("figure", { name: /Gate/ });
       await expect.poll(() => tile.textContent(), POLL).toContain("Camera offline");
 
-      await signIn(watcher, suite.baseUrl, "Ben");
+      await signInToPhone(watcher, suite.baseUrl, "Ben");
       const entry = watcher.locator('[data-user-id="gate-cam"]');
       await expect.poll(() => entry.textContent(), POLL).toContain("Unavailable");
       await watcher.evaluate(() => {

@@ -14,7 +14,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type RunningServer } from "../../server/server.ts";
-import { axeViolations, CHROMIUM_INSTALL, CHROMIUM_PATH } from "../support/chromium.ts";
+import { axeViolations, CHROMIUM_INSTALL, CHROMIUM_PATH, signInToPhone } from "../support/chromium.ts";
 import { useBrowserSuite } from "../support/browser-suite.ts";
 import { LOOPBACK_TEST_LIMITS } from "../support/loopback-limits.ts";
 import { requireBinary } from "../support/system-binary.ts";
@@ -70,14 +70,6 @@ const phoneState = (page: Page) => page.evaluate(() => document.querySelector("w
 const callState = (page: Page) => page.evaluate(() => document.querySelector("webrtc-phone")?.callState);
 const chatMessages = (page: Page) => page.locator('[part="chat-messages"] li');
 
-/** Opens `/call` on `baseUrl`, signs in as `name` from the form and waits for the lobby. */
-async function signIn(page: Page, baseUrl: string, name: string): Promise<void> {
-  await page.goto(`${baseUrl}/call`);
-  await page.getByLabel("Your name").fill(name);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect.poll(() => phoneState(page), POLL).toBe("lobby");
-}
-
 /** Calls `name` from `page` once it is listed as available. */
 async function call(page: Page, name: string): Promise<void> {
   const row = page.locator(`[data-user-id="${name}"]`);
@@ -131,8 +123,8 @@ describe.skipIf(!hasChromium)("<webrtc-phone> around a call in Chromium", () => 
     const [adaName, bobName] = [freshName("Ada"), freshName("Bob")];
     const [ada, bob] = [await newPage(), await newPage()];
     // Ada reaches the server through the proxy, so that her signaling path can be cut.
-    await signIn(ada, `http://localhost:${proxy.port}`, adaName);
-    await signIn(bob, suite.baseUrl, bobName);
+    await signInToPhone(ada, `http://localhost:${proxy.port}`, adaName);
+    await signInToPhone(bob, suite.baseUrl, bobName);
     await expect(ada.locator("h1").textContent()).resolves.toBe("Calls");
     expect(await axeViolations(ada)).toEqual([]);
 
@@ -192,8 +184,8 @@ describe.skipIf(!hasChromium)("<webrtc-phone> around a call in Chromium", () => 
   test("the ring stops when the callee declines (Escape), the caller cancels (Escape); axe finds nothing while ringing; the ringtone switch silences the tone", async () => {
     const [adaName, bobName] = [freshName("Ada"), freshName("Bob")];
     const [ada, bob] = [await newPage(), await newPage()];
-    await signIn(ada, suite.baseUrl, adaName);
-    await signIn(bob, suite.baseUrl, bobName);
+    await signInToPhone(ada, suite.baseUrl, adaName);
+    await signInToPhone(bob, suite.baseUrl, bobName);
 
     // Declined with Escape.
     await call(ada, bobName);
@@ -226,8 +218,8 @@ describe.skipIf(!hasChromium)("<webrtc-phone> around a call in Chromium", () => 
   test("a cut longer than the grace window: the banner, then the disconnected panel while the others see the user leave; back in the lobby once the path is back", async () => {
     const [adaName, bobName] = [freshName("Ada"), freshName("Bob")];
     const [ada, bob] = [await newPage(), await newPage()];
-    await signIn(ada, `http://localhost:${proxy.port}`, adaName);
-    await signIn(bob, suite.baseUrl, bobName);
+    await signInToPhone(ada, `http://localhost:${proxy.port}`, adaName);
+    await signInToPhone(bob, suite.baseUrl, bobName);
     const adaOnBob = bob.locator(`[data-user-id="${adaName}"]`);
     await expect.poll(() => adaOnBob.getAttribute("data-status"), POLL).toBe("online");
 
@@ -257,8 +249,8 @@ describe.skipIf(!hasChromium)("<webrtc-phone> around a call in Chromium", () => 
     try {
       const [adaName, bobName] = [freshName("Ada"), freshName("Bob")];
       const [ada, bob] = [await newPage(), await newPage()];
-      await signIn(ada, `http://localhost:${shortRing.port}`, adaName);
-      await signIn(bob, `http://localhost:${shortRing.port}`, bobName);
+      await signInToPhone(ada, `http://localhost:${shortRing.port}`, adaName);
+      await signInToPhone(bob, `http://localhost:${shortRing.port}`, bobName);
       await call(ada, bobName);
       await bob.locator('dialog[data-dialog="ringing"][open]').waitFor({ timeout: DEADLINE_MS });
       await expect.poll(async () => (await ringOf(bob)).started, POLL).toBeGreaterThan(0);

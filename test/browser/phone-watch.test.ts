@@ -6,7 +6,7 @@
  */
 import type { Page } from "playwright-core";
 import { describe, expect, test } from "vitest";
-import { CHROMIUM_INSTALL, CHROMIUM_PATH, connectionsDecodingVideo } from "../support/chromium.ts";
+import { CHROMIUM_INSTALL, CHROMIUM_PATH, connectionsDecodingVideo, signInToPhone } from "../support/chromium.ts";
 import { requireBinary } from "../support/system-binary.ts";
 import { useBrowserSuite } from "../support/browser-suite.ts";
 
@@ -17,23 +17,14 @@ const DEADLINE_MS = 90_000;
 const TEST_TIMEOUT_MS = 240_000;
 const POLL = { timeout: DEADLINE_MS, interval: 250 };
 
-/** Opens `/call`, signs in as `name` and waits for the lobby. */
-async function signIn(page: Page, baseUrl: string, name: string): Promise<void> {
-  await page.goto(`${baseUrl}/call`);
-  await page.evaluate(() => customElements.whenDefined("webrtc-phone"));
-  await page.getByLabel("Your name").fill(name);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForFunction(() => document.querySelector("webrtc-phone")?.state === "lobby", undefined, { timeout: DEADLINE_MS });
-}
-
 describe.skipIf(!hasChromium)("<webrtc-phone> watching in Chromium", () => {
   const suite = useBrowserSuite({ setupTimeoutMs: TEST_TIMEOUT_MS });
 
   test("B watches A once A allows it: B decodes A's camera, A sees B watching, and B's Stop ends it for both", async () => {
     const baseUrl = suite.baseUrl;
     const [a, b] = [await suite.newPage(), await suite.newPage()];
-    await signIn(a, baseUrl, "Ann");
-    await signIn(b, baseUrl, "Ben");
+    await signInToPhone(a, baseUrl, "Ann");
+    await signInToPhone(b, baseUrl, "Ben");
 
     await b.locator('[data-user-id="Ann"]').getByRole("button", { name: "Watch Ann" }).click();
     const request = a.getByRole("group", { name: "Ben asks to watch" });

@@ -137,6 +137,15 @@ export async function joinRoomPage(page: Page, baseUrl: string, room: string, na
   await waitForRoomState(page, "joined");
 }
 
+/** Opens `/call` on `baseUrl`, signs in as `name` from the form and waits for the lobby. */
+export async function signInToPhone(page: Page, baseUrl: string, name: string, timeoutMs = 90_000): Promise<void> {
+  await page.goto(`${baseUrl}/call`);
+  await page.evaluate(() => customElements.whenDefined("webrtc-phone"));
+  await page.getByLabel("Your name").fill(name);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForFunction(() => document.querySelector("webrtc-phone")?.state === "lobby", undefined, { timeout: timeoutMs });
+}
+
 /**
  * Waits until the page's `<webrtc-room>` reports `state`. Fails at once, with the element's own
  * explanation, when the element lands in `failed` instead.

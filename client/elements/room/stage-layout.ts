@@ -229,10 +229,16 @@ export const stageStyles = css`
     color: var(--_on-accent);
   }
 
-  /* Share and Layout make eight toolbar buttons: on a phone held upright they shrink to fit. */
+  /*
+   * Devices, Share and Layout make nine toolbar buttons: on a phone held upright they shrink, and
+   * wrap onto a second row rather than leave the window when they still do not fit.
+   */
   @container room (max-width: 420px) {
     .controls {
       gap: 4px;
+      flex-wrap: wrap;
+      justify-content: center;
+      max-width: 100%;
     }
 
     .control,
